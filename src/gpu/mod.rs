@@ -1,0 +1,356 @@
+//! GPU runtime shared by every GPU stage: adapter choice, device, pipelines, buffers.
+//!
+//! Every GPU stage (`hash/gpu.rs`, `verify/gpu.rs`, `exec/gpu.rs`, `commit/gpu.rs`) takes a
+//! [`GpuContext`]. Errors reported by wgpu (validation, out of memory, device loss, failed
+//! maps) become [`Error::Gpu`] values; nothing here panics on a GPU failure.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
+
+/// Environment variable that selects an adapter by a substring of its name.
+pub const ADAPTER_ENV: &str = "TXWAVE_ADAPTER";
+
+/// Wall-clock and device time of one GPU call, split by phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GpuTimings {
+    /// Host → device transfers (buffer writes) in nanoseconds of wall time.
+    pub upload_ns: u64,
+    /// Encoding, submitting and waiting for the compute passes, in wall nanoseconds.
+    pub dispatch_ns: u64,
+    /// Device → host copies and maps, in wall nanoseconds.
+    pub readback_ns: u64,
+    /// Time the passes took on the device by timestamp queries, where the adapter has them.
+    pub gpu_pass_ns: Option<u64>,
+}
+
+impl GpuTimings {
+    /// Adds another call's timings to these.
+    pub fn add(&mut self, other: &GpuTimings) {
+        self.upload_ns += other.upload_ns;
+        self.dispatch_ns += other.dispatch_ns;
+        self.readback_ns += other.readback_ns;
+        self.gpu_pass_ns = match (self.gpu_pass_ns, other.gpu_pass_ns) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// What `txwave devices` prints about one adapter.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AdapterReport {
+    /// Adapter name as the driver reports it.
+    pub name: String,
+    /// Graphics API backend (Vulkan, Metal, Dx12, Gl).
+    pub backend: String,
+    /// Discrete, integrated, virtual, CPU or other.
+    pub device_type: String,
+    /// Driver name and version.
+    pub driver: String,
+    /// Largest storage buffer binding in bytes.
+    pub max_storage_buffer_binding_size: u64,
+    /// Largest buffer in bytes.
+    pub max_buffer_size: u64,
+    /// Largest workgroup count per dispatch dimension.
+    pub max_compute_workgroups_per_dimension: u32,
+    /// Largest invocation count per workgroup.
+    pub max_compute_invocations_per_workgroup: u32,
+    /// Whether timestamp queries are available.
+    pub timestamp_query: bool,
+    /// Whether the adapter can run compute shaders at all.
+    pub compute: bool,
+}
+
+fn rank(device_type: wgpu::DeviceType) -> u8 {
+    match device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+fn new_instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+fn report(adapter: &wgpu::Adapter) -> AdapterReport {
+    let info = adapter.get_info();
+    let limits = adapter.limits();
+    let caps = adapter.get_downlevel_capabilities();
+    AdapterReport {
+        name: info.name,
+        backend: format!("{:?}", info.backend),
+        device_type: format!("{:?}", info.device_type),
+        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+        max_buffer_size: limits.max_buffer_size,
+        max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+        max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+        timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+        compute: caps
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS),
+    }
+}
+
+/// Lists every adapter wgpu can see, best first.
+pub fn list_adapters() -> Vec<AdapterReport> {
+    let instance = new_instance();
+    let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    adapters.sort_by_key(|a| rank(a.get_info().device_type));
+    adapters.iter().map(report).collect()
+}
+
+/// An open GPU device with the limits txwave asked for.
+pub struct GpuContext {
+    /// The wgpu device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// What the adapter says about itself.
+    pub adapter: AdapterReport,
+    /// Limits granted to the device (the adapter's own).
+    pub limits: wgpu::Limits,
+    /// Whether `TIMESTAMP_QUERY` was enabled on the device.
+    pub timestamps: bool,
+    lost: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext").field("adapter", &self.adapter).finish()
+    }
+}
+
+impl GpuContext {
+    /// Opens the best adapter: discrete, then integrated, then virtual, then CPU. A filter
+    /// (or `TXWAVE_ADAPTER` when the filter is `None`) keeps only adapters whose name
+    /// contains it, case-insensitively.
+    pub fn new(filter: Option<&str>) -> Result<Self> {
+        let env_filter = std::env::var(ADAPTER_ENV).ok();
+        let filter = filter
+            .map(str::to_string)
+            .or(env_filter)
+            .filter(|f| !f.is_empty())
+            .map(|f| f.to_lowercase());
+        let instance = new_instance();
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let seen: Vec<String> = adapters
+            .iter()
+            .map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend))
+            .collect();
+        adapters.retain(|a| {
+            report(a).compute
+                && filter
+                    .as_ref()
+                    .is_none_or(|f| a.get_info().name.to_lowercase().contains(f))
+        });
+        // Prefer the best device type; among equals prefer Vulkan/Metal/Dx12 over GL.
+        adapters.sort_by_key(|a| {
+            let info = a.get_info();
+            (rank(info.device_type), info.backend == wgpu::Backend::Gl)
+        });
+        let adapter = adapters.into_iter().next().ok_or_else(|| {
+            Error::NoAdapter(match &filter {
+                Some(f) => format!("no adapter name contains {f:?}; seen: [{}]", seen.join(", ")),
+                None if seen.is_empty() => "wgpu found no adapters".to_string(),
+                None => format!("none of [{}] can run compute shaders", seen.join(", ")),
+            })
+        })?;
+        let adapter_report = report(&adapter);
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("txwave"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| Error::Gpu {
+            stage: "request_device",
+            what: e.to_string(),
+        })?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let lost_flag = lost.clone();
+        device.set_device_lost_callback(move |_reason, _msg| {
+            lost_flag.store(true, Ordering::SeqCst);
+        });
+        // Errors are captured with error scopes around each operation; anything that
+        // escapes them must not abort the process.
+        device.on_uncaptured_error(Arc::new(|_e: wgpu::Error| {}));
+        Ok(Self {
+            device,
+            queue,
+            adapter: adapter_report,
+            limits,
+            timestamps,
+            lost,
+        })
+    }
+
+    /// Whether the device has been lost; a lost device fails every later call.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes and turns any error
+    /// they catch, or a lost device, into [`Error::Gpu`].
+    pub fn scoped<T>(&self, stage: &'static str, f: impl FnOnce() -> T) -> Result<T> {
+        if self.is_lost() {
+            return Err(Error::Gpu {
+                stage,
+                what: "device lost".into(),
+            });
+        }
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(e) = v.or(o) {
+            return Err(Error::Gpu {
+                stage,
+                what: e.to_string(),
+            });
+        }
+        if self.is_lost() {
+            return Err(Error::Gpu {
+                stage,
+                what: "device lost".into(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Compiles a compute pipeline from WGSL source with an automatic layout.
+    pub fn compute_pipeline(
+        &self,
+        label: &'static str,
+        source: &str,
+        entry_point: &str,
+    ) -> Result<wgpu::ComputePipeline> {
+        self.scoped(label, || {
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(label),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                });
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(label),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some(entry_point),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+        })
+    }
+
+    /// Blocks until all submitted work is done.
+    pub fn wait(&self, stage: &'static str) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Gpu {
+                stage,
+                what: e.to_string(),
+            })
+    }
+
+    /// Copies `size` bytes from the start of `src` (which needs `COPY_SRC`) back to the host.
+    pub fn read_back(&self, stage: &'static str, src: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let staging = self.scoped(stage, || {
+            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("txwave readback"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut enc = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
+            enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+            self.queue.submit([enc.finish()]);
+            staging
+        })?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait(stage)?;
+        let mapped = rx.recv().map_err(|e| Error::Gpu {
+            stage,
+            what: format!("map callback dropped: {e}"),
+        })?;
+        mapped.map_err(|e| Error::Gpu {
+            stage,
+            what: e.to_string(),
+        })?;
+        let bytes = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu {
+                    stage,
+                    what: e.to_string(),
+                })?;
+            view.to_vec()
+        };
+        staging.unmap();
+        Ok(bytes)
+    }
+}
+
+/// Environment variable that turns "no adapter, skip the GPU test" into a test failure.
+pub const REQUIRE_GPU_ENV: &str = "TXWAVE_REQUIRE_GPU";
+
+/// Opens a context for a test. With no adapter it prints why and returns `None`, so the
+/// test can skip — unless `TXWAVE_REQUIRE_GPU=1`, where a missing GPU fails the test.
+#[doc(hidden)]
+pub fn test_context() -> Option<GpuContext> {
+    match GpuContext::new(None) {
+        Ok(ctx) => Some(ctx),
+        Err(e) => {
+            if std::env::var(REQUIRE_GPU_ENV).is_ok_and(|v| v == "1") {
+                panic!("{REQUIRE_GPU_ENV}=1 but no GPU adapter opened: {e}");
+            }
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_adapter_and_round_trips_a_buffer() {
+        let Some(ctx) = test_context() else { return };
+        let data: Vec<u8> = (0..=255u8).collect();
+        let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 256,
+            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue.write_buffer(&buf, 0, &data);
+        assert_eq!(ctx.read_back("test", &buf, 256).unwrap(), data);
+    }
+}

@@ -1,0 +1,37 @@
+//! Pipeline stage 3, verify: Ed25519 signature checks under the chain's rule.
+//!
+//! `cpu.rs` checks with ed25519-dalek (`strict`) and ed25519-zebra (`zip215`) over rayon;
+//! `gpu.rs` runs the WGSL verifier. [`crate::Engine`] chooses between them.
+
+pub mod cpu;
+
+/// One signature to check.
+#[derive(Debug, Clone, Copy)]
+pub struct SigCheck<'a> {
+    /// Signer public key (compressed Edwards point A).
+    pub public_key: [u8; 32],
+    /// Signature R ‖ S.
+    pub signature: [u8; 64],
+    /// Signed message.
+    pub message: &'a [u8],
+}
+
+/// The chain's signature acceptance rule; never mixed inside one chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyRule {
+    /// Exactly what ed25519-dalek 2.x `VerifyingKey::verify_strict` accepts.
+    Strict,
+    /// Exactly what ed25519-zebra accepts (ZIP-215, cofactored).
+    Zip215,
+}
+
+impl VerifyRule {
+    /// The name used in genesis files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            VerifyRule::Strict => "strict",
+            VerifyRule::Zip215 => "zip215",
+        }
+    }
+}
