@@ -1,0 +1,223 @@
+//! Pipeline stage 6, execute: receipts, the exact swap formula and the executors.
+//!
+//! `reference.rs` is the sequential reference executor — DESIGN.md's semantics table in
+//! plain code and the oracle every other backend is tested against.
+
+pub mod cpu;
+pub mod reference;
+
+/// Receipt status codes of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Status {
+    /// Applied.
+    Ok = 0,
+    /// Wrong length for its kind, unknown kind or bad swap direction.
+    Malformed = 1,
+    /// Signature rejected under the chain's rule.
+    BadSignature = 2,
+    /// Signer account does not exist.
+    UnknownSigner = 3,
+    /// Nonce differs from the account's, or the account nonce is exhausted.
+    BadNonce = 4,
+    /// Balance of token 0 is below the fee.
+    InsufficientFee = 5,
+    /// Transfer of a token the chain does not have (fee kept).
+    UnknownToken = 6,
+    /// Swap into a pool that does not exist (fee kept).
+    UnknownPool = 7,
+    /// Balance below the amount (fee kept).
+    InsufficientBalance = 8,
+    /// Swap output below `min_out` (fee kept).
+    SlippageExceeded = 9,
+}
+
+impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 10] = [
+        Status::Ok,
+        Status::Malformed,
+        Status::BadSignature,
+        Status::UnknownSigner,
+        Status::BadNonce,
+        Status::InsufficientFee,
+        Status::UnknownToken,
+        Status::UnknownPool,
+        Status::InsufficientBalance,
+        Status::SlippageExceeded,
+    ];
+
+    /// The name used in receipts files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Malformed => "malformed",
+            Status::BadSignature => "bad_signature",
+            Status::UnknownSigner => "unknown_signer",
+            Status::BadNonce => "bad_nonce",
+            Status::InsufficientFee => "insufficient_fee",
+            Status::UnknownToken => "unknown_token",
+            Status::UnknownPool => "unknown_pool",
+            Status::InsufficientBalance => "insufficient_balance",
+            Status::SlippageExceeded => "slippage_exceeded",
+        }
+    }
+
+    /// The status with this code.
+    pub fn from_code(code: u8) -> Option<Status> {
+        Status::ALL.get(code as usize).copied()
+    }
+
+    /// Whether the fee was charged (steps 6 and later were reached).
+    pub fn fee_charged(self) -> bool {
+        matches!(
+            self,
+            Status::Ok
+                | Status::UnknownToken
+                | Status::UnknownPool
+                | Status::InsufficientBalance
+                | Status::SlippageExceeded
+        )
+    }
+}
+
+/// The outcome of one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Receipt {
+    /// BLAKE3 of the tx bytes.
+    pub tx_id: [u8; 32],
+    /// What happened.
+    pub status: Status,
+    /// Swap output for an applied swap, else 0.
+    pub amount_out: u64,
+}
+
+impl Receipt {
+    /// Receipt leaf = BLAKE3(tx id ‖ status u8 ‖ amount_out u64).
+    pub fn leaf(&self) -> [u8; 32] {
+        let mut buf = [0u8; 41];
+        buf[..32].copy_from_slice(&self.tx_id);
+        buf[32] = self.status as u8;
+        buf[33..].copy_from_slice(&self.amount_out.to_le_bytes());
+        *blake3::hash(&buf).as_bytes()
+    }
+}
+
+/// Exact constant-product output:
+/// `out = floor(a × reserve_out / (reserve_in × 10000 + a))`, `a = amount_in × (10000 − fee_bps)`.
+///
+/// Preconditions (kept by genesis checks and by the swap itself): `reserve_in ≥ 1`,
+/// `fee_bps < 10000`. Then `D = reserve_in × 10000 + a > a`, so `out < reserve_out`.
+///
+/// Proof of exactness with u128 only:
+/// - `a < 2^64 · 2^14 = 2^78`, `D < 2^64 · 2^14 + 2^78 = 2^79`; split `a = a1·2^64 + a0`
+///   (`a1 < 2^14`). Then `N = a·R = (a1·R)·2^64 + a0·R` with `a1·R < 2^78` and
+///   `a0·R < 2^128`, so `N_hi = a1·R + ⌊a0·R / 2^64⌋ < 2^79` and `N_lo = a0·R mod 2^64`.
+/// - The quotient is below 2^64 (it is below `R`), so `N_hi < D` (else `q ≥ 2^64`).
+/// - Long division by `D` in two 32-bit digits: `t1 = N_hi·2^32 + ⌊N_lo/2^32⌋ < 2^111`,
+///   `q1 = ⌊t1/D⌋ < 2^32` (as `N_hi < D`), `r = t1 mod D < D`;
+///   `t0 = r·2^32 + (N_lo mod 2^32) < 2^111`, `q0 = ⌊t0/D⌋ < 2^32`; `q = q1·2^32 + q0`.
+pub fn swap_out(amount_in: u64, reserve_in: u64, reserve_out: u64, fee_bps: u16) -> u64 {
+    debug_assert!(reserve_in >= 1 && fee_bps < 10_000);
+    let a = amount_in as u128 * (10_000 - fee_bps as u128);
+    let d = reserve_in as u128 * 10_000 + a;
+    let r = reserve_out as u128;
+    let a1 = a >> 64;
+    let a0 = a & (u64::MAX as u128);
+    let lo_prod = a0 * r;
+    let n_hi = a1 * r + (lo_prod >> 64);
+    let n_lo = lo_prod & (u64::MAX as u128);
+    let t1 = (n_hi << 32) | (n_lo >> 32);
+    let q1 = t1 / d;
+    let rem = t1 % d;
+    let t0 = (rem << 32) | (n_lo & 0xffff_ffff);
+    let q0 = t0 / d;
+    ((q1 << 32) | q0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint::BigUint;
+
+    fn oracle(amount_in: u64, reserve_in: u64, reserve_out: u64, fee_bps: u16) -> u64 {
+        let a = BigUint::from(amount_in) * BigUint::from(10_000 - fee_bps as u64);
+        let d = BigUint::from(reserve_in) * BigUint::from(10_000u64) + &a;
+        let q = a * BigUint::from(reserve_out) / d;
+        u64::try_from(q).expect("quotient below reserve_out")
+    }
+
+    #[test]
+    fn uniswap_v2_get_amount_out_cases() {
+        // Uniswap v2 getAmountOut with the 0.3% fee: out = in·997·R_out / (R_in·1000 + in·997).
+        // At fee_bps = 30 our formula is the same ratio scaled by 10: in·9970·R_out / (R_in·10000 + in·9970).
+        // Cases from the v2-core pair tests (swap test cases: [swapAmount, token0, token1, expectedOutput]),
+        // amounts in units of 1e18 as there.
+        let e18: u64 = 1_000_000_000_000_000_000;
+        // (The 100e18 and 1000e18 cases do not fit in u64 and are left out.)
+        let cases: [(u64, u64, u64, u64); 5] = [
+            (e18, 5 * e18, 10 * e18, 1_662_497_915_624_478_906),
+            (e18, 10 * e18, 5 * e18, 453_305_446_940_074_565),
+            (2 * e18, 5 * e18, 10 * e18, 2_851_015_155_847_869_602),
+            (2 * e18, 10 * e18, 5 * e18, 831_248_957_812_239_453),
+            (e18, 10 * e18, 10 * e18, 906_610_893_880_149_131),
+        ];
+        for (i, &(amount_in, r_in, r_out, expected)) in cases.iter().enumerate() {
+            assert_eq!(swap_out(amount_in, r_in, r_out, 30), expected, "case {i}");
+            let v2 = BigUint::from(amount_in) * 997u32 * BigUint::from(r_out)
+                / (BigUint::from(r_in) * 1000u32 + BigUint::from(amount_in) * 997u32);
+            assert_eq!(BigUint::from(expected), v2, "case {i} vs 997/1000 formula");
+        }
+    }
+
+    #[test]
+    fn extremes_match_big_integer_oracle() {
+        let edges = [
+            0u64,
+            1,
+            2,
+            3,
+            9_999,
+            10_000,
+            u32::MAX as u64,
+            1 << 63,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for &amount in &edges {
+            for &r_in in edges.iter().filter(|&&r| r >= 1) {
+                for &r_out in &edges {
+                    for fee in [0u16, 1, 30, 9_999] {
+                        assert_eq!(
+                            swap_out(amount, r_in, r_out, fee),
+                            oracle(amount, r_in, r_out, fee),
+                            "amount={amount} r_in={r_in} r_out={r_out} fee={fee}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_inputs_match_big_integer_oracle(
+            amount in proptest::num::u64::ANY,
+            r_in in 1u64..,
+            r_out in proptest::num::u64::ANY,
+            fee in 0u16..10_000,
+        ) {
+            proptest::prop_assert_eq!(swap_out(amount, r_in, r_out, fee), oracle(amount, r_in, r_out, fee));
+        }
+    }
+
+    #[test]
+    fn status_codes_and_names() {
+        for (code, s) in Status::ALL.iter().enumerate() {
+            assert_eq!(*s as u8 as usize, code);
+            assert_eq!(Status::from_code(code as u8), Some(*s));
+        }
+        assert_eq!(Status::from_code(10), None);
+        assert_eq!(Status::SlippageExceeded.name(), "slippage_exceeded");
+    }
+}

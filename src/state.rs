@@ -1,0 +1,630 @@
+//! Ledger state in structure-of-arrays form: genesis loading, snapshots and the state root.
+//!
+//! Accounts are columns (`pubkeys`, `nonces`, one balance column per token) indexed by
+//! account index (genesis order, then creation order); pools are columns too. The
+//! binary snapshot format is documented in `docs/FORMATS.md`.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::commit::merkle_root;
+use crate::error::{Error, Result};
+use crate::verify::VerifyRule;
+
+/// Most tokens a chain may have.
+pub const MAX_TOKENS: usize = 256;
+
+/// Domain byte of an account leaf.
+pub const ACCOUNT_LEAF_TAG: u8 = 0x00;
+/// Domain byte of a pool leaf.
+pub const POOL_LEAF_TAG: u8 = 0x02;
+/// Domain byte of the state root.
+pub const STATE_ROOT_TAG: u8 = 0x03;
+
+/// A constant-product pool between two distinct tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pool {
+    /// First token.
+    pub token_a: u16,
+    /// Second token.
+    pub token_b: u16,
+    /// Swap fee in basis points (< 10000).
+    pub fee_bps: u16,
+    /// Reserve of token A (≥ 1).
+    pub reserve_a: u64,
+    /// Reserve of token B (≥ 1).
+    pub reserve_b: u64,
+}
+
+impl Pool {
+    /// The pool's leaf: BLAKE3(0x02 ‖ token_a ‖ token_b ‖ fee_bps ‖ reserve_a ‖ reserve_b).
+    pub fn leaf(&self) -> [u8; 32] {
+        let mut buf = [0u8; 23];
+        buf[0] = POOL_LEAF_TAG;
+        buf[1..3].copy_from_slice(&self.token_a.to_le_bytes());
+        buf[3..5].copy_from_slice(&self.token_b.to_le_bytes());
+        buf[5..7].copy_from_slice(&self.fee_bps.to_le_bytes());
+        buf[7..15].copy_from_slice(&self.reserve_a.to_le_bytes());
+        buf[15..23].copy_from_slice(&self.reserve_b.to_le_bytes());
+        *blake3::hash(&buf).as_bytes()
+    }
+}
+
+/// The account part of the genesis JSON and of `txwave inspect STATE --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountJson {
+    /// Public key, 64 hex digits.
+    pub pubkey: String,
+    /// Account nonce.
+    pub nonce: u64,
+    /// One balance per token.
+    pub balances: Vec<u64>,
+}
+
+/// The genesis JSON document of DESIGN.md.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisJson {
+    /// `"strict"` or `"zip215"`.
+    pub verify_rule: VerifyRule,
+    /// Number of tokens, 1 ..= 256.
+    pub tokens: u32,
+    /// Accounts in index order.
+    pub accounts: Vec<AccountJson>,
+    /// Pools in index order.
+    pub pools: Vec<Pool>,
+}
+
+/// The whole ledger state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    verify_rule: VerifyRule,
+    tokens: usize,
+    height: u64,
+    last_block_hash: [u8; 32],
+    pubkeys: Vec<[u8; 32]>,
+    nonces: Vec<u64>,
+    /// `balances[token][account]`.
+    balances: Vec<Vec<u64>>,
+    pools: Vec<Pool>,
+    index: HashMap<[u8; 32], u32>,
+}
+
+/// What a caller needs to undo a block's changes: the values before the block of every
+/// account and pool it may touch, and the account count before resolve.
+#[derive(Debug, Clone)]
+pub(crate) struct UndoLog {
+    accounts_before: usize,
+    height: u64,
+    last_block_hash: [u8; 32],
+    accounts: Vec<(u32, u64, Vec<u64>)>,
+    pools: Vec<(u32, Pool)>,
+}
+
+impl State {
+    /// An empty state (no accounts, no pools) at height 0.
+    pub fn new(verify_rule: VerifyRule, tokens: usize) -> Result<Self> {
+        if !(1..=MAX_TOKENS).contains(&tokens) {
+            return Err(Error::Genesis(format!(
+                "tokens must be in 1..=256, got {tokens}"
+            )));
+        }
+        Ok(State {
+            verify_rule,
+            tokens,
+            height: 0,
+            last_block_hash: [0; 32],
+            pubkeys: Vec::new(),
+            nonces: Vec::new(),
+            balances: vec![Vec::new(); tokens],
+            pools: Vec::new(),
+            index: HashMap::new(),
+        })
+    }
+
+    /// Parses and checks a genesis JSON document (DESIGN.md): 1 ≤ tokens ≤ 256, pool
+    /// tokens distinct and < tokens, fee_bps < 10000, reserves ≥ 1, no duplicate pubkey,
+    /// and every token's total supply ≤ 2^64 − 1.
+    pub fn from_genesis_json(json: &str) -> Result<Self> {
+        let g: GenesisJson =
+            serde_json::from_str(json).map_err(|e| Error::Genesis(format!("invalid JSON: {e}")))?;
+        Self::from_genesis(&g)
+    }
+
+    /// Builds and checks a state from a parsed genesis document.
+    pub fn from_genesis(g: &GenesisJson) -> Result<Self> {
+        let mut state = State::new(g.verify_rule, g.tokens as usize)?;
+        for (i, a) in g.accounts.iter().enumerate() {
+            let pk = parse_pubkey(&a.pubkey)
+                .map_err(|e| Error::Genesis(format!("account {i}: pubkey {e}")))?;
+            if a.balances.len() != state.tokens {
+                return Err(Error::Genesis(format!(
+                    "account {i} ({}): {} balances, expected one per token ({})",
+                    a.pubkey,
+                    a.balances.len(),
+                    state.tokens
+                )));
+            }
+            if let Some(&first) = state.index.get(&pk) {
+                return Err(Error::Genesis(format!(
+                    "account {i}: duplicate pubkey {} (also account {first})",
+                    a.pubkey
+                )));
+            }
+            let idx = state.create_account(pk);
+            state.nonces[idx as usize] = a.nonce;
+            for (t, &b) in a.balances.iter().enumerate() {
+                state.balances[t][idx as usize] = b;
+            }
+        }
+        for (i, p) in g.pools.iter().enumerate() {
+            state
+                .check_pool(p)
+                .map_err(|what| Error::Genesis(format!("pool {i}: {what}")))?;
+            state.pools.push(*p);
+        }
+        state.check_supply().map_err(Error::Genesis)?;
+        Ok(state)
+    }
+
+    fn check_pool(&self, p: &Pool) -> std::result::Result<(), String> {
+        if p.token_a == p.token_b {
+            return Err(format!("token_a and token_b are both {}", p.token_a));
+        }
+        for (name, t) in [("token_a", p.token_a), ("token_b", p.token_b)] {
+            if t as usize >= self.tokens {
+                return Err(format!(
+                    "{name} = {t} but there are only {} tokens",
+                    self.tokens
+                ));
+            }
+        }
+        if p.fee_bps >= 10_000 {
+            return Err(format!("fee_bps = {} must be < 10000", p.fee_bps));
+        }
+        if p.reserve_a == 0 || p.reserve_b == 0 {
+            return Err(format!(
+                "reserves must be ≥ 1, got reserve_a = {}, reserve_b = {}",
+                p.reserve_a, p.reserve_b
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that no token's total supply (balances plus pool reserves) exceeds u64::MAX.
+    fn check_supply(&self) -> std::result::Result<(), String> {
+        for t in 0..self.tokens {
+            let mut total: u128 = self.balances[t].iter().map(|&b| b as u128).sum();
+            for p in &self.pools {
+                if p.token_a as usize == t {
+                    total += p.reserve_a as u128;
+                }
+                if p.token_b as usize == t {
+                    total += p.reserve_b as u128;
+                }
+            }
+            if total > u64::MAX as u128 {
+                return Err(format!(
+                    "token {t}: total supply {total} exceeds 2^64 - 1, so a credit could overflow"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The genesis-shaped JSON view of this state (used by `txwave inspect --json`).
+    pub fn to_genesis(&self) -> GenesisJson {
+        GenesisJson {
+            verify_rule: self.verify_rule,
+            tokens: self.tokens as u32,
+            accounts: (0..self.account_count())
+                .map(|i| AccountJson {
+                    pubkey: hex::encode(self.pubkeys[i]),
+                    nonce: self.nonces[i],
+                    balances: self.account_balances(i),
+                })
+                .collect(),
+            pools: self.pools.clone(),
+        }
+    }
+
+    /// The chain's signature rule.
+    pub fn verify_rule(&self) -> VerifyRule {
+        self.verify_rule
+    }
+    /// Number of tokens.
+    pub fn tokens(&self) -> usize {
+        self.tokens
+    }
+    /// Height of the last applied block (0 at genesis).
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+    /// Hash of the last applied block (zero at genesis).
+    pub fn last_block_hash(&self) -> [u8; 32] {
+        self.last_block_hash
+    }
+    /// Number of accounts.
+    pub fn account_count(&self) -> usize {
+        self.pubkeys.len()
+    }
+    /// Index of the account with this public key.
+    pub fn account_index(&self, pubkey: &[u8; 32]) -> Option<u32> {
+        self.index.get(pubkey).copied()
+    }
+    /// Public key of account `i`.
+    pub fn pubkey(&self, i: usize) -> [u8; 32] {
+        self.pubkeys[i]
+    }
+    /// All public keys in index order.
+    pub fn pubkeys(&self) -> &[[u8; 32]] {
+        &self.pubkeys
+    }
+    /// Nonce column.
+    pub fn nonces(&self) -> &[u64] {
+        &self.nonces
+    }
+    /// Balance column of one token.
+    pub fn balance_column(&self, token: usize) -> &[u64] {
+        &self.balances[token]
+    }
+    /// Balance of `account` in `token`.
+    pub fn balance(&self, account: usize, token: usize) -> u64 {
+        self.balances[token][account]
+    }
+    /// All balances of one account, token order.
+    pub fn account_balances(&self, account: usize) -> Vec<u64> {
+        self.balances.iter().map(|col| col[account]).collect()
+    }
+    /// Pools in index order.
+    pub fn pools(&self) -> &[Pool] {
+        &self.pools
+    }
+
+    pub(crate) fn nonces_mut(&mut self) -> &mut [u64] {
+        &mut self.nonces
+    }
+    pub(crate) fn balances_mut(&mut self) -> &mut [Vec<u64>] {
+        &mut self.balances
+    }
+    pub(crate) fn pools_mut(&mut self) -> &mut [Pool] {
+        &mut self.pools
+    }
+    pub(crate) fn set_tip(&mut self, height: u64, block_hash: [u8; 32]) {
+        self.height = height;
+        self.last_block_hash = block_hash;
+    }
+
+    /// Creates an account with nonce 0 and zero balances (or returns the existing one).
+    pub(crate) fn create_account(&mut self, pubkey: [u8; 32]) -> u32 {
+        if let Some(&i) = self.index.get(&pubkey) {
+            return i;
+        }
+        let i = self.pubkeys.len() as u32;
+        self.pubkeys.push(pubkey);
+        self.nonces.push(0);
+        for col in &mut self.balances {
+            col.push(0);
+        }
+        self.index.insert(pubkey, i);
+        i
+    }
+
+    /// Records the current values of the given accounts and pools so a failed block can
+    /// be rolled back with [`State::rollback`]; accounts from `accounts_before` on were
+    /// created by the block and are dropped on rollback.
+    pub(crate) fn undo_log(
+        &self,
+        accounts_before: usize,
+        accounts: &[u32],
+        pools: &[u32],
+    ) -> UndoLog {
+        UndoLog {
+            accounts_before,
+            height: self.height,
+            last_block_hash: self.last_block_hash,
+            accounts: accounts
+                .iter()
+                .filter(|&&a| (a as usize) < accounts_before)
+                .map(|&a| {
+                    (
+                        a,
+                        self.nonces[a as usize],
+                        self.account_balances(a as usize),
+                    )
+                })
+                .collect(),
+            pools: pools
+                .iter()
+                .filter(|&&p| (p as usize) < self.pools.len())
+                .map(|&p| (p, self.pools[p as usize]))
+                .collect(),
+        }
+    }
+
+    /// Restores what `log` recorded and drops accounts created since.
+    pub(crate) fn rollback(&mut self, log: UndoLog) {
+        for (a, nonce, balances) in log.accounts {
+            self.nonces[a as usize] = nonce;
+            for (t, b) in balances.into_iter().enumerate() {
+                self.balances[t][a as usize] = b;
+            }
+        }
+        for (p, pool) in log.pools {
+            self.pools[p as usize] = pool;
+        }
+        for pk in self.pubkeys.drain(log.accounts_before..) {
+            self.index.remove(&pk);
+        }
+        self.nonces.truncate(log.accounts_before);
+        for col in &mut self.balances {
+            col.truncate(log.accounts_before);
+        }
+        self.height = log.height;
+        self.last_block_hash = log.last_block_hash;
+    }
+
+    /// The encoding hashed into account `i`'s leaf: 0x00 ‖ pubkey ‖ nonce ‖ balances.
+    pub fn account_leaf_bytes(&self, i: usize, out: &mut Vec<u8>) {
+        out.clear();
+        out.push(ACCOUNT_LEAF_TAG);
+        out.extend_from_slice(&self.pubkeys[i]);
+        out.extend_from_slice(&self.nonces[i].to_le_bytes());
+        for col in &self.balances {
+            out.extend_from_slice(&col[i].to_le_bytes());
+        }
+    }
+
+    /// Leaf of account `i`.
+    pub fn account_leaf(&self, i: usize) -> [u8; 32] {
+        let mut buf = Vec::with_capacity(41 + 8 * self.tokens);
+        self.account_leaf_bytes(i, &mut buf);
+        *blake3::hash(&buf).as_bytes()
+    }
+
+    /// Leaves of every account, in index order.
+    pub fn account_leaves(&self) -> Vec<[u8; 32]> {
+        (0..self.account_count())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map_init(
+                || Vec::with_capacity(41 + 8 * self.tokens),
+                |buf, i| {
+                    self.account_leaf_bytes(i, buf);
+                    *blake3::hash(buf).as_bytes()
+                },
+            )
+            .collect()
+    }
+
+    /// Merkle root of the account leaves.
+    pub fn accounts_root(&self) -> [u8; 32] {
+        merkle_root(&self.account_leaves())
+    }
+
+    /// Merkle root of the pool leaves.
+    pub fn pools_root(&self) -> [u8; 32] {
+        let leaves: Vec<[u8; 32]> = self.pools.iter().map(Pool::leaf).collect();
+        merkle_root(&leaves)
+    }
+
+    /// state_root = BLAKE3(0x03 ‖ accounts_root ‖ pools_root).
+    pub fn state_root(&self) -> [u8; 32] {
+        state_root_of(&self.accounts_root(), &self.pools_root())
+    }
+
+    /// Encodes the state as a versioned, checksummed binary snapshot (docs/FORMATS.md).
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            64 + self.account_count() * (40 + 8 * self.tokens) + self.pools.len() * 22,
+        );
+        out.extend_from_slice(SNAPSHOT_MAGIC);
+        out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+        out.push(match self.verify_rule {
+            VerifyRule::Strict => 0,
+            VerifyRule::Zip215 => 1,
+        });
+        out.extend_from_slice(&(self.tokens as u16).to_le_bytes());
+        out.extend_from_slice(&self.height.to_le_bytes());
+        out.extend_from_slice(&self.last_block_hash);
+        out.extend_from_slice(&(self.account_count() as u64).to_le_bytes());
+        for i in 0..self.account_count() {
+            out.extend_from_slice(&self.pubkeys[i]);
+            out.extend_from_slice(&self.nonces[i].to_le_bytes());
+            for col in &self.balances {
+                out.extend_from_slice(&col[i].to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&(self.pools.len() as u32).to_le_bytes());
+        for p in &self.pools {
+            out.extend_from_slice(&p.token_a.to_le_bytes());
+            out.extend_from_slice(&p.token_b.to_le_bytes());
+            out.extend_from_slice(&p.fee_bps.to_le_bytes());
+            out.extend_from_slice(&p.reserve_a.to_le_bytes());
+            out.extend_from_slice(&p.reserve_b.to_le_bytes());
+        }
+        let checksum = blake3::hash(&out);
+        out.extend_from_slice(checksum.as_bytes());
+        out
+    }
+
+    /// Decodes and checks a snapshot written by [`State::to_snapshot`]; the same checks as
+    /// genesis apply (a snapshot is input too).
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader { bytes, at: 0 };
+        let magic = r.take(8, "magic")?;
+        if magic != SNAPSHOT_MAGIC {
+            return Err(Error::Snapshot {
+                offset: 0,
+                what: format!("bad magic {magic:02x?}, expected \"TXWSTATE\""),
+            });
+        }
+        let version = r.u32("version")?;
+        if version != SNAPSHOT_VERSION {
+            return Err(Error::Snapshot {
+                offset: 8,
+                what: format!("unsupported version {version}, this build reads {SNAPSHOT_VERSION}"),
+            });
+        }
+        if bytes.len() < 32 + r.at {
+            return Err(Error::Snapshot {
+                offset: bytes.len(),
+                what: "truncated: no room for the checksum".into(),
+            });
+        }
+        let body_end = bytes.len() - 32;
+        let computed = blake3::hash(&bytes[..body_end]);
+        if computed.as_bytes()[..] != bytes[body_end..] {
+            return Err(Error::Snapshot {
+                offset: body_end,
+                what: "checksum mismatch (file truncated or corrupted)".into(),
+            });
+        }
+        let r_bytes = &bytes[..body_end];
+        let mut r = Reader {
+            bytes: r_bytes,
+            at: r.at,
+        };
+        let rule_at = r.at;
+        let verify_rule = match r.take(1, "verify_rule")?[0] {
+            0 => VerifyRule::Strict,
+            1 => VerifyRule::Zip215,
+            other => {
+                return Err(Error::Snapshot {
+                    offset: rule_at,
+                    what: format!("verify_rule byte {other} is neither 0 (strict) nor 1 (zip215)"),
+                });
+            }
+        };
+        let tokens_at = r.at;
+        let tokens = r.u16("tokens")? as usize;
+        let mut state = State::new(verify_rule, tokens).map_err(|e| Error::Snapshot {
+            offset: tokens_at,
+            what: e.to_string(),
+        })?;
+        state.height = r.u64("height")?;
+        state.last_block_hash = r.arr32("last_block_hash")?;
+        let count_at = r.at;
+        let count = r.u64("account count")?;
+        let per_account = 40 + 8 * tokens as u64;
+        if count > (r.bytes.len() - r.at) as u64 / per_account {
+            return Err(Error::Snapshot {
+                offset: count_at,
+                what: format!("account count {count} does not fit in the remaining bytes"),
+            });
+        }
+        for i in 0..count as usize {
+            let at = r.at;
+            let pk = r.arr32("pubkey")?;
+            if state.index.contains_key(&pk) {
+                return Err(Error::Snapshot {
+                    offset: at,
+                    what: format!("account {i}: duplicate pubkey {}", hex::encode(pk)),
+                });
+            }
+            let idx = state.create_account(pk) as usize;
+            state.nonces[idx] = r.u64("nonce")?;
+            for t in 0..tokens {
+                state.balances[t][idx] = r.u64("balance")?;
+            }
+        }
+        let pool_count = r.u32("pool count")?;
+        for i in 0..pool_count {
+            let at = r.at;
+            let p = Pool {
+                token_a: r.u16("token_a")?,
+                token_b: r.u16("token_b")?,
+                fee_bps: r.u16("fee_bps")?,
+                reserve_a: r.u64("reserve_a")?,
+                reserve_b: r.u64("reserve_b")?,
+            };
+            state.check_pool(&p).map_err(|what| Error::Snapshot {
+                offset: at,
+                what: format!("pool {i}: {what}"),
+            })?;
+            state.pools.push(p);
+        }
+        if r.at != r.bytes.len() {
+            return Err(Error::Snapshot {
+                offset: r.at,
+                what: format!(
+                    "{} unexpected bytes before the checksum",
+                    r.bytes.len() - r.at
+                ),
+            });
+        }
+        state
+            .check_supply()
+            .map_err(|what| Error::Snapshot { offset: 0, what })?;
+        Ok(state)
+    }
+}
+
+/// state_root = BLAKE3(0x03 ‖ accounts_root ‖ pools_root).
+pub fn state_root_of(accounts_root: &[u8; 32], pools_root: &[u8; 32]) -> [u8; 32] {
+    let mut buf = [0u8; 65];
+    buf[0] = STATE_ROOT_TAG;
+    buf[1..33].copy_from_slice(accounts_root);
+    buf[33..].copy_from_slice(pools_root);
+    *blake3::hash(&buf).as_bytes()
+}
+
+/// Magic of a state snapshot.
+pub const SNAPSHOT_MAGIC: &[u8; 8] = b"TXWSTATE";
+/// Snapshot format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// Whether `bytes` start like a snapshot (as opposed to genesis JSON).
+pub fn is_snapshot(bytes: &[u8]) -> bool {
+    bytes.starts_with(SNAPSHOT_MAGIC)
+}
+
+fn parse_pubkey(s: &str) -> std::result::Result<[u8; 32], String> {
+    let bytes = hex::decode(s).map_err(|e| format!("{s:?} is not hex: {e}"))?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("{s:?} has {} bytes, expected 32", b.len()))
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, field: &str) -> Result<&'a [u8]> {
+        if self.bytes.len() - self.at < n {
+            return Err(Error::Snapshot {
+                offset: self.at,
+                what: format!(
+                    "truncated in {field}: need {n} bytes, {} left",
+                    self.bytes.len() - self.at
+                ),
+            });
+        }
+        let s = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u16(&mut self, f: &str) -> Result<u16> {
+        Ok(u16::from_le_bytes(
+            self.take(2, f)?.try_into().expect("2 bytes"),
+        ))
+    }
+    fn u32(&mut self, f: &str) -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4, f)?.try_into().expect("4 bytes"),
+        ))
+    }
+    fn u64(&mut self, f: &str) -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8, f)?.try_into().expect("8 bytes"),
+        ))
+    }
+    fn arr32(&mut self, f: &str) -> Result<[u8; 32]> {
+        Ok(self.take(32, f)?.try_into().expect("32 bytes"))
+    }
+}
