@@ -122,6 +122,8 @@ pub struct BlockOutcome {
     pub devices: StageDevices,
     /// Messages from `Auto` about GPU failures it recovered from.
     pub fallbacks: Vec<String>,
+    /// The waves the block executed in.
+    pub schedule: schedule::Schedule,
 }
 
 impl BlockOutcome {
@@ -183,6 +185,11 @@ impl Engine {
     /// The backend actually in use (`Auto` resolved to `Cpu` or `Gpu`).
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Name of the device running the parallel stages.
+    pub fn device_name(&self) -> String {
+        "CPU (rayon)".to_string()
     }
 
     /// Worker threads of the CPU stages.
@@ -318,6 +325,7 @@ impl Engine {
                 commit: Device::Cpu,
             },
             fallbacks: Vec::new(),
+            schedule: sched,
         })
     }
 }

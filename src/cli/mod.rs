@@ -1,0 +1,207 @@
+//! Command-line front end (pipeline driver): parses arguments, calls the library, prints.
+
+mod bench;
+mod generate;
+mod inspect;
+mod run;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: a block was rejected or a root mismatched.
+pub const EXIT_REJECTED: i32 = 1;
+/// Exit code: usage or I/O error.
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "txwave",
+    version,
+    about = "GPU-accelerated batch transaction processor"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process block logs on top of a genesis JSON or a state snapshot.
+    Run(run::RunArgs),
+    /// Generate a seeded, self-checking workload (genesis.json + blocks.blk).
+    Gen(generate::GenArgs),
+    /// Show block logs, states, or a block's wave schedule.
+    Inspect(inspect::InspectArgs),
+    /// Time CPU and GPU side by side on a generated workload.
+    Bench(bench::BenchArgs),
+    /// List GPU adapters with the limits that matter.
+    Devices(DevicesArgs),
+}
+
+#[derive(clap::Args)]
+struct DevicesArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--backend` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BackendArg {
+    /// rayon on the CPU.
+    Cpu,
+    /// wgpu on the GPU.
+    Gpu,
+    /// GPU when an adapter opens, else CPU.
+    Auto,
+}
+
+impl From<BackendArg> for txwave::Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Cpu => txwave::Backend::Cpu,
+            BackendArg::Gpu => txwave::Backend::Gpu,
+            BackendArg::Auto => txwave::Backend::Auto,
+        }
+    }
+}
+
+/// An error with the exit code it deserves.
+pub struct Failure {
+    code: i32,
+    err: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        let err = e.into();
+        let code = match err.downcast_ref::<txwave::Error>() {
+            Some(
+                txwave::Error::BlockDecode { .. }
+                | txwave::Error::BlockRejected { .. }
+                | txwave::Error::StateRootMismatch { .. },
+            ) => EXIT_REJECTED,
+            _ => EXIT_USAGE,
+        };
+        Failure { code, err }
+    }
+}
+
+/// Result of a subcommand.
+pub type CliResult = Result<(), Failure>;
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Gen(a) => generate::generate(a),
+        Command::Inspect(a) => inspect::inspect(a),
+        Command::Bench(a) => bench::bench(a),
+        Command::Devices(a) => devices(a),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(f) => {
+            eprintln!("txwave: {:#}", f.err);
+            f.code
+        }
+    }
+}
+
+fn devices(args: DevicesArgs) -> CliResult {
+    let adapters = txwave::gpu::list_adapters();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&adapters)?);
+        return Ok(());
+    }
+    if adapters.is_empty() {
+        println!(
+            "no GPU adapters found (on Linux without a GPU, install Mesa's lavapipe: mesa-vulkan-drivers)"
+        );
+        return Ok(());
+    }
+    for (i, a) in adapters.iter().enumerate() {
+        println!(
+            "[{i}] {} — {} {}, driver {}",
+            a.name, a.backend, a.device_type, a.driver
+        );
+        println!(
+            "    compute {}  timestamps {}  max storage binding {} MiB  max buffer {} MiB",
+            if a.compute { "yes" } else { "no" },
+            if a.timestamp_query { "yes" } else { "no" },
+            a.max_storage_buffer_binding_size >> 20,
+            a.max_buffer_size >> 20
+        );
+        println!(
+            "    max workgroups/dim {}  max invocations/workgroup {}",
+            a.max_compute_workgroups_per_dimension, a.max_compute_invocations_per_workgroup
+        );
+    }
+    Ok(())
+}
+
+/// Reads a genesis JSON or a snapshot, whichever the file holds.
+pub fn load_state(path: &Path) -> anyhow::Result<txwave::State> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if txwave::state::is_snapshot(&bytes) {
+        txwave::State::from_snapshot(&bytes)
+            .with_context(|| format!("{}: not a valid state snapshot", path.display()))
+    } else {
+        let text = std::str::from_utf8(&bytes).with_context(|| {
+            format!(
+                "{}: neither a state snapshot nor UTF-8 genesis JSON",
+                path.display()
+            )
+        })?;
+        txwave::State::from_genesis_json(text)
+            .with_context(|| format!("{}: not a valid genesis", path.display()))
+    }
+}
+
+/// Reads and decodes one block log file.
+pub fn load_blocks(path: &Path) -> Result<Vec<txwave::Block>, Failure> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let blocks = txwave::Block::decode_log(&bytes).map_err(|e| Failure {
+        code: EXIT_REJECTED,
+        err: anyhow::Error::new(e).context(format!("{}", path.display())),
+    })?;
+    Ok(blocks)
+}
+
+/// Writes a file atomically: to a temporary name beside it, then renamed over it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = tmp_path(path);
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+}
+
+/// The temporary name used while writing `path`.
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({eta})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
