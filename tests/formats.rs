@@ -2,7 +2,7 @@
 //! give an `Error` naming the block (never a panic) while leaving the state untouched.
 
 use proptest::prelude::*;
-use txwave::tx::{Action, Direction, Swap, Transfer, Tx, SWAP_LEN, TRANSFER_LEN};
+use txwave::tx::{Action, Direction, SWAP_LEN, Swap, TRANSFER_LEN, Transfer, Tx};
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Block, Engine, EngineConfig, Error, State};
 
@@ -10,21 +10,34 @@ fn arb_action() -> impl Strategy<Value = Action> {
     prop_oneof![
         (any::<[u8; 32]>(), any::<u16>(), any::<u64>())
             .prop_map(|(to, token, amount)| Action::Transfer(Transfer { to, token, amount })),
-        (any::<u32>(), any::<bool>(), any::<u64>(), any::<u64>()).prop_map(|(pool, d, amount_in, min_out)| {
-            Action::Swap(Swap {
-                pool,
-                direction: if d { Direction::BtoA } else { Direction::AtoB },
-                amount_in,
-                min_out,
-            })
-        }),
+        (any::<u32>(), any::<bool>(), any::<u64>(), any::<u64>()).prop_map(
+            |(pool, d, amount_in, min_out)| {
+                Action::Swap(Swap {
+                    pool,
+                    direction: if d { Direction::BtoA } else { Direction::AtoB },
+                    amount_in,
+                    min_out,
+                })
+            }
+        ),
     ]
 }
 
 fn arb_tx() -> impl Strategy<Value = Tx> {
-    (any::<[u8; 64]>(), any::<[u8; 32]>(), any::<u64>(), any::<u64>(), arb_action()).prop_map(
-        |(signature, signer, nonce, fee, action)| Tx { signature, signer, nonce, fee, action },
+    (
+        any::<[u8; 64]>(),
+        any::<[u8; 32]>(),
+        any::<u64>(),
+        any::<u64>(),
+        arb_action(),
     )
+        .prop_map(|(signature, signer, nonce, fee, action)| Tx {
+            signature,
+            signer,
+            nonce,
+            fee,
+            action,
+        })
 }
 
 proptest! {
@@ -76,9 +89,20 @@ proptest! {
 }
 
 fn small_dataset() -> (State, Vec<Block>, Vec<u8>) {
-    let cfg = GenConfig { accounts: 20, pools: 3, blocks: 2, txs_per_block: 12, seed: 7, ..Default::default() };
+    let cfg = GenConfig {
+        accounts: 20,
+        pools: 3,
+        blocks: 2,
+        txs_per_block: 12,
+        seed: 7,
+        ..Default::default()
+    };
     let g = generate(&cfg, |_, _| {}).unwrap();
-    (State::from_genesis(&g.genesis).unwrap(), g.blocks.clone(), g.block_log())
+    (
+        State::from_genesis(&g.genesis).unwrap(),
+        g.blocks.clone(),
+        g.block_log(),
+    )
 }
 
 #[test]
@@ -88,7 +112,10 @@ fn every_truncation_is_an_error_naming_the_block() {
     for cut in 0..log.len() {
         if cut == first_len {
             // A cut exactly between blocks is a shorter, valid log: the first block alone.
-            assert_eq!(Block::decode_log(&log[..cut]).unwrap(), blocks[..1].to_vec());
+            assert_eq!(
+                Block::decode_log(&log[..cut]).unwrap(),
+                blocks[..1].to_vec()
+            );
             continue;
         }
         match Block::decode_log(&log[..cut]) {
@@ -114,14 +141,20 @@ fn every_single_byte_flip_is_an_error() {
                 Err(Error::BlockDecode { block, .. }) => {
                     assert_eq!(block, usize::from(at >= first_len), "flip at {at}");
                 }
-                other => panic!("flip of bit {bit} at byte {at}: expected BlockDecode, got {other:?}"),
+                other => {
+                    panic!("flip of bit {bit} at byte {at}: expected BlockDecode, got {other:?}")
+                }
             }
         }
     }
 }
 
 fn engine() -> Engine {
-    Engine::new(EngineConfig { backend: Backend::Cpu, ..Default::default() }).unwrap()
+    Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 #[test]
@@ -135,19 +168,31 @@ fn rejected_blocks_leave_the_state_unchanged() {
     // Wrong claimed root: every tx executes, then the block is rolled back.
     let mut wrong_root = blocks[1].clone();
     wrong_root.claimed_state_root[5] ^= 1;
-    assert!(matches!(engine.process_block(&mut state, &wrong_root), Err(Error::StateRootMismatch { height: 2, .. })));
+    assert!(matches!(
+        engine.process_block(&mut state, &wrong_root),
+        Err(Error::StateRootMismatch { height: 2, .. })
+    ));
     assert_eq!(state, after_first);
     assert_eq!(state.state_root(), after_first.state_root());
 
     // Wrong height and wrong parent.
     let mut wrong_height = blocks[1].clone();
     wrong_height.height = 3;
-    assert!(matches!(engine.process_block(&mut state, &wrong_height), Err(Error::BlockRejected { .. })));
+    assert!(matches!(
+        engine.process_block(&mut state, &wrong_height),
+        Err(Error::BlockRejected { .. })
+    ));
     let mut wrong_parent = blocks[1].clone();
     wrong_parent.parent_hash[0] ^= 1;
-    assert!(matches!(engine.process_block(&mut state, &wrong_parent), Err(Error::BlockRejected { .. })));
+    assert!(matches!(
+        engine.process_block(&mut state, &wrong_parent),
+        Err(Error::BlockRejected { .. })
+    ));
     // Replaying an applied block.
-    assert!(matches!(engine.process_block(&mut state, &blocks[0]), Err(Error::BlockRejected { .. })));
+    assert!(matches!(
+        engine.process_block(&mut state, &blocks[0]),
+        Err(Error::BlockRejected { .. })
+    ));
     assert_eq!(state, after_first);
 
     // The intact block still applies afterwards and matches the reference.
@@ -168,11 +213,17 @@ fn snapshot_round_trip_and_damage() {
     let snap = state.to_snapshot();
     assert_eq!(State::from_snapshot(&snap).unwrap(), state);
     for cut in 0..snap.len() {
-        assert!(State::from_snapshot(&snap[..cut]).is_err(), "truncated at {cut}");
+        assert!(
+            State::from_snapshot(&snap[..cut]).is_err(),
+            "truncated at {cut}"
+        );
     }
     for at in (0..snap.len()).step_by(7) {
         let mut bad = snap.clone();
         bad[at] ^= 0x40;
-        assert!(matches!(State::from_snapshot(&bad), Err(Error::Snapshot { .. })), "flip at {at}");
+        assert!(
+            matches!(State::from_snapshot(&bad), Err(Error::Snapshot { .. })),
+            "flip at {at}"
+        );
     }
 }

@@ -29,14 +29,19 @@ struct Case {
 }
 
 fn engine() -> Engine {
-    Engine::new(EngineConfig { backend: Backend::Cpu, ..Default::default() }).expect("CPU engine")
+    Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .expect("CPU engine")
 }
 
 /// Runs all cases through the engine under `rule`; cases with wrongly sized fields are
 /// rejected without reaching the API.
 fn engine_verdicts(cases: &[Case], rule: VerifyRule) -> Vec<bool> {
-    let well_formed: Vec<usize> =
-        (0..cases.len()).filter(|&i| cases[i].key.len() == 32 && cases[i].sig.len() == 64).collect();
+    let well_formed: Vec<usize> = (0..cases.len())
+        .filter(|&i| cases[i].key.len() == 32 && cases[i].sig.len() == 64)
+        .collect();
     let checks: Vec<SigCheck<'_>> = well_formed
         .iter()
         .map(|&i| SigCheck {
@@ -94,13 +99,22 @@ fn wycheproof_both_rules() {
     for rule in [VerifyRule::Strict, VerifyRule::Zip215] {
         let got = engine_verdicts(&cases, rule);
         for (i, c) in cases.iter().enumerate() {
-            assert_eq!(got[i], oracle(c, rule), "{} under {rule:?}: engine disagrees with the oracle", c.label);
+            assert_eq!(
+                got[i],
+                oracle(c, rule),
+                "{} under {rule:?}: engine disagrees with the oracle",
+                c.label
+            );
         }
     }
     // verify_strict accepts exactly Wycheproof's valid set.
     let strict = engine_verdicts(&cases, VerifyRule::Strict);
     for (i, c) in cases.iter().enumerate() {
-        assert_eq!(strict[i], valid[i], "{}: strict verdict vs Wycheproof result", c.label);
+        assert_eq!(
+            strict[i], valid[i],
+            "{}: strict verdict vs Wycheproof result",
+            c.label
+        );
     }
 }
 
@@ -158,8 +172,12 @@ fn speccheck_table() {
         })
         .collect();
     // Expected outcomes from the suite's results table (vectors README), V = true.
-    let strict = [false, false, false, true, false, false, false, false, false, false, false, false];
-    let zip215 = [true, true, true, true, true, true, false, false, false, true, true, true];
+    let strict = [
+        false, false, false, true, false, false, false, false, false, false, false, false,
+    ];
+    let zip215 = [
+        true, true, true, true, true, true, false, false, false, true, true, true,
+    ];
     for (rule, expected) in [(VerifyRule::Strict, strict), (VerifyRule::Zip215, zip215)] {
         let got = engine_verdicts(&cases, rule);
         for (i, c) in cases.iter().enumerate() {
@@ -172,7 +190,9 @@ fn speccheck_table() {
 fn bisection_finds_every_bad_signature_in_large_batches() {
     // 2000 valid signatures from 50 signers with bad ones at chosen positions: first,
     // last, adjacent, and a run — each must be found, every other one accepted.
-    let msgs: Vec<Vec<u8>> = (0..2000u32).map(|i| i.to_le_bytes().repeat(i as usize % 7 + 1)).collect();
+    let msgs: Vec<Vec<u8>> = (0..2000u32)
+        .map(|i| i.to_le_bytes().repeat(i as usize % 7 + 1))
+        .collect();
     let mut checks: Vec<SigCheck<'_>> = msgs
         .iter()
         .enumerate()
@@ -180,10 +200,17 @@ fn bisection_finds_every_bad_signature_in_large_batches() {
             let seed = [(i % 50) as u8; 32];
             let key = ed25519_dalek::SigningKey::from_bytes(&seed);
             use ed25519_dalek::Signer;
-            SigCheck { public_key: key.verifying_key().to_bytes(), signature: key.sign(m).to_bytes(), message: m }
+            SigCheck {
+                public_key: key.verifying_key().to_bytes(),
+                signature: key.sign(m).to_bytes(),
+                message: m,
+            }
         })
         .collect();
-    let bad: Vec<usize> = [0, 1, 2, 500, 501, 1024, 1500, 1999].into_iter().chain(700..740).collect();
+    let bad: Vec<usize> = [0, 1, 2, 500, 501, 1024, 1500, 1999]
+        .into_iter()
+        .chain(700..740)
+        .collect();
     for &i in &bad {
         checks[i].signature[40] ^= 0x10; // S changes: a valid-looking but wrong signature
     }
