@@ -1,4 +1,24 @@
-//! txwave: a batch transaction processor (crate page is completed with the pipeline).
+//! txwave: a batch processor for DeFi transactions (token transfers and constant-product
+//! AMM swaps) that gives the same bytes as executing each block one tx at a time.
+//!
+//! ```text
+//! decode ─► hash (tx ids) ─► verify signatures ─► resolve accounts ─► schedule waves ─► execute waves ─► commit roots
+//!  tx         hash              verify               resolve            schedule          exec             commit
+//! ```
+//!
+//! | step | module | what it owns |
+//! |---|---|---|
+//! | decode | [`tx`] | transaction and block-log formats ([`Block::decode`], [`Tx::decode`]) |
+//! | hash | [`hash`] | tx ids and batch BLAKE3 |
+//! | verify | [`verify`] | Ed25519 under [`VerifyRule::Strict`] or [`VerifyRule::Zip215`] |
+//! | resolve | [`resolve`] | public keys → account indices, account creation in block order |
+//! | schedule | [`schedule`] | conflict-graph colouring into ASAP waves |
+//! | execute | [`exec`] | the sequential reference (the oracle) and the parallel executors |
+//! | commit | [`commit`] | BLAKE3 Merkle roots |
+//!
+//! [`state`] holds the structure-of-arrays ledger, [`engine`] runs the stages on a
+//! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]
+//! generates seeded test blocks. Start with [`Engine`].
 #![warn(missing_docs)]
 
 pub mod commit;

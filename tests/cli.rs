@@ -211,3 +211,34 @@ fn gen_is_deterministic_and_inspect_reads_what_it_wrote() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("wave size"));
 }
+
+#[test]
+fn shipped_dataset_is_what_its_readme_command_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = txwave(&[
+        "gen",
+        "--out",
+        s(dir.path()),
+        "--accounts",
+        "2000",
+        "--blocks",
+        "4",
+        "--txs",
+        "2500",
+        "--account-skew",
+        "0.8",
+        "--pool-skew",
+        "0.8",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["genesis.json", "blocks.blk"] {
+        assert!(
+            std::fs::read(dir.path().join(f)).unwrap() == std::fs::read(dataset().join(f)).unwrap(),
+            "{f} differs from the shipped one"
+        );
+    }
+}
