@@ -4,6 +4,7 @@
 pub mod commit;
 pub mod error;
 pub mod gpu;
+pub mod hash;
 pub mod verify;
 
 pub use error::{Error, Result};

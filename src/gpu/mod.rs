@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 
+pub mod pool;
+
 /// Environment variable that selects an adapter by a substring of its name.
 pub const ADAPTER_ENV: &str = "TXWAVE_ADAPTER";
 
@@ -85,15 +87,15 @@ fn report(adapter: &wgpu::Adapter) -> AdapterReport {
         name: info.name,
         backend: format!("{:?}", info.backend),
         device_type: format!("{:?}", info.device_type),
-        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+        driver: format!("{} {}", info.driver, info.driver_info)
+            .trim()
+            .to_string(),
         max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
         max_buffer_size: limits.max_buffer_size,
         max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
         max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
         timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
-        compute: caps
-            .flags
-            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS),
+        compute: caps.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS),
     }
 }
 
@@ -118,11 +120,14 @@ pub struct GpuContext {
     /// Whether `TIMESTAMP_QUERY` was enabled on the device.
     pub timestamps: bool,
     lost: Arc<AtomicBool>,
+    fault: AtomicBool,
 }
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuContext").field("adapter", &self.adapter).finish()
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.adapter)
+            .finish()
     }
 }
 
@@ -156,7 +161,10 @@ impl GpuContext {
         });
         let adapter = adapters.into_iter().next().ok_or_else(|| {
             Error::NoAdapter(match &filter {
-                Some(f) => format!("no adapter name contains {f:?}; seen: [{}]", seen.join(", ")),
+                Some(f) => format!(
+                    "no adapter name contains {f:?}; seen: [{}]",
+                    seen.join(", ")
+                ),
                 None if seen.is_empty() => "wgpu found no adapters".to_string(),
                 None => format!("none of [{}] can run compute shaders", seen.join(", ")),
             })
@@ -196,6 +204,7 @@ impl GpuContext {
             limits,
             timestamps,
             lost,
+            fault: AtomicBool::new(false),
         })
     }
 
@@ -204,9 +213,23 @@ impl GpuContext {
         self.lost.load(Ordering::SeqCst)
     }
 
+    /// Makes the next [`GpuContext::scoped`] call — so the next GPU operation of any stage —
+    /// fail with [`Error::Gpu`] without touching the device, so that callers can test
+    /// their CPU fallback on any adapter.
+    #[doc(hidden)]
+    pub fn inject_fault(&self) {
+        self.fault.store(true, Ordering::SeqCst);
+    }
+
     /// Runs `f` inside validation and out-of-memory error scopes and turns any error
     /// they catch, or a lost device, into [`Error::Gpu`].
     pub fn scoped<T>(&self, stage: &'static str, f: impl FnOnce() -> T) -> Result<T> {
+        if self.fault.swap(false, Ordering::SeqCst) {
+            return Err(Error::Gpu {
+                stage,
+                what: "injected fault (GpuContext::inject_fault)".into(),
+            });
+        }
         if self.is_lost() {
             return Err(Error::Gpu {
                 stage,
