@@ -18,7 +18,9 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, GpuHasher, Leaves, add_pass, allocated, pipelines};
+use crate::hash::gpu::{
+    BLAKE3_COMPRESS_WGSL, GpuHasher, Leaves, OnDevice, add_pass, allocated, pipelines,
+};
 
 /// `shaders/merkle.wgsl`: one tree level (needs the compression function in front).
 pub const MERKLE_WGSL: &str = include_str!("../../shaders/merkle.wgsl");
@@ -113,7 +115,7 @@ impl GpuMerkle {
             limits: BatchLimits::of(ctx),
             param_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<LevelParams>() as u64),
-            max_uniform_bytes: u64::from(ctx.limits.max_uniform_buffer_binding_size),
+            max_uniform_bytes: ctx.limits.max_uniform_buffer_binding_size,
             buffers: Mutex::new(MerkleBuffers {
                 params: GrowBuffer::new(
                     "merkle params",
@@ -369,7 +371,7 @@ impl GpuMerkle {
         hasher: &GpuHasher,
         msgs: &[&[u8]],
         leaves: Leaves,
-    ) -> Result<(Option<Vec<[u8; 32]>>, [u8; 32], GpuTimings)> {
+    ) -> Result<OnDevice<[u8; 32]>> {
         if msgs.len() >= 2 && msgs.len() as u64 <= self.max_single_pass() {
             let on_device = hasher.with_device_digests(ctx, msgs, leaves, |digests, t| {
                 let mut guard = self.lock();

@@ -101,8 +101,9 @@ mod tests {
     fn node_hash_matches_commit_node_hash() {
         // Leaves with every byte value in every position, so a wrong shift shows.
         for s in 0..64u8 {
-            let l: [u8; 32] =
-                std::array::from_fn(|i| s.wrapping_mul(37).wrapping_add(i as u8 * 11));
+            let l: [u8; 32] = std::array::from_fn(|i| {
+                s.wrapping_mul(37).wrapping_add((i as u8).wrapping_mul(11))
+            });
             let r: [u8; 32] = std::array::from_fn(|i| s.wrapping_mul(91) ^ (255 - i as u8));
             let words = |b: &[u8; 32]| -> [u32; 8] {
                 std::array::from_fn(|k| {

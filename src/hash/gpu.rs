@@ -228,6 +228,10 @@ pub(crate) struct DeviceDigests<'a> {
     pub timer: Option<&'a PassTimer>,
 }
 
+/// What a hash-then-continue call returns: the hashes if they were read back, the
+/// continuation's value, and the timings of both.
+pub(crate) type OnDevice<T> = (Option<Vec<[u8; 32]>>, T, GpuTimings);
+
 /// BLAKE3 of many messages on the GPU, bit-identical to the `blake3` crate.
 pub struct GpuHasher {
     chunks: wgpu::ComputePipeline,
@@ -394,7 +398,7 @@ impl GpuHasher {
         msgs: &[&[u8]],
         leaves: Leaves,
         then: impl FnOnce(DeviceDigests<'_>, &mut GpuTimings) -> Result<T>,
-    ) -> Result<Option<(Option<Vec<[u8; 32]>>, T, GpuTimings)>> {
+    ) -> Result<Option<OnDevice<T>>> {
         if msgs.is_empty() || plan_sub_batches(msgs, &self.limits)?.len() != 1 {
             return Ok(None);
         }
