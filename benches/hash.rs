@@ -149,7 +149,7 @@ fn configure(
     n: usize,
 ) {
     group.throughput(Throughput::Elements(n as u64));
-    if n >= 100_000 {
+    if n >= 50_000 {
         group
             .sample_size(10)
             .measurement_time(Duration::from_secs(10));

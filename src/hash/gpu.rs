@@ -9,6 +9,13 @@
 //! one compute pass, then reads the hashes back. A batch larger than the device's binding
 //! or dispatch limits is split into sub-batches run one after the other; buffers grow as
 //! needed and are kept for the next call.
+//!
+//! Timings ([`GpuTimings`]) per call, summed over sub-batches: `upload_ns` covers packing
+//! the batch on the host, the buffer writes and waiting for the transfers; `dispatch_ns`
+//! encoding, submitting and waiting for the compute pass; `readback_ns` the copy to a
+//! host-visible buffer, the map and the copy out; `gpu_pass_ns` the pass's own time by
+//! timestamp queries when the device has them. Each phase ends with a wait, so the three
+//! wall times do not overlap.
 
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
