@@ -5,6 +5,9 @@
 
 use rayon::prelude::*;
 
+pub mod gpu;
+pub mod twin;
+
 /// Domain byte of an interior Merkle node.
 pub const NODE_TAG: u8 = 0x01;
 

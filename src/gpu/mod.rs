@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 
+pub mod pool;
+
 /// Environment variable that selects an adapter by a substring of its name.
 pub const ADAPTER_ENV: &str = "TXWAVE_ADAPTER";
 
@@ -118,6 +120,7 @@ pub struct GpuContext {
     /// Whether `TIMESTAMP_QUERY` was enabled on the device.
     pub timestamps: bool,
     lost: Arc<AtomicBool>,
+    fault: AtomicBool,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -201,6 +204,7 @@ impl GpuContext {
             limits,
             timestamps,
             lost,
+            fault: AtomicBool::new(false),
         })
     }
 
@@ -209,9 +213,23 @@ impl GpuContext {
         self.lost.load(Ordering::SeqCst)
     }
 
+    /// Makes the next [`GpuContext::scoped`] call — so the next GPU operation of any stage —
+    /// fail with [`Error::Gpu`] without touching the device, so that callers can test
+    /// their CPU fallback on any adapter.
+    #[doc(hidden)]
+    pub fn inject_fault(&self) {
+        self.fault.store(true, Ordering::SeqCst);
+    }
+
     /// Runs `f` inside validation and out-of-memory error scopes and turns any error
     /// they catch, or a lost device, into [`Error::Gpu`].
     pub fn scoped<T>(&self, stage: &'static str, f: impl FnOnce() -> T) -> Result<T> {
+        if self.fault.swap(false, Ordering::SeqCst) {
+            return Err(Error::Gpu {
+                stage,
+                what: "injected fault (GpuContext::inject_fault)".into(),
+            });
+        }
         if self.is_lost() {
             return Err(Error::Gpu {
                 stage,

@@ -1,0 +1,642 @@
+//! GPU backend of the hash stage: BLAKE3 of many messages of any length, in WGSL.
+//!
+//! Shaders: `shaders/blake3_compress.wgsl` followed by `shaders/hash.wgsl` (WGSL has no
+//! `#include`; [`hash_module`] concatenates them). CPU twin: [`super::twin`].
+//!
+//! One call uploads the batch (messages packed word-aligned, one [`MsgDesc`] each, and the
+//! message index of every 1024-byte chunk), runs `hash_chunks` (one invocation per chunk)
+//! and, if any message has more than one chunk, `reduce_chunk_trees` (one per message) in
+//! one compute pass, then reads the hashes back. A batch larger than the device's binding
+//! or dispatch limits is split into sub-batches run one after the other; buffers grow as
+//! needed and are kept for the next call.
+//!
+//! Timings ([`GpuTimings`]) per call, summed over sub-batches: `upload_ns` covers packing
+//! the batch on the host, the buffer writes and waiting for the transfers; `dispatch_ns`
+//! encoding, submitting and waiting for the compute pass; `readback_ns` the copy to a
+//! host-visible buffer, the map and the copy out; `gpu_pass_ns` the pass's own time by
+//! timestamp queries when the device has them. Each phase ends with a wait, so the three
+//! wall times do not overlap.
+
+use std::ops::Range;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::{GpuContext, GpuTimings};
+
+/// `shaders/blake3_compress.wgsl`: the compression function every BLAKE3 shader starts with.
+pub const BLAKE3_COMPRESS_WGSL: &str = include_str!("../../shaders/blake3_compress.wgsl");
+/// `shaders/hash.wgsl`: the batch hashing entry points (needs [`BLAKE3_COMPRESS_WGSL`]).
+pub const HASH_WGSL: &str = include_str!("../../shaders/hash.wgsl");
+
+/// Invocations per workgroup of both entry points; keep in sync with `HASH_WORKGROUP_SIZE`
+/// in shaders/hash.wgsl.
+pub const HASH_WORKGROUP_SIZE: u32 = 64;
+
+/// The composed module the hasher compiles.
+pub fn hash_module() -> String {
+    format!("{BLAKE3_COMPRESS_WGSL}\n{HASH_WGSL}")
+}
+
+/// Every WGSL module this file compiles, by name, as the device receives it.
+#[doc(hidden)]
+pub fn wgsl_modules() -> Vec<(&'static str, String)> {
+    vec![("hash", hash_module())]
+}
+
+/// Counts of one sub-batch. Keep in sync with `HashParams` in shaders/hash.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct HashParams {
+    /// Chunks in the sub-batch: invocations of `hash_chunks`.
+    pub n_chunks: u32,
+    /// Messages in the sub-batch: invocations of `reduce_chunk_trees`.
+    pub n_msgs: u32,
+    /// Pads the uniform to 16 bytes.
+    pub pad: [u32; 2],
+}
+
+/// Where one message lies in the packed data. Keep in sync with `MsgDesc` in
+/// shaders/hash.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MsgDesc {
+    /// First word of the message in the data buffer.
+    pub offset_words: u32,
+    /// Length in bytes.
+    pub len_bytes: u32,
+    /// Global index of its first chunk in the sub-batch.
+    pub first_chunk: u32,
+    /// Number of chunks: `max(1, ceil(len_bytes / 1024))`.
+    pub n_chunks: u32,
+}
+
+/// Chunks BLAKE3 splits a message of `len` bytes into (the empty message is one chunk).
+pub fn chunk_count(len: usize) -> usize {
+    len.div_ceil(1024).max(1)
+}
+
+/// A sub-batch laid out as the shader reads it.
+#[derive(Debug, Clone, Default)]
+pub struct PackedBatch {
+    /// Counts.
+    pub params: HashParams,
+    /// Messages as little-endian words, each starting on a word and zero-filled to the
+    /// end of its last word.
+    pub data: Vec<u32>,
+    /// One per message.
+    pub descs: Vec<MsgDesc>,
+    /// Message index of every chunk.
+    pub chunk_msg: Vec<u32>,
+}
+
+impl PackedBatch {
+    /// Packs `msgs`. Fails if the batch or a message does not fit the shader's u32 counts.
+    pub fn pack(msgs: &[&[u8]]) -> Result<Self> {
+        let too_big = |what: String| Error::InvalidArgument(format!("hash batch: {what}"));
+        let words: usize = msgs.iter().map(|m| m.len().div_ceil(4)).sum();
+        let chunks: usize = msgs.iter().map(|m| chunk_count(m.len())).sum();
+        if u32::try_from(words).is_err() || u32::try_from(chunks).is_err() {
+            return Err(too_big(format!(
+                "{words} words in {chunks} chunks exceed u32 indices"
+            )));
+        }
+        let n_msgs =
+            u32::try_from(msgs.len()).map_err(|_| too_big(format!("{} messages", msgs.len())))?;
+        let mut batch = PackedBatch {
+            params: HashParams {
+                n_chunks: chunks as u32,
+                n_msgs,
+                pad: [0; 2],
+            },
+            data: Vec::with_capacity(words),
+            descs: Vec::with_capacity(msgs.len()),
+            chunk_msg: Vec::with_capacity(chunks),
+        };
+        for (i, m) in msgs.iter().enumerate() {
+            let len_bytes = u32::try_from(m.len())
+                .map_err(|_| too_big(format!("message {i} is {} bytes", m.len())))?;
+            // Both fit: checked against the totals above.
+            let n_chunks = chunk_count(m.len()) as u32;
+            batch.descs.push(MsgDesc {
+                offset_words: batch.data.len() as u32,
+                len_bytes,
+                first_chunk: batch.chunk_msg.len() as u32,
+                n_chunks,
+            });
+            let mut words = m.chunks_exact(4);
+            batch.data.extend(
+                words
+                    .by_ref()
+                    .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])),
+            );
+            let tail = words.remainder();
+            if !tail.is_empty() {
+                let mut last = [0u8; 4];
+                last[..tail.len()].copy_from_slice(tail);
+                batch.data.push(u32::from_le_bytes(last));
+            }
+            batch
+                .chunk_msg
+                .extend(std::iter::repeat_n(i as u32, n_chunks as usize));
+        }
+        Ok(batch)
+    }
+
+    /// Whether any message spans more than one chunk (so `reduce_chunk_trees` must run).
+    pub fn has_multi_chunk(&self) -> bool {
+        self.params.n_chunks > self.params.n_msgs
+    }
+}
+
+/// Splits `msgs` into consecutive sub-batches whose every buffer fits one binding and
+/// whose invocations fit one dispatch.
+pub fn plan_sub_batches(msgs: &[&[u8]], limits: &BatchLimits) -> Result<Vec<Range<usize>>> {
+    let max_bytes = limits.max_binding_bytes;
+    let max_inv = limits.max_invocations(HASH_WORKGROUP_SIZE);
+    let fits = |words: u64, chunks: u64, n: u64| {
+        4 * words <= max_bytes
+            // cvs hold 8 words per chunk (and cover chunk_msg's one).
+            && 32 * chunks <= max_bytes
+            // digests hold 8 words per message (and cover the 4-word descs).
+            && 32 * n <= max_bytes
+            && chunks <= max_inv
+    };
+    let mut plan = Vec::new();
+    let (mut start, mut words, mut chunks) = (0usize, 0u64, 0u64);
+    for (i, m) in msgs.iter().enumerate() {
+        let w = m.len().div_ceil(4) as u64;
+        let c = chunk_count(m.len()) as u64;
+        if !fits(w, c, 1) {
+            return Err(Error::InvalidArgument(format!(
+                "message {i} of {} bytes does not fit the device's limits ({max_bytes} bytes per binding, {max_inv} invocations per dispatch)",
+                m.len()
+            )));
+        }
+        if !fits(words + w, chunks + c, (i - start + 1) as u64) {
+            plan.push(start..i);
+            (start, words, chunks) = (i, 0, 0);
+        }
+        words += w;
+        chunks += c;
+    }
+    if start < msgs.len() {
+        plan.push(start..msgs.len());
+    }
+    Ok(plan)
+}
+
+/// Buffers the hasher keeps between calls.
+#[derive(Debug)]
+pub(crate) struct HashBuffers {
+    params: GrowBuffer,
+    data: GrowBuffer,
+    descs: GrowBuffer,
+    chunk_msg: GrowBuffer,
+    cvs: GrowBuffer,
+    digests: GrowBuffer,
+    readback: Readback,
+    timer: Option<PassTimer>,
+}
+
+impl HashBuffers {
+    fn clear(&mut self) {
+        for b in [
+            &mut self.params,
+            &mut self.data,
+            &mut self.descs,
+            &mut self.chunk_msg,
+            &mut self.cvs,
+            &mut self.digests,
+        ] {
+            b.clear();
+        }
+        self.readback = Readback::default();
+    }
+}
+
+/// Whether a caller needs the leaf hashes on the host or only on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leaves {
+    /// Read the hashes back as well.
+    Read,
+    /// Leave them on the device.
+    DeviceOnly,
+}
+
+/// What [`GpuHasher::with_device_digests`] hands its continuation.
+pub(crate) struct DeviceDigests<'a> {
+    /// 8 words per message.
+    pub buffer: &'a wgpu::Buffer,
+    /// Number of messages.
+    pub count: u64,
+    /// The hash pass's timer, when its time has not been read yet.
+    pub timer: Option<&'a PassTimer>,
+}
+
+/// What a hash-then-continue call returns: the hashes if they were read back, the
+/// continuation's value, and the timings of both.
+pub(crate) type OnDevice<T> = (Option<Vec<[u8; 32]>>, T, GpuTimings);
+
+/// BLAKE3 of many messages on the GPU, bit-identical to the `blake3` crate.
+pub struct GpuHasher {
+    chunks: wgpu::ComputePipeline,
+    reduce: wgpu::ComputePipeline,
+    limits: BatchLimits,
+    buffers: Mutex<HashBuffers>,
+}
+
+impl std::fmt::Debug for GpuHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuHasher")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// Compiles `source` once and builds one pipeline per entry point, with automatic layouts.
+pub(crate) fn pipelines<const N: usize>(
+    ctx: &GpuContext,
+    label: &'static str,
+    source: &str,
+    entry_points: [&'static str; N],
+) -> Result<[wgpu::ComputePipeline; N]> {
+    ctx.scoped(label, || {
+        let module = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        entry_points.map(|entry| {
+            ctx.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+        })
+    })
+}
+
+/// The buffer of a [`GrowBuffer`] that an earlier step of the same call allocated.
+pub(crate) fn allocated<'a>(stage: &'static str, b: &'a GrowBuffer) -> Result<&'a wgpu::Buffer> {
+    b.get().ok_or(Error::Gpu {
+        stage,
+        what: "buffer missing after allocation".into(),
+    })
+}
+
+fn digests_from_bytes(bytes: &[u8]) -> Vec<[u8; 32]> {
+    bytes
+        .chunks_exact(32)
+        .map(|c| {
+            let mut d = [0u8; 32];
+            d.copy_from_slice(c);
+            d
+        })
+        .collect()
+}
+
+impl GpuHasher {
+    /// Compiles the hashing pipelines for the device behind `ctx`.
+    pub fn new(ctx: &GpuContext) -> Result<Self> {
+        let [chunks, reduce] = pipelines(
+            ctx,
+            "hash.wgsl",
+            &hash_module(),
+            ["hash_chunks", "reduce_chunk_trees"],
+        )?;
+        let timer = ctx.scoped("hash timer", || PassTimer::new(ctx))?;
+        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        Ok(Self {
+            chunks,
+            reduce,
+            limits: BatchLimits::of(ctx),
+            buffers: Mutex::new(HashBuffers {
+                params: GrowBuffer::new(
+                    "hash params",
+                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                ),
+                data: GrowBuffer::new("hash data", storage),
+                descs: GrowBuffer::new("hash descs", storage),
+                chunk_msg: GrowBuffer::new("hash chunk_msg", storage),
+                cvs: GrowBuffer::new("hash cvs", wgpu::BufferUsages::STORAGE),
+                digests: GrowBuffer::new(
+                    "hash digests",
+                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                ),
+                readback: Readback::default(),
+                timer,
+            }),
+        })
+    }
+
+    /// The limits batches are split by.
+    pub fn limits(&self) -> BatchLimits {
+        self.limits
+    }
+
+    /// Replaces the limits batches are split by, so tests can force splitting and 2D
+    /// dispatch on any adapter. Limits above the device's make calls fail with
+    /// [`Error::Gpu`].
+    #[doc(hidden)]
+    pub fn set_limits(&mut self, limits: BatchLimits) {
+        self.limits = limits;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashBuffers> {
+        // A panic elsewhere while holding the lock leaves nothing half-done that the next
+        // call relies on: every call rewrites what it reads.
+        self.buffers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// BLAKE3 of every message, in order, with the time each phase took.
+    pub fn hash_many(
+        &self,
+        ctx: &GpuContext,
+        msgs: &[&[u8]],
+    ) -> Result<(Vec<[u8; 32]>, GpuTimings)> {
+        let mut timings = GpuTimings::default();
+        let mut out = Vec::with_capacity(msgs.len());
+        if msgs.is_empty() {
+            return Ok((out, timings));
+        }
+        let plan = plan_sub_batches(msgs, &self.limits)?;
+        let mut guard = self.lock();
+        let bufs = &mut *guard;
+        for range in plan {
+            let result = self
+                .run(ctx, bufs, &msgs[range], &mut timings)
+                .and_then(|n| {
+                    let digests = allocated("hash readback", &bufs.digests)?;
+                    let (bytes, pass_ns) = bufs.readback.read(
+                        ctx,
+                        "hash readback",
+                        digests,
+                        32 * n,
+                        bufs.timer.as_ref().as_slice(),
+                        &mut timings.readback_ns,
+                    )?;
+                    add_pass(&mut timings, pass_ns);
+                    Ok(digests_from_bytes(&bytes))
+                });
+            match result {
+                Ok(d) => out.extend(d),
+                Err(e) => {
+                    bufs.clear();
+                    return Err(e);
+                }
+            }
+        }
+        Ok((out, timings))
+    }
+
+    /// Hashes `msgs` and hands the device buffer of their hashes to `then`, without
+    /// reading them back unless `leaves` asks for it. Returns `None`, having done nothing,
+    /// when the batch would need more than one sub-batch.
+    pub(crate) fn with_device_digests<T>(
+        &self,
+        ctx: &GpuContext,
+        msgs: &[&[u8]],
+        leaves: Leaves,
+        then: impl FnOnce(DeviceDigests<'_>, &mut GpuTimings) -> Result<T>,
+    ) -> Result<Option<OnDevice<T>>> {
+        if msgs.is_empty() || plan_sub_batches(msgs, &self.limits)?.len() != 1 {
+            return Ok(None);
+        }
+        let mut timings = GpuTimings::default();
+        let mut guard = self.lock();
+        let bufs = &mut *guard;
+        let result = self.run(ctx, bufs, msgs, &mut timings).and_then(|n| {
+            let buffer = allocated("hash readback", &bufs.digests)?;
+            let (read, timer) = match leaves {
+                Leaves::Read => {
+                    let (bytes, pass_ns) = bufs.readback.read(
+                        ctx,
+                        "hash readback",
+                        buffer,
+                        32 * n,
+                        bufs.timer.as_ref().as_slice(),
+                        &mut timings.readback_ns,
+                    )?;
+                    add_pass(&mut timings, pass_ns);
+                    (Some(digests_from_bytes(&bytes)), None)
+                }
+                Leaves::DeviceOnly => (None, bufs.timer.as_ref()),
+            };
+            let digests = DeviceDigests {
+                buffer,
+                count: n,
+                timer,
+            };
+            let value = then(digests, &mut timings)?;
+            Ok((read, value))
+        });
+        match result {
+            Ok((read, value)) => Ok(Some((read, value, timings))),
+            Err(e) => {
+                bufs.clear();
+                Err(e)
+            }
+        }
+    }
+
+    /// Uploads and hashes one sub-batch; its hashes are left in `bufs.digests`. Returns
+    /// the number of messages.
+    fn run(
+        &self,
+        ctx: &GpuContext,
+        bufs: &mut HashBuffers,
+        msgs: &[&[u8]],
+        t: &mut GpuTimings,
+    ) -> Result<u64> {
+        let cap = self.limits.max_binding_bytes;
+        let upload = Instant::now();
+        let batch = PackedBatch::pack(msgs)?;
+        let n_msgs = u64::from(batch.params.n_msgs);
+        let n_chunks = u64::from(batch.params.n_chunks);
+        let multi = batch.has_multi_chunk();
+        ctx.scoped("hash upload", || {
+            let (dev, queue) = (&ctx.device, &ctx.queue);
+            queue.write_buffer(
+                bufs.params.ensure(dev, 16, 256),
+                0,
+                bytemuck::bytes_of(&batch.params),
+            );
+            let words: &[u8] = bytemuck::cast_slice(&batch.data);
+            let data = bufs.data.ensure(dev, words.len() as u64, cap);
+            if !words.is_empty() {
+                queue.write_buffer(data, 0, words);
+            }
+            let descs = bufs.descs.ensure(dev, 16 * n_msgs, cap);
+            queue.write_buffer(descs, 0, bytemuck::cast_slice(&batch.descs));
+            let chunk_msg = bufs.chunk_msg.ensure(dev, 4 * n_chunks, cap);
+            queue.write_buffer(chunk_msg, 0, bytemuck::cast_slice(&batch.chunk_msg));
+            bufs.cvs
+                .ensure(dev, if multi { 32 * n_chunks } else { 0 }, cap);
+            bufs.digests.ensure(dev, 32 * n_msgs, cap);
+            // Start the transfers now, so that their time is not counted as dispatch.
+            queue.submit([]);
+        })?;
+        ctx.wait("hash upload")?;
+        t.upload_ns += elapsed_ns(upload);
+
+        let chunk_grid = self.limits.grid(n_chunks, HASH_WORKGROUP_SIZE)?;
+        let msg_grid = self.limits.grid(n_msgs, HASH_WORKGROUP_SIZE)?;
+        let dispatch = Instant::now();
+        ctx.scoped("hash dispatch", || -> Result<()> {
+            let stage = "hash dispatch";
+            let params = allocated(stage, &bufs.params)?;
+            let data = allocated(stage, &bufs.data)?;
+            let descs = allocated(stage, &bufs.descs)?;
+            let chunk_msg = allocated(stage, &bufs.chunk_msg)?;
+            let cvs = allocated(stage, &bufs.cvs)?;
+            let digests = allocated(stage, &bufs.digests)?;
+            let chunks_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("hash_chunks"),
+                layout: &self.chunks.get_bind_group_layout(0),
+                entries: &[
+                    entry(0, params),
+                    entry(1, data),
+                    entry(2, descs),
+                    entry(3, chunk_msg),
+                    entry(4, cvs),
+                    entry(5, digests),
+                ],
+            });
+            let reduce_group = multi.then(|| {
+                ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("reduce_chunk_trees"),
+                    layout: &self.reduce.get_bind_group_layout(0),
+                    entries: &[
+                        entry(0, params),
+                        entry(2, descs),
+                        entry(4, cvs),
+                        entry(5, digests),
+                    ],
+                })
+            });
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("hash"),
+                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
+                });
+                pass.set_pipeline(&self.chunks);
+                pass.set_bind_group(0, &chunks_group, &[]);
+                pass.dispatch_workgroups(chunk_grid[0], chunk_grid[1], 1);
+                if let Some(group) = &reduce_group {
+                    pass.set_pipeline(&self.reduce);
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(msg_grid[0], msg_grid[1], 1);
+                }
+            }
+            if let Some(timer) = &bufs.timer {
+                timer.resolve(&mut enc);
+            }
+            ctx.queue.submit([enc.finish()]);
+            Ok(())
+        })??;
+        ctx.wait("hash dispatch")?;
+        t.dispatch_ns += elapsed_ns(dispatch);
+        Ok(n_msgs)
+    }
+}
+
+fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}
+
+/// Adds one pass's device time to `t`.
+pub(crate) fn add_pass(t: &mut GpuTimings, pass_ns: Option<u64>) {
+    if let Some(ns) = pass_ns {
+        t.gpu_pass_ns = Some(t.gpu_pass_ns.unwrap_or(0) + ns);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_structs_match_the_wgsl_layout() {
+        // WGSL: struct HashParams { n_chunks, n_msgs, pad0, pad1 } — 16 bytes.
+        assert_eq!(std::mem::size_of::<HashParams>(), 16);
+        assert_eq!(std::mem::offset_of!(HashParams, n_chunks), 0);
+        assert_eq!(std::mem::offset_of!(HashParams, n_msgs), 4);
+        // WGSL: struct MsgDesc { offset_words, len_bytes, first_chunk, n_chunks } — 16 bytes.
+        assert_eq!(std::mem::size_of::<MsgDesc>(), 16);
+        assert_eq!(std::mem::offset_of!(MsgDesc, offset_words), 0);
+        assert_eq!(std::mem::offset_of!(MsgDesc, len_bytes), 4);
+        assert_eq!(std::mem::offset_of!(MsgDesc, first_chunk), 8);
+        assert_eq!(std::mem::offset_of!(MsgDesc, n_chunks), 12);
+        assert!(HASH_WGSL.contains("const HASH_WORKGROUP_SIZE: u32 = 64u;"));
+        assert!(HASH_WGSL.contains("@workgroup_size(64)"));
+    }
+
+    #[test]
+    fn packing_aligns_messages_to_words_and_numbers_chunks() {
+        let a = [1u8, 2, 3, 4, 5];
+        let b = vec![9u8; 2049];
+        let batch = PackedBatch::pack(&[&a, &[], &b]).expect("small batch");
+        assert_eq!(batch.params.n_msgs, 3);
+        assert_eq!(batch.params.n_chunks, 1 + 1 + 3);
+        assert_eq!(batch.data[0], 0x0403_0201);
+        assert_eq!(batch.data[1], 0x0000_0005, "tail word zero-filled");
+        assert_eq!(
+            batch.descs[1],
+            MsgDesc {
+                offset_words: 2,
+                len_bytes: 0,
+                first_chunk: 1,
+                n_chunks: 1
+            }
+        );
+        assert_eq!(
+            batch.descs[2],
+            MsgDesc {
+                offset_words: 2,
+                len_bytes: 2049,
+                first_chunk: 2,
+                n_chunks: 3
+            }
+        );
+        assert_eq!(batch.chunk_msg, vec![0, 1, 2, 2, 2]);
+        assert!(batch.has_multi_chunk());
+    }
+
+    #[test]
+    fn plans_split_at_the_binding_limit() {
+        let limits = BatchLimits {
+            max_binding_bytes: 256,
+            max_workgroups_per_dim: 65535,
+        };
+        let m = [0u8; 100]; // 25 words = 100 bytes: two fit in 256 bytes, three do not.
+        let msgs: Vec<&[u8]> = vec![&m; 5];
+        assert_eq!(
+            plan_sub_batches(&msgs, &limits).expect("fits"),
+            vec![0..2, 2..4, 4..5]
+        );
+        let big = [0u8; 257];
+        assert!(matches!(
+            plan_sub_batches(&[&big], &limits),
+            Err(Error::InvalidArgument(_))
+        ));
+        // Digests bound the count: 32 bytes each, 8 per 256 bytes.
+        let empties: Vec<&[u8]> = vec![&[]; 17];
+        assert_eq!(
+            plan_sub_batches(&empties, &limits).expect("fits"),
+            vec![0..8, 8..16, 16..17]
+        );
+    }
+}
