@@ -4,9 +4,12 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::commit::gpu::GpuMerkle;
 use crate::commit::merkle_root;
 use crate::error::{Error, Result};
 use crate::exec::{self, Receipt};
+use crate::gpu::{GpuContext, GpuTimings};
+use crate::hash::gpu::GpuHasher;
 use crate::resolve::{self, Resolved};
 use crate::state::State;
 use crate::tx::{Action, Block, Tx};
@@ -27,14 +30,30 @@ pub enum Backend {
 }
 
 /// Engine settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Which backend runs the parallel stages.
     pub backend: Backend,
     /// Worker threads for CPU stages; `None` = one per core.
     pub threads: Option<usize>,
     /// Substring of the adapter name to use (else `TXWAVE_ADAPTER`, else the best one).
+    /// With `Auto`, naming an adapter also allows a software (CPU-type) one.
     pub adapter: Option<String>,
+    /// With `Auto`, `hash_many` batches smaller than this run on the CPU: a GPU round trip
+    /// (upload, dispatch, readback; tens to hundreds of µs) costs more than the `blake3`
+    /// crate needs for a few thousand small messages (about 0.1 µs each per core).
+    pub auto_min_hash_batch: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            backend: Backend::Auto,
+            threads: None,
+            adapter: None,
+            auto_min_hash_batch: 4096,
+        }
+    }
 }
 
 /// The device a stage ran on.
@@ -84,6 +103,29 @@ impl StageTimings {
     }
 }
 
+/// GPU phase timings of each GPU stage of a block (zero for stages that ran on the CPU).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StageGpuTimings {
+    /// Tx ids and tx_root.
+    pub hash: GpuTimings,
+    /// Signature checks.
+    pub verify: GpuTimings,
+    /// Execution.
+    pub execute: GpuTimings,
+    /// Receipts, accounts and pools roots.
+    pub commit: GpuTimings,
+}
+
+impl StageGpuTimings {
+    /// Adds another block's GPU timings to these.
+    pub fn add(&mut self, o: &StageGpuTimings) {
+        self.hash.add(&o.hash);
+        self.verify.add(&o.verify);
+        self.execute.add(&o.execute);
+        self.commit.add(&o.commit);
+    }
+}
+
 /// Which device ran each parallel stage of a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct StageDevices {
@@ -120,6 +162,8 @@ pub struct BlockOutcome {
     pub timings: StageTimings,
     /// Device per stage.
     pub devices: StageDevices,
+    /// Upload, dispatch, readback and device-pass time of the GPU stages.
+    pub gpu_timings: StageGpuTimings,
     /// Messages from `Auto` about GPU failures it recovered from.
     pub fallbacks: Vec<String>,
     /// The waves the block executed in.
@@ -137,25 +181,55 @@ impl BlockOutcome {
     }
 }
 
+/// The GPU side of an engine: one device and the pipelines compiled once for it.
+struct GpuStages {
+    ctx: GpuContext,
+    hasher: GpuHasher,
+    merkle: GpuMerkle,
+}
+
+impl GpuStages {
+    fn open(ctx: GpuContext) -> Result<Self> {
+        let hasher = GpuHasher::new(&ctx)?;
+        let merkle = GpuMerkle::new(&ctx)?;
+        Ok(GpuStages {
+            ctx,
+            hasher,
+            merkle,
+        })
+    }
+}
+
 /// The batch processor. Build one per process and reuse it: it owns the thread pool and,
 /// on the GPU, the compiled pipelines and buffers.
 pub struct Engine {
     config: EngineConfig,
     pool: rayon::ThreadPool,
-    backend: Backend,
+    gpu: Option<GpuStages>,
+    note: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("config", &self.config)
-            .field("backend", &self.backend)
+            .field("backend", &self.backend())
+            .field("device", &self.device_name())
             .finish()
     }
 }
 
+/// Which device a stage ran on, and what the GPU reported if it ran there.
+struct Ran<T> {
+    value: T,
+    device: Device,
+    timings: GpuTimings,
+}
+
 impl Engine {
-    /// Creates an engine. `Backend::Gpu` fails if no adapter opens; `Auto` then uses the CPU.
+    /// Creates an engine. `Backend::Gpu` fails if no adapter opens or a pipeline does not
+    /// compile; `Auto` then uses the CPU and [`Engine::backend_note`] says why. `Auto`
+    /// passes over software adapters (lavapipe, llvmpipe) unless `adapter` names one.
     pub fn new(config: EngineConfig) -> Result<Engine> {
         let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("txwave-{i}"));
         if let Some(n) = config.threads {
@@ -167,29 +241,63 @@ impl Engine {
         let pool = builder
             .build()
             .map_err(|e| Error::InvalidArgument(format!("cannot start thread pool: {e}")))?;
-        let backend = match config.backend {
-            Backend::Cpu | Backend::Auto => Backend::Cpu,
+        let (gpu, note) = match config.backend {
+            Backend::Cpu => (None, None),
             Backend::Gpu => {
-                return Err(Error::NoAdapter(
-                    "this build has no GPU stages yet; use --backend cpu".into(),
-                ));
+                let ctx = GpuContext::new(config.adapter.as_deref())?;
+                (Some(GpuStages::open(ctx)?), None)
             }
+            Backend::Auto => match GpuContext::new(config.adapter.as_deref()) {
+                Err(e) => (None, Some(format!("auto chose the CPU: {e}"))),
+                Ok(ctx) if ctx.adapter.device_type == "Cpu" && config.adapter.is_none() => (
+                    None,
+                    Some(format!(
+                        "auto chose the CPU: the only adapter, {}, is a software renderer (use --backend gpu to run on it)",
+                        ctx.adapter.name
+                    )),
+                ),
+                Ok(ctx) => match GpuStages::open(ctx) {
+                    Ok(g) => (Some(g), None),
+                    Err(e) => (None, Some(format!("auto chose the CPU: {e}"))),
+                },
+            },
         };
         Ok(Engine {
             config,
             pool,
-            backend,
+            gpu,
+            note,
         })
     }
 
     /// The backend actually in use (`Auto` resolved to `Cpu` or `Gpu`).
     pub fn backend(&self) -> Backend {
-        self.backend
+        if self.gpu.is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        }
+    }
+
+    /// Why `Auto` chose what it chose, when it passed over the GPU.
+    pub fn backend_note(&self) -> Option<&str> {
+        self.note.as_deref()
     }
 
     /// Name of the device running the parallel stages.
     pub fn device_name(&self) -> String {
-        "CPU (rayon)".to_string()
+        match &self.gpu {
+            Some(g) => format!(
+                "{} ({}, {})",
+                g.ctx.adapter.name, g.ctx.adapter.backend, g.ctx.adapter.device_type
+            ),
+            None => format!("CPU (rayon, {} threads)", self.threads()),
+        }
+    }
+
+    /// The GPU context, when the engine runs on a GPU.
+    pub fn gpu_context(&self) -> Option<&GpuContext> {
+        self.gpu.as_ref().map(|g| &g.ctx)
     }
 
     /// Worker threads of the CPU stages.
@@ -197,9 +305,54 @@ impl Engine {
         self.pool.current_num_threads()
     }
 
-    /// BLAKE3 of every message (any lengths).
+    /// Runs a stage on the GPU when there is one; under `Auto` a GPU error is recorded in
+    /// `fallbacks` and the CPU finishes the stage, under `Gpu` the error is returned.
+    fn staged<T>(
+        &self,
+        stage: &'static str,
+        fallbacks: &mut Vec<String>,
+        gpu: impl FnOnce(&GpuStages) -> Result<(T, GpuTimings)>,
+        cpu: impl FnOnce() -> T,
+    ) -> Result<Ran<T>> {
+        let Some(g) = &self.gpu else {
+            return Ok(Ran {
+                value: cpu(),
+                device: Device::Cpu,
+                timings: GpuTimings::default(),
+            });
+        };
+        match gpu(g) {
+            Ok((value, timings)) => Ok(Ran {
+                value,
+                device: Device::Gpu,
+                timings,
+            }),
+            Err(e) if self.config.backend == Backend::Auto => {
+                fallbacks.push(format!("{stage}: {e}; the CPU finished it"));
+                Ok(Ran {
+                    value: cpu(),
+                    device: Device::CpuFallback,
+                    timings: GpuTimings::default(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// BLAKE3 of every message (any lengths). Under `Auto`, batches smaller than
+    /// [`EngineConfig::auto_min_hash_batch`] and failed GPU calls run on the CPU.
     pub fn hash_many(&self, msgs: &[&[u8]]) -> Result<Vec<[u8; 32]>> {
-        Ok(self.pool.install(|| hash::cpu::hash_many(msgs)))
+        if self.config.backend == Backend::Auto && msgs.len() < self.config.auto_min_hash_batch {
+            return Ok(self.pool.install(|| hash::cpu::hash_many(msgs)));
+        }
+        let mut fallbacks = Vec::new();
+        let ran = self.staged(
+            "hash",
+            &mut fallbacks,
+            |g| g.hasher.hash_many(&g.ctx, msgs),
+            || self.pool.install(|| hash::cpu::hash_many(msgs)),
+        )?;
+        Ok(ran.value)
     }
 
     /// Checks every signature under `rule`; `out[i]` says whether `items[i]` is accepted.
@@ -217,6 +370,8 @@ impl Engine {
     fn process_block_inner(&self, state: &mut State, block: &Block) -> Result<BlockOutcome> {
         let t_start = Instant::now();
         let mut timings = StageTimings::default();
+        let mut gpu_timings = StageGpuTimings::default();
+        let mut fallbacks = Vec::new();
         let lap = |t: &mut Instant| {
             let ns = t.elapsed().as_nanos() as u64;
             *t = Instant::now();
@@ -233,8 +388,24 @@ impl Engine {
             .collect();
         timings.decode_ns = lap(&mut t);
 
-        // Hash.
-        let tx_ids = hash::cpu::tx_ids(block);
+        // Hash: tx ids and tx_root together (on the GPU the root is reduced on the device).
+        let tx_msgs: Vec<&[u8]> = block.txs().collect();
+        let hashed = self.staged(
+            "hash",
+            &mut fallbacks,
+            |g| {
+                g.merkle
+                    .hash_and_root(&g.ctx, &g.hasher, &tx_msgs)
+                    .map(|(ids, root, t)| ((ids, root), t))
+            },
+            || {
+                let ids = hash::cpu::tx_ids(block);
+                let root = merkle_root(&ids);
+                (ids, root)
+            },
+        )?;
+        let (tx_ids, tx_root) = hashed.value;
+        gpu_timings.hash = hashed.timings;
         timings.hash_ns = lap(&mut t);
 
         // Verify.
@@ -255,6 +426,7 @@ impl Engine {
             })
             .unzip();
         let verdicts = verify::cpu::verify_signatures(&checks, state.verify_rule());
+        let verify_device = Device::Cpu;
         let mut sig_ok = vec![false; block.tx_count()];
         for (&i, ok) in check_of.iter().zip(verdicts) {
             sig_ok[i] = ok;
@@ -267,45 +439,33 @@ impl Engine {
         let undo = state.undo_log(resolved.accounts_before, &touched_accounts, &touched_pools);
         timings.resolve_ns = lap(&mut t);
 
-        // Schedule.
-        let sched = schedule::Schedule::build(&resolved, state.account_count());
-        timings.schedule_ns = lap(&mut t);
-
-        // Execute.
-        let results = exec::cpu::execute_in_order(state, &resolved);
-        timings.execute_ns = lap(&mut t);
-
-        // Commit.
-        let receipts: Vec<Receipt> = tx_ids
-            .iter()
-            .zip(&results)
-            .map(|(&tx_id, &(status, amount_out))| Receipt {
-                tx_id,
-                status,
-                amount_out,
-            })
-            .collect();
-        let tx_root = merkle_root(&tx_ids);
-        let leaves: Vec<[u8; 32]> = receipts
-            .par_iter()
-            .with_min_len(512)
-            .map(Receipt::leaf)
-            .collect();
-        let receipts_root = merkle_root(&leaves);
-        let state_root = state.state_root();
-        if let Some(claimed) = block.claimed_root() {
-            if claimed != state_root {
+        // From here on the state changes: any error rolls it back.
+        let after = self.execute_and_commit(
+            state,
+            block,
+            &resolved,
+            &tx_ids,
+            &mut timings,
+            &mut gpu_timings,
+            &mut fallbacks,
+        );
+        let Executed {
+            sched,
+            receipts,
+            roots: (receipts_root, state_root),
+            execute_device,
+            commit_device,
+        } = match after {
+            Ok(v) => v,
+            Err(e) => {
                 state.rollback(undo);
-                return Err(Error::StateRootMismatch {
-                    height: block.height,
-                    claimed: hex::encode(claimed),
-                    computed: hex::encode(state_root),
-                });
+                return Err(e);
             }
-        }
+        };
+        t = Instant::now();
         let block_hash = block.block_hash(&tx_root);
         state.set_tip(block.height, block_hash);
-        timings.commit_ns = lap(&mut t);
+        timings.commit_ns += lap(&mut t);
         timings.total_ns = t_start.elapsed().as_nanos() as u64;
 
         Ok(BlockOutcome {
@@ -319,15 +479,132 @@ impl Engine {
             largest_wave: sched.largest_wave(),
             timings,
             devices: StageDevices {
-                hash: Device::Cpu,
-                verify: Device::Cpu,
-                execute: Device::Cpu,
-                commit: Device::Cpu,
+                hash: hashed.device,
+                verify: verify_device,
+                execute: execute_device,
+                commit: commit_device,
             },
-            fallbacks: Vec::new(),
+            gpu_timings,
+            fallbacks,
             schedule: sched,
         })
     }
+
+    /// Schedule, execute and commit. Mutates `state`; the caller rolls back on error.
+    #[allow(clippy::too_many_arguments)]
+    fn execute_and_commit(
+        &self,
+        state: &mut State,
+        block: &Block,
+        resolved: &resolve::ResolvedBlock,
+        tx_ids: &[[u8; 32]],
+        timings: &mut StageTimings,
+        gpu_timings: &mut StageGpuTimings,
+        fallbacks: &mut Vec<String>,
+    ) -> Result<Executed> {
+        let mut t = Instant::now();
+        let sched = schedule::Schedule::build(resolved, state.account_count());
+        timings.schedule_ns = t.elapsed().as_nanos() as u64;
+        t = Instant::now();
+
+        let results = exec::cpu::execute_in_order(state, resolved);
+        let execute_device = Device::Cpu;
+        timings.execute_ns = t.elapsed().as_nanos() as u64;
+        t = Instant::now();
+
+        let receipts: Vec<Receipt> = tx_ids
+            .iter()
+            .zip(&results)
+            .map(|(&tx_id, &(status, amount_out))| Receipt {
+                tx_id,
+                status,
+                amount_out,
+            })
+            .collect();
+        let committed = self.staged(
+            "commit",
+            fallbacks,
+            |g| commit_on_gpu(g, state, &receipts),
+            || {
+                let leaves: Vec<[u8; 32]> = receipts
+                    .par_iter()
+                    .with_min_len(512)
+                    .map(Receipt::leaf)
+                    .collect();
+                (merkle_root(&leaves), state.state_root())
+            },
+        )?;
+        let (receipts_root, state_root) = committed.value;
+        gpu_timings.commit = committed.timings;
+        if let Some(claimed) = block.claimed_root() {
+            if claimed != state_root {
+                return Err(Error::StateRootMismatch {
+                    height: block.height,
+                    claimed: hex::encode(claimed),
+                    computed: hex::encode(state_root),
+                });
+            }
+        }
+        timings.commit_ns = t.elapsed().as_nanos() as u64;
+        Ok(Executed {
+            sched,
+            receipts,
+            roots: (receipts_root, state_root),
+            execute_device,
+            commit_device: committed.device,
+        })
+    }
+}
+
+/// (receipts_root, state_root).
+type Roots = ([u8; 32], [u8; 32]);
+
+/// What the state-changing half of the pipeline produced.
+struct Executed {
+    sched: schedule::Schedule,
+    receipts: Vec<Receipt>,
+    roots: Roots,
+    execute_device: Device,
+    commit_device: Device,
+}
+
+/// Receipts root and state root on the GPU: every leaf message is hashed and reduced on the
+/// device; only the roots come back.
+fn commit_on_gpu(
+    g: &GpuStages,
+    state: &State,
+    receipts: &[Receipt],
+) -> Result<(Roots, GpuTimings)> {
+    let mut total = GpuTimings::default();
+    let receipt_msgs: Vec<[u8; 41]> = receipts
+        .par_iter()
+        .with_min_len(1024)
+        .map(|r| {
+            let mut m = [0u8; 41];
+            m[..32].copy_from_slice(&r.tx_id);
+            m[32] = r.status as u8;
+            m[33..].copy_from_slice(&r.amount_out.to_le_bytes());
+            m
+        })
+        .collect();
+    let refs: Vec<&[u8]> = receipt_msgs.iter().map(|m| &m[..]).collect();
+    let (receipts_root, t) = g.merkle.root_of_messages(&g.ctx, &g.hasher, &refs)?;
+    total.add(&t);
+    let accounts = state.account_leaf_messages();
+    let refs: Vec<&[u8]> = accounts.chunks(state.account_leaf_len()).collect();
+    let (accounts_root, t) = g.merkle.root_of_messages(&g.ctx, &g.hasher, &refs)?;
+    total.add(&t);
+    let pools: Vec<[u8; 23]> = state.pools().iter().map(|p| p.leaf_bytes()).collect();
+    let refs: Vec<&[u8]> = pools.iter().map(|m| &m[..]).collect();
+    let (pools_root, t) = g.merkle.root_of_messages(&g.ctx, &g.hasher, &refs)?;
+    total.add(&t);
+    Ok((
+        (
+            receipts_root,
+            crate::state::state_root_of(&accounts_root, &pools_root),
+        ),
+        total,
+    ))
 }
 
 /// Accounts and pools a resolved block may write (signers, recipients, fee collector,

@@ -41,6 +41,11 @@ pub struct Pool {
 impl Pool {
     /// The pool's leaf: BLAKE3(0x02 ‖ token_a ‖ token_b ‖ fee_bps ‖ reserve_a ‖ reserve_b).
     pub fn leaf(&self) -> [u8; 32] {
+        *blake3::hash(&self.leaf_bytes()).as_bytes()
+    }
+
+    /// The bytes hashed into the pool's leaf.
+    pub fn leaf_bytes(&self) -> [u8; 23] {
         let mut buf = [0u8; 23];
         buf[0] = POOL_LEAF_TAG;
         buf[1..3].copy_from_slice(&self.token_a.to_le_bytes());
@@ -48,7 +53,7 @@ impl Pool {
         buf[5..7].copy_from_slice(&self.fee_bps.to_le_bytes());
         buf[7..15].copy_from_slice(&self.reserve_a.to_le_bytes());
         buf[15..23].copy_from_slice(&self.reserve_b.to_le_bytes());
-        *blake3::hash(&buf).as_bytes()
+        buf
     }
 }
 
@@ -376,6 +381,30 @@ impl State {
         for col in &self.balances {
             out.extend_from_slice(&col[i].to_le_bytes());
         }
+    }
+
+    /// Bytes of one account leaf message: 41 + 8 × tokens.
+    pub fn account_leaf_len(&self) -> usize {
+        41 + 8 * self.tokens
+    }
+
+    /// Every account's leaf message back to back, [`State::account_leaf_len`] bytes each
+    /// (what the GPU hashes for the accounts root).
+    pub fn account_leaf_messages(&self) -> Vec<u8> {
+        let stride = self.account_leaf_len();
+        let mut out = vec![0u8; stride * self.account_count()];
+        out.par_chunks_mut(stride)
+            .enumerate()
+            .with_min_len(1024)
+            .for_each(|(i, dst)| {
+                dst[0] = ACCOUNT_LEAF_TAG;
+                dst[1..33].copy_from_slice(&self.pubkeys[i]);
+                dst[33..41].copy_from_slice(&self.nonces[i].to_le_bytes());
+                for (t, col) in self.balances.iter().enumerate() {
+                    dst[41 + 8 * t..49 + 8 * t].copy_from_slice(&col[i].to_le_bytes());
+                }
+            });
+        out
     }
 
     /// Leaf of account `i`.

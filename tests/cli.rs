@@ -242,3 +242,42 @@ fn shipped_dataset_is_what_its_readme_command_makes() {
         );
     }
 }
+
+#[test]
+fn run_on_the_gpu_gives_the_cpu_roots_and_names_the_devices() {
+    if txwave::gpu::test_context().is_none() {
+        return;
+    }
+    let genesis = dataset().join("genesis.json");
+    let blocks = dataset().join("blocks.blk");
+    let mut roots = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        let out = txwave(&[
+            "run",
+            s(&genesis),
+            s(&blocks),
+            "--backend",
+            backend,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if backend == "gpu" {
+            assert_eq!(v["devices"]["hash"], "gpu");
+            assert_eq!(v["devices"]["commit"], "gpu");
+            assert!(!v["device"].as_str().unwrap().starts_with("CPU"));
+        }
+        let per_block: Vec<String> = v["per_block"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["state_root"].as_str().unwrap().to_string())
+            .collect();
+        roots.push((v["state_root"].as_str().unwrap().to_string(), per_block));
+    }
+    assert_eq!(roots[0], roots[1]);
+}

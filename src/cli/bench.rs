@@ -85,7 +85,7 @@ pub fn bench(mut args: BenchArgs) -> CliResult {
         let engine = match Engine::new(EngineConfig {
             backend,
             threads: args.threads,
-            adapter: None,
+            ..Default::default()
         }) {
             Ok(e) => e,
             Err(e) => {

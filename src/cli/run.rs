@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use txwave::engine::{StageDevices, StageTimings};
+use txwave::engine::{StageDevices, StageGpuTimings, StageTimings};
 use txwave::{Engine, EngineConfig, Status};
 
 use super::{
@@ -57,6 +57,8 @@ struct BlockLine {
 #[derive(Serialize)]
 struct Summary {
     backend: txwave::Backend,
+    device: String,
+    backend_note: Option<String>,
     threads: usize,
     devices: Option<StageDevices>,
     blocks: usize,
@@ -67,6 +69,7 @@ struct Summary {
     largest_wave: usize,
     average_parallelism: f64,
     timings_ns: StageTimings,
+    gpu_timings_ns: StageGpuTimings,
     pipeline_tx_per_s: f64,
     wall_tx_per_s: f64,
     wall_ns: u64,
@@ -92,6 +95,7 @@ pub fn run(args: RunArgs) -> CliResult {
         backend: args.backend.into(),
         threads: args.threads,
         adapter: args.adapter.clone(),
+        ..Default::default()
     })
     .context("cannot start the engine")?;
 
@@ -158,6 +162,8 @@ fn process_all(
     let bar = progress_bar(total_blocks as u64, "blocks");
     let mut s = Summary {
         backend: engine.backend(),
+        device: engine.device_name(),
+        backend_note: engine.backend_note().map(str::to_string),
         threads: engine.threads(),
         devices: None,
         blocks: 0,
@@ -168,6 +174,7 @@ fn process_all(
         largest_wave: 0,
         average_parallelism: 0.0,
         timings_ns: StageTimings::default(),
+        gpu_timings_ns: StageGpuTimings::default(),
         pipeline_tx_per_s: 0.0,
         wall_tx_per_s: 0.0,
         wall_ns: 0,
@@ -211,6 +218,8 @@ fn process_all(
             s.waves += outcome.waves;
             s.largest_wave = s.largest_wave.max(outcome.largest_wave);
             s.timings_ns.add(&outcome.timings);
+            s.gpu_timings_ns.add(&outcome.gpu_timings);
+            s.gpu_timings_ns.add(&outcome.gpu_timings);
             s.devices = Some(outcome.devices);
             s.fallbacks.extend(outcome.fallbacks.iter().cloned());
             s.per_block.push(BlockLine {
@@ -245,9 +254,12 @@ fn ms(ns: u64) -> String {
 
 fn print_summary(s: &Summary) {
     println!(
-        "txwave run: {} blocks, {} txs, backend {:?}, {} threads",
-        s.blocks, s.txs, s.backend, s.threads
+        "txwave run: {} blocks, {} txs on {}",
+        s.blocks, s.txs, s.device
     );
+    if let Some(note) = &s.backend_note {
+        println!("  {note}");
+    }
     if let Some(d) = &s.devices {
         println!(
             "  devices: hash {:?}, verify {:?}, execute {:?}, commit {:?} (decode, resolve, schedule: CPU)",
@@ -280,6 +292,25 @@ fn print_summary(s: &Summary) {
         ("total", t.total_ns),
     ] {
         println!("  {name:<10}{}", ms(ns));
+    }
+    let g = &s.gpu_timings_ns;
+    for (name, t) in [
+        ("hash", &g.hash),
+        ("verify", &g.verify),
+        ("execute", &g.execute),
+        ("commit", &g.commit),
+    ] {
+        if t.upload_ns + t.dispatch_ns + t.readback_ns > 0 {
+            let pass = t
+                .gpu_pass_ns
+                .map_or("n/a".to_string(), |ns| format!("{:.2} ms", ns as f64 / 1e6));
+            println!(
+                "  gpu {name:<7} upload {:.2} ms, dispatch {:.2} ms, readback {:.2} ms, device passes {pass}",
+                t.upload_ns as f64 / 1e6,
+                t.dispatch_ns as f64 / 1e6,
+                t.readback_ns as f64 / 1e6
+            );
+        }
     }
     println!();
     println!(

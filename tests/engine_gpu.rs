@@ -1,0 +1,140 @@
+//! The engine on the GPU: same bytes as the CPU, errors as values, and `Auto` falling back.
+//! Runs on whatever adapter exists (lavapipe in CI); skips without one unless
+//! `TXWAVE_REQUIRE_GPU=1`.
+
+use txwave::engine::Device;
+use txwave::workload::{GenConfig, generate};
+use txwave::{Backend, Engine, EngineConfig, Error, State};
+
+fn dataset() -> (State, Vec<txwave::Block>) {
+    let cfg = GenConfig {
+        accounts: 300,
+        pools: 5,
+        blocks: 3,
+        txs_per_block: 700,
+        seed: 3,
+        account_skew: 1.0,
+        ..Default::default()
+    };
+    let g = generate(&cfg, |_, _| {}).unwrap();
+    (State::from_genesis(&g.genesis).unwrap(), g.blocks)
+}
+
+/// An engine on the test adapter; `Auto` needs the adapter named to accept a software one.
+fn gpu_engine(backend: Backend) -> Option<Engine> {
+    let ctx = txwave::gpu::test_context()?;
+    Some(
+        Engine::new(EngineConfig {
+            backend,
+            adapter: Some(ctx.adapter.name.clone()),
+            auto_min_hash_batch: 0,
+            ..Default::default()
+        })
+        .expect("engine on the test adapter"),
+    )
+}
+
+#[test]
+fn gpu_blocks_equal_cpu_blocks() {
+    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let cpu = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .unwrap();
+    let (genesis, blocks) = dataset();
+    let (mut a, mut b) = (genesis.clone(), genesis);
+    for block in &blocks {
+        let x = cpu.process_block(&mut a, block).unwrap();
+        let y = gpu.process_block(&mut b, block).unwrap();
+        assert_eq!(y.devices.hash, Device::Gpu);
+        assert_eq!(y.devices.commit, Device::Gpu);
+        assert_eq!(x.receipts, y.receipts);
+        assert_eq!(
+            (x.tx_root, x.receipts_root, x.state_root, x.block_hash),
+            (y.tx_root, y.receipts_root, y.state_root, y.block_hash)
+        );
+        assert!(y.fallbacks.is_empty());
+    }
+    assert_eq!(a, b);
+}
+
+#[test]
+fn gpu_hash_many_matches_blake3() {
+    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let msgs: Vec<Vec<u8>> = (0..3000usize)
+        .map(|i| (0..(i * 7) % 2100).map(|j| (j % 251) as u8).collect())
+        .collect();
+    let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+    let got = gpu.hash_many(&refs).unwrap();
+    for (i, m) in msgs.iter().enumerate() {
+        assert_eq!(
+            got[i],
+            *blake3::hash(m).as_bytes(),
+            "message {i} ({} bytes)",
+            m.len()
+        );
+    }
+}
+
+#[test]
+fn device_error_fails_gpu_backend_and_leaves_state_unchanged() {
+    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let (genesis, blocks) = dataset();
+    let mut state = genesis.clone();
+    gpu.gpu_context().unwrap().inject_fault();
+    match gpu.process_block(&mut state, &blocks[0]) {
+        Err(Error::Gpu { .. }) => {}
+        other => panic!("expected a GPU error, got {other:?}"),
+    }
+    assert_eq!(state, genesis);
+    // The next call works again.
+    gpu.process_block(&mut state, &blocks[0]).unwrap();
+}
+
+#[test]
+fn auto_falls_back_to_the_cpu_for_the_failed_stage() {
+    let Some(auto) = gpu_engine(Backend::Auto) else {
+        return;
+    };
+    assert_eq!(auto.backend(), Backend::Gpu);
+    let (genesis, blocks) = dataset();
+    let mut reference = genesis.clone();
+    let expected = txwave::exec::reference::execute_block(&mut reference, &blocks[0]).unwrap();
+    let mut state = genesis;
+    auto.gpu_context().unwrap().inject_fault();
+    let out = auto.process_block(&mut state, &blocks[0]).unwrap();
+    assert_eq!(out.devices.hash, Device::CpuFallback);
+    assert_eq!(out.fallbacks.len(), 1, "{:?}", out.fallbacks);
+    assert!(
+        out.fallbacks[0].starts_with("hash: GPU error"),
+        "{:?}",
+        out.fallbacks
+    );
+    assert_eq!(
+        out.devices.commit,
+        Device::Gpu,
+        "only the failed stage falls back"
+    );
+    assert_eq!(out.state_root, expected.state_root);
+    assert_eq!(out.receipts, expected.receipts);
+    assert_eq!(state, reference);
+}
+
+#[test]
+fn auto_passes_over_software_adapters_unless_named() {
+    let Some(ctx) = txwave::gpu::test_context() else {
+        return;
+    };
+    let auto = Engine::new(EngineConfig::default()).unwrap();
+    if ctx.adapter.device_type == "Cpu" && std::env::var("TXWAVE_ADAPTER").is_err() {
+        assert_eq!(auto.backend(), Backend::Cpu);
+        assert!(auto.backend_note().unwrap().contains("software renderer"));
+    }
+}
