@@ -8,7 +8,7 @@
 #   report.json     machine, adapters, exact command, criterion median per benchmark id
 #                   and throughput (scripts/criterion_report.py)
 #   machine.json    host, CPU, nvidia-smi (if present), toolchain
-#   adapters.json   every wgpu adapter with its limits (examples/gpu_devices.rs)
+#   adapters.json   every wgpu adapter with its limits (`txwave devices --json`)
 #   <bench>.log     each bench's full output (GPU phase breakdowns are printed there)
 #   criterion/      criterion's raw data (CRITERION_HOME)
 # Environment passed through: TXWAVE_BENCH_SIZES (batch sizes), TXWAVE_ADAPTER (adapter
@@ -22,10 +22,10 @@ out="$(cd "$out" && pwd)"
 
 offline=(--offline)
 echo "== build (release)"
-if ! cargo build --release --offline --benches --examples; then
+if ! cargo build --release --offline --benches --bins; then
     echo "offline build failed; trying online" >&2
     offline=()
-    cargo build --release --benches --examples
+    cargo build --release --benches --bins
 fi
 
 echo "== machine"
@@ -53,7 +53,7 @@ echo "== machine"
 cat "$out/machine.json"
 
 echo "== adapters"
-cargo run --release "${offline[@]}" --quiet --example gpu_devices > "$out/adapters.json"
+cargo run --release "${offline[@]}" --quiet -- devices --json > "$out/adapters.json"
 cat "$out/adapters.json"
 
 export CRITERION_HOME="$out/criterion"

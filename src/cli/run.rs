@@ -219,7 +219,6 @@ fn process_all(
             s.largest_wave = s.largest_wave.max(outcome.largest_wave);
             s.timings_ns.add(&outcome.timings);
             s.gpu_timings_ns.add(&outcome.gpu_timings);
-            s.gpu_timings_ns.add(&outcome.gpu_timings);
             s.devices = Some(outcome.devices);
             s.fallbacks.extend(outcome.fallbacks.iter().cloned());
             s.per_block.push(BlockLine {
