@@ -40,6 +40,27 @@ impl GpuTimings {
     }
 }
 
+/// The limits txwave asks for: WebGPU's downlevel defaults, raised to the adapter's own
+/// values only for what compute batching needs (buffer and binding sizes, workgroup counts
+/// and sizes, storage buffers per stage, immediates). Everything else stays at the
+/// portable default, so a shader that needs more fails validation everywhere alike.
+pub fn needed_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
+    wgpu::Limits {
+        max_storage_buffer_binding_size: adapter.max_storage_buffer_binding_size,
+        max_buffer_size: adapter.max_buffer_size,
+        max_compute_workgroups_per_dimension: adapter.max_compute_workgroups_per_dimension,
+        max_compute_invocations_per_workgroup: adapter.max_compute_invocations_per_workgroup,
+        max_compute_workgroup_size_x: adapter.max_compute_workgroup_size_x,
+        max_compute_workgroup_size_y: adapter.max_compute_workgroup_size_y,
+        max_compute_workgroup_size_z: adapter.max_compute_workgroup_size_z,
+        max_compute_workgroup_storage_size: adapter.max_compute_workgroup_storage_size,
+        max_storage_buffers_per_shader_stage: adapter.max_storage_buffers_per_shader_stage,
+        max_bindings_per_bind_group: adapter.max_bindings_per_bind_group,
+        max_immediate_size: adapter.max_immediate_size,
+        ..wgpu::Limits::downlevel_defaults()
+    }
+}
+
 /// What `txwave devices` prints about one adapter.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AdapterReport {
@@ -176,7 +197,7 @@ impl GpuContext {
         } else {
             wgpu::Features::empty()
         };
-        let limits = adapter.limits();
+        let limits = needed_limits(&adapter.limits());
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("txwave"),
             required_features: features,
