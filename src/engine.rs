@@ -272,7 +272,7 @@ impl Engine {
         timings.schedule_ns = lap(&mut t);
 
         // Execute.
-        let results = exec::cpu::execute_in_order(state, &resolved);
+        let results = exec::waves::execute_waves(state, &resolved, &sched);
         timings.execute_ns = lap(&mut t);
 
         // Commit.
