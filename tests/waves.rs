@@ -12,8 +12,9 @@
 //!   pairwise from the key rules, written here independently of `schedule.rs`); every tx's
 //!   wave is the longest dependency chain ending at it (DP over the pairwise conflict
 //!   DAG), so the wave count is the longest chain of the block; and the wave executor,
-//!   forced to run every wave in parallel, gives the in-order executor's state and
-//!   results on 1, 2 and 8 threads.
+//!   with sizes shrunk so that each of its paths (split waves, chains of small waves,
+//!   inline segments) runs on these small blocks, gives the in-order executor's state
+//!   and results on 1, 2 and 8 threads.
 //! - `engine_*`: on signed blocks: `Engine::process_block` (CPU) equals
 //!   `reference::execute_block` in receipts, all roots and state, and gives the same
 //!   bytes (receipts, roots, state snapshot) with 1, 2 and 8 threads.
@@ -387,17 +388,49 @@ fn schedule_property(u: Universe, fc: usize, specs: &[TxSpec]) -> Result<(), Tes
 
     let mut expected_state = state.clone();
     let expected = cpu::execute_in_order(&mut expected_state, &resolved);
-    // Every wave parallel, one tx per chunk: the most interleaving the executor allows.
-    let options = WaveOptions {
-        parallel_min: 1,
-        chunk_min: 1,
-    };
-    for threads in [1, 2, 8] {
-        let mut s = state.clone();
-        let got =
-            pool(threads).install(|| execute_waves_with(&mut s, &resolved, &schedule, options));
-        prop_assert_eq!(&got, &expected, "results, {} threads", threads);
-        prop_assert!(s == expected_state, "state differs, {} threads", threads);
+    // Each option set forces one of the executor's paths on these small blocks.
+    let option_sets = [
+        // Every wave split into chunks of one tx: the most interleaving of a wave.
+        WaveOptions {
+            parallel_min: 1,
+            chunk_min: 1,
+            segment_max: 1,
+            group_min_width: 0,
+        },
+        // No wave split: segments of up to 8 txs cut into chains run in parallel.
+        WaveOptions {
+            parallel_min: usize::MAX,
+            chunk_min: 1,
+            segment_max: 8,
+            group_min_width: 0,
+        },
+        // A mix of split waves, chains and inline segments.
+        WaveOptions {
+            parallel_min: 6,
+            chunk_min: 2,
+            segment_max: 24,
+            group_min_width: 2,
+        },
+    ];
+    for options in option_sets {
+        for threads in [1, 2, 8] {
+            let mut s = state.clone();
+            let got =
+                pool(threads).install(|| execute_waves_with(&mut s, &resolved, &schedule, options));
+            prop_assert_eq!(
+                &got,
+                &expected,
+                "results, {} threads, {:?}",
+                threads,
+                options
+            );
+            prop_assert!(
+                s == expected_state,
+                "state, {} threads, {:?}",
+                threads,
+                options
+            );
+        }
     }
     Ok(())
 }

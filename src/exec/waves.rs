@@ -30,32 +30,47 @@
 //!   the column conversion and runs on the state directly, so a fully serial block costs
 //!   what the sequential executor costs.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
 use crate::exec::Status;
 use crate::exec::cpu::{Ledger, apply_tx};
-use crate::resolve::{Resolved, ResolvedBlock};
+use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
 use crate::schedule::Schedule;
 use crate::state::{Pool, State};
+use crate::tx::Action;
 
-/// Waves with fewer txs than this run inline on the calling thread. A transfer costs
-/// tens of nanoseconds and a rayon fork/join a few microseconds, so below this size
-/// splitting a wave does not pay.
+/// Waves with fewer txs than this are not split into chunks. A transfer costs tens of
+/// nanoseconds and a rayon fork/join a few microseconds, so below this size splitting a
+/// wave does not pay.
 pub const PARALLEL_MIN: usize = 1024;
 
 /// Smallest chunk of a parallel wave handed to one worker.
 pub const CHUNK_MIN: usize = 256;
 
-/// Tuning of the wave executor. Results never depend on it; tests lower the sizes to
-/// drive the parallel path with small blocks.
+/// Most txs in one segment of consecutive small waves. Bounded so the chains inside a
+/// segment stay many and short (over a whole block they would join into one).
+pub const SEGMENT_MAX: usize = 4096;
+
+/// Segments whose waves average fewer txs than this run inline, without grouping: a
+/// chain one or two txs wide has nothing to run beside it.
+pub const GROUP_MIN_WIDTH: usize = 4;
+
+/// Tuning of the wave executor. Results never depend on it; tests shrink the sizes to
+/// drive every path with small blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaveOptions {
-    /// Waves with at least this many txs run in parallel; smaller ones inline.
+    /// Waves with at least this many txs run split into chunks in parallel.
     pub parallel_min: usize,
     /// Smallest chunk of a parallel wave handed to one worker (at least 1).
     pub chunk_min: usize,
+    /// Most txs in a segment of consecutive small waves (at least 1).
+    pub segment_max: usize,
+    /// Segments with fewer txs per wave than this run inline; wider ones are split into
+    /// independent chains that run in parallel.
+    pub group_min_width: usize,
 }
 
 impl Default for WaveOptions {
@@ -63,8 +78,51 @@ impl Default for WaveOptions {
         WaveOptions {
             parallel_min: PARALLEL_MIN,
             chunk_min: CHUNK_MIN,
+            segment_max: SEGMENT_MAX,
+            group_min_width: GROUP_MIN_WIDTH,
         }
     }
+}
+
+/// How one piece of the wave order runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// One large wave, split into chunks run in parallel.
+    Wave(Range<usize>),
+    /// Consecutive small waves, split into independent chains run in parallel.
+    Chains(Range<usize>),
+    /// Consecutive small waves, run in wave order on the calling thread.
+    Inline(Range<usize>),
+}
+
+/// Cuts the wave order into steps (ranges of [`Schedule::order`]).
+fn plan(schedule: &Schedule, options: &WaveOptions, threads: usize) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut w = 0;
+    while w < schedule.wave_count() {
+        let range = schedule.wave_range(w);
+        w += 1;
+        if threads > 1 && range.len() >= options.parallel_min {
+            steps.push(Step::Wave(range));
+            continue;
+        }
+        let (start, mut end, first) = (range.start, range.end, w - 1);
+        while w < schedule.wave_count() {
+            let next = schedule.wave_range(w);
+            if next.len() >= options.parallel_min || next.end - start > options.segment_max {
+                break;
+            }
+            end = next.end;
+            w += 1;
+        }
+        let width = (end - start) / (w - first);
+        if threads > 1 && width >= options.group_min_width {
+            steps.push(Step::Chains(start..end));
+        } else {
+            steps.push(Step::Inline(start..end));
+        }
+    }
+    steps
 }
 
 /// Executes a resolved block wave by wave on the current rayon pool; returns
@@ -87,8 +145,12 @@ pub fn execute_waves_with(
     schedule: &Schedule,
     options: WaveOptions,
 ) -> Vec<(Status, u64)> {
-    let parallel_min = options.parallel_min.max(1);
-    let chunk_min = options.chunk_min.max(1);
+    let options = WaveOptions {
+        parallel_min: options.parallel_min.max(1),
+        chunk_min: options.chunk_min.max(1),
+        segment_max: options.segment_max.max(1),
+        group_min_width: options.group_min_width,
+    };
     let threads = rayon::current_num_threads();
     let fc = block.fee_collector;
     let mut results: Vec<(Status, u64)> = block
@@ -100,9 +162,10 @@ pub fn execute_waves_with(
             Resolved::UnknownSigner { .. } | Resolved::Ready(_) => (Status::UnknownSigner, 0),
         })
         .collect();
-    let any_parallel = threads > 1 && schedule.waves().any(|w| w.len() >= parallel_min);
-    if !any_parallel {
-        // Wave order is a serial order equivalent to block order.
+    let steps = plan(schedule, &options, threads);
+    if steps.iter().all(|s| matches!(s, Step::Inline(_))) {
+        // Nothing runs in parallel: run on the state directly. Wave order is a serial
+        // order equivalent to block order.
         for &i in schedule.order() {
             if let Resolved::Ready(tx) = &block.txs[i as usize] {
                 results[i as usize] = apply_tx(state, tx, fc);
@@ -111,35 +174,33 @@ pub fn execute_waves_with(
         return results;
     }
 
-    let shared = SharedColumns::take(state);
     let order = schedule.order();
+    let mut chains = Chains::new(state.account_count(), state.pools().len());
+    let shared = SharedColumns::take(state);
     // Results in `order` positions, so chunks of a wave write disjoint slices.
     let mut out: Vec<(Status, u64)> = vec![(Status::UnknownSigner, 0); order.len()];
-    let mut w = 0;
-    while w < schedule.wave_count() {
-        let range = schedule.wave_range(w);
-        if range.len() >= parallel_min {
-            let chunk = chunk_min.max(range.len().div_ceil(threads * 4));
-            out[range.clone()]
-                .par_chunks_mut(chunk)
-                .zip(order[range].par_chunks(chunk))
-                .for_each(|(out, txs)| {
-                    let mut view = SharedView::new(&shared, Access::Concurrent);
-                    run(&mut view, block, txs, out);
-                    view.flush_fees(fc);
-                });
-            w += 1;
-        } else {
-            // The run of small waves from `w` on, as one inline segment.
-            let start = range.start;
-            let mut end = range.end;
-            w += 1;
-            while w < schedule.wave_count() && schedule.wave_range(w).len() < parallel_min {
-                end = schedule.wave_range(w).end;
-                w += 1;
+    for step in steps {
+        match step {
+            Step::Wave(range) => {
+                let chunk = options.chunk_min.max(range.len().div_ceil(threads * 4));
+                let fees: u64 = out[range.clone()]
+                    .par_chunks_mut(chunk)
+                    .zip(order[range].par_chunks(chunk))
+                    .map(|(out, txs)| {
+                        let mut view = SharedView::new(&shared, Access::Concurrent);
+                        run(&mut view, block, txs, out);
+                        view.fees
+                    })
+                    .sum();
+                shared.add_fees(fc, fees);
             }
-            let mut view = SharedView::new(&shared, Access::Exclusive);
-            run(&mut view, block, &order[start..end], &mut out[start..end]);
+            Step::Chains(range) => {
+                chains.run(&shared, block, &order[range.clone()], &mut out[range]);
+            }
+            Step::Inline(range) => {
+                let mut view = SharedView::new(&shared, Access::Exclusive);
+                run(&mut view, block, &order[range.clone()], &mut out[range]);
+            }
         }
     }
     shared.put_back(state);
@@ -149,16 +210,199 @@ pub fn execute_waves_with(
     results
 }
 
+/// Splits a segment of consecutive waves into chains — groups of txs linked by the
+/// cells they read or write — and runs the chains in parallel, each in wave order.
+///
+/// Two txs of the segment are linked when they share a Write key (signer, existing
+/// pool), or one credits an account that some tx of the segment writes. What is left
+/// between chains are credits to accounts no tx of the segment writes or reads, which
+/// commute; so running chains side by side is equivalent to the segment's wave order.
+/// The fee collector is credited by every tx and read by none, unless it signs a tx of
+/// the segment; then the segment runs in order on the calling thread. Unknown-signer
+/// txs change nothing and link nothing.
+struct Chains {
+    /// Per account: the segment that last touched it, 1-based (0 = none).
+    account_seen: Vec<u32>,
+    /// Per account: the segment that writes it.
+    account_written: Vec<u32>,
+    /// Per account: first tx of the current segment linked through it.
+    account_first: Vec<u32>,
+    pool_seen: Vec<u32>,
+    pool_first: Vec<u32>,
+    /// Segment counter (stamps, so the arrays need no clearing).
+    segment: u32,
+    /// Union-find parents over positions in the segment.
+    parent: Vec<u32>,
+}
+
+impl Chains {
+    fn new(accounts: usize, pools: usize) -> Chains {
+        Chains {
+            account_seen: vec![0; accounts],
+            account_written: vec![0; accounts],
+            account_first: vec![0; accounts],
+            pool_seen: vec![0; pools],
+            pool_first: vec![0; pools],
+            segment: 0,
+            parent: Vec::new(),
+        }
+    }
+
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            let up = parent[parent[x as usize] as usize];
+            parent[x as usize] = up;
+            x = up;
+        }
+        x
+    }
+
+    fn union(parent: &mut [u32], a: u32, b: u32) {
+        let (ra, rb) = (Self::find(parent, a), Self::find(parent, b));
+        // The smaller position becomes the root: deterministic, and a chain's root is
+        // its first tx.
+        if ra < rb {
+            parent[rb as usize] = ra;
+        } else if rb < ra {
+            parent[ra as usize] = rb;
+        }
+    }
+
+    /// Runs the txs `txs` (a segment of the wave order), writing results to `out`.
+    fn run(
+        &mut self,
+        cols: &SharedColumns,
+        block: &ResolvedBlock,
+        txs: &[u32],
+        out: &mut [(Status, u64)],
+    ) {
+        self.segment += 1;
+        let seg = self.segment;
+        let fc = block.fee_collector;
+        for &i in txs {
+            if let Resolved::Ready(tx) = &block.txs[i as usize] {
+                self.account_written[tx.signer as usize] = seg;
+            }
+        }
+        // A fee collector that signs reads the fees credited before it: keep the whole
+        // segment in order (it would be one chain anyway).
+        if fc != NO_ACCOUNT && self.account_written[fc as usize] == seg {
+            let mut view = SharedView::new(cols, Access::Exclusive);
+            run(&mut view, block, txs, out);
+            return;
+        }
+        self.parent.clear();
+        self.parent.extend(0..txs.len() as u32);
+        let pools = self.pool_seen.len();
+        for (k, &i) in txs.iter().enumerate() {
+            let k = k as u32;
+            let Resolved::Ready(tx) = &block.txs[i as usize] else {
+                continue;
+            };
+            let link_account = |a: u32, this: &mut Chains| {
+                let a = a as usize;
+                if this.account_seen[a] == seg {
+                    Self::union(&mut this.parent, k, this.account_first[a]);
+                } else {
+                    this.account_seen[a] = seg;
+                    this.account_first[a] = k;
+                }
+            };
+            link_account(tx.signer, self);
+            match tx.tx.action {
+                Action::Swap(s) if (s.pool as usize) < pools => {
+                    let p = s.pool as usize;
+                    if self.pool_seen[p] == seg {
+                        Self::union(&mut self.parent, k, self.pool_first[p]);
+                    } else {
+                        self.pool_seen[p] = seg;
+                        self.pool_first[p] = k;
+                    }
+                }
+                // An unknown pool is never touched.
+                Action::Swap(_) => {}
+                Action::Transfer(_) => {
+                    if self.account_written[tx.recipient as usize] == seg {
+                        link_account(tx.recipient, self);
+                    }
+                }
+            }
+        }
+        // Chains as lists of positions (ascending: wave order), by counting sort on roots.
+        let n = txs.len();
+        let mut size = vec![0u32; n + 1];
+        let mut root = vec![0u32; n];
+        for k in 0..n {
+            root[k] = Self::find(&mut self.parent, k as u32);
+            size[root[k] as usize + 1] += 1;
+        }
+        if size.iter().filter(|&&c| c > 0).count() <= 1 {
+            // One chain: nothing to run beside it.
+            let mut view = SharedView::new(cols, Access::Exclusive);
+            run(&mut view, block, txs, out);
+            return;
+        }
+        for r in 0..n {
+            size[r + 1] += size[r];
+        }
+        let starts = size;
+        let mut next = starts.clone();
+        let mut members = vec![0u32; n];
+        for k in 0..n {
+            let at = &mut next[root[k] as usize];
+            members[*at as usize] = k as u32;
+            *at += 1;
+        }
+        // Split the member list and a result buffer into one slice pair per chain,
+        // longest chain first so it does not start last.
+        let mut chain_out = vec![(Status::UnknownSigner, 0u64); n];
+        let mut work: Vec<(&[u32], &mut [(Status, u64)])> = Vec::new();
+        let (mut m_rest, mut o_rest) = (&members[..], &mut chain_out[..]);
+        for r in 0..n {
+            let len = (starts[r + 1] - starts[r]) as usize;
+            if len > 0 {
+                let (m, m_tail) = m_rest.split_at(len);
+                let (o, o_tail) = o_rest.split_at_mut(len);
+                work.push((m, o));
+                m_rest = m_tail;
+                o_rest = o_tail;
+            }
+        }
+        work.sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
+        let fees: u64 = work
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|(positions, out)| {
+                let mut view = SharedView::new(cols, Access::Concurrent);
+                for (slot, &k) in out.iter_mut().zip(positions) {
+                    *slot = run_one(&mut view, block, txs[k as usize]);
+                }
+                view.fees
+            })
+            .sum();
+        cols.add_fees(fc, fees);
+        for (&k, &r) in members.iter().zip(&chain_out) {
+            out[k as usize] = r;
+        }
+    }
+}
+
 /// Runs `txs` (tx indices) in order on `view`, writing their results to `out`.
 #[inline]
 fn run(view: &mut SharedView<'_>, block: &ResolvedBlock, txs: &[u32], out: &mut [(Status, u64)]) {
     for (slot, &i) in out.iter_mut().zip(txs) {
-        *slot = match &block.txs[i as usize] {
-            Resolved::Ready(tx) => apply_tx(view, tx, block.fee_collector),
-            Resolved::UnknownSigner { .. } => (Status::UnknownSigner, 0),
-            // Never scheduled; kept total rather than trusting that.
-            Resolved::Rejected(s) => (*s, 0),
-        };
+        *slot = run_one(view, block, i);
+    }
+}
+
+/// Runs tx `i` on `view`.
+#[inline]
+fn run_one(view: &mut SharedView<'_>, block: &ResolvedBlock, i: u32) -> (Status, u64) {
+    match &block.txs[i as usize] {
+        Resolved::Ready(tx) => apply_tx(view, tx, block.fee_collector),
+        Resolved::UnknownSigner { .. } => (Status::UnknownSigner, 0),
+        // Never scheduled; kept total rather than trusting that.
+        Resolved::Rejected(s) => (*s, 0),
     }
 }
 
@@ -210,6 +454,13 @@ impl SharedColumns {
         }
     }
 
+    /// Adds the fees deferred by the views of a parallel step to the fee collector.
+    fn add_fees(&self, fc: u32, fees: u64) {
+        if fees != 0 {
+            self.balances[0][fc as usize].fetch_add(fees, Relaxed);
+        }
+    }
+
     /// Writes everything back into `state`.
     fn put_back(self, state: &mut State) {
         for (dst, col) in state.balances_mut().iter_mut().zip(self.balances) {
@@ -249,13 +500,6 @@ impl<'a> SharedView<'a> {
             cols,
             access,
             fees: 0,
-        }
-    }
-
-    /// Adds this chunk's fee sum to the fee collector.
-    fn flush_fees(self, fc: u32) {
-        if self.fees != 0 {
-            self.cols.balances[0][fc as usize].fetch_add(self.fees, Relaxed);
         }
     }
 }
