@@ -332,7 +332,7 @@ impl Block {
     /// Decodes the block at the start of `bytes`; returns it and the bytes consumed.
     /// Errors name block 0 and the offset within `bytes`.
     pub fn decode(bytes: &[u8]) -> Result<(Block, usize)> {
-        Self::decode_at(bytes, 0, 0).map(|(b, end)| (b, end))
+        Self::decode_at(bytes, 0, 0)
     }
 
     /// Decodes every block of a block log, in order. Errors name the block index and the

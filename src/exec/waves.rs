@@ -36,11 +36,13 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use rayon::prelude::*;
 
 use crate::exec::Status;
-use crate::exec::cpu::{Ledger, apply_tx};
-use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
+use crate::exec::cpu::{self, ExecKind, ExecTx, Ledger, apply_tx};
+use crate::resolve::{NO_ACCOUNT, ResolvedBlock};
 use crate::schedule::Schedule;
 use crate::state::{Pool, State};
-use crate::tx::Action;
+
+/// (status, amount_out) of one tx.
+type Outcome = (Status, u64);
 
 /// Waves with fewer txs than this are not split into chunks. A transfer costs tens of
 /// nanoseconds and a rayon fork/join a few microseconds, so below this size splitting a
@@ -153,27 +155,20 @@ pub fn execute_waves_with(
     };
     let threads = rayon::current_num_threads();
     let fc = block.fee_collector;
-    let mut results: Vec<(Status, u64)> = block
-        .txs
-        .iter()
-        .map(|r| match r {
-            Resolved::Rejected(s) => (*s, 0),
-            // Ready txs are overwritten below.
-            Resolved::UnknownSigner { .. } | Resolved::Ready(_) => (Status::UnknownSigner, 0),
-        })
-        .collect();
     let steps = plan(schedule, &options, threads);
     if steps.iter().all(|s| matches!(s, Step::Inline(_))) {
-        // Nothing runs in parallel: run on the state directly. Wave order is a serial
-        // order equivalent to block order.
-        for &i in schedule.order() {
-            if let Resolved::Ready(tx) = &block.txs[i as usize] {
-                results[i as usize] = apply_tx(state, tx, fc);
-            }
-        }
-        return results;
+        // Nothing runs in parallel: block order, on the state directly, is cheapest.
+        return cpu::execute_in_order(state, block);
     }
 
+    // Compact copies of the txs, made in block order (a stream) so that the steps can
+    // read them in wave order from a quarter of the memory.
+    let txs: Vec<ExecTx> = block
+        .txs
+        .par_iter()
+        .with_min_len(4096)
+        .map(ExecTx::of)
+        .collect();
     let order = schedule.order();
     let mut chains = Chains::new(state.account_count(), state.pools().len());
     let shared = SharedColumns::take(state);
@@ -186,24 +181,32 @@ pub fn execute_waves_with(
                 let fees: u64 = out[range.clone()]
                     .par_chunks_mut(chunk)
                     .zip(order[range].par_chunks(chunk))
-                    .map(|(out, txs)| {
+                    .map(|(out, positions)| {
                         let mut view = SharedView::new(&shared, Access::Concurrent);
-                        run(&mut view, block, txs, out);
+                        run(&mut view, &txs, fc, positions, out);
                         view.fees
                     })
                     .sum();
                 shared.add_fees(fc, fees);
             }
             Step::Chains(range) => {
-                chains.run(&shared, block, &order[range.clone()], &mut out[range]);
+                chains.run(&shared, &txs, fc, &order[range.clone()], &mut out[range]);
             }
             Step::Inline(range) => {
                 let mut view = SharedView::new(&shared, Access::Exclusive);
-                run(&mut view, block, &order[range.clone()], &mut out[range]);
+                run(&mut view, &txs, fc, &order[range.clone()], &mut out[range]);
             }
         }
     }
     shared.put_back(state);
+    // Txs outside every wave were rejected at steps 1–2.
+    let mut results: Vec<(Status, u64)> = txs
+        .iter()
+        .map(|t| match t.kind {
+            ExecKind::Done(s) => (s, 0),
+            _ => (Status::UnknownSigner, 0),
+        })
+        .collect();
     for (&i, &r) in order.iter().zip(&out) {
         results[i as usize] = r;
     }
@@ -268,19 +271,21 @@ impl Chains {
         }
     }
 
-    /// Runs the txs `txs` (a segment of the wave order), writing results to `out`.
+    /// Runs the txs at `positions` (a segment of the wave order), writing results to
+    /// `out`.
     fn run(
         &mut self,
         cols: &SharedColumns,
-        block: &ResolvedBlock,
-        txs: &[u32],
+        txs: &[ExecTx],
+        fc: u32,
+        positions: &[u32],
         out: &mut [(Status, u64)],
     ) {
         self.segment += 1;
         let seg = self.segment;
-        let fc = block.fee_collector;
-        for &i in txs {
-            if let Resolved::Ready(tx) = &block.txs[i as usize] {
+        for &i in positions {
+            let tx = &txs[i as usize];
+            if !matches!(tx.kind, ExecKind::Done(_)) {
                 self.account_written[tx.signer as usize] = seg;
             }
         }
@@ -288,17 +293,18 @@ impl Chains {
         // segment in order (it would be one chain anyway).
         if fc != NO_ACCOUNT && self.account_written[fc as usize] == seg {
             let mut view = SharedView::new(cols, Access::Exclusive);
-            run(&mut view, block, txs, out);
+            run(&mut view, txs, fc, positions, out);
             return;
         }
         self.parent.clear();
-        self.parent.extend(0..txs.len() as u32);
+        self.parent.extend(0..positions.len() as u32);
         let pools = self.pool_seen.len();
-        for (k, &i) in txs.iter().enumerate() {
+        for (k, &i) in positions.iter().enumerate() {
             let k = k as u32;
-            let Resolved::Ready(tx) = &block.txs[i as usize] else {
+            let tx = &txs[i as usize];
+            if matches!(tx.kind, ExecKind::Done(_)) {
                 continue;
-            };
+            }
             let link_account = |a: u32, this: &mut Chains| {
                 let a = a as usize;
                 if this.account_seen[a] == seg {
@@ -309,9 +315,9 @@ impl Chains {
                 }
             };
             link_account(tx.signer, self);
-            match tx.tx.action {
-                Action::Swap(s) if (s.pool as usize) < pools => {
-                    let p = s.pool as usize;
+            match tx.kind {
+                ExecKind::SwapAtoB | ExecKind::SwapBtoA if (tx.target as usize) < pools => {
+                    let p = tx.target as usize;
                     if self.pool_seen[p] == seg {
                         Self::union(&mut self.parent, k, self.pool_first[p]);
                     } else {
@@ -319,63 +325,80 @@ impl Chains {
                         self.pool_first[p] = k;
                     }
                 }
-                // An unknown pool is never touched.
-                Action::Swap(_) => {}
-                Action::Transfer(_) => {
-                    if self.account_written[tx.recipient as usize] == seg {
-                        link_account(tx.recipient, self);
+                ExecKind::Transfer => {
+                    if self.account_written[tx.target as usize] == seg {
+                        link_account(tx.target, self);
                     }
                 }
+                // An unknown pool is never touched.
+                ExecKind::SwapAtoB | ExecKind::SwapBtoA | ExecKind::Done(_) => {}
             }
         }
         // Chains as lists of positions (ascending: wave order), by counting sort on roots.
-        let n = txs.len();
-        let mut size = vec![0u32; n + 1];
+        let n = positions.len();
+        // Chain length by root.
+        let mut size = vec![0u32; n];
         let mut root = vec![0u32; n];
         for k in 0..n {
             root[k] = Self::find(&mut self.parent, k as u32);
-            size[root[k] as usize + 1] += 1;
+            size[root[k] as usize] += 1;
         }
         if size.iter().filter(|&&c| c > 0).count() <= 1 {
             // One chain: nothing to run beside it.
             let mut view = SharedView::new(cols, Access::Exclusive);
-            run(&mut view, block, txs, out);
+            run(&mut view, txs, fc, positions, out);
             return;
         }
-        for r in 0..n {
-            size[r + 1] += size[r];
+        // Pack the chains into bins, longest chain first onto the lightest bin (LPT),
+        // then lay the txs out bin by bin, ascending positions inside a bin: a bin runs
+        // its chains interleaved in wave order, each chain still in its own order.
+        let threads = rayon::current_num_threads();
+        let bins = (2 * threads).min(n);
+        let mut chains: Vec<(u32, u32)> = (0..n)
+            .filter(|&r| size[r] > 0)
+            .map(|r| (size[r], r as u32))
+            .collect();
+        chains.sort_unstable_by_key(|&(len, r)| (std::cmp::Reverse(len), r));
+        let mut load = vec![0u32; bins];
+        let mut bin_of_root = vec![0u32; n];
+        for (len, r) in chains {
+            let (b, _) = load
+                .iter()
+                .enumerate()
+                .min_by_key(|&(b, &l)| (l, b))
+                .expect("at least one bin");
+            load[b] += len;
+            bin_of_root[r as usize] = b as u32;
         }
-        let starts = size;
-        let mut next = starts.clone();
+        let mut bin_start = vec![0usize; bins + 1];
+        for b in 0..bins {
+            bin_start[b + 1] = bin_start[b] + load[b] as usize;
+        }
+        let mut next = bin_start.clone();
         let mut members = vec![0u32; n];
         for k in 0..n {
-            let at = &mut next[root[k] as usize];
-            members[*at as usize] = k as u32;
+            let at = &mut next[bin_of_root[root[k] as usize] as usize];
+            members[*at] = k as u32;
             *at += 1;
         }
-        // Split the member list and a result buffer into one slice pair per chain,
-        // longest chain first so it does not start last.
         let mut chain_out = vec![(Status::UnknownSigner, 0u64); n];
-        let mut work: Vec<(&[u32], &mut [(Status, u64)])> = Vec::new();
+        let mut work: Vec<(&[u32], &mut [Outcome])> = Vec::with_capacity(bins);
         let (mut m_rest, mut o_rest) = (&members[..], &mut chain_out[..]);
-        for r in 0..n {
-            let len = (starts[r + 1] - starts[r]) as usize;
-            if len > 0 {
-                let (m, m_tail) = m_rest.split_at(len);
-                let (o, o_tail) = o_rest.split_at_mut(len);
-                work.push((m, o));
-                m_rest = m_tail;
-                o_rest = o_tail;
-            }
+        for b in 0..bins {
+            let len = bin_start[b + 1] - bin_start[b];
+            let (m, m_tail) = m_rest.split_at(len);
+            let (o, o_tail) = o_rest.split_at_mut(len);
+            work.push((m, o));
+            m_rest = m_tail;
+            o_rest = o_tail;
         }
-        work.sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
         let fees: u64 = work
             .into_par_iter()
             .with_max_len(1)
-            .map(|(positions, out)| {
+            .map(|(members, out)| {
                 let mut view = SharedView::new(cols, Access::Concurrent);
-                for (slot, &k) in out.iter_mut().zip(positions) {
-                    *slot = run_one(&mut view, block, txs[k as usize]);
+                for (slot, &k) in out.iter_mut().zip(members) {
+                    *slot = apply_tx(&mut view, &txs[positions[k as usize] as usize], fc);
                 }
                 view.fees
             })
@@ -387,22 +410,17 @@ impl Chains {
     }
 }
 
-/// Runs `txs` (tx indices) in order on `view`, writing their results to `out`.
+/// Runs the txs at `positions`, in that order, on `view`; writes their results to `out`.
 #[inline]
-fn run(view: &mut SharedView<'_>, block: &ResolvedBlock, txs: &[u32], out: &mut [(Status, u64)]) {
-    for (slot, &i) in out.iter_mut().zip(txs) {
-        *slot = run_one(view, block, i);
-    }
-}
-
-/// Runs tx `i` on `view`.
-#[inline]
-fn run_one(view: &mut SharedView<'_>, block: &ResolvedBlock, i: u32) -> (Status, u64) {
-    match &block.txs[i as usize] {
-        Resolved::Ready(tx) => apply_tx(view, tx, block.fee_collector),
-        Resolved::UnknownSigner { .. } => (Status::UnknownSigner, 0),
-        // Never scheduled; kept total rather than trusting that.
-        Resolved::Rejected(s) => (*s, 0),
+fn run(
+    view: &mut SharedView<'_>,
+    txs: &[ExecTx],
+    fc: u32,
+    positions: &[u32],
+    out: &mut [(Status, u64)],
+) {
+    for (slot, &i) in out.iter_mut().zip(positions) {
+        *slot = apply_tx(view, &txs[i as usize], fc);
     }
 }
 
