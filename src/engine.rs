@@ -507,7 +507,7 @@ impl Engine {
         timings.schedule_ns = t.elapsed().as_nanos() as u64;
         t = Instant::now();
 
-        let results = exec::cpu::execute_in_order(state, resolved);
+        let results = exec::waves::execute_waves(state, resolved, &sched);
         let execute_device = Device::Cpu;
         timings.execute_ns = t.elapsed().as_nanos() as u64;
         t = Instant::now();

@@ -1,10 +1,13 @@
 //! Pipeline stage 6, execute: receipts, the exact swap formula and the executors.
 //!
 //! `reference.rs` is the sequential reference executor — DESIGN.md's semantics table in
-//! plain code and the oracle every other backend is tested against.
+//! plain code and the oracle every other backend is tested against. `cpu.rs` holds
+//! steps 4–10 on account indices and the in-order executor; `waves.rs` runs the
+//! scheduler's waves in parallel with rayon.
 
 pub mod cpu;
 pub mod reference;
+pub mod waves;
 
 /// Receipt status codes of DESIGN.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
