@@ -55,20 +55,32 @@ fn verify_item(rule: u32, item: ItemDesc) -> u32 {
     if (!sc_is_canonical(s)) {
         return 0u;
     }
-    let point_a = point_decompress(a);
-    if (!point_a.valid) {
-        return 0u;
+    fe_regs_init();
+    // Decompress -A (A's encoding with the sign bit flipped decompresses to exactly -A),
+    // and under zip215 also R, in one loop: the shader then holds one copy of it.
+    var encodings = array<array<u32, 8>, 2>(a, r);
+    encodings[0][7] ^= 0x80000000u;
+    let count = select(2u, 1u, rule == RULE_STRICT);
+    var points = array<EdwardsPoint, 2>(point_identity(), point_identity());
+    for (var n = 0u; n < count; n++) {
+        let d = point_decompress(encodings[n]);
+        if (!d.valid) {
+            return 0u;
+        }
+        points[n] = d.point;
     }
+    let minus_a = points[0];
     // k = SHA-512(R | A | M) mod l, with R and A as given (not re-encoded).
     let digest = sha512_words(base + 8u, 64u + item.message_len);
     let k = sc_reduce_wide(digest);
     // R' = [S]B - [k]A.
-    let r_prime = point_double_scalar_mul_basepoint(k, point_neg(point_a.point), s);
+    let r_prime = point_double_scalar_mul_basepoint(k, minus_a, s);
     if (rule == RULE_STRICT) {
         // ed25519-dalek verify_strict: A and R not of small order, and the canonical
         // encoding of R' equals the R bytes (cofactorless). When the bytes match, R is R',
         // so R's small-order test is done on R' and R need not be decompressed.
-        if (point_is_small_order(point_a.point)) {
+        let small = cofactor_identity(array<EdwardsPoint, 2>(minus_a, r_prime), 2u, false, point_identity());
+        if (small[0] || small[1]) {
             return 0u;
         }
         let encoded = point_compress(r_prime);
@@ -77,16 +89,12 @@ fn verify_item(rule: u32, item: ItemDesc) -> u32 {
                 return 0u;
             }
         }
-        return select(1u, 0u, point_is_small_order(r_prime));
+        return 1u;
     }
-    // ed25519-zebra: R must decompress (non-canonical encodings allowed) and [8](R - R')
+    // ed25519-zebra: R must decompress (non-canonical encodings allowed) and [8](R' - R)
     // must be the identity (cofactored).
-    let point_r = point_decompress(r);
-    if (!point_r.valid) {
-        return 0u;
-    }
-    let diff = point_add(point_r.point, point_neg(r_prime));
-    return select(0u, 1u, point_is_identity(point_mul_by_cofactor(diff)));
+    let zero = cofactor_identity(array<EdwardsPoint, 2>(r_prime, point_identity()), 1u, true, points[1]);
+    return select(0u, 1u, zero[0]);
 }
 
 @compute @workgroup_size(64)

@@ -54,6 +54,7 @@ fn test_field(@builtin(global_invocation_id) gid: vec3<u32>) {
     let out = index * FIELD_OUT_STRIDE;
     var r = fe_zero();
     var flag = 0u;
+    fe_regs_init();
     switch (params.rule) {
         case 0u: { r = fe_carry(a); }
         case 1u: { r = fe_add(a, b); }
@@ -61,12 +62,19 @@ fn test_field(@builtin(global_invocation_id) gid: vec3<u32>) {
         case 3u: { r = fe_neg(a); }
         case 4u: { r = fe_mul(a, b); }
         case 5u: { r = fe_square(a); }
-        case 6u: { r = fe_invert(a); }
-        case 7u: { r = fe_pow_p58(a); }
+        case 6u: {
+            fe_reg[R_QZ] = a;
+            fe_run(PROG_INVERT_START, PROG_INVERT_LEN);
+            r = fe_reg[R_INV];
+        }
+        case 7u: { r = fe_pow2k(a, 7u); }
         case 8u: { r = fe_to_canonical(a); }
         case 9u: {
-            let s = fe_sqrt_ratio_i(a, b);
-            r = s.root;
+            fe_reg[R_SQRT_U] = a;
+            fe_reg[R_SQRT_V] = b;
+            fe_run(PROG_SQRT_RATIO_START, PROG_SQRT_RATIO_LEN);
+            let s = sqrt_ratio_select();
+            r = fe_negate_if(s.root, fe_is_negative(s.root));
             flag = select(0u, 1u, s.was_square);
         }
         case 10u: {
@@ -144,18 +152,35 @@ fn test_curve(@builtin(global_invocation_id) gid: vec3<u32>) {
     let a = load_words8(at + 160u);
     let b = load_words8(at + 168u);
     let out = index * CURVE_OUT_STRIDE;
+    fe_regs_init();
     switch (params.rule) {
         case 0u: {
             let d = point_decompress(a);
             store_point(out, d.point);
             results[out + 80u] = select(0u, 1u, d.valid);
         }
-        case 1u: { store_point(out, point_add(p, q)); }
-        case 2u: { store_point(out, point_double(p)); }
+        case 1u, 6u: {
+            set_point(R_QX, p);
+            set_point(R_PX, q);
+            if (params.rule == 1u) {
+                fe_run(PROG_ADD_START, PROG_ADD_LEN);
+            } else {
+                fe_run(PROG_SUB_START, PROG_SUB_LEN);
+            }
+            store_point(out, get_point(R_QX));
+        }
+        case 2u: {
+            set_point(R_QX, p);
+            fe_run(PROG_DOUBLE_START, PROG_DOUBLE_LEN);
+            store_point(out, get_point(R_QX));
+        }
         case 3u: { store_words8(out, point_compress(p)); }
         case 4u: {
-            results[out + 80u] = select(0u, 1u, point_is_small_order(p))
-                | (select(0u, 1u, point_is_identity(p)) << 1u);
+            // bit 0: [8]P is the identity; bit 1: [8](P - Q) is; bit 2: P is the identity.
+            let small = cofactor_identity(array<EdwardsPoint, 2>(p, q), 1u, false, q);
+            let diff = cofactor_identity(array<EdwardsPoint, 2>(p, q), 1u, true, q);
+            results[out + 80u] = select(0u, 1u, small[0]) | select(0u, 2u, diff[0])
+                | select(0u, 4u, point_is_identity(p));
         }
         case 5u: { store_point(out, point_double_scalar_mul_basepoint(a, p, b)); }
         default: {}

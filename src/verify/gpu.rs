@@ -154,6 +154,57 @@ pub fn constants_wgsl() -> String {
         "var<private> DELTA_12: array<i32, 11> = array<i32, 11>({});\n",
         delta.join(", ")
     );
+    use twin::curve as c;
+    use twin::field as f;
+    for (name, value) in [
+        ("R_ZERO", f::R_ZERO),
+        ("R_ONE", f::R_ONE),
+        ("R_D", f::R_D),
+        ("R_D2", f::R_D2),
+        ("R_SQRT_M1", f::R_SQRT_M1),
+        ("R_QX", c::R_QX),
+        ("R_PX", c::R_PX),
+        ("R_QZ", c::R_QZ),
+        ("R_DEC_Y", c::R_DEC_Y),
+        ("R_SQRT_U", c::R_SQRT_U),
+        ("R_SQRT_V", c::R_SQRT_V),
+        ("R_SQRT_R", c::R_SQRT_R),
+        ("R_SQRT_CHECK", c::R_SQRT_CHECK),
+        ("R_SQRT_NEG_U", c::R_SQRT_NEG_U),
+        ("R_SQRT_NEG_U_I", c::R_SQRT_NEG_U_I),
+        ("R_SQRT_R_I", c::R_SQRT_R_I),
+        ("R_INV", c::R_INV),
+        ("R_AFFINE_X", c::R_AFFINE_X),
+        ("R_AFFINE_Y", c::R_AFFINE_Y),
+        ("OP_MUL", f::OP_MUL),
+        ("OP_SQR", f::OP_SQR),
+        ("OP_ADD", f::OP_ADD),
+        ("OP_SUB", f::OP_SUB),
+    ] {
+        s += &format!("const {name}: u32 = {value}u;\n");
+    }
+    let progs = c::programs();
+    for (name, span) in [
+        ("DOUBLE", progs.double),
+        ("ADD", progs.add),
+        ("SUB", progs.sub),
+        ("DECOMPRESS", progs.decompress),
+        ("SQRT_RATIO", progs.sqrt_ratio),
+        ("COMPRESS", progs.compress),
+        ("INVERT", progs.invert),
+    ] {
+        s += &format!(
+            "const PROG_{name}_START: u32 = {}u;\nconst PROG_{name}_LEN: u32 = {}u;\n",
+            span.start, span.len
+        );
+    }
+    let code: Vec<String> = progs.code.iter().map(|w| format!("{w:#010x}u")).collect();
+    s += &format!(
+        "var<private> FE_PROGRAM: array<u32, {}> = array<u32, {}>({});\n",
+        code.len(),
+        code.len(),
+        code.join(", ")
+    );
     let ell: Vec<String> = twin::scalar::ELL_WORDS
         .iter()
         .map(|w| format!("{w:#010x}u"))

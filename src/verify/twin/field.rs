@@ -155,47 +155,6 @@ pub fn pow2k(a: FieldElement13x20, k: u32) -> FieldElement13x20 {
     r
 }
 
-/// Returns (a^(2^250 − 1), a^11): the shared head of the inversion and square-root chains
-/// (the addition chain of ref10's `fe_invert` / `fe_pow22523`, also used by
-/// curve25519-dalek's `pow22501`).
-pub fn pow22501(a: FieldElement13x20) -> (FieldElement13x20, FieldElement13x20) {
-    let t0 = square(a); // 2
-    let t1 = pow2k(t0, 2); // 8
-    let t2 = mul(a, t1); // 9
-    let t3 = mul(t0, t2); // 11
-    let t4 = square(t3); // 22
-    let t5 = mul(t2, t4); // 2^5 − 1
-    let t6 = pow2k(t5, 5);
-    let t7 = mul(t6, t5); // 2^10 − 1
-    let t8 = pow2k(t7, 10);
-    let t9 = mul(t8, t7); // 2^20 − 1
-    let t10 = pow2k(t9, 20);
-    let t11 = mul(t10, t9); // 2^40 − 1
-    let t12 = pow2k(t11, 10);
-    let t13 = mul(t12, t7); // 2^50 − 1
-    let t14 = pow2k(t13, 50);
-    let t15 = mul(t14, t13); // 2^100 − 1
-    let t16 = pow2k(t15, 100);
-    let t17 = mul(t16, t15); // 2^200 − 1
-    let t18 = pow2k(t17, 50);
-    let t19 = mul(t18, t13); // 2^250 − 1
-    (t19, t3)
-}
-
-/// 1/a = a^(p − 2) = a^(2^255 − 21); 0 maps to 0.
-pub fn invert(a: FieldElement13x20) -> FieldElement13x20 {
-    let (t19, t3) = pow22501(a);
-    let t20 = pow2k(t19, 5); // 2^255 − 32
-    mul(t20, t3)
-}
-
-/// a^((p − 5)/8) = a^(2^252 − 3).
-pub fn pow_p58(a: FieldElement13x20) -> FieldElement13x20 {
-    let (t19, _) = pow22501(a);
-    let t20 = pow2k(t19, 2); // 2^252 − 4
-    mul(t20, a)
-}
-
 /// Carry chain over limbs 0..19 only, without the fold from limb 19.
 ///
 /// Precondition: every limb < 2^31.
@@ -289,22 +248,86 @@ pub fn negate_if(a: FieldElement13x20, negate: bool) -> FieldElement13x20 {
     if negate { neg(a) } else { a }
 }
 
-/// (was_square, r) as curve25519-dalek's `FieldElement::sqrt_ratio_i`: r = +sqrt(u/v) when
-/// u/v is a nonzero square, 0 when u = 0, 0 with false when v = 0 ≠ u, and +sqrt(i·u/v)
-/// with false otherwise. "+" is the even (non-negative) root.
-pub fn sqrt_ratio_i(u: FieldElement13x20, v: FieldElement13x20) -> (bool, FieldElement13x20) {
-    let v3 = mul(square(v), v);
-    let v7 = mul(square(v3), v);
-    let r = mul(mul(u, v3), pow_p58(mul(u, v7)));
-    let check = mul(v, square(r));
-    let neg_u = neg(u);
-    let correct_sign = equal(check, u);
-    let flipped_sign = equal(check, neg_u);
-    let flipped_sign_i = equal(check, mul(neg_u, FE_SQRT_M1));
-    let mut root = r;
-    if flipped_sign || flipped_sign_i {
-        root = mul(r, FE_SQRT_M1);
+/// Number of registers of the field-operation interpreter ([`FieldRegs`]).
+pub const FE_REGS: usize = 32;
+/// Register holding 0.
+pub const R_ZERO: u32 = 0;
+/// Register holding 1.
+pub const R_ONE: u32 = 1;
+/// Register holding d.
+pub const R_D: u32 = 2;
+/// Register holding 2d.
+pub const R_D2: u32 = 3;
+/// Register holding sqrt(−1).
+pub const R_SQRT_M1: u32 = 4;
+
+/// r\[dst\] = r\[a\] · r\[b\].
+pub const OP_MUL: u32 = 0;
+/// r\[dst\] = r\[a\]^(2^n), n ≥ 1 squarings.
+pub const OP_SQR: u32 = 1;
+/// r\[dst\] = r\[a\] + r\[b\].
+pub const OP_ADD: u32 = 2;
+/// r\[dst\] = r\[a\] − r\[b\].
+pub const OP_SUB: u32 = 3;
+
+/// Encodes one interpreter instruction: op (bits 0–3), dst (4–8), a (9–13), b (14–18),
+/// repeat count n (19–31, squarings only).
+pub const fn ins(op: u32, dst: u32, a: u32, b: u32, n: u32) -> u32 {
+    op | (dst << 4) | (a << 9) | (b << 14) | (n << 19)
+}
+
+/// The register file of the field-operation interpreter.
+///
+/// Curve formulas and exponentiation chains run as short programs of field operations
+/// (see `curve::programs`) through one interpreter loop, [`FieldRegs::run`], instead of as
+/// straight-line code. On the GPU this keeps one copy of each field operation in the
+/// shader instead of hundreds of inlined copies: drivers inline every function call, and
+/// the straight-line form of this verifier took minutes to compile on Mesa's lavapipe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldRegs(pub [FieldElement13x20; FE_REGS]);
+
+impl Default for FieldRegs {
+    fn default() -> Self {
+        Self::new()
     }
-    root = negate_if(root, is_negative(root));
-    (correct_sign || flipped_sign, root)
+}
+
+impl FieldRegs {
+    /// Registers with the constants in place and every other register 0.
+    pub fn new() -> Self {
+        let mut r = [FE_ZERO; FE_REGS];
+        r[R_ONE as usize] = FE_ONE;
+        r[R_D as usize] = FE_D;
+        r[R_D2 as usize] = FE_D2;
+        r[R_SQRT_M1 as usize] = FE_SQRT_M1;
+        FieldRegs(r)
+    }
+
+    /// Register `i`.
+    pub fn get(&self, i: u32) -> FieldElement13x20 {
+        self.0[i as usize]
+    }
+
+    /// Sets register `i`.
+    pub fn set(&mut self, i: u32, v: FieldElement13x20) {
+        self.0[i as usize] = v;
+    }
+
+    /// Runs `code` (twin of `fe_run`): every operand is read before the result is written,
+    /// so dst may equal a source.
+    pub fn run(&mut self, code: &[u32]) {
+        for &word in code {
+            let op = word & 15;
+            let d = ((word >> 4) & 31) as usize;
+            let a = self.0[((word >> 9) & 31) as usize];
+            let b = self.0[((word >> 14) & 31) as usize];
+            let n = word >> 19;
+            self.0[d] = match op {
+                OP_MUL => mul(a, b),
+                OP_SQR => pow2k(a, n),
+                OP_ADD => add(a, b),
+                _ => sub(a, b),
+            };
+        }
+    }
 }

@@ -18,6 +18,8 @@ pub mod field;
 pub mod scalar;
 pub mod sha512;
 
+use field::FieldRegs;
+
 use super::gpu::{ItemDesc, RULE_STRICT};
 
 /// Bytes of S ‖ R ‖ A that open each item's record in the packed data buffer.
@@ -47,35 +49,41 @@ pub fn verify_item(rule: u32, item: ItemDesc, data: &[u32]) -> u32 {
     if !scalar::is_canonical(s) {
         return 0;
     }
-    let Some(point_a) = curve::decompress(a) else {
-        return 0;
-    };
+    let mut regs = FieldRegs::new();
+    // Decompress −A (A's encoding with the sign bit flipped decompresses to exactly −A),
+    // and under zip215 also R, in one loop: the shader then holds one copy of it.
+    let mut encodings = [a, r];
+    encodings[0][7] ^= 0x8000_0000;
+    let count = if rule == RULE_STRICT { 1 } else { 2 };
+    let mut points = [curve::IDENTITY; 2];
+    for n in 0..count {
+        match curve::decompress(&mut regs, encodings[n]) {
+            Some(p) => points[n] = p,
+            None => return 0,
+        }
+    }
+    let minus_a = points[0];
     // k = SHA-512(R ‖ A ‖ M) mod ℓ, with R and A as given (not re-encoded).
     let digest = sha512::sha512_words(data, base + 8, 64 + item.message_len);
     let k = scalar::reduce_wide(digest);
     // R' = [S]B − [k]A.
-    let r_prime = curve::double_scalar_mul_basepoint(k, curve::point_neg(point_a), s);
+    let r_prime = curve::double_scalar_mul_basepoint(&mut regs, k, minus_a, s);
     if rule == RULE_STRICT {
         // ed25519-dalek verify_strict: A and R not of small order, and the canonical
         // encoding of R' equals the R bytes (cofactorless). When the bytes match, R is R',
         // so R's small-order test is done on R' and R need not be decompressed.
-        if curve::is_small_order(point_a) {
+        let small = curve::cofactor_identity(&mut regs, &[minus_a, r_prime], None);
+        if small[0] || small[1] {
             return 0;
         }
-        if curve::compress(r_prime) != r {
-            return 0;
-        }
-        u32::from(!curve::is_small_order(r_prime))
+        u32::from(curve::compress(&mut regs, r_prime) == r)
     } else {
         // ed25519-zebra: R must decompress (non-canonical encodings allowed) and
-        // [8](R − R') must be the identity (cofactored).
-        let Some(point_r) = curve::decompress(r) else {
-            return 0;
-        };
-        let diff = curve::point_add(point_r, curve::point_neg(r_prime));
-        u32::from(curve::is_identity(curve::mul_by_cofactor(diff)))
+        // [8](R' − R) must be the identity (cofactored).
+        let zero = curve::cofactor_identity(&mut regs, &[r_prime], Some(points[1]));
+        u32::from(zero[0])
     }
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
