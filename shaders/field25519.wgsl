@@ -13,12 +13,6 @@ alias FieldElement13x20 = array<u32, 20>;
 
 const LIMB_BITS: u32 = 13u;
 const LIMB_MASK: u32 = 0x1fffu;
-// 2^260 mod p = 2^5 * 19: what a carry out of limb 19 is worth at limb 0.
-const FOLD_260: u32 = 608u;
-// 64 p written with every limb >= 2^13 + 2^7 (limb 0 = 15168, the rest 16382), so
-// a + SUB_BIAS - b never goes below zero for tight b.
-const SUB_BIAS_LIMB0: u32 = 15168u;
-const SUB_BIAS_LIMB: u32 = 16382u;
 
 fn fe_zero() -> FieldElement13x20 {
     return FieldElement13x20();
@@ -30,91 +24,15 @@ fn fe_one() -> FieldElement13x20 {
     return l;
 }
 
-// Propagates carries so the result is tight.
-// Precondition: every limb < 2^23. Then the carry out of limb 19 is <= 2^10 + 1, the fold
-// adds < 2^19.25 to limb 0, and limb 1 ends <= 8191 + 77 < 8320.
-fn fe_carry(a: FieldElement13x20) -> FieldElement13x20 {
-    var l = a;
-    for (var i = 0u; i < 19u; i++) {
-        l[i + 1u] += l[i] >> LIMB_BITS;
-        l[i] &= LIMB_MASK;
-    }
-    let top = l[19] >> LIMB_BITS;
-    l[19] &= LIMB_MASK;
-    l[0] += top * FOLD_260;
-    l[1] += l[0] >> LIMB_BITS;
-    l[0] &= LIMB_MASK;
-    return l;
-}
-
-fn fe_add(a: FieldElement13x20, b: FieldElement13x20) -> FieldElement13x20 {
-    var l: FieldElement13x20;
-    for (var i = 0u; i < 20u; i++) {
-        // Precondition: a, b tight, so the sum <= 16640 < 2^23 (fe_carry's precondition).
-        l[i] = a[i] + b[i];
-    }
-    return fe_carry(l);
-}
-
-// a - b as a + 64p - b.
-fn fe_sub(a: FieldElement13x20, b: FieldElement13x20) -> FieldElement13x20 {
-    var l: FieldElement13x20;
-    for (var i = 0u; i < 20u; i++) {
-        // Precondition: a, b tight: the bias limb >= 15168 > b[i], and the sum < 2^15.
-        let bias = select(SUB_BIAS_LIMB, SUB_BIAS_LIMB0, i == 0u);
-        l[i] = a[i] + bias - b[i];
-    }
-    return fe_carry(l);
-}
+// fe_carry, fe_add, fe_sub, fe_reduce_product, fe_mul, fe_square and fe_carry_chain are
+// emitted fully unrolled, with their limb-bound preconditions, by `field_arith_wgsl()` in
+// src/verify/gpu.rs: one statement per iteration of the twin's loops. Straight-line code
+// is what GPUs run best, and Mesa's llvmpipe (lavapipe) caps the loop iterations of one
+// shader invocation at 65535 in total, which looped field arithmetic would exceed many
+// times over in one verification.
 
 fn fe_neg(a: FieldElement13x20) -> FieldElement13x20 {
     return fe_sub(fe_zero(), a);
-}
-
-// Carries a 39-column product into 40 limbs of 13 bits, then folds limbs 20..39 down with
-// 2^260 = 608 (mod p).
-// Precondition: every column < 2^31 (so column + carry-in < 2^32) and the product is
-// < 2^520.05, so the top limb after carrying is < 2^13.05.
-fn fe_reduce_product(product: array<u32, 40>) -> FieldElement13x20 {
-    var t = product;
-    for (var k = 0u; k < 39u; k++) {
-        t[k + 1u] += t[k] >> LIMB_BITS;
-        t[k] &= LIMB_MASK;
-    }
-    var l: FieldElement13x20;
-    for (var i = 0u; i < 20u; i++) {
-        // Precondition: t[i] < 2^13, t[i + 20] < 2^13.05: the sum < 2^13 + 608 * 2^13.05 < 2^23.
-        l[i] = t[i] + t[i + 20u] * FOLD_260;
-    }
-    return fe_carry(l);
-}
-
-// a * b, schoolbook.
-fn fe_mul(a: FieldElement13x20, b: FieldElement13x20) -> FieldElement13x20 {
-    var t: array<u32, 40>;
-    for (var i = 0u; i < 20u; i++) {
-        for (var j = 0u; j < 20u; j++) {
-            // Precondition: a, b tight: each product <= 8320^2 < 2^26.05 and a column sums
-            // at most 20 of them: < 1.39e9 < 2^31.
-            t[i + j] += a[i] * b[j];
-        }
-    }
-    return fe_reduce_product(t);
-}
-
-// a^2, each cross product computed once and doubled.
-fn fe_square(a: FieldElement13x20) -> FieldElement13x20 {
-    var t: array<u32, 40>;
-    for (var i = 0u; i < 20u; i++) {
-        // Precondition: a tight: a[i]^2 < 2^26.05, 2 a[i] a[j] < 2^27.05, and a column holds
-        // the same total as in fe_mul (< 2^31).
-        t[2u * i] += a[i] * a[i];
-        let twice = 2u * a[i];
-        for (var j = i + 1u; j < 20u; j++) {
-            t[i + j] += twice * a[j];
-        }
-    }
-    return fe_reduce_product(t);
 }
 
 // a^(2^k): k squarings.
@@ -124,17 +42,6 @@ fn fe_pow2k(a: FieldElement13x20, k: u32) -> FieldElement13x20 {
         r = fe_square(r);
     }
     return r;
-}
-
-// Carry chain over limbs 0..19 without the fold out of limb 19.
-// Precondition: every limb < 2^31.
-fn fe_carry_chain(a: FieldElement13x20) -> FieldElement13x20 {
-    var l = a;
-    for (var i = 0u; i < 19u; i++) {
-        l[i + 1u] += l[i] >> LIMB_BITS;
-        l[i] &= LIMB_MASK;
-    }
-    return l;
 }
 
 // The unique representative in [0, p), as 13-bit limbs (limb 19 < 2^8).

@@ -86,10 +86,11 @@ fn kernels() -> Option<&'static TestKernels> {
             let ctx = crate::gpu::test_context()?;
             let module = ctx
                 .scoped("test module", || {
-                    ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some("verify_test"),
-                        source: wgpu::ShaderSource::Wgsl(test_module_source().into()),
-                    })
+                    ctx.device
+                        .create_shader_module(wgpu::ShaderModuleDescriptor {
+                            label: Some("verify_test"),
+                            source: wgpu::ShaderSource::Wgsl(test_module_source().into()),
+                        })
                 })
                 .expect("test module compiles");
             Some(TestKernels {
@@ -103,7 +104,10 @@ fn kernels() -> Option<&'static TestKernels> {
 
 impl TestKernels {
     fn pipeline(&self, entry: &'static str) -> wgpu::ComputePipeline {
-        let mut cache = self.pipelines.lock().expect("no earlier panic holding the lock");
+        let mut cache = self
+            .pipelines
+            .lock()
+            .expect("no earlier panic holding the lock");
         if let Some((_, p)) = cache.iter().find(|(e, _)| *e == entry) {
             return p.clone();
         }
@@ -221,7 +225,10 @@ fn point_words(p: &EdwardsPoint) -> Vec<u32> {
 }
 
 fn assert_words(what: &str, case: usize, gpu: &[u32], twin: &[u32]) {
-    assert_eq!(gpu, twin, "{what}, case {case}: GPU differs from the CPU twin");
+    assert_eq!(
+        gpu, twin,
+        "{what}, case {case}: GPU differs from the CPU twin"
+    );
 }
 
 #[test]
@@ -285,7 +292,14 @@ fn field_parity() {
         data.extend((0..FIELD_IN_STRIDE).map(|_| rng.gen_range(0..1u32 << 23)));
     }
     let m = data.len() / FIELD_IN_STRIDE;
-    let gpu = k.run("test_field", FIELD_CARRY, m, None, &data, m * FIELD_OUT_STRIDE);
+    let gpu = k.run(
+        "test_field",
+        FIELD_CARRY,
+        m,
+        None,
+        &data,
+        m * FIELD_OUT_STRIDE,
+    );
     for i in 0..m {
         let a = FieldElement13x20(data[i * 40..i * 40 + 20].try_into().expect("20 limbs"));
         let got = &gpu[i * FIELD_OUT_STRIDE..i * FIELD_OUT_STRIDE + 20];
@@ -293,7 +307,14 @@ fn field_parity() {
     }
     let mut data: Vec<u32> = (0..m * FIELD_IN_STRIDE).map(|_| rng.next_u32()).collect();
     data[..8].fill(u32::MAX);
-    let gpu = k.run("test_field", FIELD_FROM_WORDS, m, None, &data, m * FIELD_OUT_STRIDE);
+    let gpu = k.run(
+        "test_field",
+        FIELD_FROM_WORDS,
+        m,
+        None,
+        &data,
+        m * FIELD_OUT_STRIDE,
+    );
     for i in 0..m {
         let w: [u32; 8] = data[i * 40..i * 40 + 8].try_into().expect("8 words");
         let got = &gpu[i * FIELD_OUT_STRIDE..i * FIELD_OUT_STRIDE + 20];
@@ -384,7 +405,11 @@ fn sha512_parity() {
             &messages[i],
         ))
         .to_vec();
-        assert_eq!(bytemuck::cast_slice::<u32, u8>(&twin), &want[..], "sha2, case {i}");
+        assert_eq!(
+            bytemuck::cast_slice::<u32, u8>(&twin),
+            &want[..],
+            "sha2, case {i}"
+        );
     }
 }
 
@@ -408,11 +433,20 @@ fn curve_parity() {
     let mut cases = Vec::new();
     let torsion: Vec<[u32; 8]> = curve25519_dalek::constants::EIGHT_TORSION
         .iter()
-        .map(|t| words_le(t.compress().as_bytes()).collect::<Vec<_>>().try_into().expect("8"))
+        .map(|t| {
+            words_le(t.compress().as_bytes())
+                .collect::<Vec<_>>()
+                .try_into()
+                .expect("8")
+        })
         .collect();
     for i in 0..40 {
         let p = random_point(&mut rng);
-        let q = if i % 5 == 0 { p } else { random_point(&mut rng) };
+        let q = if i % 5 == 0 {
+            p
+        } else {
+            random_point(&mut rng)
+        };
         // Encodings: small-order points, y >= p (non-canonical), random bytes.
         let enc: [u32; 8] = match i % 4 {
             0 => torsion[i / 4 % 8],
@@ -424,22 +458,20 @@ fn curve_parity() {
             }
             _ => std::array::from_fn(|_| rng.next_u32()),
         };
-        let a: [u32; 8] = std::array::from_fn(|_| rng.next_u32());
-        let mut a = a;
-        a[7] &= 0x0fff_ffff;
         let mut b: [u32; 8] = std::array::from_fn(|_| rng.next_u32());
         b[7] &= 0x0fff_ffff;
-        cases.push((p, q, enc, a, b));
+        cases.push((p, q, enc, b));
     }
     let mut data = Vec::new();
-    for (p, q, enc, a, b) in &cases {
+    // Layout per case: P | Q | a | b, where the encoding doubles as the scalar a of op 5
+    // (kept < 2^255 there).
+    for (p, q, enc, b) in &cases {
         data.extend(point_words(p));
         data.extend(point_words(q));
         data.extend(enc);
-        data.extend(a);
         data.extend(b);
     }
-    // The encoding doubles as the scalar a for op 5; keep it < 2^255 there.
+    assert_eq!(data.len(), cases.len() * CURVE_IN_STRIDE);
     let n = cases.len();
     use test_op::*;
     for op in [
@@ -458,8 +490,10 @@ fn curve_parity() {
             }
         }
         let gpu = k.run("test_curve", op, n, None, &op_data, n * CURVE_OUT_STRIDE);
-        for (i, (p, q, _, _, b)) in cases.iter().enumerate() {
-            let enc: [u32; 8] = op_data[i * CURVE_IN_STRIDE + 160..][..8].try_into().expect("8");
+        for (i, (p, q, _, b)) in cases.iter().enumerate() {
+            let enc: [u32; 8] = op_data[i * CURVE_IN_STRIDE + 160..][..8]
+                .try_into()
+                .expect("8");
             let regs = &mut FieldRegs::new();
             let got = &gpu[i * CURVE_OUT_STRIDE..(i + 1) * CURVE_OUT_STRIDE];
             match op {
@@ -470,19 +504,27 @@ fn curve_parity() {
                         assert_words("decompress", i, &got[..80], &point_words(&d));
                     }
                 }
-                CURVE_ADD => {
-                    assert_words("add", i, &got[..80], &point_words(&curve::point_add(regs, *p, *q)))
-                }
-                CURVE_SUB => {
-                    assert_words("sub", i, &got[..80], &point_words(&curve::point_sub(regs, *p, *q)))
-                }
+                CURVE_ADD => assert_words(
+                    "add",
+                    i,
+                    &got[..80],
+                    &point_words(&curve::point_add(regs, *p, *q)),
+                ),
+                CURVE_SUB => assert_words(
+                    "sub",
+                    i,
+                    &got[..80],
+                    &point_words(&curve::point_sub(regs, *p, *q)),
+                ),
                 CURVE_DOUBLE => assert_words(
                     "double",
                     i,
                     &got[..80],
                     &point_words(&curve::point_double(regs, *p)),
                 ),
-                CURVE_COMPRESS => assert_words("compress", i, &got[..8], &curve::compress(regs, *p)),
+                CURVE_COMPRESS => {
+                    assert_words("compress", i, &got[..8], &curve::compress(regs, *p))
+                }
                 CURVE_SMALL => {
                     let small = curve::cofactor_identity(regs, &[*p], None)[0];
                     let diff = curve::cofactor_identity(regs, &[*p], Some(*q))[0];

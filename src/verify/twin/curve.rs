@@ -283,16 +283,14 @@ pub fn programs() -> &'static Programs {
         };
         let inv = invert_program();
         let inv_len = inv.len() as u32;
-        let compress = put(
-            [
-                inv,
-                vec![
-                    mul_i(R_AFFINE_X, R_QX, R_INV),
-                    mul_i(R_AFFINE_Y, R_QY, R_INV),
-                ],
-            ]
-            .concat(),
-        );
+        let compress = put([
+            inv,
+            vec![
+                mul_i(R_AFFINE_X, R_QX, R_INV),
+                mul_i(R_AFFINE_Y, R_QY, R_INV),
+            ],
+        ]
+        .concat());
         let invert = Span {
             start: compress.start,
             len: inv_len,
@@ -344,8 +342,8 @@ pub const BASEPOINT: EdwardsPoint = EdwardsPoint {
         2687, 3438, 5790, 6733, 66,
     ]),
     y: FieldElement13x20([
-        1624, 4915, 6553, 3276, 1638, 4915, 6553, 3276, 1638, 4915, 6553, 3276, 1638, 4915,
-        6553, 3276, 1638, 4915, 6553, 204,
+        1624, 4915, 6553, 3276, 1638, 4915, 6553, 3276, 1638, 4915, 6553, 3276, 1638, 4915, 6553,
+        3276, 1638, 4915, 6553, 204,
     ]),
     z: FE_ONE,
     t: FieldElement13x20([

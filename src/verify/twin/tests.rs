@@ -442,7 +442,11 @@ fn point_arithmetic_matches_dalek() {
             ("double", curve::point_double(regs, tp), p + p),
         ];
         let diff = curve::cofactor_identity(regs, &[tp], Some(tq));
-        assert_eq!(diff, vec![(p - q).is_small_order()], "cofactor of point {n}");
+        assert_eq!(
+            diff,
+            vec![(p - q).is_small_order()],
+            "cofactor of point {n}"
+        );
         for (name, got, want) in cases {
             assert_eq!(
                 bytes_of(&curve::compress(regs, got)),
