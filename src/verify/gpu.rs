@@ -260,8 +260,8 @@ pub fn field_arith_wgsl() -> String {
           // Precondition: a, b tight: the bias limb >= 15168 > b[i], and each sum < 2^15.\n\
           fn fe_sub(a: FieldElement13x20, b: FieldElement13x20) -> FieldElement13x20 {\n\
           \x20   var l: FieldElement13x20;\n";
-    for i in 0..LIMBS {
-        let _ = writeln!(s, "    l[{i}] = a[{i}] + {}u - b[{i}];", SUB_BIAS[i]);
+    for (i, bias) in SUB_BIAS.iter().enumerate() {
+        let _ = writeln!(s, "    l[{i}] = a[{i}] + {bias}u - b[{i}];");
     }
     s += "    return fe_carry(l);\n}\n";
     // fe_reduce_product

@@ -13,6 +13,9 @@
 //! The twins are slow (the field uses 13-bit limbs, chosen for 32-bit GPU arithmetic); they
 //! exist for tests, not as a CPU backend.
 
+// Index loops on purpose: each twin keeps the loop shape of its WGSL function.
+#![allow(clippy::needless_range_loop)]
+
 pub mod curve;
 pub mod field;
 pub mod scalar;
