@@ -9,6 +9,7 @@
 //! buffer holding, per signature, S ‖ R ‖ A ‖ M with M zero-padded to a whole word. Batches
 //! larger than the adapter's binding or dispatch limits are split into chunks.
 
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -397,6 +398,58 @@ fn gpu_err(stage: &'static str) -> impl Fn(String) -> Error {
     move |what| Error::Gpu { stage, what }
 }
 
+/// Environment variable naming the directory for the verifier's pipeline cache.
+pub const PIPELINE_CACHE_DIR_ENV: &str = "TXWAVE_PIPELINE_CACHE_DIR";
+
+/// Where [`GpuVerifier::new`] keeps its pipeline cache: `$TXWAVE_PIPELINE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/txwave`, else `$HOME/.cache/txwave`; `None` when none is set.
+pub fn default_pipeline_cache_dir() -> Option<PathBuf> {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var(PIPELINE_CACHE_DIR_ENV)
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("txwave")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("txwave")))
+}
+
+/// One file per adapter, driver and shader source.
+fn cache_file_name(ctx: &GpuContext) -> String {
+    let a = &ctx.adapter;
+    let key = format!(
+        "{}|{}|{}|{}",
+        a.name,
+        a.backend,
+        a.driver,
+        verify_module_source()
+    );
+    let digest = blake3::hash(key.as_bytes()).to_hex();
+    format!("verify-pipeline-{}.bin", &digest[..16])
+}
+
+/// The cached bytes, if the file holds a BLAKE3 digest followed by data matching it.
+fn read_cache_file(file: &Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(file).ok()?;
+    let (digest, data) = bytes.split_at_checked(32)?;
+    (blake3::hash(data).as_bytes() == digest).then(|| data.to_vec())
+}
+
+/// Writes digest ‖ data through a temporary file and a rename, so a reader never sees a
+/// half-written file. Errors are ignored: the cache is only an optimisation.
+fn write_cache_file(file: &Path, data: &[u8]) {
+    let Some(dir) = file.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    let mut bytes = blake3::hash(data).as_bytes().to_vec();
+    bytes.extend_from_slice(data);
+    if std::fs::write(&tmp, &bytes).is_ok() && std::fs::rename(&tmp, file).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
 /// Chunks of a batch that each fit the adapter's limits: (first item, item count).
 fn plan_chunks(items: &[SigCheck<'_>], limits: &wgpu::Limits) -> Result<Vec<(usize, usize)>> {
     let max_binding = limits
@@ -434,18 +487,77 @@ fn plan_chunks(items: &[SigCheck<'_>], limits: &wgpu::Limits) -> Result<Vec<(usi
 }
 
 impl GpuVerifier {
-    /// Compiles the verifier pipeline on `ctx`'s device.
+    /// Compiles the verifier pipeline on `ctx`'s device, through a pipeline cache kept in
+    /// [`default_pipeline_cache_dir`] where the device supports one (see
+    /// [`GpuVerifier::with_pipeline_cache_dir`]).
     pub fn new(ctx: &GpuContext) -> Result<Self> {
+        Self::with_pipeline_cache_dir(ctx, default_pipeline_cache_dir().as_deref())
+    }
+
+    /// Compiles the verifier pipeline. With `cache_dir` and a device with
+    /// `Features::PIPELINE_CACHE` (Vulkan), the driver's compiled pipeline is loaded from
+    /// and saved to a file there, so later processes skip most of the compile. A missing,
+    /// unreadable or corrupt cache file only costs a full compile; failing to save is
+    /// ignored. `None` compiles without a persistent cache.
+    pub fn with_pipeline_cache_dir(ctx: &GpuContext, cache_dir: Option<&Path>) -> Result<Self> {
         let started = Instant::now();
-        let pipeline = ctx.compute_pipeline("verify", &verify_module_source(), "verify_main")?;
+        let cache_file = cache_dir
+            .filter(|_| {
+                ctx.device
+                    .features()
+                    .contains(wgpu::Features::PIPELINE_CACHE)
+            })
+            .map(|dir| dir.join(cache_file_name(ctx)));
+        let cache = cache_file.as_ref().and_then(|file| {
+            let data = read_cache_file(file);
+            ctx.scoped("verify pipeline cache", || {
+                // SAFETY: `data` is only ever bytes that `PipelineCache::get_data` returned
+                // for this adapter kind (written by `write_cache_file` below), checked
+                // against the BLAKE3 digest stored with them, so a truncated or damaged
+                // file is never handed to the driver; wgpu and the driver also check the
+                // cache header against the device. A file planted in the user's own cache
+                // directory is outside what this can defend against.
+                unsafe {
+                    ctx.device
+                        .create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+                            label: Some("verify"),
+                            data: data.as_deref(),
+                            fallback: true,
+                        })
+                }
+            })
+            .ok()
+        });
+        let source = verify_module_source();
+        let pipeline = ctx.scoped("verify compile", || {
+            let module = ctx
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some("verify"),
+                    source: wgpu::ShaderSource::Wgsl(source.as_str().into()),
+                });
+            ctx.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some("verify"),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some("verify_main"),
+                    compilation_options: Default::default(),
+                    cache: cache.as_ref(),
+                })
+        })?;
         let layout = pipeline.get_bind_group_layout(0);
         // Pipeline creation may be deferred by the driver until first use; a wait makes
         // the recorded compile time include it.
         ctx.wait("verify compile")?;
+        let compile_time = started.elapsed();
+        if let (Some(file), Some(data)) = (&cache_file, cache.as_ref().and_then(|c| c.get_data())) {
+            write_cache_file(file, &data);
+        }
         Ok(Self {
             pipeline,
             layout,
-            compile_time: started.elapsed(),
+            compile_time,
             buffers: Mutex::new(None),
         })
     }

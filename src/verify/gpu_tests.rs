@@ -543,3 +543,61 @@ fn curve_parity() {
         }
     }
 }
+
+#[test]
+fn cache_files_are_checked_before_use() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("sub").join("cache.bin");
+    assert_eq!(read_cache_file(&file), None, "missing file");
+    write_cache_file(&file, b"pipeline bytes");
+    assert_eq!(
+        read_cache_file(&file).as_deref(),
+        Some(&b"pipeline bytes"[..])
+    );
+    let mut bytes = std::fs::read(&file).expect("written");
+    *bytes.last_mut().expect("nonempty") ^= 1;
+    std::fs::write(&file, &bytes).expect("rewrite");
+    assert_eq!(read_cache_file(&file), None, "damaged data");
+    std::fs::write(&file, &bytes[..20]).expect("rewrite");
+    assert_eq!(read_cache_file(&file), None, "truncated file");
+}
+
+#[test]
+fn verifier_uses_and_refills_a_pipeline_cache() {
+    use ed25519_dalek::{Signer, SigningKey};
+    let Some(ctx) = crate::gpu::test_context() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = GpuVerifier::with_pipeline_cache_dir(&ctx, Some(dir.path())).expect("compiles");
+    let supported = ctx
+        .device
+        .features()
+        .contains(wgpu::Features::PIPELINE_CACHE);
+    let file = dir.path().join(cache_file_name(&ctx));
+    assert_eq!(file.exists(), supported, "cache file written iff supported");
+    let second = GpuVerifier::with_pipeline_cache_dir(&ctx, Some(dir.path())).expect("compiles");
+    eprintln!(
+        "pipeline cache supported: {supported}; compile {:?} cold, {:?} from the cache",
+        first.compile_time(),
+        second.compile_time()
+    );
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    let msg = b"cached pipeline".to_vec();
+    let sig = key.sign(&msg).to_bytes();
+    let mut bad = sig;
+    bad[40] ^= 1;
+    let items = [sig, bad].map(|signature| SigCheck {
+        public_key: key.verifying_key().to_bytes(),
+        signature,
+        message: &msg,
+    });
+    for rule in [VerifyRule::Strict, VerifyRule::Zip215] {
+        let (out, _) = second.verify(&ctx, &items, rule).expect("verifies");
+        assert_eq!(out, vec![true, false], "{rule:?}");
+    }
+    let (out, _) = second
+        .verify(&ctx, &[], VerifyRule::Strict)
+        .expect("empty batch");
+    assert!(out.is_empty());
+}
