@@ -1,7 +1,7 @@
 //! Ed25519 verification, CPU against GPU, per rule and batch size.
 //!
-//! Groups `verify/{cpu,gpu}/{rule}` with `BenchmarkId::new(backend, batch)`, throughput in
-//! signatures. Valid signatures over 100-byte messages from seeded keys. The GPU side is
+//! Benchmarks `verify/{cpu,gpu}/{rule}/{batch}` (a group per backend and rule, a
+//! `BenchmarkId` per batch size), throughput in signatures. Valid signatures over 100-byte messages from seeded keys. The GPU side is
 //! skipped with a message when no adapter opens. On a software adapter (lavapipe) the GPU
 //! numbers measure the CPU emulating a GPU, not a GPU.
 
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
             for batch in BATCHES {
                 let items = &all[..batch];
                 group.throughput(Throughput::Elements(batch as u64));
-                let id = BenchmarkId::new(backend, batch);
+                let id = BenchmarkId::from_parameter(batch);
                 match backend {
                     "cpu" => {
                         group.bench_with_input(id, items, |b, items| {

@@ -398,6 +398,23 @@ fn gpu_err(stage: &'static str) -> impl Fn(String) -> Error {
     move |what| Error::Gpu { stage, what }
 }
 
+/// Longest message the verifier accepts on Mesa's llvmpipe (lavapipe). llvmpipe stops every
+/// loop of a shader invocation once 65535 loop iterations have run in that invocation
+/// (Mesa 22.3's `LP_MAX_TGSI_LOOP_ITERATIONS`), silently, so longer messages — about 100
+/// loop iterations per 128-byte SHA-512 block — would give wrong answers there. Longer
+/// messages are refused with [`Error::InvalidArgument`] on that adapter, so a caller falls
+/// back to the CPU; other adapters have no such limit.
+pub const LLVMPIPE_MAX_MESSAGE_LEN: usize = 16 * 1024;
+
+/// The message length limit of an adapter, if it has one.
+fn message_len_limit(ctx: &GpuContext) -> Option<usize> {
+    ctx.adapter
+        .name
+        .to_lowercase()
+        .contains("llvmpipe")
+        .then_some(LLVMPIPE_MAX_MESSAGE_LEN)
+}
+
 /// Environment variable naming the directory for the verifier's pipeline cache.
 pub const PIPELINE_CACHE_DIR_ENV: &str = "TXWAVE_PIPELINE_CACHE_DIR";
 
@@ -579,6 +596,16 @@ impl GpuVerifier {
         let mut timings = GpuTimings::default();
         if items.is_empty() {
             return Ok((out, timings));
+        }
+        if let Some(limit) = message_len_limit(ctx) {
+            if let Some(i) = items.iter().position(|it| it.message.len() > limit) {
+                return Err(Error::InvalidArgument(format!(
+                    "signature {i}: message of {} bytes exceeds the {limit}-byte limit of \
+                     {} (llvmpipe stops shader loops after 65535 iterations)",
+                    items[i].message.len(),
+                    ctx.adapter.name
+                )));
+            }
         }
         let chunks = plan_chunks(items, &ctx.limits)?;
         let mut guard = self

@@ -601,3 +601,95 @@ fn verifier_uses_and_refills_a_pipeline_cache() {
         .expect("empty batch");
     assert!(out.is_empty());
 }
+
+#[test]
+fn long_messages_verify_or_are_refused() {
+    use ed25519_dalek::{Signer, SigningKey};
+    let Some(ctx) = crate::gpu::test_context() else {
+        return;
+    };
+    let verifier = GpuVerifier::with_pipeline_cache_dir(&ctx, None).expect("compiles");
+    let key = SigningKey::from_bytes(&[9u8; 32]);
+    let limit = message_len_limit(&ctx);
+    for len in [
+        LLVMPIPE_MAX_MESSAGE_LEN,
+        LLVMPIPE_MAX_MESSAGE_LEN + 1,
+        200_000,
+    ] {
+        let msg: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let sig = key.sign(&msg).to_bytes();
+        let mut bad = sig;
+        bad[1] ^= 4;
+        let items = [sig, bad].map(|signature| SigCheck {
+            public_key: key.verifying_key().to_bytes(),
+            signature,
+            message: &msg,
+        });
+        let result = verifier.verify(&ctx, &items, VerifyRule::Strict);
+        match limit {
+            Some(limit) if len > limit => {
+                assert!(
+                    matches!(result, Err(Error::InvalidArgument(_))),
+                    "length {len}"
+                )
+            }
+            _ => assert_eq!(
+                result.expect("verifies").0,
+                vec![true, false],
+                "length {len}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn batches_split_at_the_adapter_limits() {
+    let msgs: Vec<Vec<u8>> = (0..10).map(|i| vec![0u8; i * 10]).collect();
+    let items: Vec<SigCheck<'_>> = msgs
+        .iter()
+        .map(|m| SigCheck {
+            public_key: [0; 32],
+            signature: [0; 64],
+            message: m,
+        })
+        .collect();
+    let limits = wgpu::Limits {
+        // Records are 96 + padded message bytes: 96, 108, 116, 128, ... 188.
+        max_storage_buffer_binding_size: 300,
+        max_compute_workgroups_per_dimension: 65535,
+        ..wgpu::Limits::default()
+    };
+    let chunks = plan_chunks(&items, &limits).expect("every record fits");
+    let mut next = 0;
+    for &(start, count) in &chunks {
+        assert_eq!(start, next);
+        assert!(count >= 1);
+        let bytes: usize = items[start..start + count]
+            .iter()
+            .map(|it| 4 * record_words(it.message.len()))
+            .sum();
+        assert!(bytes <= 300, "chunk at {start} holds {bytes} bytes");
+        next = start + count;
+    }
+    assert_eq!(next, items.len());
+    assert_eq!(chunks[0], (0, 2), "96 + 108 fit, + 116 does not");
+    // A record larger than a whole binding cannot be split: an error, not a panic.
+    let big = vec![0u8; 400];
+    let too_big = [SigCheck {
+        public_key: [0; 32],
+        signature: [0; 64],
+        message: &big,
+    }];
+    assert!(matches!(
+        plan_chunks(&too_big, &limits),
+        Err(Error::InvalidArgument(_))
+    ));
+    // The dispatch-size limit splits too: 64 items per workgroup, one workgroup allowed.
+    let many: Vec<SigCheck<'_>> = (0..200).map(|_| items[0]).collect();
+    let one_group = wgpu::Limits {
+        max_compute_workgroups_per_dimension: 1,
+        ..wgpu::Limits::default()
+    };
+    let chunks = plan_chunks(&many, &one_group).expect("fits");
+    assert_eq!(chunks, vec![(0, 64), (64, 64), (128, 64), (192, 8)]);
+}
