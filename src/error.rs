@@ -25,9 +25,7 @@ pub enum Error {
         what: String,
     },
     /// The computed state root differs from the one the block claims.
-    #[error(
-        "block at height {height}: state root mismatch: block claims {claimed}, computed {computed}"
-    )]
+    #[error("block at height {height}: state root mismatch: block claims {claimed}, computed {computed}")]
     StateRootMismatch {
         /// Height of the block.
         height: u64,

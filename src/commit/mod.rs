@@ -28,13 +28,7 @@ pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
     }
     let mut level: Vec<[u8; 32]> = leaves.to_vec();
     while level.len() > 1 {
-        let pair = |c: &[[u8; 32]]| {
-            if c.len() == 2 {
-                node_hash(&c[0], &c[1])
-            } else {
-                c[0]
-            }
-        };
+        let pair = |c: &[[u8; 32]]| if c.len() == 2 { node_hash(&c[0], &c[1]) } else { c[0] };
         level = if level.len() >= PAR_LEVEL_MIN {
             level.par_chunks(2).map(pair).collect()
         } else {
@@ -59,10 +53,7 @@ mod tests {
         let ab = node_hash(&leaf(1), &leaf(2));
         assert_eq!(merkle_root(&[leaf(1), leaf(2)]), ab);
         // Three leaves: (1,2) pair up, 3 moves up unchanged, then the root joins them.
-        assert_eq!(
-            merkle_root(&[leaf(1), leaf(2), leaf(3)]),
-            node_hash(&ab, &leaf(3))
-        );
+        assert_eq!(merkle_root(&[leaf(1), leaf(2), leaf(3)]), node_hash(&ab, &leaf(3)));
         // Five leaves: ((12)(34))5 → root = H(H(H12,H34), 5).
         let cd = node_hash(&leaf(3), &leaf(4));
         let abcd = node_hash(&ab, &cd);
@@ -77,10 +68,7 @@ mod tests {
         let mut buf = vec![0x01u8];
         buf.extend_from_slice(&leaf(1));
         buf.extend_from_slice(&leaf(2));
-        assert_eq!(
-            node_hash(&leaf(1), &leaf(2)),
-            *blake3::hash(&buf).as_bytes()
-        );
+        assert_eq!(node_hash(&leaf(1), &leaf(2)), *blake3::hash(&buf).as_bytes());
     }
 
     #[test]
@@ -92,13 +80,7 @@ mod tests {
         while level.len() > 1 {
             level = level
                 .chunks(2)
-                .map(|c| {
-                    if c.len() == 2 {
-                        node_hash(&c[0], &c[1])
-                    } else {
-                        c[0]
-                    }
-                })
+                .map(|c| if c.len() == 2 { node_hash(&c[0], &c[1]) } else { c[0] })
                 .collect();
         }
         assert_eq!(merkle_root(&leaves), level[0]);

@@ -85,15 +85,15 @@ fn report(adapter: &wgpu::Adapter) -> AdapterReport {
         name: info.name,
         backend: format!("{:?}", info.backend),
         device_type: format!("{:?}", info.device_type),
-        driver: format!("{} {}", info.driver, info.driver_info)
-            .trim()
-            .to_string(),
+        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
         max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
         max_buffer_size: limits.max_buffer_size,
         max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
         max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
         timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
-        compute: caps.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS),
+        compute: caps
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS),
     }
 }
 
@@ -122,9 +122,7 @@ pub struct GpuContext {
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuContext")
-            .field("adapter", &self.adapter)
-            .finish()
+        f.debug_struct("GpuContext").field("adapter", &self.adapter).finish()
     }
 }
 
@@ -158,10 +156,7 @@ impl GpuContext {
         });
         let adapter = adapters.into_iter().next().ok_or_else(|| {
             Error::NoAdapter(match &filter {
-                Some(f) => format!(
-                    "no adapter name contains {f:?}; seen: [{}]",
-                    seen.join(", ")
-                ),
+                Some(f) => format!("no adapter name contains {f:?}; seen: [{}]", seen.join(", ")),
                 None if seen.is_empty() => "wgpu found no adapters".to_string(),
                 None => format!("none of [{}] can run compute shaders", seen.join(", ")),
             })
