@@ -192,11 +192,13 @@ impl GpuContext {
         })?;
         let adapter_report = report(&adapter);
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let features = if timestamps {
+        let mut features = if timestamps {
             wgpu::Features::TIMESTAMP_QUERY
         } else {
             wgpu::Features::empty()
         };
+        // Lets stages keep compiled pipelines between runs (Vulkan only).
+        features |= adapter.features() & wgpu::Features::PIPELINE_CACHE;
         let limits = needed_limits(&adapter.limits());
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("txwave"),

@@ -4,6 +4,8 @@
 //! `gpu.rs` runs the WGSL verifier. [`crate::Engine`] chooses between them.
 
 pub mod cpu;
+pub mod gpu;
+pub mod twin;
 
 /// One signature to check.
 #[derive(Debug, Clone, Copy)]
