@@ -13,6 +13,7 @@ use crate::hash::gpu::GpuHasher;
 use crate::resolve::{self, Resolved};
 use crate::state::State;
 use crate::tx::{Action, Block, Tx};
+use crate::verify::gpu::GpuVerifier;
 use crate::verify::{self, SigCheck, VerifyRule};
 use crate::{hash, schedule};
 
@@ -43,6 +44,11 @@ pub struct EngineConfig {
     /// (upload, dispatch, readback; tens to hundreds of µs) costs more than the `blake3`
     /// crate needs for a few thousand small messages (about 0.1 µs each per core).
     pub auto_min_hash_batch: usize,
+    /// With `Auto`, signature batches smaller than this (in `verify_signatures` and in a
+    /// block) run on the CPU. Not yet calibrated on real GPU hardware (lavapipe, the only
+    /// adapter available where this was written, never breaks even); 4096 is a
+    /// conservative guess that keeps small blocks off a slow or busy device.
+    pub auto_min_verify_batch: usize,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +58,7 @@ impl Default for EngineConfig {
             threads: None,
             adapter: None,
             auto_min_hash_batch: 4096,
+            auto_min_verify_batch: 4096,
         }
     }
 }
@@ -186,16 +193,19 @@ struct GpuStages {
     ctx: GpuContext,
     hasher: GpuHasher,
     merkle: GpuMerkle,
+    verifier: GpuVerifier,
 }
 
 impl GpuStages {
     fn open(ctx: GpuContext) -> Result<Self> {
         let hasher = GpuHasher::new(&ctx)?;
         let merkle = GpuMerkle::new(&ctx)?;
+        let verifier = GpuVerifier::new(&ctx)?;
         Ok(GpuStages {
             ctx,
             hasher,
             merkle,
+            verifier,
         })
     }
 }
@@ -356,10 +366,44 @@ impl Engine {
     }
 
     /// Checks every signature under `rule`; `out[i]` says whether `items[i]` is accepted.
+    /// Under `Auto`, batches smaller than [`EngineConfig::auto_min_verify_batch`] and
+    /// failed GPU calls run on the CPU.
     pub fn verify_signatures(&self, items: &[SigCheck<'_>], rule: VerifyRule) -> Result<Vec<bool>> {
-        Ok(self
-            .pool
-            .install(|| verify::cpu::verify_signatures(items, rule)))
+        let mut fallbacks = Vec::new();
+        Ok(self.verify_staged(items, rule, &mut fallbacks)?.value)
+    }
+
+    /// Compile time of the GPU verifier's pipelines (zero on the CPU backend).
+    pub fn verifier_compile_time(&self) -> std::time::Duration {
+        self.gpu
+            .as_ref()
+            .map(|g| g.verifier.compile_time())
+            .unwrap_or_default()
+    }
+
+    fn verify_staged(
+        &self,
+        items: &[SigCheck<'_>],
+        rule: VerifyRule,
+        fallbacks: &mut Vec<String>,
+    ) -> Result<Ran<Vec<bool>>> {
+        let cpu = || {
+            self.pool
+                .install(|| verify::cpu::verify_signatures(items, rule))
+        };
+        if self.config.backend == Backend::Auto && items.len() < self.config.auto_min_verify_batch {
+            return Ok(Ran {
+                value: cpu(),
+                device: Device::Cpu,
+                timings: GpuTimings::default(),
+            });
+        }
+        self.staged(
+            "verify",
+            fallbacks,
+            |g| g.verifier.verify(&g.ctx, items, rule),
+            cpu,
+        )
     }
 
     /// Applies one block to `state`. On any error the state is exactly as before.
@@ -425,8 +469,10 @@ impl Engine {
                 })
             })
             .unzip();
-        let verdicts = verify::cpu::verify_signatures(&checks, state.verify_rule());
-        let verify_device = Device::Cpu;
+        let verified = self.verify_staged(&checks, state.verify_rule(), &mut fallbacks)?;
+        let verify_device = verified.device;
+        gpu_timings.verify = verified.timings;
+        let verdicts = verified.value;
         let mut sig_ok = vec![false; block.tx_count()];
         for (&i, ok) in check_of.iter().zip(verdicts) {
             sig_ok[i] = ok;

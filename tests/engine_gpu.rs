@@ -28,6 +28,7 @@ fn gpu_engine(backend: Backend) -> Option<Engine> {
             backend,
             adapter: Some(ctx.adapter.name.clone()),
             auto_min_hash_batch: 0,
+            auto_min_verify_batch: 0,
             ..Default::default()
         })
         .expect("engine on the test adapter"),
@@ -50,6 +51,7 @@ fn gpu_blocks_equal_cpu_blocks() {
         let x = cpu.process_block(&mut a, block).unwrap();
         let y = gpu.process_block(&mut b, block).unwrap();
         assert_eq!(y.devices.hash, Device::Gpu);
+        assert_eq!(y.devices.verify, Device::Gpu);
         assert_eq!(y.devices.commit, Device::Gpu);
         assert_eq!(x.receipts, y.receipts);
         assert_eq!(

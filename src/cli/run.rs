@@ -59,6 +59,7 @@ struct Summary {
     backend: txwave::Backend,
     device: String,
     backend_note: Option<String>,
+    gpu_compile_ns: u64,
     threads: usize,
     devices: Option<StageDevices>,
     blocks: usize,
@@ -164,6 +165,7 @@ fn process_all(
         backend: engine.backend(),
         device: engine.device_name(),
         backend_note: engine.backend_note().map(str::to_string),
+        gpu_compile_ns: engine.verifier_compile_time().as_nanos() as u64,
         threads: engine.threads(),
         devices: None,
         blocks: 0,
@@ -258,6 +260,12 @@ fn print_summary(s: &Summary) {
     );
     if let Some(note) = &s.backend_note {
         println!("  {note}");
+    }
+    if s.gpu_compile_ns > 0 {
+        println!(
+            "  verifier pipelines compiled in {:.2} s (once per engine)",
+            s.gpu_compile_ns as f64 / 1e9
+        );
     }
     if let Some(d) = &s.devices {
         println!(
