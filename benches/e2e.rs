@@ -19,8 +19,13 @@ fn e2e(c: &mut Criterion) {
     // CPU twice; time it only when asked to.
     let software_ok = std::env::var("TXWAVE_BENCH_SOFTWARE_GPU").is_ok_and(|v| v == "1");
     match txwave::gpu::GpuContext::new(None) {
-        Ok(ctx) if ctx.adapter.device_type != "Cpu" || software_ok => backends.push(("gpu", Backend::Gpu)),
-        Ok(ctx) => eprintln!("e2e: {} is a software adapter, timing the CPU only (TXWAVE_BENCH_SOFTWARE_GPU=1 to include it)", ctx.adapter.name),
+        Ok(ctx) if ctx.adapter.device_type != "Cpu" || software_ok => {
+            backends.push(("gpu", Backend::Gpu))
+        }
+        Ok(ctx) => eprintln!(
+            "e2e: {} is a software adapter, timing the CPU only (TXWAVE_BENCH_SOFTWARE_GPU=1 to include it)",
+            ctx.adapter.name
+        ),
         Err(e) => eprintln!("e2e: no GPU adapter ({e}), timing the CPU only"),
     }
     for rule in [VerifyRule::Zip215, VerifyRule::Strict] {
