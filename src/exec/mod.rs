@@ -1,10 +1,14 @@
 //! Pipeline stage 6, execute: receipts, the exact swap formula and the executors.
 //!
 //! `reference.rs` is the sequential reference executor — DESIGN.md's semantics table in
-//! plain code and the oracle every other backend is tested against.
+//! plain code and the oracle every other backend is tested against. `cpu.rs` executes in
+//! block order on the CPU; `gpu.rs` executes the waves in WGSL over state resident on the
+//! device, and `twin.rs` is its CPU twin.
 
 pub mod cpu;
+pub mod gpu;
 pub mod reference;
+pub mod twin;
 
 /// Receipt status codes of DESIGN.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
