@@ -243,12 +243,17 @@ fn exec_segment(
 
 // After every segment: copies the columns the block may have changed (nonce and balances
 // of each gathered account, reserves of each gathered pool) to `out` for the readback.
+// Invocation j handles gather entry `segment.first + j`.
 @compute @workgroup_size(64)
 fn gather_changed(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-    let k = gid.x + gid.y * groups.x * EXEC_WORKGROUP_SIZE;
+    let j = gid.x + gid.y * groups.x * EXEC_WORKGROUP_SIZE;
+    if (j >= segment.count) {
+        return;
+    }
+    let k = segment.first + j;
     let account_words = 2u + 2u * params.tokens;
     if (k < params.n_gather_accounts) {
         let a = gather[k];

@@ -51,6 +51,7 @@
 //! state or block larger than the device's limits fails with [`Error::Gpu`] and `Auto`
 //! runs that block on the CPU.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -239,6 +240,8 @@ pub struct BlockPlan {
     pub order: Vec<u32>,
     /// One per dispatch of `exec_segment`, in order.
     pub segments: Vec<Segment>,
+    /// One per dispatch of `gather_changed`: ranges of the gather list.
+    pub gather_segments: Vec<Segment>,
     /// Accounts the block may write, ascending.
     pub gather_accounts: Vec<u32>,
     /// Existing pools the block may write, ascending.
@@ -250,14 +253,19 @@ pub struct BlockPlan {
 impl BlockPlan {
     /// Lays out the ready txs of `resolved` wave by wave as `sched` orders them, for a state
     /// with `accounts` accounts and `pools` pools. Waves of at most `serial_wave_max` ready
-    /// txs join serial segments. Fails on an index the state does not have.
+    /// txs join serial segments; a larger wave is one parallel segment, or several of at
+    /// most `max_parallel` txs when one dispatch cannot cover it (nothing in a wave
+    /// conflicts, so its parts may run one after the other). Fails on an index the state
+    /// does not have.
     pub fn build(
         resolved: &ResolvedBlock,
         sched: &Schedule,
         accounts: usize,
         pools: usize,
         serial_wave_max: usize,
+        max_parallel: usize,
     ) -> Result<BlockPlan> {
+        let max_parallel = max_parallel.max(1);
         let bad = |what: String| Error::InvalidArgument(format!("execute plan: {what}"));
         let mut plan = BlockPlan {
             fee_collector: resolved.fee_collector,
@@ -339,18 +347,32 @@ impl BlockPlan {
                 if let Some(last) = plan.segments.last_mut() {
                     last.count += count as u32;
                 }
-            } else {
+            } else if serial {
                 plan.segments.push(Segment {
                     first: first as u32,
                     count: count as u32,
-                    mode: if serial {
-                        SEGMENT_SERIAL
-                    } else {
-                        SEGMENT_PARALLEL
-                    },
+                    mode: SEGMENT_SERIAL,
                     pad0: 0,
                 });
+            } else {
+                for start in (first..first + count).step_by(max_parallel) {
+                    plan.segments.push(Segment {
+                        first: start as u32,
+                        count: max_parallel.min(first + count - start) as u32,
+                        mode: SEGMENT_PARALLEL,
+                        pad0: 0,
+                    });
+                }
             }
+        }
+        let gather_n = plan.gather_accounts.len() + plan.gather_pools.len();
+        for start in (0..gather_n).step_by(max_parallel) {
+            plan.gather_segments.push(Segment {
+                first: start as u32,
+                count: max_parallel.min(gather_n - start) as u32,
+                mode: SEGMENT_PARALLEL,
+                pad0: 0,
+            });
         }
         if plan.order.len() != plan.txs.len() {
             return Err(bad(format!(
@@ -558,6 +580,7 @@ pub struct GpuExecutor {
     serial_wave_max: usize,
     buffers: Mutex<ExecBuffers>,
     last_sync: Mutex<SyncReport>,
+    fault_after_dispatch: AtomicBool,
 }
 
 impl std::fmt::Debug for GpuExecutor {
@@ -676,6 +699,7 @@ impl GpuExecutor {
                 resident: None,
             }),
             last_sync: Mutex::new(SyncReport::default()),
+            fault_after_dispatch: AtomicBool::new(false),
         })
     }
 
@@ -715,6 +739,14 @@ impl GpuExecutor {
         self.lock().resident = None;
     }
 
+    /// Makes the next block fail with [`Error::Gpu`] after its dispatch and readback, when
+    /// the device columns already hold the block's effects but the host does not, so tests
+    /// can check that the host stays untouched and the device copy is dropped.
+    #[doc(hidden)]
+    pub fn inject_fault_after_dispatch(&self) {
+        self.fault_after_dispatch.store(true, Ordering::SeqCst);
+    }
+
     /// How the last block's state upload went.
     pub fn last_sync(&self) -> SyncReport {
         *self.last_sync.lock().unwrap_or_else(|p| p.into_inner())
@@ -737,6 +769,7 @@ impl GpuExecutor {
             state.account_count(),
             state.pools().len(),
             self.serial_wave_max,
+            usize::try_from(self.limits.max_invocations(EXEC_WORKGROUP_SIZE)).unwrap_or(usize::MAX),
         )?;
         if plan.txs.is_empty() {
             // Nothing executes; appended accounts are picked up by the next upload.
@@ -890,14 +923,32 @@ impl GpuExecutor {
                 self.limits.grid(n, EXEC_WORKGROUP_SIZE)
             })
             .collect::<Result<Vec<_>>>()?;
-        let gather_n = (plan.gather_accounts.len() + plan.gather_pools.len()) as u64;
-        let gather_grid = self.limits.grid(gather_n, EXEC_WORKGROUP_SIZE)?;
+        let gather_grids = plan
+            .gather_segments
+            .iter()
+            .map(|s| self.limits.grid(u64::from(s.count), EXEC_WORKGROUP_SIZE))
+            .collect::<Result<Vec<_>>>()?;
+        let all_segments: Vec<Segment> = plan
+            .segments
+            .iter()
+            .chain(&plan.gather_segments)
+            .copied()
+            .collect();
+        let stride = self.segment_stride;
+        if stride * all_segments.len() as u64 > u64::from(u32::MAX) {
+            return Err(gpu_err(
+                "execute upload",
+                format!(
+                    "{} dispatches exceed the dynamic-offset range",
+                    all_segments.len()
+                ),
+            ));
+        }
 
         let upload = Instant::now();
         let report = self.sync(ctx, bufs, state)?;
         *self.last_sync.lock().unwrap_or_else(|p| p.into_inner()) = report;
         let account_cap = bufs.resident.map_or(0, |r| r.account_cap);
-        let stride = self.segment_stride;
         ctx.scoped("execute upload", || {
             let (dev, queue) = (&ctx.device, &ctx.queue);
             let params = plan.params(tokens, account_cap, pools);
@@ -908,9 +959,9 @@ impl GpuExecutor {
             );
             let segments = bufs
                 .segments
-                .ensure(dev, stride * plan.segments.len() as u64, u64::MAX);
-            let mut seg_bytes = vec![0u8; (stride as usize) * plan.segments.len()];
-            for (k, s) in plan.segments.iter().enumerate() {
+                .ensure(dev, stride * all_segments.len() as u64, u64::MAX);
+            let mut seg_bytes = vec![0u8; (stride as usize) * all_segments.len()];
+            for (k, s) in all_segments.iter().enumerate() {
                 let at = k * stride as usize;
                 seg_bytes[at..at + 16].copy_from_slice(bytemuck::bytes_of(s));
             }
@@ -978,8 +1029,11 @@ impl GpuExecutor {
                     pass.dispatch_workgroups(grid[0], grid[1], 1);
                 }
                 pass.set_pipeline(&self.gather);
-                pass.set_bind_group(0, &group, &[0]);
-                pass.dispatch_workgroups(gather_grid[0], gather_grid[1], 1);
+                for (k, grid) in gather_grids.iter().enumerate() {
+                    let at = (grids.len() + k) as u64 * stride;
+                    pass.set_bind_group(0, &group, &[at as u32]);
+                    pass.dispatch_workgroups(grid[0], grid[1], 1);
+                }
             }
             if let Some(timer) = &bufs.timer {
                 timer.resolve(&mut enc);
@@ -1000,6 +1054,12 @@ impl GpuExecutor {
             &mut t.readback_ns,
         )?;
         add_pass(t, pass_ns);
+        if self.fault_after_dispatch.swap(false, Ordering::SeqCst) {
+            return Err(gpu_err(
+                "execute readback",
+                "injected fault (GpuExecutor::inject_fault_after_dispatch)".into(),
+            ));
+        }
         Ok(words_from_bytes(&bytes))
     }
 }

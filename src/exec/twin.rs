@@ -334,8 +334,12 @@ pub fn exec_segment(j: u32, b: &mut Bindings<'_>) {
     execute_tx(b, i);
 }
 
-/// Invocation `k` of the `gather_changed` entry point.
-pub fn gather_changed(k: u32, b: &mut Bindings<'_>) {
+/// Invocation `j` of the `gather_changed` entry point.
+pub fn gather_changed(j: u32, b: &mut Bindings<'_>) {
+    if j >= b.segment.count {
+        return;
+    }
+    let k = b.segment.first + j;
     let account_words = 2 + 2 * b.params.tokens;
     if k < b.params.n_gather_accounts {
         let a = b.gather[k as usize];
@@ -370,15 +374,25 @@ pub fn swap_out_probe(p: &SwapProbe) -> ([u32; 2], [u32; 2]) {
 
 /// Executes a block as the GPU does — same plan, same segments, same functions — one
 /// invocation at a time on the CPU, and writes what changed into `state`.
+///
+/// `serial_wave_max` and `max_parallel` are [`BlockPlan::build`]'s.
 pub fn execute_block(
     state: &mut State,
     resolved: &ResolvedBlock,
     sched: &Schedule,
     serial_wave_max: usize,
+    max_parallel: usize,
 ) -> Result<Vec<(Status, u64)>> {
     let tokens = state.tokens();
     let n = state.account_count();
-    let plan = BlockPlan::build(resolved, sched, n, state.pools().len(), serial_wave_max)?;
+    let plan = BlockPlan::build(
+        resolved,
+        sched,
+        n,
+        state.pools().len(),
+        serial_wave_max,
+        max_parallel,
+    )?;
     let account_cap = n.max(1);
     let mut nonces: Vec<u32> = state.nonces().iter().flat_map(|&v| split(v)).collect();
     let mut balances = vec![0u32; 2 * account_cap * tokens];
@@ -413,8 +427,11 @@ pub fn execute_block(
             exec_segment(j, &mut b);
         }
     }
-    for k in 0..gather.len() as u32 {
-        gather_changed(k, &mut b);
+    for seg in &plan.gather_segments {
+        b.segment = *seg;
+        for j in 0..seg.count {
+            gather_changed(j, &mut b);
+        }
     }
     let results = plan.results(resolved, &out)?;
     plan.write_back(state, &out)?;
@@ -424,7 +441,7 @@ pub fn execute_block(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::gpu::join;
+    use crate::exec::gpu::{DEFAULT_SERIAL_WAVE_MAX as DEFAULT, join};
     use crate::exec::swap_out as swap_out_u128;
     use num_bigint::BigUint;
     use rand::{Rng, SeedableRng};
@@ -609,5 +626,97 @@ mod tests {
         b.balances = &mut balances;
         credit(&mut b, 0, 0, split(u64::MAX - 1));
         assert_eq!(join(load_balance(&b, 0, 0)), u64::MAX);
+    }
+
+    /// Runs `block` through decode, verify, resolve, schedule and the twin executor.
+    fn twin_block(
+        state: &mut State,
+        block: &crate::tx::Block,
+        serial_wave_max: usize,
+        max_parallel: usize,
+    ) -> Vec<(Status, u64)> {
+        let decoded: Vec<Option<crate::tx::Tx>> = block.txs().map(crate::tx::Tx::decode).collect();
+        let sig_ok: Vec<bool> = decoded
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| {
+                tx.as_ref().is_some_and(|tx| {
+                    crate::verify::cpu::verify_zip215_one(&crate::verify::SigCheck {
+                        public_key: tx.signer,
+                        signature: tx.signature,
+                        message: &block.tx_bytes(i)[64..],
+                    })
+                })
+            })
+            .collect();
+        let resolved = crate::resolve::resolve(state, block, &decoded, &sig_ok);
+        let sched = Schedule::build(&resolved, state.account_count());
+        execute_block(state, &resolved, &sched, serial_wave_max, max_parallel).expect("valid plan")
+    }
+
+    #[test]
+    fn twin_block_executor_equals_the_reference_on_every_workload() {
+        use crate::workload::{GenConfig, generate};
+        let base = GenConfig {
+            accounts: 200,
+            pools: 4,
+            blocks: 2,
+            txs_per_block: 400,
+            seed: 11,
+            ..Default::default()
+        };
+        let workloads = [
+            ("uniform", base.clone()),
+            (
+                "hot pool 30%",
+                GenConfig {
+                    hot_pool_share: 0.3,
+                    swap_share: 0.6,
+                    ..base.clone()
+                },
+            ),
+            (
+                "all one pool",
+                GenConfig {
+                    hot_pool_share: 1.0,
+                    swap_share: 1.0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "transfers only, skewed",
+                GenConfig {
+                    swap_share: 0.0,
+                    account_skew: 1.2,
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (name, cfg) in workloads {
+            let g = generate(&cfg, |_, _| {}).expect("valid config");
+            // Every wave its own dispatch (split at 7 txs), the defaults, all serial.
+            for (serial_wave_max, max_parallel) in
+                [(0, 7), (DEFAULT, usize::MAX), (usize::MAX, usize::MAX)]
+            {
+                let mut twin = State::from_genesis(&g.genesis).expect("genesis");
+                let mut reference = twin.clone();
+                for (h, block) in g.blocks.iter().enumerate() {
+                    let want = crate::exec::reference::execute_block(&mut reference, block)
+                        .expect("generated blocks are valid");
+                    let got = twin_block(&mut twin, block, serial_wave_max, max_parallel);
+                    let want: Vec<(Status, u64)> = want
+                        .receipts
+                        .iter()
+                        .map(|r| (r.status, r.amount_out))
+                        .collect();
+                    assert_eq!(
+                        got, want,
+                        "{name}, block {h}, serial_wave_max {serial_wave_max}"
+                    );
+                    twin.set_tip(reference.height(), reference.last_block_hash());
+                    assert!(twin == reference, "{name}, block {h}: state differs");
+                }
+            }
+        }
     }
 }
