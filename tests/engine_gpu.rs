@@ -51,6 +51,8 @@ fn gpu_blocks_equal_cpu_blocks() {
         let y = gpu.process_block(&mut b, block).unwrap();
         assert_eq!(y.devices.hash, Device::Gpu);
         assert_eq!(y.devices.commit, Device::Gpu);
+        assert_eq!(y.devices.execute, Device::Gpu);
+        assert_eq!(x.devices.execute, Device::Cpu);
         assert_eq!(x.receipts, y.receipts);
         assert_eq!(
             (x.tx_root, x.receipts_root, x.state_root, x.block_hash),

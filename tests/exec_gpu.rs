@@ -110,8 +110,13 @@ fn workloads_match_the_reference_with_state_resident_across_blocks() {
     };
     for name in ["uniform", "hot_pool_30", "all_one_pool", "transfers_only"] {
         let g = generate(&workload(name), |_, _| {}).expect("valid config");
-        // 0: every wave its own dispatch; the default; everything serial.
-        for serial_wave_max in [0, txwave::exec::gpu::DEFAULT_SERIAL_WAVE_MAX, usize::MAX] {
+        // 0: every wave its own dispatch; both defaults; everything serial.
+        for serial_wave_max in [
+            0,
+            txwave::exec::gpu::DEFAULT_SERIAL_WAVE_MAX,
+            txwave::exec::gpu::SOFTWARE_SERIAL_WAVE_MAX,
+            usize::MAX,
+        ] {
             engine
                 .gpu_executor_mut()
                 .expect("GPU engine")
@@ -641,7 +646,7 @@ fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
     for _ in 0..20_000 {
         // Random widths, so that small and large operands both occur.
-        let mut draw =
+        let draw =
             |rng: &mut rand_chacha::ChaCha8Rng| rng.r#gen::<u64>() >> rng.gen_range(0..64);
         let r_in = draw(&mut rng).max(1);
         probes.push(SwapProbe {

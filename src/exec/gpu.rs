@@ -42,14 +42,30 @@
 //! previous one), and a dispatch plus its barrier costs more than one invocation executing
 //! a tx (NOTES-wgpu: ~46 µs per dispatch in a 1000-dispatch pass on lavapipe, ~2 µs CPU-side
 //! per dispatch on real GPUs before the barrier's own cost; a tx is a few hundred
-//! arithmetic instructions). Rough guide on lavapipe (CPU-emulated, not GPU speed;
-//! `benches/exec_gpu.rs`, 2 cores, 4096-tx blocks): see the table in the report of the
-//! change that added this module and `DEFAULT_SERIAL_WAVE_MAX`'s comment.
+//! arithmetic instructions). A rough guide, measured on lavapipe — a software adapter on 2
+//! CPU cores, so CPU timings and not GPU speed — with `benches/exec_gpu.rs` (4096-tx
+//! blocks, dispatch + readback, ms, median):
+//!
+//! | workload (waves, largest) | serial_max 0 | 1 | 4 | 16 | 64 |
+//! |---|---|---|---|---|---|
+//! | uniform (134, 468) | 7.8 | 7.9 | 8.1 | 6.5 | 2.4 |
+//! | hot pool 30% (839, 331) | 36.9 | 32.6 | 10.8 | 2.5 | 1.9 |
+//! | all one pool (4034, 1) | 119.7 | 1.3 | 1.3 | 1.5 | 1.5 |
+//! | transfers only (16, 675) | 1.7 | 1.9 | 2.0 | 1.3 | 1.2 |
+//!
+//! The all-one-pool chain goes from 4034 dispatches to one serial segment: 90× on lavapipe,
+//! where one dispatch costs about as much as 150 txs run by one invocation (1.3 ms / 4034
+//! txs ≈ 0.3 µs each), so waves up to 64 txs are better serial there
+//! ([`SOFTWARE_SERIAL_WAVE_MAX`]). On a GPU one thread is far slower than a CPU core and a
+//! dispatch far cheaper, so the break-even is a few txs ([`DEFAULT_SERIAL_WAVE_MAX`]); that
+//! value is an estimate not yet measured on a GPU — [`GpuExecutor::set_serial_wave_max`]
+//! overrides it, and the bench prints the curve for whatever adapter runs it.
 //!
 //! # Limits
-//! The balance columns must fit one storage binding (`tokens × account_cap × 8` bytes); a
-//! state or block larger than the device's limits fails with [`Error::Gpu`] and `Auto`
-//! runs that block on the CPU.
+//! A wave or gather list larger than one dispatch is split over several dispatches (nothing
+//! in a wave conflicts). The balance columns must fit one storage binding
+//! (`tokens × account_cap × 8` bytes), and so must a block's txs and read-back words; a
+//! larger state or block fails with [`Error::Gpu`] and `Auto` runs that block on the CPU.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -97,15 +113,20 @@ pub const RECEIPT_WORDS: usize = 4;
 pub const POOL_GATHER_WORDS: usize = 4;
 /// Most txs one serial segment runs, so that one invocation never runs for long.
 pub const SERIAL_SEGMENT_MAX_TXS: usize = 4096;
-/// Waves of at most this many ready txs join serial segments by default.
+/// Waves of at most this many ready txs join serial segments on a hardware adapter.
 ///
 /// A wave of k txs as its own dispatch costs one dispatch and barrier; run serially it
-/// costs k sequential tx executions. On lavapipe a dispatch costs tens of µs and a tx
-/// about a µs; on discrete GPUs a dispatch with its barrier costs a few µs and a single
-/// thread runs a swap (64 division steps, a few dependent global loads) in a few µs as
-/// well. 4 keeps the one-to-few-tx tail of a hot-pool block in one dispatch while any wave
-/// with real parallelism keeps its own.
+/// costs k sequential tx executions. On a GPU a dispatch with its barrier costs a few µs,
+/// and one thread runs a swap (64 division steps, a few dependent global loads) in the
+/// order of a µs or more, so 4 keeps the one-to-few-tx tail of a hot-pool block in one
+/// dispatch while any wave with real parallelism keeps its own. An estimate: not yet
+/// measured on a GPU (see the module docs).
 pub const DEFAULT_SERIAL_WAVE_MAX: usize = 4;
+
+/// Waves of at most this many ready txs join serial segments on a software (CPU-type)
+/// adapter such as lavapipe, where a dispatch costs as much as ~150 serial txs (measured,
+/// module docs).
+pub const SOFTWARE_SERIAL_WAVE_MAX: usize = 64;
 
 /// Per-block parameters. Keep in sync with `ExecParams` in shaders/exec.wgsl.
 #[repr(C)]
@@ -680,7 +701,11 @@ impl GpuExecutor {
             limits: BatchLimits::of(ctx),
             segment_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<Segment>() as u64),
-            serial_wave_max: DEFAULT_SERIAL_WAVE_MAX,
+            serial_wave_max: if ctx.adapter.device_type == "Cpu" {
+                SOFTWARE_SERIAL_WAVE_MAX
+            } else {
+                DEFAULT_SERIAL_WAVE_MAX
+            },
             buffers: Mutex::new(ExecBuffers {
                 nonces: GrowBuffer::new("exec nonces", rw),
                 balances: GrowBuffer::new("exec balances", rw),
