@@ -646,8 +646,7 @@ fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
     for _ in 0..20_000 {
         // Random widths, so that small and large operands both occur.
-        let draw =
-            |rng: &mut rand_chacha::ChaCha8Rng| rng.r#gen::<u64>() >> rng.gen_range(0..64);
+        let draw = |rng: &mut rand_chacha::ChaCha8Rng| rng.r#gen::<u64>() >> rng.gen_range(0..64);
         let r_in = draw(&mut rng).max(1);
         probes.push(SwapProbe {
             amount_in: split(draw(&mut rng)),
