@@ -674,3 +674,33 @@ fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
         );
     }
 }
+
+#[test]
+fn shipped_defi_small_dataset_matches() {
+    // Also the regression test for long serial segments: with 4096 txs per segment,
+    // lavapipe's loop limiter cut invocations short from about the 1000th swap on.
+    let Some(mut engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/defi-small");
+    let genesis = std::fs::read_to_string(dir.join("genesis.json")).expect("genesis file");
+    let log = std::fs::read(dir.join("blocks.blk")).expect("block log");
+    let blocks = Block::decode_log(&log).expect("block log decodes");
+    for serial_wave_max in [0, txwave::exec::gpu::SOFTWARE_SERIAL_WAVE_MAX, usize::MAX] {
+        engine
+            .gpu_executor_mut()
+            .expect("GPU engine")
+            .set_serial_wave_max(serial_wave_max);
+        let mut state = State::from_genesis_json(&genesis).expect("genesis");
+        let mut reference_state = state.clone();
+        for (h, block) in blocks.iter().enumerate() {
+            same_as_reference(
+                &engine,
+                &mut state,
+                &mut reference_state,
+                block,
+                &format!("defi-small block {h}, serial_wave_max {serial_wave_max}"),
+            );
+        }
+    }
+}

@@ -36,7 +36,7 @@
 //! segment (one invocation per tx). Consecutive waves of at most `serial_wave_max` txs are
 //! merged into one serial segment that a single invocation runs in order (waves in order,
 //! block order inside each, which is serial-equivalent), up to [`SERIAL_SEGMENT_MAX_TXS`]
-//! txs per segment so that no single dispatch runs long enough to trip a driver watchdog.
+//! txs per segment (lavapipe's loop limiter and driver watchdogs; see there).
 //!
 //! Why: a hot pool makes a chain of one-tx waves (every swap of the pool depends on the
 //! previous one), and a dispatch plus its barrier costs more than one invocation executing
@@ -112,7 +112,15 @@ pub const RECEIPT_WORDS: usize = 4;
 /// `POOL_GATHER_WORDS`.
 pub const POOL_GATHER_WORDS: usize = 4;
 /// Most txs one serial segment runs, so that one invocation never runs for long.
-pub const SERIAL_SEGMENT_MAX_TXS: usize = 4096;
+///
+/// Bound: llvmpipe (lavapipe) stops any shader loop after 65,535 iterations counted over
+/// the whole invocation, not per loop entry — a safety limiter in Mesa's gallivm; with
+/// 4096 txs per segment, blocks of ~1000 swaps in one invocation came back wrong. One tx
+/// runs at most 269 loop iterations (1 of the segment loop; in `swap_out` 3 for d, 9 for
+/// the product rows, 64 division steps, and 3 for each of at most 64 `sub96` calls), so
+/// 128 txs stay below 34,432 iterations. On GPUs the cap also keeps a dispatch far from
+/// driver watchdogs; it costs one dispatch per 128 txs of a serial chain.
+pub const SERIAL_SEGMENT_MAX_TXS: usize = 128;
 /// Waves of at most this many ready txs join serial segments on a hardware adapter.
 ///
 /// A wave of k txs as its own dispatch costs one dispatch and barrier; run serially it

@@ -719,4 +719,30 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn twin_block_executor_equals_the_reference_on_the_shipped_dataset() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/defi-small");
+        let genesis = std::fs::read_to_string(dir.join("genesis.json")).expect("genesis file");
+        let log = std::fs::read(dir.join("blocks.blk")).expect("block log");
+        let blocks = crate::tx::Block::decode_log(&log).expect("block log decodes");
+        for (serial_wave_max, max_parallel) in [(0, usize::MAX), (64, usize::MAX)] {
+            let mut twin = State::from_genesis_json(&genesis).expect("genesis");
+            let mut reference = twin.clone();
+            for (h, block) in blocks.iter().enumerate() {
+                let want = crate::exec::reference::execute_block(&mut reference, block)
+                    .expect("shipped blocks are valid");
+                let got = twin_block(&mut twin, block, serial_wave_max, max_parallel);
+                for (i, (g, w)) in got.iter().zip(&want.receipts).enumerate() {
+                    assert_eq!(
+                        *g,
+                        (w.status, w.amount_out),
+                        "block {h}, tx {i}, serial {serial_wave_max}"
+                    );
+                }
+                twin.set_tip(reference.height(), reference.last_block_hash());
+                assert!(twin == reference, "block {h}: state differs");
+            }
+        }
+    }
 }
