@@ -43,23 +43,23 @@
 //! a tx (NOTES-wgpu: ~46 µs per dispatch in a 1000-dispatch pass on lavapipe, ~2 µs CPU-side
 //! per dispatch on real GPUs before the barrier's own cost; a tx is a few hundred
 //! arithmetic instructions). A rough guide, measured on lavapipe — a software adapter on 2
-//! CPU cores, so CPU timings and not GPU speed — with `benches/exec_gpu.rs` (4096-tx
-//! blocks, dispatch + readback, ms, median):
+//! CPU cores, so CPU timings and not GPU speed, and noisy (±20% between runs) — with
+//! `benches/exec_gpu.rs` (4096-tx blocks, dispatch + readback, ms, median; 128-tx serial
+//! segments):
 //!
-//! | workload (waves, largest) | serial_max 0 | 1 | 4 | 16 | 64 |
-//! |---|---|---|---|---|---|
-//! | uniform (134, 468) | 7.8 | 7.9 | 8.1 | 6.5 | 2.4 |
-//! | hot pool 30% (839, 331) | 36.9 | 32.6 | 10.8 | 2.5 | 1.9 |
-//! | all one pool (4034, 1) | 119.7 | 1.3 | 1.3 | 1.5 | 1.5 |
-//! | transfers only (16, 675) | 1.7 | 1.9 | 2.0 | 1.3 | 1.2 |
+//! | workload (waves, largest) | serial_max 0 | 1 | 4 | 16 | 64 | CPU in order |
+//! |---|---|---|---|---|---|---|
+//! | uniform (134, 468) | 9.4 | 4.2 | 3.8 | 6.6 | 4.8 | 0.04 |
+//! | hot pool 30% (839, 331) | 51.2 | 44.1 | 18.9 | 4.6 | 5.3 | 0.05 |
+//! | all one pool (4034, 1) | 124.2 | 6.0 | 7.4 | 7.8 | 5.4 | 0.06 |
 //!
-//! The all-one-pool chain goes from 4034 dispatches to one serial segment: 90× on lavapipe,
-//! where one dispatch costs about as much as 150 txs run by one invocation (1.3 ms / 4034
-//! txs ≈ 0.3 µs each), so waves up to 64 txs are better serial there
-//! ([`SOFTWARE_SERIAL_WAVE_MAX`]). On a GPU one thread is far slower than a CPU core and a
-//! dispatch far cheaper, so the break-even is a few txs ([`DEFAULT_SERIAL_WAVE_MAX`]); that
-//! value is an estimate not yet measured on a GPU — [`GpuExecutor::set_serial_wave_max`]
-//! overrides it, and the bench prints the curve for whatever adapter runs it.
+//! The all-one-pool chain goes from 4034 dispatches to 32 serial segments: about 20× on
+//! lavapipe, where one dispatch costs about 30 µs and one invocation runs a tx in about
+//! 1.2 µs, so waves up to ~25 txs are cheaper serial there ([`SOFTWARE_SERIAL_WAVE_MAX`]).
+//! On a GPU one thread is far slower than a CPU core and a dispatch far cheaper, so the
+//! break-even is a few txs ([`DEFAULT_SERIAL_WAVE_MAX`]); that value is an estimate not yet
+//! measured on a GPU — [`GpuExecutor::set_serial_wave_max`] overrides it, and the bench
+//! prints the curve for whatever adapter runs it.
 //!
 //! # Limits
 //! A wave or gather list larger than one dispatch is split over several dispatches (nothing
@@ -132,9 +132,9 @@ pub const SERIAL_SEGMENT_MAX_TXS: usize = 128;
 pub const DEFAULT_SERIAL_WAVE_MAX: usize = 4;
 
 /// Waves of at most this many ready txs join serial segments on a software (CPU-type)
-/// adapter such as lavapipe, where a dispatch costs as much as ~150 serial txs (measured,
+/// adapter such as lavapipe, where a dispatch costs as much as ~25 serial txs (measured,
 /// module docs).
-pub const SOFTWARE_SERIAL_WAVE_MAX: usize = 64;
+pub const SOFTWARE_SERIAL_WAVE_MAX: usize = 16;
 
 /// Per-block parameters. Keep in sync with `ExecParams` in shaders/exec.wgsl.
 #[repr(C)]
