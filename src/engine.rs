@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use crate::commit::gpu::GpuMerkle;
 use crate::commit::merkle_root;
 use crate::error::{Error, Result};
+use crate::exec::gpu::GpuExecutor;
 use crate::exec::{self, Receipt};
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::GpuHasher;
@@ -194,6 +195,7 @@ struct GpuStages {
     hasher: GpuHasher,
     merkle: GpuMerkle,
     verifier: GpuVerifier,
+    exec: GpuExecutor,
 }
 
 impl GpuStages {
@@ -201,11 +203,13 @@ impl GpuStages {
         let hasher = GpuHasher::new(&ctx)?;
         let merkle = GpuMerkle::new(&ctx)?;
         let verifier = GpuVerifier::new(&ctx)?;
+        let exec = GpuExecutor::new(&ctx)?;
         Ok(GpuStages {
             ctx,
             hasher,
             merkle,
             verifier,
+            exec,
         })
     }
 }
@@ -347,6 +351,51 @@ impl Engine {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// [`Engine::staged`] for a stage that changes `target`: the GPU closure must leave it
+    /// untouched when it fails, so that the CPU closure starts from the same value.
+    fn staged_mut<S: ?Sized, T>(
+        &self,
+        stage: &'static str,
+        fallbacks: &mut Vec<String>,
+        target: &mut S,
+        gpu: impl FnOnce(&GpuStages, &mut S) -> Result<(T, GpuTimings)>,
+        cpu: impl FnOnce(&mut S) -> T,
+    ) -> Result<Ran<T>> {
+        let Some(g) = &self.gpu else {
+            return Ok(Ran {
+                value: cpu(target),
+                device: Device::Cpu,
+                timings: GpuTimings::default(),
+            });
+        };
+        match gpu(g, target) {
+            Ok((value, timings)) => Ok(Ran {
+                value,
+                device: Device::Gpu,
+                timings,
+            }),
+            Err(e) if self.config.backend == Backend::Auto => {
+                fallbacks.push(format!("{stage}: {e}; the CPU finished it"));
+                Ok(Ran {
+                    value: cpu(target),
+                    device: Device::CpuFallback,
+                    timings: GpuTimings::default(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The GPU executor, when the engine runs on a GPU (for its settings and sync report).
+    pub fn gpu_executor(&self) -> Option<&GpuExecutor> {
+        self.gpu.as_ref().map(|g| &g.exec)
+    }
+
+    /// Mutable access to the GPU executor's settings (e.g. the serial-segment threshold).
+    pub fn gpu_executor_mut(&mut self) -> Option<&mut GpuExecutor> {
+        self.gpu.as_mut().map(|g| &mut g.exec)
     }
 
     /// BLAKE3 of every message (any lengths). Under `Auto`, batches smaller than
@@ -553,8 +602,18 @@ impl Engine {
         timings.schedule_ns = t.elapsed().as_nanos() as u64;
         t = Instant::now();
 
-        let results = exec::waves::execute_waves(state, resolved, &sched);
-        let execute_device = Device::Cpu;
+        // The GPU writes the host state only after it succeeded, so under Auto the CPU
+        // executor starts from the untouched state.
+        let executed = self.staged_mut(
+            "execute",
+            fallbacks,
+            state,
+            |g, state| g.exec.execute(&g.ctx, state, resolved, &sched),
+            |state| exec::waves::execute_waves(state, resolved, &sched),
+        )?;
+        let results = executed.value;
+        let execute_device = executed.device;
+        gpu_timings.execute = executed.timings;
         timings.execute_ns = t.elapsed().as_nanos() as u64;
         t = Instant::now();
 

@@ -96,7 +96,43 @@ pub struct State {
     balances: Vec<Vec<u64>>,
     pools: Vec<Pool>,
     index: HashMap<[u8; 32], u32>,
+    sync: SyncTag,
 }
+
+/// Identity and edit count of one [`State`] value, for device-side copies of its columns
+/// (`exec::gpu` keeps them resident across blocks). Not part of the state's content: every
+/// tag compares equal. A clone gets a fresh identity, and every change to existing values
+/// (the crate-private `*_mut` accessors, [`State::rollback`]) counts an edit; appending
+/// accounts does not, since a device copy can pick appended accounts up incrementally.
+#[derive(Debug)]
+pub(crate) struct SyncTag {
+    id: u64,
+    edits: u64,
+}
+
+impl SyncTag {
+    fn fresh() -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        SyncTag {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            edits: 0,
+        }
+    }
+}
+
+impl Clone for SyncTag {
+    fn clone(&self) -> Self {
+        SyncTag::fresh()
+    }
+}
+
+impl PartialEq for SyncTag {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SyncTag {}
 
 /// What a caller needs to undo a block's changes: the values before the block of every
 /// account and pool it may touch, and the account count before resolve.
@@ -127,6 +163,7 @@ impl State {
             balances: vec![Vec::new(); tokens],
             pools: Vec::new(),
             index: HashMap::new(),
+            sync: SyncTag::fresh(),
         })
     }
 
@@ -290,13 +327,21 @@ impl State {
     }
 
     pub(crate) fn nonces_mut(&mut self) -> &mut [u64] {
+        self.sync.edits += 1;
         &mut self.nonces
     }
     pub(crate) fn balances_mut(&mut self) -> &mut [Vec<u64>] {
+        self.sync.edits += 1;
         &mut self.balances
     }
     pub(crate) fn pools_mut(&mut self) -> &mut [Pool] {
+        self.sync.edits += 1;
         &mut self.pools
+    }
+    /// (identity, edits) of this value: equal to an earlier reading exactly when no
+    /// existing value changed since, on this very object (see [`SyncTag`]).
+    pub(crate) fn sync_tag(&self) -> (u64, u64) {
+        (self.sync.id, self.sync.edits)
     }
     pub(crate) fn set_tip(&mut self, height: u64, block_hash: [u8; 32]) {
         self.height = height;
@@ -352,6 +397,7 @@ impl State {
 
     /// Restores what `log` recorded and drops accounts created since.
     pub(crate) fn rollback(&mut self, log: UndoLog) {
+        self.sync.edits += 1;
         for (a, nonce, balances) in log.accounts {
             self.nonces[a as usize] = nonce;
             for (t, b) in balances.into_iter().enumerate() {

@@ -53,6 +53,8 @@ fn gpu_blocks_equal_cpu_blocks() {
         assert_eq!(y.devices.hash, Device::Gpu);
         assert_eq!(y.devices.verify, Device::Gpu);
         assert_eq!(y.devices.commit, Device::Gpu);
+        assert_eq!(y.devices.execute, Device::Gpu);
+        assert_eq!(x.devices.execute, Device::Cpu);
         assert_eq!(x.receipts, y.receipts);
         assert_eq!(
             (x.tx_root, x.receipts_root, x.state_root, x.block_hash),

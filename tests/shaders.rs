@@ -11,6 +11,7 @@ fn compiled_modules() -> Vec<(&'static str, String)> {
     let mut modules = txwave::hash::gpu::wgsl_modules();
     modules.extend(txwave::commit::gpu::wgsl_modules());
     modules.extend(txwave::verify::gpu::wgsl_modules());
+    modules.extend(txwave::exec::gpu::wgsl_modules());
     modules
 }
 
@@ -86,6 +87,12 @@ fn shared_compression_piece_stands_alone() {
 }
 
 #[test]
+fn shared_u64_piece_stands_alone() {
+    // u64.wgsl is composed in front of exec.wgsl and exec_probe.wgsl.
+    validate("u64.wgsl", txwave::exec::gpu::U64_WGSL).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
 fn modules_expose_the_entry_points_the_runtime_asks_for() {
     let entry_points = |source: &str| -> Vec<String> {
         naga::front::wgsl::parse_str(source)
@@ -108,4 +115,9 @@ fn modules_expose_the_entry_points_the_runtime_asks_for() {
         ["hash_chunks", "reduce_chunk_trees"]
     );
     assert_eq!(entry_points(find("merkle")), ["merkle_level"]);
+    assert_eq!(
+        entry_points(find("exec")),
+        ["exec_segment", "gather_changed"]
+    );
+    assert_eq!(entry_points(find("exec_probe")), ["swap_out_probe"]);
 }

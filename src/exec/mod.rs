@@ -3,10 +3,13 @@
 //! `reference.rs` is the sequential reference executor — DESIGN.md's semantics table in
 //! plain code and the oracle every other backend is tested against. `cpu.rs` holds
 //! steps 4–10 on account indices and the in-order executor; `waves.rs` runs the
-//! scheduler's waves in parallel with rayon.
+//! scheduler's waves in parallel with rayon; `gpu.rs` executes the waves in WGSL over
+//! state resident on the device, and `twin.rs` is its CPU twin.
 
 pub mod cpu;
+pub mod gpu;
 pub mod reference;
+pub mod twin;
 pub mod waves;
 
 /// Receipt status codes of DESIGN.md.

@@ -1,0 +1,748 @@
+//! CPU twin of `shaders/u64.wgsl`, `shaders/exec.wgsl` and `shaders/exec_probe.wgsl`: the
+//! same functions under the same names and in the same loop shape, so each can be read
+//! beside its shader, tested against big-integer and reference oracles, and compared with
+//! the shader's results. u64 values are `[low word, high word]` as the shader's
+//! `vec2<u32>`; the shader's atomics are plain wrapping adds here (one invocation at a
+//! time), with the same carry detection.
+//!
+//! [`execute_block`] runs a whole block through [`BlockPlan`] and these functions on the
+//! CPU, invocation by invocation, so the plan, the segment scheme and the kernels can be
+//! checked against the reference without a GPU.
+
+use super::gpu::{
+    BlockPlan, DIRECTION_A_TO_B, ExecParams, ExecTx, POOL_GATHER_WORDS, PoolWords, RECEIPT_WORDS,
+    SEGMENT_SERIAL, Segment, SwapProbe, TX_KIND_TRANSFER, pool_words, split,
+};
+use crate::error::Result;
+use crate::exec::Status;
+use crate::resolve::ResolvedBlock;
+use crate::schedule::Schedule;
+use crate::state::State;
+
+const STATUS_OK: u32 = Status::Ok as u32;
+const STATUS_BAD_NONCE: u32 = Status::BadNonce as u32;
+const STATUS_INSUFFICIENT_FEE: u32 = Status::InsufficientFee as u32;
+const STATUS_UNKNOWN_TOKEN: u32 = Status::UnknownToken as u32;
+const STATUS_UNKNOWN_POOL: u32 = Status::UnknownPool as u32;
+const STATUS_INSUFFICIENT_BALANCE: u32 = Status::InsufficientBalance as u32;
+const STATUS_SLIPPAGE_EXCEEDED: u32 = Status::SlippageExceeded as u32;
+
+/// WGSL's `select(f, t, cond)`: `t` when `cond`, else `f`.
+pub fn select<T>(f: T, t: T, cond: bool) -> T {
+    if cond { t } else { f }
+}
+
+/// Full 64-bit product of two words with 16-bit halves (Hacker's Delight 8-2, "mulhu").
+pub fn mul_wide(x: u32, y: u32) -> [u32; 2] {
+    let x0 = x & 0xffff;
+    let x1 = x >> 16;
+    let y0 = y & 0xffff;
+    let y1 = y >> 16;
+    // Precondition: every half is < 2^16, so each half product is ≤ (2^16 − 1)^2 < 2^32.
+    let w0 = x0 * y0;
+    // ≤ (2^16 − 1)^2 + (2^16 − 1) = 2^32 − 2^16: no wrap.
+    let t = x1 * y0 + (w0 >> 16);
+    // ≤ (2^16 − 1)^2 + (2^16 − 1): no wrap.
+    let w1 = x0 * y1 + (t & 0xffff);
+    // The high word of a product of two words is ≤ 2^32 − 2, so this sum does not wrap.
+    let hi = x1 * y1 + (t >> 16) + (w1 >> 16);
+    let lo = (w1 << 16) | (w0 & 0xffff);
+    [lo, hi]
+}
+
+/// `x·y + acc + carry` as (low word, high word).
+/// Precondition: all words, so the total is ≤ 2^64 − 1 and the high word never wraps.
+pub fn mac(x: u32, y: u32, acc: u32, carry: u32) -> [u32; 2] {
+    let p = mul_wide(x, y);
+    let s = p[0].wrapping_add(acc);
+    let c1 = u32::from(s < acc);
+    let lo = s.wrapping_add(carry);
+    let c2 = u32::from(lo < carry);
+    [lo, p[1] + c1 + c2]
+}
+
+/// `a + b mod 2^64`.
+pub fn add64(a: [u32; 2], b: [u32; 2]) -> [u32; 2] {
+    let lo = a[0].wrapping_add(b[0]);
+    let carry = u32::from(lo < a[0]);
+    [lo, a[1].wrapping_add(b[1]).wrapping_add(carry)]
+}
+
+/// `a − b`. Precondition: `a ≥ b` (else the result wraps mod 2^64).
+pub fn sub64(a: [u32; 2], b: [u32; 2]) -> [u32; 2] {
+    let borrow = u32::from(a[0] < b[0]);
+    [
+        a[0].wrapping_sub(b[0]),
+        a[1].wrapping_sub(b[1]).wrapping_sub(borrow),
+    ]
+}
+
+/// `a < b`.
+pub fn lt64(a: [u32; 2], b: [u32; 2]) -> bool {
+    a[1] < b[1] || (a[1] == b[1] && a[0] < b[0])
+}
+
+/// `a == b`.
+pub fn eq64(a: [u32; 2], b: [u32; 2]) -> bool {
+    a[0] == b[0] && a[1] == b[1]
+}
+
+/// `a < b` on three-word numbers (word 0 lowest).
+pub fn lt96(a: [u32; 3], b: [u32; 3]) -> bool {
+    if a[2] != b[2] {
+        return a[2] < b[2];
+    }
+    if a[1] != b[1] {
+        return a[1] < b[1];
+    }
+    a[0] < b[0]
+}
+
+/// `a − b` on three-word numbers. Precondition: `a ≥ b`.
+pub fn sub96(a: [u32; 3], b: [u32; 3]) -> [u32; 3] {
+    let mut out = [0u32; 3];
+    let mut borrow = 0u32;
+    for k in 0..3 {
+        let d = a[k].wrapping_sub(b[k]);
+        let next = u32::from(a[k] < b[k] || d < borrow);
+        out[k] = d.wrapping_sub(borrow);
+        borrow = next;
+    }
+    out
+}
+
+/// Exact constant-product output in 32-bit limbs:
+/// `floor(a·reserve_out / (reserve_in·10000 + a))`, `a = amount_in·(10000 − fee_bps)`.
+/// Schoolbook multiplication, then restoring binary long division (TAOCP 4.3.1), one
+/// quotient bit per step. Precondition: `reserve_in ≥ 1`, `fee_bps < 10000`.
+pub fn swap_out(
+    amount_in: [u32; 2],
+    reserve_in: [u32; 2],
+    reserve_out: [u32; 2],
+    fee_bps: u32,
+) -> [u32; 2] {
+    let w = 10000u32.wrapping_sub(fee_bps);
+    // a = amount_in × w < 2^78: three words, the top one < 2^14.
+    let a0 = mac(amount_in[0], w, 0, 0);
+    let a1 = mac(amount_in[1], w, a0[1], 0);
+    let a = [a0[0], a1[0], a1[1]];
+    // reserve_in × 10000 < 2^78.
+    let r0 = mac(reserve_in[0], 10000, 0, 0);
+    let r1 = mac(reserve_in[1], 10000, r0[1], 0);
+    let scaled = [r0[0], r1[0], r1[1]];
+    // d = reserve_in × 10000 + a < 2^79: no carry leaves the top word.
+    let mut d = [0u32; 3];
+    let mut carry = 0u32;
+    for k in 0..3 {
+        let s = mac(scaled[k], 1, a[k], carry);
+        d[k] = s[0];
+        carry = s[1];
+    }
+    // n = a × reserve_out < 2^142: five words, schoolbook rows.
+    let r = [reserve_out[0], reserve_out[1]];
+    let mut n = [0u32; 5];
+    for i in 0..3 {
+        let mut row_carry = 0u32;
+        for j in 0..2 {
+            // Precondition: words in, so mac's total fits 64 bits.
+            let t = mac(a[i], r[j], n[i + j], row_carry);
+            n[i + j] = t[0];
+            row_carry = t[1];
+        }
+        n[i + 2] = row_carry;
+    }
+    // The quotient is < 2^64, so n >> 64 < d: the remainder starts as words 2..4 of n and
+    // stays < d < 2^79; 2·rem + 1 < 2^80 fits three words.
+    let mut rem = [n[2], n[3], n[4]];
+    let mut q = [0u32, 0u32];
+    for i in 0..64u32 {
+        let bit_index = 63 - i;
+        let bit = (n[(bit_index / 32) as usize] >> (bit_index % 32)) & 1;
+        rem[2] = (rem[2] << 1) | (rem[1] >> 31);
+        rem[1] = (rem[1] << 1) | (rem[0] >> 31);
+        rem[0] = (rem[0] << 1) | bit;
+        q = [q[0] << 1, (q[1] << 1) | (q[0] >> 31)];
+        if !lt96(rem, d) {
+            rem = sub96(rem, d);
+            q[0] |= 1;
+        }
+    }
+    q
+}
+
+/// The buffers one dispatch of `exec.wgsl` binds, as host slices.
+#[derive(Debug)]
+pub struct Bindings<'a> {
+    /// The dispatch's segment.
+    pub segment: Segment,
+    /// Block parameters.
+    pub params: ExecParams,
+    /// Ready txs.
+    pub txs: &'a [ExecTx],
+    /// Wave-order index list.
+    pub order: &'a [u32],
+    /// Nonce column, two words per account.
+    pub nonces: &'a mut [u32],
+    /// Balance columns, `account_cap` word pairs per token.
+    pub balances: &'a mut [u32],
+    /// Pools.
+    pub pools: &'a mut [PoolWords],
+    /// Receipts, then the gathered columns.
+    pub out: &'a mut [u32],
+    /// Accounts to gather, then pools.
+    pub gather: &'a [u32],
+}
+
+/// Word index of the low word of (token, account).
+pub fn balance_at(b: &Bindings<'_>, token: u32, account: u32) -> usize {
+    2 * (token as usize * b.params.account_cap as usize + account as usize)
+}
+
+/// Loads a balance.
+pub fn load_balance(b: &Bindings<'_>, token: u32, account: u32) -> [u32; 2] {
+    let at = balance_at(b, token, account);
+    [b.balances[at], b.balances[at + 1]]
+}
+
+/// Stores a balance of a Write key.
+pub fn store_balance(b: &mut Bindings<'_>, token: u32, account: u32, value: [u32; 2]) {
+    let at = balance_at(b, token, account);
+    b.balances[at] = value[0];
+    b.balances[at + 1] = value[1];
+}
+
+/// Credits a balance as the shader does: add the low word, detect the wrap, add the high
+/// word plus the carry (see the proof at `credit` in shaders/exec.wgsl).
+pub fn credit(b: &mut Bindings<'_>, token: u32, account: u32, amount: [u32; 2]) {
+    let at = balance_at(b, token, account);
+    let old = b.balances[at];
+    b.balances[at] = old.wrapping_add(amount[0]);
+    let carry = u32::from(old.wrapping_add(amount[0]) < old);
+    let high = amount[1].wrapping_add(carry);
+    if high != 0 {
+        b.balances[at + 1] = b.balances[at + 1].wrapping_add(high);
+    }
+}
+
+/// Writes the receipt of tx `i`.
+pub fn write_receipt(b: &mut Bindings<'_>, i: u32, status: u32, amount_out: [u32; 2]) {
+    let at = RECEIPT_WORDS * i as usize;
+    b.out[at] = status;
+    b.out[at + 1] = amount_out[0];
+    b.out[at + 2] = amount_out[1];
+    b.out[at + 3] = 0;
+}
+
+/// Steps 4–10 of DESIGN.md for tx `i`, receipt included.
+pub fn execute_tx(b: &mut Bindings<'_>, i: u32) {
+    let tx = b.txs[i as usize];
+    let s = tx.signer;
+    let su = s as usize;
+    // Step 4.
+    let nonce = [b.nonces[2 * su], b.nonces[2 * su + 1]];
+    if !eq64(tx.nonce, nonce) || eq64(tx.nonce, [u32::MAX, u32::MAX]) {
+        write_receipt(b, i, STATUS_BAD_NONCE, [0, 0]);
+        return;
+    }
+    // Step 5.
+    let fee_balance = load_balance(b, 0, s);
+    if lt64(fee_balance, tx.fee) {
+        write_receipt(b, i, STATUS_INSUFFICIENT_FEE, [0, 0]);
+        return;
+    }
+    // Step 6.
+    store_balance(b, 0, s, sub64(fee_balance, tx.fee));
+    let next = add64(nonce, [1, 0]);
+    b.nonces[2 * su] = next[0];
+    b.nonces[2 * su + 1] = next[1];
+    let fc = b.params.fee_collector;
+    credit(b, 0, fc, tx.fee);
+
+    let mut status = STATUS_OK;
+    let mut amount_out = [0u32, 0u32];
+    if tx.kind == TX_KIND_TRANSFER {
+        if tx.token_or_pool >= b.params.tokens {
+            // Step 7T.
+            status = STATUS_UNKNOWN_TOKEN;
+        } else {
+            let balance = load_balance(b, tx.token_or_pool, s);
+            if lt64(balance, tx.amount) {
+                // Step 8T.
+                status = STATUS_INSUFFICIENT_BALANCE;
+            } else {
+                // Step 9T.
+                store_balance(b, tx.token_or_pool, s, sub64(balance, tx.amount));
+                credit(b, tx.token_or_pool, tx.recipient, tx.amount);
+            }
+        }
+    } else if tx.token_or_pool >= b.params.n_pools {
+        // Step 7S.
+        status = STATUS_UNKNOWN_POOL;
+    } else {
+        let pool = b.pools[tx.token_or_pool as usize];
+        let a_to_b = tx.direction == DIRECTION_A_TO_B;
+        let token_in = select(pool.token_b, pool.token_a, a_to_b);
+        let token_out = select(pool.token_a, pool.token_b, a_to_b);
+        let reserve_in = select(pool.reserve_b, pool.reserve_a, a_to_b);
+        let reserve_out = select(pool.reserve_a, pool.reserve_b, a_to_b);
+        let balance_in = load_balance(b, token_in, s);
+        if lt64(balance_in, tx.amount) {
+            // Step 8S.
+            status = STATUS_INSUFFICIENT_BALANCE;
+        } else {
+            let got = swap_out(tx.amount, reserve_in, reserve_out, pool.fee_bps);
+            if lt64(got, tx.min_out) {
+                // Step 9S.
+                status = STATUS_SLIPPAGE_EXCEEDED;
+            } else {
+                // Step 10S.
+                store_balance(b, token_in, s, sub64(balance_in, tx.amount));
+                let bought = add64(load_balance(b, token_out, s), got);
+                store_balance(b, token_out, s, bought);
+                let new_in = add64(reserve_in, tx.amount);
+                let new_out = sub64(reserve_out, got);
+                let p = &mut b.pools[tx.token_or_pool as usize];
+                if a_to_b {
+                    p.reserve_a = new_in;
+                    p.reserve_b = new_out;
+                } else {
+                    p.reserve_b = new_in;
+                    p.reserve_a = new_out;
+                }
+                amount_out = got;
+            }
+        }
+    }
+    write_receipt(b, i, status, amount_out);
+}
+
+/// Invocation `j` of the `exec_segment` entry point.
+pub fn exec_segment(j: u32, b: &mut Bindings<'_>) {
+    if b.segment.mode == SEGMENT_SERIAL {
+        if j == 0 {
+            for k in 0..b.segment.count {
+                let i = b.order[(b.segment.first + k) as usize];
+                execute_tx(b, i);
+            }
+        }
+        return;
+    }
+    if j >= b.segment.count {
+        return;
+    }
+    let i = b.order[(b.segment.first + j) as usize];
+    execute_tx(b, i);
+}
+
+/// Invocation `j` of the `gather_changed` entry point.
+pub fn gather_changed(j: u32, b: &mut Bindings<'_>) {
+    if j >= b.segment.count {
+        return;
+    }
+    let k = b.segment.first + j;
+    let account_words = 2 + 2 * b.params.tokens;
+    if k < b.params.n_gather_accounts {
+        let a = b.gather[k as usize];
+        let at = (b.params.gather_offset + k * account_words) as usize;
+        b.out[at] = b.nonces[2 * a as usize];
+        b.out[at + 1] = b.nonces[2 * a as usize + 1];
+        for t in 0..b.params.tokens {
+            let v = load_balance(b, t, a);
+            b.out[at + 2 + 2 * t as usize] = v[0];
+            b.out[at + 3 + 2 * t as usize] = v[1];
+        }
+    } else if k < b.params.n_gather_accounts + b.params.n_gather_pools {
+        let p = b.gather[k as usize] as usize;
+        let at = (b.params.gather_offset
+            + b.params.n_gather_accounts * account_words
+            + (k - b.params.n_gather_accounts) * POOL_GATHER_WORDS as u32)
+            as usize;
+        b.out[at] = b.pools[p].reserve_a[0];
+        b.out[at + 1] = b.pools[p].reserve_a[1];
+        b.out[at + 2] = b.pools[p].reserve_b[0];
+        b.out[at + 3] = b.pools[p].reserve_b[1];
+    }
+}
+
+/// Invocation `i` of the `swap_out_probe` test entry point: (swap_out, mul_wide(amount_in
+/// low, reserve_out high)).
+pub fn swap_out_probe(p: &SwapProbe) -> ([u32; 2], [u32; 2]) {
+    let q = swap_out(p.amount_in, p.reserve_in, p.reserve_out, p.fee_bps);
+    let m = mul_wide(p.amount_in[0], p.reserve_out[1]);
+    (q, m)
+}
+
+/// Executes a block as the GPU does — same plan, same segments, same functions — one
+/// invocation at a time on the CPU, and writes what changed into `state`.
+///
+/// `serial_wave_max` and `max_parallel` are [`BlockPlan::build`]'s.
+pub fn execute_block(
+    state: &mut State,
+    resolved: &ResolvedBlock,
+    sched: &Schedule,
+    serial_wave_max: usize,
+    max_parallel: usize,
+) -> Result<Vec<(Status, u64)>> {
+    let tokens = state.tokens();
+    let n = state.account_count();
+    let plan = BlockPlan::build(
+        resolved,
+        sched,
+        n,
+        state.pools().len(),
+        serial_wave_max,
+        max_parallel,
+    )?;
+    let account_cap = n.max(1);
+    let mut nonces: Vec<u32> = state.nonces().iter().flat_map(|&v| split(v)).collect();
+    let mut balances = vec![0u32; 2 * account_cap * tokens];
+    for t in 0..tokens {
+        for (a, &v) in state.balance_column(t).iter().enumerate() {
+            let at = 2 * (t * account_cap + a);
+            balances[at..at + 2].copy_from_slice(&split(v));
+        }
+    }
+    let mut pools: Vec<PoolWords> = state.pools().iter().map(pool_words).collect();
+    let mut out = vec![0u32; plan.out_words(tokens)];
+    let gather = plan.gather_list();
+    let mut b = Bindings {
+        segment: Segment::default(),
+        params: plan.params(tokens, account_cap, pools.len()),
+        txs: &plan.txs,
+        order: &plan.order,
+        nonces: &mut nonces,
+        balances: &mut balances,
+        pools: &mut pools,
+        out: &mut out,
+        gather: &gather,
+    };
+    for seg in &plan.segments {
+        b.segment = *seg;
+        let invocations = if seg.mode == SEGMENT_SERIAL {
+            1
+        } else {
+            seg.count
+        };
+        for j in 0..invocations {
+            exec_segment(j, &mut b);
+        }
+    }
+    for seg in &plan.gather_segments {
+        b.segment = *seg;
+        for j in 0..seg.count {
+            gather_changed(j, &mut b);
+        }
+    }
+    let results = plan.results(resolved, &out)?;
+    plan.write_back(state, &out)?;
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::gpu::{DEFAULT_SERIAL_WAVE_MAX as DEFAULT, join};
+    use crate::exec::swap_out as swap_out_u128;
+    use num_bigint::BigUint;
+    use rand::{Rng, SeedableRng};
+
+    fn oracle(amount_in: u64, reserve_in: u64, reserve_out: u64, fee_bps: u16) -> u64 {
+        let a = BigUint::from(amount_in) * BigUint::from(10_000 - u64::from(fee_bps));
+        let d = BigUint::from(reserve_in) * BigUint::from(10_000u64) + &a;
+        u64::try_from(a * BigUint::from(reserve_out) / d).expect("quotient below reserve_out")
+    }
+
+    fn limbs(amount_in: u64, reserve_in: u64, reserve_out: u64, fee_bps: u16) -> u64 {
+        join(swap_out(
+            split(amount_in),
+            split(reserve_in),
+            split(reserve_out),
+            u32::from(fee_bps),
+        ))
+    }
+
+    /// Values that sit on limb boundaries: 0, 1, 2^16 ± 1, 2^32 ± 1, 2^63, 2^64 − 1.
+    const EDGES: [u64; 14] = [
+        0,
+        1,
+        2,
+        9_999,
+        10_000,
+        0xffff,
+        0x1_0000,
+        u32::MAX as u64 - 1,
+        u32::MAX as u64,
+        1 << 32,
+        (1 << 32) + 1,
+        1 << 63,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+
+    #[test]
+    fn mul_wide_and_mac_equal_u64_arithmetic() {
+        let words = [
+            0u32,
+            1,
+            2,
+            0xffff,
+            0x1_0000,
+            0x1_0001,
+            0x8000_0000,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut xs: Vec<u32> = words.to_vec();
+        xs.extend((0..200).map(|_| rng.r#gen::<u32>()));
+        for &x in &xs {
+            for &y in &xs {
+                assert_eq!(
+                    join(mul_wide(x, y)),
+                    u64::from(x) * u64::from(y),
+                    "{x} × {y}"
+                );
+                for (acc, carry) in [(0, 0), (u32::MAX, u32::MAX), (x, y)] {
+                    let want = u128::from(x) * u128::from(y) + u128::from(acc) + u128::from(carry);
+                    assert_eq!(u128::from(join(mac(x, y, acc, carry))), want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn u64_pairs_equal_u64_arithmetic() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let mut vals: Vec<u64> = EDGES.to_vec();
+        vals.extend((0..100).map(|_| rng.r#gen::<u64>()));
+        for &a in &vals {
+            for &b in &vals {
+                assert_eq!(join(add64(split(a), split(b))), a.wrapping_add(b));
+                assert_eq!(join(sub64(split(a), split(b))), a.wrapping_sub(b));
+                assert_eq!(lt64(split(a), split(b)), a < b);
+                assert_eq!(eq64(split(a), split(b)), a == b);
+            }
+        }
+    }
+
+    #[test]
+    fn three_word_compare_and_subtract_equal_u128() {
+        let to3 = |v: u128| [v as u32, (v >> 32) as u32, (v >> 64) as u32];
+        let from3 =
+            |w: [u32; 3]| u128::from(w[0]) | u128::from(w[1]) << 32 | u128::from(w[2]) << 64;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut vals: Vec<u128> = vec![
+            0,
+            1,
+            u32::MAX as u128,
+            1 << 32,
+            u64::MAX as u128,
+            1 << 64,
+            (1 << 96) - 1,
+        ];
+        vals.extend((0..100).map(|_| rng.r#gen::<u128>() >> 32));
+        for &a in &vals {
+            for &b in &vals {
+                assert_eq!(lt96(to3(a), to3(b)), a < b);
+                if a >= b {
+                    assert_eq!(from3(sub96(to3(a), to3(b))), a - b, "{a} − {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn swap_out_limbs_equal_big_integer_oracle_on_extremes() {
+        for &amount in &EDGES {
+            for &r_in in EDGES.iter().filter(|&&r| r >= 1) {
+                for &r_out in &EDGES {
+                    for fee in [0u16, 1, 30, 9_999] {
+                        let want = oracle(amount, r_in, r_out, fee);
+                        assert_eq!(
+                            limbs(amount, r_in, r_out, fee),
+                            want,
+                            "amount={amount} r_in={r_in} r_out={r_out} fee={fee}"
+                        );
+                        assert_eq!(swap_out_u128(amount, r_in, r_out, fee), want);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn swap_out_limbs_equal_oracle_and_u128_formula(
+            amount in proptest::num::u64::ANY,
+            r_in in 1u64..,
+            r_out in proptest::num::u64::ANY,
+            fee in 0u16..10_000,
+        ) {
+            let want = oracle(amount, r_in, r_out, fee);
+            proptest::prop_assert_eq!(limbs(amount, r_in, r_out, fee), want);
+            proptest::prop_assert_eq!(swap_out_u128(amount, r_in, r_out, fee), want);
+        }
+    }
+
+    #[test]
+    fn credits_carry_across_the_low_word() {
+        // One account credited repeatedly across the 2^32 boundary, as the fee collector is.
+        let mut balances = vec![u32::MAX - 5, 7];
+        let mut out = vec![];
+        let mut b = Bindings {
+            segment: Segment::default(),
+            params: ExecParams {
+                account_cap: 1,
+                tokens: 1,
+                ..Default::default()
+            },
+            txs: &[],
+            order: &[],
+            nonces: &mut [],
+            balances: &mut balances,
+            pools: &mut [],
+            out: &mut out,
+            gather: &[],
+        };
+        let mut want = join([u32::MAX - 5, 7]);
+        for amount in [
+            3u64,
+            3,
+            u32::MAX as u64,
+            1 << 32,
+            (1 << 33) + 17,
+            u32::MAX as u64 * 5,
+        ] {
+            credit(&mut b, 0, 0, split(amount));
+            want += amount;
+            assert_eq!(
+                join(load_balance(&b, 0, 0)),
+                want,
+                "after crediting {amount}"
+            );
+        }
+        // A high word of 2^32 − 1 plus a carry adds 0 to the high word, mod 2^32.
+        let mut balances = vec![1, 0];
+        b.balances = &mut balances;
+        credit(&mut b, 0, 0, split(u64::MAX - 1));
+        assert_eq!(join(load_balance(&b, 0, 0)), u64::MAX);
+    }
+
+    /// Runs `block` through decode, verify, resolve, schedule and the twin executor.
+    fn twin_block(
+        state: &mut State,
+        block: &crate::tx::Block,
+        serial_wave_max: usize,
+        max_parallel: usize,
+    ) -> Vec<(Status, u64)> {
+        let decoded: Vec<Option<crate::tx::Tx>> = block.txs().map(crate::tx::Tx::decode).collect();
+        let sig_ok: Vec<bool> = decoded
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| {
+                tx.as_ref().is_some_and(|tx| {
+                    crate::verify::cpu::verify_zip215_one(&crate::verify::SigCheck {
+                        public_key: tx.signer,
+                        signature: tx.signature,
+                        message: &block.tx_bytes(i)[64..],
+                    })
+                })
+            })
+            .collect();
+        let resolved = crate::resolve::resolve(state, block, &decoded, &sig_ok);
+        let sched = Schedule::build(&resolved, state.account_count());
+        execute_block(state, &resolved, &sched, serial_wave_max, max_parallel).expect("valid plan")
+    }
+
+    #[test]
+    fn twin_block_executor_equals_the_reference_on_every_workload() {
+        use crate::workload::{GenConfig, generate};
+        let base = GenConfig {
+            accounts: 200,
+            pools: 4,
+            blocks: 2,
+            txs_per_block: 400,
+            seed: 11,
+            ..Default::default()
+        };
+        let workloads = [
+            ("uniform", base.clone()),
+            (
+                "hot pool 30%",
+                GenConfig {
+                    hot_pool_share: 0.3,
+                    swap_share: 0.6,
+                    ..base.clone()
+                },
+            ),
+            (
+                "all one pool",
+                GenConfig {
+                    hot_pool_share: 1.0,
+                    swap_share: 1.0,
+                    ..base.clone()
+                },
+            ),
+            (
+                "transfers only, skewed",
+                GenConfig {
+                    swap_share: 0.0,
+                    account_skew: 1.2,
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (name, cfg) in workloads {
+            let g = generate(&cfg, |_, _| {}).expect("valid config");
+            // Every wave its own dispatch (split at 7 txs), the defaults, all serial.
+            for (serial_wave_max, max_parallel) in
+                [(0, 7), (DEFAULT, usize::MAX), (usize::MAX, usize::MAX)]
+            {
+                let mut twin = State::from_genesis(&g.genesis).expect("genesis");
+                let mut reference = twin.clone();
+                for (h, block) in g.blocks.iter().enumerate() {
+                    let want = crate::exec::reference::execute_block(&mut reference, block)
+                        .expect("generated blocks are valid");
+                    let got = twin_block(&mut twin, block, serial_wave_max, max_parallel);
+                    let want: Vec<(Status, u64)> = want
+                        .receipts
+                        .iter()
+                        .map(|r| (r.status, r.amount_out))
+                        .collect();
+                    assert_eq!(
+                        got, want,
+                        "{name}, block {h}, serial_wave_max {serial_wave_max}"
+                    );
+                    twin.set_tip(reference.height(), reference.last_block_hash());
+                    assert!(twin == reference, "{name}, block {h}: state differs");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn twin_block_executor_equals_the_reference_on_the_shipped_dataset() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/defi-small");
+        let genesis = std::fs::read_to_string(dir.join("genesis.json")).expect("genesis file");
+        let log = std::fs::read(dir.join("blocks.blk")).expect("block log");
+        let blocks = crate::tx::Block::decode_log(&log).expect("block log decodes");
+        for (serial_wave_max, max_parallel) in [(0, usize::MAX), (64, usize::MAX)] {
+            let mut twin = State::from_genesis_json(&genesis).expect("genesis");
+            let mut reference = twin.clone();
+            for (h, block) in blocks.iter().enumerate() {
+                let want = crate::exec::reference::execute_block(&mut reference, block)
+                    .expect("shipped blocks are valid");
+                let got = twin_block(&mut twin, block, serial_wave_max, max_parallel);
+                for (i, (g, w)) in got.iter().zip(&want.receipts).enumerate() {
+                    assert_eq!(
+                        *g,
+                        (w.status, w.amount_out),
+                        "block {h}, tx {i}, serial {serial_wave_max}"
+                    );
+                }
+                twin.set_tip(reference.height(), reference.last_block_hash());
+                assert!(twin == reference, "block {h}: state differs");
+            }
+        }
+    }
+}

@@ -1,0 +1,706 @@
+//! GPU execution (`exec::gpu`) against the sequential reference: whole blocks through
+//! `Engine::process_block` with `Backend::Gpu` on generated workloads and hand-built edge
+//! blocks, state resident across blocks, rollback, fallback, and the shader's swap
+//! arithmetic against its CPU twin and a big-integer oracle. Runs on whatever adapter
+//! exists (lavapipe in CI); skips without one unless `TXWAVE_REQUIRE_GPU=1`.
+
+use num_bigint::BigUint;
+use rand::{Rng, SeedableRng};
+use txwave::engine::Device;
+use txwave::exec::gpu::{SwapProbe, join, split};
+use txwave::exec::{reference, twin};
+use txwave::state::{AccountJson, GenesisJson, Pool};
+use txwave::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
+use txwave::workload::{GenConfig, generate};
+use txwave::{
+    Backend, Block, BlockOutcome, Engine, EngineConfig, Error, State, Status, VerifyRule,
+};
+
+/// An engine on the test adapter; `Auto` needs the adapter named to accept a software one.
+fn gpu_engine(backend: Backend) -> Option<Engine> {
+    let ctx = txwave::gpu::test_context()?;
+    Some(
+        Engine::new(EngineConfig {
+            backend,
+            adapter: Some(ctx.adapter.name.clone()),
+            auto_min_hash_batch: 0,
+            ..Default::default()
+        })
+        .expect("engine on the test adapter"),
+    )
+}
+
+/// Runs `block` on the GPU engine and on the reference; asserts identical receipts, roots
+/// and state, and that execution ran on the GPU.
+fn same_as_reference(
+    engine: &Engine,
+    state: &mut State,
+    reference_state: &mut State,
+    block: &Block,
+    what: &str,
+) -> BlockOutcome {
+    let want = reference::execute_block(reference_state, block)
+        .unwrap_or_else(|e| panic!("{what}: reference rejected the block: {e}"));
+    let got = engine
+        .process_block(state, block)
+        .unwrap_or_else(|e| panic!("{what}: GPU engine rejected the block: {e}"));
+    assert_eq!(
+        got.devices.execute,
+        Device::Gpu,
+        "{what}: {:?}",
+        got.fallbacks
+    );
+    for (i, (g, w)) in got.receipts.iter().zip(&want.receipts).enumerate() {
+        assert_eq!(g, w, "{what}: receipt {i}");
+    }
+    assert_eq!(got.receipts.len(), want.receipts.len(), "{what}");
+    assert_eq!(
+        (
+            got.tx_root,
+            got.receipts_root,
+            got.state_root,
+            got.block_hash
+        ),
+        (
+            want.tx_root,
+            want.receipts_root,
+            want.state_root,
+            want.block_hash
+        ),
+        "{what}: roots"
+    );
+    assert!(*state == *reference_state, "{what}: state differs");
+    got
+}
+
+fn workload(name: &str) -> GenConfig {
+    let base = GenConfig {
+        accounts: 300,
+        pools: 6,
+        blocks: 3,
+        txs_per_block: 600,
+        seed: 21,
+        ..Default::default()
+    };
+    match name {
+        "uniform" => base,
+        "hot_pool_30" => GenConfig {
+            hot_pool_share: 0.3,
+            swap_share: 0.6,
+            ..base
+        },
+        "all_one_pool" => GenConfig {
+            hot_pool_share: 1.0,
+            swap_share: 1.0,
+            ..base
+        },
+        "transfers_only" => GenConfig {
+            swap_share: 0.0,
+            account_skew: 1.2,
+            ..base
+        },
+        other => panic!("unknown workload {other}"),
+    }
+}
+
+#[test]
+fn workloads_match_the_reference_with_state_resident_across_blocks() {
+    let Some(mut engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    for name in ["uniform", "hot_pool_30", "all_one_pool", "transfers_only"] {
+        let g = generate(&workload(name), |_, _| {}).expect("valid config");
+        // 0: every wave its own dispatch; both defaults; everything serial.
+        for serial_wave_max in [
+            0,
+            txwave::exec::gpu::DEFAULT_SERIAL_WAVE_MAX,
+            txwave::exec::gpu::SOFTWARE_SERIAL_WAVE_MAX,
+            usize::MAX,
+        ] {
+            engine
+                .gpu_executor_mut()
+                .expect("GPU engine")
+                .set_serial_wave_max(serial_wave_max);
+            let mut state = State::from_genesis(&g.genesis).expect("genesis");
+            let mut reference_state = state.clone();
+            for (h, block) in g.blocks.iter().enumerate() {
+                let what = format!("{name}, serial_wave_max {serial_wave_max}, block {h}");
+                let out =
+                    same_as_reference(&engine, &mut state, &mut reference_state, block, &what);
+                let sync = engine.gpu_executor().expect("GPU engine").last_sync();
+                // The first block uploads the state; later ones only appended accounts.
+                assert_eq!(sync.full_upload, h == 0, "{what}: {sync:?}");
+                if h > 0 {
+                    assert!(sync.accounts_uploaded < 100, "{what}: {sync:?}");
+                }
+                assert!(out.gpu_timings.execute.dispatch_ns > 0, "{what}");
+            }
+            assert!(state == g.final_state, "{name}: final state");
+        }
+    }
+}
+
+#[test]
+fn waves_split_over_two_dimensional_grids_match() {
+    let Some(mut engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let exec = engine.gpu_executor_mut().expect("GPU engine");
+    let mut limits = exec.limits();
+    // 3 × 3 workgroups of 64: a wave of more than 192 txs needs a second grid row.
+    limits.max_workgroups_per_dim = 3;
+    exec.set_limits(limits);
+    exec.set_serial_wave_max(0);
+    let cfg = GenConfig {
+        accounts: 3000,
+        txs_per_block: 500,
+        blocks: 1,
+        ..workload("uniform")
+    };
+    let g = generate(&cfg, |_, _| {}).expect("valid config");
+    let mut state = State::from_genesis(&g.genesis).expect("genesis");
+    let mut reference_state = state.clone();
+    let out = same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[0],
+        "2D",
+    );
+    assert!(out.largest_wave > 192, "largest wave {}", out.largest_wave);
+}
+
+fn seed(i: u64) -> [u8; 32] {
+    *blake3::hash(format!("exec_gpu edge key {i}").as_bytes()).as_bytes()
+}
+
+fn account(seed_index: u64, nonce: u64, balances: [u64; 4]) -> AccountJson {
+    AccountJson {
+        pubkey: hex::encode(public_key_of(&seed(seed_index))),
+        nonce,
+        balances: balances.to_vec(),
+    }
+}
+
+fn transfer(from: u64, nonce: u64, fee: u64, to: [u8; 32], token: u16, amount: u64) -> Tx {
+    Tx::signed(
+        &seed(from),
+        nonce,
+        fee,
+        Action::Transfer(Transfer { to, token, amount }),
+    )
+}
+
+fn swap(
+    from: u64,
+    nonce: u64,
+    fee: u64,
+    pool: u32,
+    direction: Direction,
+    amount_in: u64,
+    min_out: u64,
+) -> Tx {
+    Tx::signed(
+        &seed(from),
+        nonce,
+        fee,
+        Action::Swap(Swap {
+            pool,
+            direction,
+            amount_in,
+            min_out,
+        }),
+    )
+}
+
+/// Key indices of the edge genesis.
+const FC: u64 = 1;
+const R: u64 = 2;
+const WHALE: u64 = 3;
+const TOP: u64 = 4;
+const EXACT: u64 = 5;
+const OVER: u64 = 6;
+const N_MAX: u64 = 7;
+const N_NEAR: u64 = 8;
+const POOR: u64 = 9;
+const FEE_ONLY: u64 = 10;
+const ODD: u64 = 11;
+const SELF: u64 = 12;
+const STRANGER: u64 = 13;
+const NEWCOMER: u64 = 14;
+const CROWD: u64 = 100;
+const CROWD_SIZE: u64 = 300;
+
+/// A genesis at the u64 edges: token 1's supply is exactly 2^64 − 1, pool 1 holds
+/// 2^64 − 2^20 of token 3, the fee collector and the hot recipient sit just below 2^32.
+fn edge_genesis() -> State {
+    let mut accounts = vec![
+        account(FC, 0, [(1 << 32) - 100, 0, 0, 0]),
+        account(R, 0, [0, (1 << 32) - 1, 0, 0]),
+        account(WHALE, (1 << 32) - 1, [1_000_000, 0, (1 << 63) + 12_345, 0]),
+        account(EXACT, 0, [1_000, 1_000_000_000, 0, 0]),
+        account(OVER, 0, [1_000, 1_000_000_000, 0, 0]),
+        account(N_MAX, u64::MAX, [1_000, 0, 0, 0]),
+        account(N_NEAR, u64::MAX - 1, [1_000, 0, 0, 0]),
+        account(POOR, 0, [5, 0, 0, 0]),
+        account(FEE_ONLY, 0, [7, 0, 0, 0]),
+        account(ODD, 0, [1_000, 5, 0, 0]),
+        account(SELF, 0, [1_000, 777, 0, 0]),
+    ];
+    for k in 0..CROWD_SIZE {
+        accounts.push(account(CROWD + k, 0, [(1 << 33) + 7, (1 << 32) + 5, 0, 0]));
+    }
+    let pools = vec![
+        Pool {
+            token_a: 0,
+            token_b: 1,
+            fee_bps: 30,
+            reserve_a: 1 << 40,
+            reserve_b: 1 << 40,
+        },
+        Pool {
+            token_a: 2,
+            token_b: 3,
+            fee_bps: 30,
+            reserve_a: 1 << 62,
+            reserve_b: u64::MAX - (1 << 20),
+        },
+        Pool {
+            token_a: 1,
+            token_b: 2,
+            fee_bps: 25,
+            reserve_a: 1_000_000_000_000,
+            reserve_b: 3_000_000_000_007,
+        },
+        Pool {
+            token_a: 1,
+            token_b: 2,
+            fee_bps: 25,
+            reserve_a: 1_000_000_000_000,
+            reserve_b: 3_000_000_000_007,
+        },
+    ];
+    // TOP holds the rest of token 1's supply, so it is exactly 2^64 − 1.
+    let token1: u128 = accounts.iter().map(|a| a.balances[1] as u128).sum::<u128>()
+        + pools
+            .iter()
+            .map(|p| match (p.token_a, p.token_b) {
+                (1, _) => p.reserve_a as u128,
+                (_, 1) => p.reserve_b as u128,
+                _ => 0,
+            })
+            .sum::<u128>();
+    accounts.push(account(
+        TOP,
+        0,
+        [1_000, (u64::MAX as u128 - token1) as u64, 0, 0],
+    ));
+    State::from_genesis(&GenesisJson {
+        verify_rule: VerifyRule::Zip215,
+        tokens: 4,
+        accounts,
+        pools,
+    })
+    .expect("edge genesis is valid")
+}
+
+fn edge_block(state: &State) -> Block {
+    let key = |i: u64| public_key_of(&seed(i));
+    let mut b = Block::new(1, state.last_block_hash(), key(FC), [0; 32]);
+    // Wave 0: the crowd credits R (token 1) and the fee collector (token 0) across the
+    // 2^32 boundary many times over; TOP sends its whole balance to R, which ends at
+    // 2^64 − 1 minus what others keep.
+    for k in 0..CROWD_SIZE {
+        b.push_tx(&transfer(
+            CROWD + k,
+            0,
+            (1 << 31) + k,
+            key(R),
+            1,
+            (1 << 32) - 1 + k % 3,
+        ));
+    }
+    let top = state.account_index(&key(TOP)).expect("TOP exists") as usize;
+    b.push_tx(&transfer(TOP, 0, 1, key(R), 1, state.balance(top, 1)));
+    // u64-edge swap into reserves near 2^64, then back, with the nonce crossing 2^32.
+    b.push_tx(&swap(
+        WHALE,
+        (1 << 32) - 1,
+        3,
+        1,
+        Direction::AtoB,
+        1 << 63,
+        0,
+    ));
+    b.push_tx(&swap(
+        WHALE,
+        1 << 32,
+        3,
+        1,
+        Direction::BtoA,
+        1_000_000_007,
+        1,
+    ));
+    // Slippage at the exact boundary on two identical fresh pools.
+    let out = txwave::exec::swap_out(1_000_000_000, 1_000_000_000_000, 3_000_000_000_007, 25);
+    b.push_tx(&swap(EXACT, 0, 1, 2, Direction::AtoB, 1_000_000_000, out));
+    b.push_tx(&swap(
+        OVER,
+        0,
+        1,
+        3,
+        Direction::AtoB,
+        1_000_000_000,
+        out + 1,
+    ));
+    // Nonces at 2^64 − 1: exhausted, and the last usable one.
+    b.push_tx(&transfer(N_MAX, u64::MAX, 1, key(R), 0, 1));
+    b.push_tx(&transfer(N_NEAR, u64::MAX - 1, 1, key(R), 0, 1));
+    b.push_tx(&transfer(N_NEAR, u64::MAX, 1, key(R), 0, 1));
+    // Fee failures, unknown token and pool, insufficient balance.
+    b.push_tx(&transfer(POOR, 0, 6, key(R), 0, 1));
+    b.push_tx(&transfer(FEE_ONLY, 0, 7, key(R), 0, 1));
+    b.push_tx(&transfer(ODD, 0, 1, key(R), 4, 1));
+    b.push_tx(&swap(ODD, 1, 1, 9, Direction::BtoA, 1, 0));
+    b.push_tx(&swap(ODD, 2, 1, 0, Direction::BtoA, 6, 0));
+    // To oneself, the fee collector as signer, a new recipient, an unknown signer.
+    b.push_tx(&transfer(SELF, 0, 1, key(SELF), 1, 777));
+    b.push_tx(&transfer(FC, 0, 1, key(NEWCOMER), 0, 1_000));
+    b.push_tx(&transfer(STRANGER, 0, 1, key(R), 0, 1));
+    // A bad signature and a malformed tx.
+    let mut bad = transfer(SELF, 1, 1, key(R), 0, 1).encode();
+    bad[3] ^= 1;
+    b.push_tx_bytes(&bad).expect("155 bytes");
+    b.push_tx_bytes(&[2u8; 70]).expect("70 bytes");
+    // A hot-pool chain at the end: one-tx waves through pool 0.
+    for k in 0..20 {
+        let dir = if k % 2 == 0 {
+            Direction::AtoB
+        } else {
+            Direction::BtoA
+        };
+        b.push_tx(&swap(CROWD + k, 1, 1, 0, dir, 1_000 + k, 0));
+    }
+    b
+}
+
+#[test]
+fn edge_block_at_u64_limits_matches_the_reference() {
+    let Some(engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let mut state = edge_genesis();
+    let mut reference_state = state.clone();
+    let block = edge_block(&state);
+    let out = same_as_reference(&engine, &mut state, &mut reference_state, &block, "edge");
+    let statuses: std::collections::BTreeSet<Status> =
+        out.receipts.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.len(),
+        Status::ALL.len(),
+        "every status occurs: {statuses:?}"
+    );
+    let key = |i: u64| public_key_of(&seed(i));
+    let r = state.account_index(&key(R)).expect("R") as usize;
+    // All of token 1 but the pools' reserves (about 2^41.5) and small change ends at R.
+    let short = u64::MAX - state.balance(r, 1);
+    assert!(short < 1 << 43, "R ends near 2^64: {short} short");
+    let n = state.account_index(&key(N_NEAR)).expect("N_NEAR") as usize;
+    assert_eq!(state.nonces()[n], u64::MAX);
+    let w = state.account_index(&key(WHALE)).expect("WHALE") as usize;
+    assert_eq!(state.nonces()[w], (1 << 32) + 1);
+}
+
+#[test]
+fn rejected_block_then_good_block_keeps_the_device_copy_consistent() {
+    let Some(engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let g = generate(&workload("hot_pool_30"), |_, _| {}).expect("valid config");
+    let mut state = State::from_genesis(&g.genesis).expect("genesis");
+    let mut reference_state = state.clone();
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[0],
+        "block 1",
+    );
+    // Block 2 with a wrong claimed root: executed on the device, then rejected.
+    let mut wrong = g.blocks[1].clone();
+    wrong.claimed_state_root = [7; 32];
+    let before = state.clone();
+    match engine.process_block(&mut state, &wrong) {
+        Err(Error::StateRootMismatch { .. }) => {}
+        other => panic!("expected a root mismatch, got {other:?}"),
+    }
+    assert!(state == before, "rolled back");
+    // The good block 2 must not see block 2's effects left on the device.
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[1],
+        "block 2",
+    );
+    assert!(engine.gpu_executor().expect("GPU").last_sync().full_upload);
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[2],
+        "block 3",
+    );
+    assert!(!engine.gpu_executor().expect("GPU").last_sync().full_upload);
+}
+
+#[test]
+fn one_engine_with_several_states_and_host_edits_between_blocks() {
+    let Some(engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let cpu = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .expect("CPU engine");
+    let g = generate(&workload("uniform"), |_, _| {}).expect("valid config");
+    let genesis = State::from_genesis(&g.genesis).expect("genesis");
+    let (mut a, mut b) = (genesis.clone(), genesis.clone());
+    let (mut ra, mut rb) = (genesis.clone(), genesis);
+    same_as_reference(&engine, &mut a, &mut ra, &g.blocks[0], "A 1");
+    same_as_reference(&engine, &mut b, &mut rb, &g.blocks[0], "B 1");
+    assert!(
+        engine.gpu_executor().expect("GPU").last_sync().full_upload,
+        "B is another state"
+    );
+    // Block 2 of A on the CPU engine: the host changes behind the device copy.
+    cpu.process_block(&mut a, &g.blocks[1]).expect("CPU block");
+    reference::execute_block(&mut ra, &g.blocks[1]).expect("reference block");
+    same_as_reference(&engine, &mut a, &mut ra, &g.blocks[2], "A 3");
+    assert!(
+        engine.gpu_executor().expect("GPU").last_sync().full_upload,
+        "A changed on the host"
+    );
+    same_as_reference(&engine, &mut b, &mut rb, &g.blocks[1], "B 2");
+}
+
+#[test]
+fn failure_after_dispatch_leaves_the_host_untouched_and_auto_falls_back() {
+    let Some(engine) = gpu_engine(Backend::Auto) else {
+        return;
+    };
+    let g = generate(&workload("hot_pool_30"), |_, _| {}).expect("valid config");
+    let mut state = State::from_genesis(&g.genesis).expect("genesis");
+    let mut reference_state = state.clone();
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[0],
+        "block 1",
+    );
+    engine
+        .gpu_executor()
+        .expect("GPU")
+        .inject_fault_after_dispatch();
+    let want = reference::execute_block(&mut reference_state, &g.blocks[1]).expect("reference");
+    let out = engine
+        .process_block(&mut state, &g.blocks[1])
+        .expect("Auto recovers");
+    assert_eq!(out.devices.execute, Device::CpuFallback);
+    assert_eq!(out.fallbacks.len(), 1, "{:?}", out.fallbacks);
+    assert!(
+        out.fallbacks[0].starts_with("execute: GPU error"),
+        "{:?}",
+        out.fallbacks
+    );
+    assert_eq!(out.receipts, want.receipts);
+    assert!(state == reference_state);
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[2],
+        "block 3",
+    );
+}
+
+#[test]
+fn failure_after_dispatch_under_gpu_backend_is_an_error_and_changes_nothing() {
+    let Some(engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let g = generate(&workload("uniform"), |_, _| {}).expect("valid config");
+    let mut state = State::from_genesis(&g.genesis).expect("genesis");
+    let mut reference_state = state.clone();
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[0],
+        "block 1",
+    );
+    let before = state.clone();
+    engine
+        .gpu_executor()
+        .expect("GPU")
+        .inject_fault_after_dispatch();
+    match engine.process_block(&mut state, &g.blocks[1]) {
+        Err(Error::Gpu {
+            stage: "execute readback",
+            ..
+        }) => {}
+        other => panic!("expected the injected GPU error, got {other:?}"),
+    }
+    assert!(state == before);
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[1],
+        "block 2 again",
+    );
+}
+
+#[test]
+fn block_of_65537_txs_matches() {
+    let Some(engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let cfg = GenConfig {
+        accounts: 4000,
+        pools: 8,
+        blocks: 1,
+        txs_per_block: 65_537,
+        hot_pool_share: 0.3,
+        seed: 5,
+        ..Default::default()
+    };
+    let g = generate(&cfg, |_, _| {}).expect("valid config");
+    let mut state = State::from_genesis(&g.genesis).expect("genesis");
+    // The block claims the reference's state root, so acceptance is a root check; the
+    // receipts are compared with the CPU engine, itself checked against the reference.
+    let cpu = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .expect("CPU engine");
+    let mut cpu_state = state.clone();
+    let want = cpu
+        .process_block(&mut cpu_state, &g.blocks[0])
+        .expect("CPU block");
+    let got = engine
+        .process_block(&mut state, &g.blocks[0])
+        .expect("GPU block");
+    assert_eq!(got.devices.execute, Device::Gpu);
+    assert_eq!(got.receipts, want.receipts);
+    assert_eq!(got.receipts_root, want.receipts_root);
+    assert!(state == g.final_state);
+}
+
+/// out = floor(a·R_out / (R_in·10000 + a)), a = amount_in·(10000 − fee), with big integers.
+fn oracle(p: &SwapProbe) -> u64 {
+    let a = BigUint::from(join(p.amount_in)) * BigUint::from(10_000 - p.fee_bps);
+    let d = BigUint::from(join(p.reserve_in)) * BigUint::from(10_000u32) + &a;
+    u64::try_from(a * BigUint::from(join(p.reserve_out)) / d).expect("below reserve_out")
+}
+
+#[test]
+fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
+    let Some(ctx) = txwave::gpu::test_context() else {
+        return;
+    };
+    let edges = [
+        0u64,
+        1,
+        2,
+        9_999,
+        10_000,
+        0xffff,
+        0x1_0000,
+        u32::MAX as u64 - 1,
+        u32::MAX as u64,
+        1 << 32,
+        (1 << 32) + 1,
+        1 << 63,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+    let mut probes = Vec::new();
+    for &amount in &edges {
+        for &r_in in edges.iter().filter(|&&r| r >= 1) {
+            for &r_out in &edges {
+                for fee in [0u32, 1, 30, 9_999] {
+                    probes.push(SwapProbe {
+                        amount_in: split(amount),
+                        reserve_in: split(r_in),
+                        reserve_out: split(r_out),
+                        fee_bps: fee,
+                        pad0: 0,
+                    });
+                }
+            }
+        }
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+    for _ in 0..20_000 {
+        // Random widths, so that small and large operands both occur.
+        let draw = |rng: &mut rand_chacha::ChaCha8Rng| rng.r#gen::<u64>() >> rng.gen_range(0..64);
+        let r_in = draw(&mut rng).max(1);
+        probes.push(SwapProbe {
+            amount_in: split(draw(&mut rng)),
+            reserve_in: split(r_in),
+            reserve_out: split(draw(&mut rng)),
+            fee_bps: rng.gen_range(0..10_000),
+            pad0: 0,
+        });
+    }
+    let got = txwave::exec::gpu::swap_out_probe_on_gpu(&ctx, &probes).expect("probe runs");
+    assert_eq!(got.len(), probes.len());
+    for (i, (p, &(q, m))) in probes.iter().zip(&got).enumerate() {
+        let (tq, tm) = twin::swap_out_probe(p);
+        assert_eq!(q, join(tq), "probe {i}: shader vs twin swap_out, {p:?}");
+        assert_eq!(
+            q,
+            oracle(p),
+            "probe {i}: shader vs big-integer oracle, {p:?}"
+        );
+        assert_eq!(m, join(tm), "probe {i}: shader vs twin mul_wide");
+        assert_eq!(
+            m,
+            u64::from(p.amount_in[0]) * u64::from(p.reserve_out[1]),
+            "probe {i}"
+        );
+    }
+}
+
+#[test]
+fn shipped_defi_small_dataset_matches() {
+    // Also the regression test for long serial segments: with 4096 txs per segment,
+    // lavapipe's loop limiter cut invocations short from about the 1000th swap on.
+    let Some(mut engine) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/defi-small");
+    let genesis = std::fs::read_to_string(dir.join("genesis.json")).expect("genesis file");
+    let log = std::fs::read(dir.join("blocks.blk")).expect("block log");
+    let blocks = Block::decode_log(&log).expect("block log decodes");
+    for serial_wave_max in [0, txwave::exec::gpu::SOFTWARE_SERIAL_WAVE_MAX, usize::MAX] {
+        engine
+            .gpu_executor_mut()
+            .expect("GPU engine")
+            .set_serial_wave_max(serial_wave_max);
+        let mut state = State::from_genesis_json(&genesis).expect("genesis");
+        let mut reference_state = state.clone();
+        for (h, block) in blocks.iter().enumerate() {
+            same_as_reference(
+                &engine,
+                &mut state,
+                &mut reference_state,
+                block,
+                &format!("defi-small block {h}, serial_wave_max {serial_wave_max}"),
+            );
+        }
+    }
+}
