@@ -19,7 +19,7 @@ use txwave::gpu::GpuContext;
 use txwave::resolve::{ResolvedBlock, resolve};
 use txwave::schedule::Schedule;
 use txwave::tx::{Block, Tx};
-use txwave::verify::{SigCheck, cpu::verify_signatures};
+use txwave::verify;
 use txwave::workload::{GenConfig, generate};
 use txwave::{State, VerifyRule};
 
@@ -27,29 +27,9 @@ use txwave::{State, VerifyRule};
 fn prepare(genesis: &State, block: &Block) -> (State, ResolvedBlock, Schedule) {
     let mut state = genesis.clone();
     let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
-    let (checks, at): (Vec<SigCheck<'_>>, Vec<usize>) = decoded
-        .iter()
-        .enumerate()
-        .filter_map(|(i, tx)| {
-            tx.as_ref().map(|tx| {
-                (
-                    SigCheck {
-                        public_key: tx.signer,
-                        signature: tx.signature,
-                        message: &block.tx_bytes(i)[64..],
-                    },
-                    i,
-                )
-            })
-        })
-        .unzip();
-    let mut sig_ok = vec![false; decoded.len()];
-    for (i, ok) in at
-        .into_iter()
-        .zip(verify_signatures(&checks, VerifyRule::Zip215))
-    {
-        sig_ok[i] = ok;
-    }
+    let (checks, check_of) = verify::block_checks(block, &decoded);
+    let verdicts = verify::cpu::verify_signatures(&checks, VerifyRule::Zip215);
+    let sig_ok = verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
     let resolved = resolve(&mut state, block, &decoded, &sig_ok);
     let sched = Schedule::build(&resolved, state.account_count());
     (state, resolved, sched)

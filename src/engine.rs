@@ -502,30 +502,12 @@ impl Engine {
         timings.hash_ns = lap(&mut t);
 
         // Verify.
-        let (checks, check_of): (Vec<SigCheck<'_>>, Vec<usize>) = decoded
-            .iter()
-            .enumerate()
-            .filter_map(|(i, tx)| {
-                tx.as_ref().map(|tx| {
-                    (
-                        SigCheck {
-                            public_key: tx.signer,
-                            signature: tx.signature,
-                            message: &block.tx_bytes(i)[64..],
-                        },
-                        i,
-                    )
-                })
-            })
-            .unzip();
+        let (checks, check_of) = verify::block_checks(block, &decoded);
         let verified = self.verify_staged(&checks, state.verify_rule(), &mut fallbacks)?;
         let verify_device = verified.device;
         gpu_timings.verify = verified.timings;
         let verdicts = verified.value;
-        let mut sig_ok = vec![false; block.tx_count()];
-        for (&i, ok) in check_of.iter().zip(verdicts) {
-            sig_ok[i] = ok;
-        }
+        let sig_ok = verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
         timings.verify_ns = lap(&mut t);
 
         // Resolve, with an undo log of everything the block may touch.

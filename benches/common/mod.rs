@@ -4,7 +4,7 @@
 use txwave::exec::Status;
 use txwave::resolve::{ResolvedBlock, resolve};
 use txwave::schedule::Schedule;
-use txwave::verify::{self, SigCheck};
+use txwave::verify;
 use txwave::workload::{GenConfig, generate};
 use txwave::{State, Tx};
 
@@ -69,27 +69,9 @@ pub fn prepare(name: &'static str, cfg: &GenConfig) -> Prepared {
     let block = &generated.blocks[0];
     let mut state = State::from_genesis(&generated.genesis).expect("genesis loads");
     let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
-    let (checks, check_of): (Vec<SigCheck<'_>>, Vec<usize>) = decoded
-        .iter()
-        .enumerate()
-        .filter_map(|(i, tx)| {
-            tx.as_ref().map(|tx| {
-                (
-                    SigCheck {
-                        public_key: tx.signer,
-                        signature: tx.signature,
-                        message: &block.tx_bytes(i)[64..],
-                    },
-                    i,
-                )
-            })
-        })
-        .unzip();
+    let (checks, check_of) = verify::block_checks(block, &decoded);
     let verdicts = verify::cpu::verify_signatures(&checks, state.verify_rule());
-    let mut sig_ok = vec![false; block.tx_count()];
-    for (&i, ok) in check_of.iter().zip(verdicts) {
-        sig_ok[i] = ok;
-    }
+    let sig_ok = verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
     let resolved = resolve(&mut state, block, &decoded, &sig_ok);
     let schedule = Schedule::build(&resolved, state.account_count());
     let scheduled = schedule.scheduled();

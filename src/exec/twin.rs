@@ -636,19 +636,12 @@ mod tests {
         max_parallel: usize,
     ) -> Vec<(Status, u64)> {
         let decoded: Vec<Option<crate::tx::Tx>> = block.txs().map(crate::tx::Tx::decode).collect();
-        let sig_ok: Vec<bool> = decoded
+        let (checks, check_of) = crate::verify::block_checks(block, &decoded);
+        let verdicts = checks
             .iter()
-            .enumerate()
-            .map(|(i, tx)| {
-                tx.as_ref().is_some_and(|tx| {
-                    crate::verify::cpu::verify_zip215_one(&crate::verify::SigCheck {
-                        public_key: tx.signer,
-                        signature: tx.signature,
-                        message: &block.tx_bytes(i)[64..],
-                    })
-                })
-            })
+            .map(crate::verify::cpu::verify_zip215_one)
             .collect();
+        let sig_ok = crate::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
         let resolved = crate::resolve::resolve(state, block, &decoded, &sig_ok);
         let sched = Schedule::build(&resolved, state.account_count());
         execute_block(state, &resolved, &sched, serial_wave_max, max_parallel).expect("valid plan")

@@ -37,3 +37,35 @@ impl VerifyRule {
         }
     }
 }
+
+/// The signature checks of a block's decoded txs (`decoded[i]` is tx `i`, `None` when it
+/// is malformed and has nothing to check) and, for each check, the index of its tx.
+pub fn block_checks<'a>(
+    block: &'a crate::tx::Block,
+    decoded: &[Option<crate::tx::Tx>],
+) -> (Vec<SigCheck<'a>>, Vec<usize>) {
+    decoded
+        .iter()
+        .enumerate()
+        .filter_map(|(i, tx)| {
+            tx.as_ref().map(|tx| {
+                let check = SigCheck {
+                    public_key: tx.signer,
+                    signature: tx.signature,
+                    message: &block.tx_bytes(i)[crate::tx::SIGNATURE_LEN..],
+                };
+                (check, i)
+            })
+        })
+        .unzip()
+}
+
+/// Spreads the verdicts of [`block_checks`]'s checks back to one flag per tx (false for a
+/// tx that had no check).
+pub fn verdicts_per_tx(verdicts: Vec<bool>, check_of: &[usize], tx_count: usize) -> Vec<bool> {
+    let mut ok = vec![false; tx_count];
+    for (&i, v) in check_of.iter().zip(verdicts) {
+        ok[i] = v;
+    }
+    ok
+}
