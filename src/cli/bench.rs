@@ -18,9 +18,10 @@ pub struct BenchArgs {
     /// Timed repetitions per backend (the median is reported).
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Backends to time, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values = ["cpu", "gpu"])]
-    backends: Vec<super::BackendArg>,
+    /// Backends to time, comma-separated (default: cpu, and gpu when the adapter is real
+    /// hardware — a software renderer such as lavapipe is timed only when named here).
+    #[arg(long, value_delimiter = ',')]
+    backends: Option<Vec<super::BackendArg>>,
     /// Worker threads for CPU stages (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -80,13 +81,31 @@ pub fn bench(mut args: BenchArgs) -> CliResult {
         .collect();
 
     let mut results = Vec::new();
-    for b in &args.backends {
+    let explicit = args.backends.is_some();
+    let backends = args
+        .backends
+        .clone()
+        .unwrap_or(vec![super::BackendArg::Cpu, super::BackendArg::Gpu]);
+    for b in &backends {
         let backend: Backend = (*b).into();
-        let engine = match Engine::new(EngineConfig {
-            backend,
-            threads: args.threads,
-            ..Default::default()
-        }) {
+        // Look at the adapter before compiling any pipeline.
+        let software = match txwave::gpu::GpuContext::new(None) {
+            Ok(ctx) if backend == Backend::Gpu && !explicit && ctx.adapter.device_type == "Cpu" => {
+                Some(ctx.adapter.name)
+            }
+            _ => None,
+        };
+        let engine = match software {
+            Some(name) => Err(txwave::Error::NoAdapter(format!(
+                "{name} is a software renderer; name it with --backends cpu,gpu to time it anyway"
+            ))),
+            None => Engine::new(EngineConfig {
+                backend,
+                threads: args.threads,
+                ..Default::default()
+            }),
+        };
+        let engine = match engine {
             Ok(e) => e,
             Err(e) => {
                 results.push(BackendResult {
