@@ -221,3 +221,42 @@ fn bisection_finds_every_bad_signature_in_large_batches() {
         }
     }
 }
+
+#[test]
+fn adaptive_batches_agree_with_single_checks_at_any_bad_share() {
+    // 3000 signatures; for shares of bad ones from none to most, the batched verdicts
+    // (batch sizes adapt to the failures seen) must equal one-by-one oracle checks.
+    use ed25519_dalek::Signer;
+    let msgs: Vec<Vec<u8>> = (0..3000u32).map(|i| i.to_le_bytes().to_vec()).collect();
+    let good: Vec<SigCheck<'_>> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let key = ed25519_dalek::SigningKey::from_bytes(&[(i % 97) as u8; 32]);
+            SigCheck {
+                public_key: key.verifying_key().to_bytes(),
+                signature: key.sign(m).to_bytes(),
+                message: m,
+            }
+        })
+        .collect();
+    for share_per_mille in [0u32, 1, 10, 100, 500, 900] {
+        let mut checks = good.clone();
+        for (i, c) in checks.iter_mut().enumerate() {
+            // A fixed pseudo-random pattern (Knuth's multiplicative hash of the index).
+            if (i as u32).wrapping_mul(2_654_435_761) % 1000 < share_per_mille {
+                c.signature[(i * 7) % 64] ^= 1 << (i % 8);
+            }
+        }
+        let got = engine()
+            .verify_signatures(&checks, VerifyRule::Zip215)
+            .unwrap();
+        for (i, c) in checks.iter().enumerate() {
+            assert_eq!(
+                got[i],
+                verify_zip215_one(c),
+                "share {share_per_mille}‰, signature {i}"
+            );
+        }
+    }
+}

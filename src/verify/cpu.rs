@@ -4,12 +4,27 @@ use rayon::prelude::*;
 
 use super::{SigCheck, VerifyRule};
 
-/// Largest zebra batch. Bigger batches amortise more (the multiscalar multiplication
-/// switches to Pippenger's method and repeated keys coalesce), but a failing batch wastes
-/// its whole cost, so the size is capped.
+/// Largest zebra batch. Bigger batches amortise more (repeated keys coalesce, the
+/// multiscalar multiplication gets cheaper per point), but a failing batch wastes its
+/// whole cost, so the size is capped.
 pub const ZIP215_MAX_BATCH: usize = 128;
+/// Smallest batch the adaptive sizing goes down to.
+pub const ZIP215_MIN_BATCH: usize = 8;
 /// Size of the groups a failing batch is re-checked in before bisection starts.
 pub const ZIP215_SPLIT: usize = 16;
+/// Signatures per rayon task; inside a task, batches adapt to the failures seen so far.
+const ZIP215_TASK: usize = 2048;
+
+/// Batch size for an estimated share `bad` of invalid signatures. A batch of `b` fails
+/// with probability ≈ `b·bad` and then costs about twice over, so the best size is near
+/// `0.16 / bad` (measured on the generated workload, 2 cores: at 1% bad signatures,
+/// batches of 16 verify 103k sig/s against 79k/s for 128; with none bad, 128 gives
+/// 155k/s against 131k/s for 16).
+fn zip215_batch_size(bad_seen: usize, checked: usize) -> usize {
+    // Prior: 0.1% bad, worth 100 signatures of evidence.
+    let rate = (bad_seen as f64 + 0.1) / (checked as f64 + 100.0);
+    ((0.16 / rate) as usize).clamp(ZIP215_MIN_BATCH, ZIP215_MAX_BATCH)
+}
 
 /// Checks every signature; `out[i]` says whether `items[i]` is accepted under `rule`.
 pub fn verify_signatures(items: &[SigCheck<'_>], rule: VerifyRule) -> Vec<bool> {
@@ -22,13 +37,13 @@ pub fn verify_signatures(items: &[SigCheck<'_>], rule: VerifyRule) -> Vec<bool> 
             order.par_sort_unstable_by_key(|&i| items[i as usize].public_key);
             let sorted: Vec<SigCheck<'_>> = order.iter().map(|&i| items[i as usize]).collect();
             let mut sorted_out = vec![false; items.len()];
-            // At least two chunks per worker so the split balances, at most the cap.
+            // At least two tasks per worker so the split balances.
             let per_worker = items.len().div_ceil(2 * rayon::current_num_threads());
-            let batch = per_worker.clamp(1, ZIP215_MAX_BATCH);
+            let task = per_worker.clamp(1, ZIP215_TASK);
             sorted_out
-                .par_chunks_mut(batch)
-                .zip(sorted.par_chunks(batch))
-                .for_each(|(out, items)| zip215_chunk(items, out));
+                .par_chunks_mut(task)
+                .zip(sorted.par_chunks(task))
+                .for_each(|(out, items)| zip215_task(items, out));
             let mut out = vec![false; items.len()];
             for (&i, ok) in order.iter().zip(sorted_out) {
                 out[i as usize] = ok;
@@ -56,9 +71,11 @@ pub fn verify_zip215_one(item: &SigCheck<'_>) -> bool {
     key.verify(&sig, item.message).is_ok()
 }
 
-/// Verifies a chunk as zebra batches. A failing batch is bisected, so one bad signature
-/// costs O(log n) extra batch checks instead of re-verifying every member one by one.
-fn zip215_chunk(items: &[SigCheck<'_>], out: &mut [bool]) {
+/// Verifies one task's signatures as zebra batches whose size follows the share of bad
+/// signatures found so far. A failing batch is re-checked in groups, then bisected, so a
+/// bad signature costs O(log n) extra batch checks instead of re-verifying every member
+/// one by one.
+fn zip215_task(items: &[SigCheck<'_>], out: &mut [bool]) {
     let prepared: Vec<ed25519_zebra::batch::Item> = items
         .iter()
         .map(|it| {
@@ -67,7 +84,14 @@ fn zip215_chunk(items: &[SigCheck<'_>], out: &mut [bool]) {
             ed25519_zebra::batch::Item::from((vk, sig, it.message))
         })
         .collect();
-    bisect(&prepared, out, false);
+    let (mut at, mut bad_seen) = (0, 0);
+    while at < prepared.len() {
+        let size = zip215_batch_size(bad_seen, at).min(prepared.len() - at);
+        let range = at..at + size;
+        bisect(&prepared[range.clone()], &mut out[range.clone()], false);
+        bad_seen += out[range].iter().filter(|&&ok| !ok).count();
+        at += size;
+    }
 }
 
 /// Batch-checks `items`; `known_bad` says the caller already knows the batch fails (its
