@@ -49,14 +49,9 @@ fn median(mut v: Vec<u64>) -> u64 {
     v[v.len() / 2]
 }
 
-pub fn bench(mut args: BenchArgs) -> CliResult {
+pub fn bench(args: BenchArgs) -> CliResult {
     if args.repeat == 0 {
         return Err(anyhow::anyhow!("--repeat must be at least 1").into());
-    }
-    // Defaults sized for a quick side-by-side run; override with --blocks/--txs.
-    if args.workload.blocks == 4 && args.workload.txs_per_block == 2_500 {
-        args.workload.blocks = 1;
-        args.workload.txs_per_block = 20_000;
     }
     let cfg = args.workload.config();
     let bar = progress_bar(cfg.blocks as u64, "generating");
