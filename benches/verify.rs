@@ -27,7 +27,9 @@ fn signed(n: usize) -> Vec<Signed> {
     let mut rng = ChaCha20Rng::seed_from_u64(42);
     (0..n)
         .map(|_| {
-            let key = SigningKey::generate(&mut rng);
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            let key = SigningKey::from_bytes(&seed);
             let mut msg = vec![0u8; 100];
             rng.fill_bytes(&mut msg);
             Signed {
