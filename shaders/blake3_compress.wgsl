@@ -7,7 +7,8 @@
 // at once: lane k of rows (a, b, c, d) is the k-th G of the step.
 //
 // This file has no bindings and no entry points; Rust concatenates it in front of
-// shaders/hash.wgsl and shaders/merkle.wgsl. CPU twin: src/hash/twin.rs.
+// shaders/hash.wgsl, shaders/merkle.wgsl and shaders/state_leaves.wgsl. CPU twin:
+// src/hash/twin.rs.
 
 const BLAKE3_IV: array<u32, 8> = array<u32, 8>(
     0x6A09E667u, 0xBB67AE85u, 0x3C6EF372u, 0xA54FF53Au,
@@ -96,4 +97,13 @@ fn blake3_compress(
     let lo = r.a ^ r.c;
     let hi = r.b ^ r.d;
     return array<u32, 8>(lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+}
+
+// Parent node of two chaining values (specification section 2.5).
+fn parent_cv(left: array<u32, 8>, right: array<u32, 8>, extra_flags: u32) -> array<u32, 8> {
+    let block = array<u32, 16>(
+        left[0], left[1], left[2], left[3], left[4], left[5], left[6], left[7],
+        right[0], right[1], right[2], right[3], right[4], right[5], right[6], right[7],
+    );
+    return blake3_compress(BLAKE3_IV, block, 0u, 0u, BLAKE3_BLOCK_LEN, BLAKE3_PARENT | extra_flags);
 }

@@ -82,15 +82,6 @@ fn chunk_cv(d: MsgDesc, chunk: u32, last_flags: u32) -> array<u32, 8> {
     return cv;
 }
 
-// Parent node of two chaining values (specification section 2.5).
-fn parent_cv(left: array<u32, 8>, right: array<u32, 8>, extra_flags: u32) -> array<u32, 8> {
-    let block = array<u32, 16>(
-        left[0], left[1], left[2], left[3], left[4], left[5], left[6], left[7],
-        right[0], right[1], right[2], right[3], right[4], right[5], right[6], right[7],
-    );
-    return blake3_compress(BLAKE3_IV, block, 0u, 0u, BLAKE3_BLOCK_LEN, BLAKE3_PARENT | extra_flags);
-}
-
 fn load_cv(slot: u32) -> array<u32, 8> {
     var cv: array<u32, 8>;
     for (var k = 0u; k < 8u; k++) {

@@ -5,7 +5,9 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::commit::gpu::GpuMerkle;
+use crate::commit::leaves::GpuStateLeaves;
 use crate::commit::merkle_root;
+use crate::commit::tree::MerkleTree;
 use crate::error::{Error, Result};
 use crate::exec::gpu::GpuExecutor;
 use crate::exec::{self, Receipt};
@@ -166,6 +168,10 @@ pub struct BlockOutcome {
     pub waves: usize,
     /// Txs in the largest wave.
     pub largest_wave: usize,
+    /// Account leaves the commit stage hashed: the accounts the block touched or created,
+    /// or every account when the engine's cached leaves were not this state's (first
+    /// block, another state, a rolled-back block, a backend switch under `Auto`).
+    pub accounts_rehashed: usize,
     /// Wall time per stage.
     pub timings: StageTimings,
     /// Device per stage.
@@ -194,6 +200,7 @@ struct GpuStages {
     ctx: GpuContext,
     hasher: GpuHasher,
     merkle: GpuMerkle,
+    leaves: GpuStateLeaves,
     verifier: GpuVerifier,
     exec: GpuExecutor,
 }
@@ -202,12 +209,14 @@ impl GpuStages {
     fn open(ctx: GpuContext) -> Result<Self> {
         let hasher = GpuHasher::new(&ctx)?;
         let merkle = GpuMerkle::new(&ctx)?;
+        let leaves = GpuStateLeaves::new(&ctx)?;
         let verifier = GpuVerifier::new(&ctx)?;
         let exec = GpuExecutor::new(&ctx)?;
         Ok(GpuStages {
             ctx,
             hasher,
             merkle,
+            leaves,
             verifier,
             exec,
         })
@@ -221,6 +230,16 @@ pub struct Engine {
     pool: rayon::ThreadPool,
     gpu: Option<GpuStages>,
     note: Option<String>,
+    accounts_tree: std::sync::Mutex<Option<AccountsTree>>,
+}
+
+/// The CPU commit's account Merkle tree, kept between blocks so a block rehashes only the
+/// accounts it touched and the paths above them. Valid for the state whose sync tag it
+/// records (any other state, or an edit made elsewhere, rebuilds it).
+#[derive(Debug)]
+struct AccountsTree {
+    tag: (u64, u64),
+    tree: MerkleTree,
 }
 
 impl std::fmt::Debug for Engine {
@@ -281,6 +300,7 @@ impl Engine {
             pool,
             gpu,
             note,
+            accounts_tree: std::sync::Mutex::new(None),
         })
     }
 
@@ -521,6 +541,7 @@ impl Engine {
             state,
             block,
             &resolved,
+            &touched_accounts,
             &tx_ids,
             &mut timings,
             &mut gpu_timings,
@@ -530,6 +551,7 @@ impl Engine {
             sched,
             receipts,
             roots: (receipts_root, state_root),
+            accounts_rehashed,
             execute_device,
             commit_device,
         } = match after {
@@ -554,6 +576,7 @@ impl Engine {
             block_hash,
             waves: sched.wave_count(),
             largest_wave: sched.largest_wave(),
+            accounts_rehashed,
             timings,
             devices: StageDevices {
                 hash: hashed.device,
@@ -574,12 +597,16 @@ impl Engine {
         state: &mut State,
         block: &Block,
         resolved: &resolve::ResolvedBlock,
+        touched_accounts: &[u32],
         tx_ids: &[[u8; 32]],
         timings: &mut StageTimings,
         gpu_timings: &mut StageGpuTimings,
         fallbacks: &mut Vec<String>,
     ) -> Result<Executed> {
         let mut t = Instant::now();
+        // Execution edits only `touched_accounts` (and appends nothing): the commit caches
+        // rehash those when their copy matches the state as it is now.
+        let since = state.sync_tag();
         let sched = schedule::Schedule::build(resolved, state.account_count());
         timings.schedule_ns = t.elapsed().as_nanos() as u64;
         t = Instant::now();
@@ -611,17 +638,25 @@ impl Engine {
         let committed = self.staged(
             "commit",
             fallbacks,
-            |g| commit_on_gpu(g, state, &receipts),
+            |g| commit_on_gpu(g, state, &receipts, since, touched_accounts),
             || {
                 let leaves: Vec<[u8; 32]> = receipts
                     .par_iter()
                     .with_min_len(512)
                     .map(Receipt::leaf)
                     .collect();
-                (merkle_root(&leaves), state.state_root())
+                let (accounts_root, rehashed) =
+                    self.accounts_root_cpu(state, since, touched_accounts);
+                (
+                    (
+                        merkle_root(&leaves),
+                        crate::state::state_root_of(&accounts_root, &state.pools_root()),
+                    ),
+                    rehashed,
+                )
             },
         )?;
-        let (receipts_root, state_root) = committed.value;
+        let ((receipts_root, state_root), accounts_rehashed) = committed.value;
         gpu_timings.commit = committed.timings;
         if let Some(claimed) = block.claimed_root() {
             if claimed != state_root {
@@ -637,9 +672,56 @@ impl Engine {
             sched,
             receipts,
             roots: (receipts_root, state_root),
+            accounts_rehashed,
             execute_device,
             commit_device: committed.device,
         })
+    }
+}
+
+impl Engine {
+    /// accounts_root on the CPU from the cached tree: when the cache matches the state as
+    /// it was at `since`, only `touched` and the accounts appended since are rehashed.
+    fn accounts_root_cpu(
+        &self,
+        state: &State,
+        since: (u64, u64),
+        touched: &[u32],
+    ) -> ([u8; 32], usize) {
+        let mut cache = self.accounts_tree.lock().unwrap_or_else(|p| {
+            // A panic mid-update may have left a half-updated tree: drop it.
+            let mut g = p.into_inner();
+            *g = None;
+            g
+        });
+        let n = state.account_count();
+        let (tree, rehashed) = match cache.take() {
+            Some(c) if c.tag == since && c.tree.len() <= n => {
+                let mut tree = c.tree;
+                let old = tree.len();
+                let dirty: Vec<usize> = touched
+                    .iter()
+                    .map(|&i| i as usize)
+                    .filter(|&i| i < old)
+                    .chain(old..n)
+                    .collect();
+                let changed: Vec<(usize, [u8; 32])> = dirty
+                    .par_iter()
+                    .with_min_len(256)
+                    .map(|&i| (i, state.account_leaf(i)))
+                    .collect();
+                let rehashed = changed.len();
+                tree.update(changed, n);
+                (tree, rehashed)
+            }
+            _ => (MerkleTree::new(state.account_leaves()), n),
+        };
+        let root = tree.root();
+        *cache = Some(AccountsTree {
+            tag: state.sync_tag(),
+            tree,
+        });
+        (root, rehashed)
     }
 }
 
@@ -651,17 +733,22 @@ struct Executed {
     sched: schedule::Schedule,
     receipts: Vec<Receipt>,
     roots: Roots,
+    accounts_rehashed: usize,
     execute_device: Device,
     commit_device: Device,
 }
 
-/// Receipts root and state root on the GPU: every leaf message is hashed and reduced on the
-/// device; only the roots come back.
+/// Receipts root and state root on the GPU, and the account leaves rehashed. The receipt
+/// leaves are hashed from their messages (the block's receipts go up); the account and
+/// pool leaves are hashed from the executor's resident columns, where only the accounts
+/// `touched` since `since` (and new ones) are rehashed. Only the roots come back.
 fn commit_on_gpu(
     g: &GpuStages,
     state: &State,
     receipts: &[Receipt],
-) -> Result<(Roots, GpuTimings)> {
+    since: (u64, u64),
+    touched: &[u32],
+) -> Result<((Roots, usize), GpuTimings)> {
     let mut total = GpuTimings::default();
     let receipt_msgs: Vec<[u8; 41]> = receipts
         .par_iter()
@@ -677,18 +764,18 @@ fn commit_on_gpu(
     let refs: Vec<&[u8]> = receipt_msgs.iter().map(|m| &m[..]).collect();
     let (receipts_root, t) = g.merkle.root_of_messages(&g.ctx, &g.hasher, &refs)?;
     total.add(&t);
-    let accounts = state.account_leaf_messages();
-    let refs: Vec<&[u8]> = accounts.chunks(state.account_leaf_len()).collect();
-    let (accounts_root, t) = g.merkle.root_of_messages(&g.ctx, &g.hasher, &refs)?;
-    total.add(&t);
-    let pools: Vec<[u8; 23]> = state.pools().iter().map(|p| p.leaf_bytes()).collect();
-    let refs: Vec<&[u8]> = pools.iter().map(|m| &m[..]).collect();
-    let (pools_root, t) = g.merkle.root_of_messages(&g.ctx, &g.hasher, &refs)?;
+    let (leaves, t) = g.exec.with_resident(&g.ctx, state, |cols| {
+        g.leaves
+            .roots(&g.ctx, &g.merkle, state, cols, since, touched)
+    })?;
     total.add(&t);
     Ok((
         (
-            receipts_root,
-            crate::state::state_root_of(&accounts_root, &pools_root),
+            (
+                receipts_root,
+                crate::state::state_root_of(&leaves.accounts_root, &leaves.pools_root),
+            ),
+            leaves.accounts_rehashed,
         ),
         total,
     ))

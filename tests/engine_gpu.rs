@@ -2,6 +2,8 @@
 //! Runs on whatever adapter exists (lavapipe in CI); skips without one unless
 //! `TXWAVE_REQUIRE_GPU=1`.
 
+mod common;
+
 use txwave::engine::Device;
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Engine, EngineConfig, Error, State};
@@ -140,5 +142,41 @@ fn auto_passes_over_software_adapters_unless_named() {
     if ctx.adapter.device_type == "Cpu" && std::env::var("TXWAVE_ADAPTER").is_err() {
         assert_eq!(auto.backend(), Backend::Cpu);
         assert!(auto.backend_note().unwrap().contains("software renderer"));
+    }
+}
+
+#[test]
+fn gpu_commit_keeps_account_leaves_on_the_device() {
+    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    common::commit_cache_scenario(&gpu);
+}
+
+#[test]
+fn gpu_account_leaves_of_one_two_and_three_chunks() {
+    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    // Leaf messages are 41 + 8·tokens bytes: 1017 (one chunk), 1025 (two), 2089 (three).
+    for tokens in [122, 123, 256] {
+        let cfg = GenConfig {
+            accounts: 40,
+            tokens,
+            pools: 3,
+            blocks: 2,
+            txs_per_block: 60,
+            seed: tokens as u64,
+            ..Default::default()
+        };
+        let g = generate(&cfg, |_, _| {}).unwrap();
+        let mut state = State::from_genesis(&g.genesis).unwrap();
+        for block in &g.blocks {
+            // The blocks carry the reference executor's roots: a wrong leaf is an error.
+            let out = gpu.process_block(&mut state, block).unwrap();
+            assert_eq!(out.devices.commit, Device::Gpu);
+            assert_eq!(out.state_root, state.state_root(), "{tokens} tokens");
+        }
+        assert_eq!(state, g.final_state, "{tokens} tokens");
     }
 }

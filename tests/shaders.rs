@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 fn compiled_modules() -> Vec<(&'static str, String)> {
     let mut modules = txwave::hash::gpu::wgsl_modules();
     modules.extend(txwave::commit::gpu::wgsl_modules());
+    modules.extend(txwave::commit::leaves::wgsl_modules());
     modules.extend(txwave::verify::gpu::wgsl_modules());
     modules.extend(txwave::exec::gpu::wgsl_modules());
     modules

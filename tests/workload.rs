@@ -1,5 +1,7 @@
 //! The generator is deterministic and its datasets check themselves.
 
+mod common;
+
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Engine, EngineConfig, State, Status};
 
@@ -88,4 +90,14 @@ fn bad_configs_are_errors() {
     ] {
         assert!(generate(&bad, |_, _| {}).is_err(), "{bad:?}");
     }
+}
+
+#[test]
+fn cpu_commit_cache_follows_blocks_rollbacks_and_other_states() {
+    let engine = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .unwrap();
+    common::commit_cache_scenario(&engine);
 }

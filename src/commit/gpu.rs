@@ -15,7 +15,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::{
@@ -338,6 +338,33 @@ impl GpuMerkle {
         )?;
         add_pass(t, pass_ns);
         root_from(&bytes)
+    }
+
+    /// The Merkle root of `n` ≥ 2 leaves already on the device (8 words each, from offset
+    /// 0 of `leaves`), reading back only the root. `extra_timer` is an earlier pass whose
+    /// time is read back with it. A tree wider than one pass is an [`Error::Gpu`].
+    pub(crate) fn root_of_device_leaves(
+        &self,
+        ctx: &GpuContext,
+        leaves: &wgpu::Buffer,
+        n: u64,
+        extra_timer: Option<&PassTimer>,
+        t: &mut GpuTimings,
+    ) -> Result<[u8; 32]> {
+        let max = self.max_single_pass();
+        if n < 2 || n > max {
+            return Err(Error::Gpu {
+                stage: "merkle dispatch",
+                what: format!("{n} resident leaves: one pass reduces 2 to {max}"),
+            });
+        }
+        let mut guard = self.lock();
+        let bufs = &mut *guard;
+        let result = self.reduce(ctx, bufs, Some(leaves), n, extra_timer, t);
+        if result.is_err() {
+            bufs.clear();
+        }
+        result
     }
 
     /// BLAKE3 of every message, then the Merkle root of those hashes, without reading the

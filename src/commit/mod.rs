@@ -6,6 +6,8 @@
 use rayon::prelude::*;
 
 pub mod gpu;
+pub mod leaves;
+pub mod tree;
 pub mod twin;
 
 /// Domain byte of an interior Merkle node.

@@ -1,12 +1,17 @@
-//! CPU twin of `shaders/merkle.wgsl`: the same functions under the same names and in the
-//! same loop shape, compared with the shader and with [`crate::commit::merkle_root`] in tests.
+//! CPU twins of `shaders/merkle.wgsl` and `shaders/state_leaves.wgsl`: the same functions
+//! under the same names and in the same loop shape, compared with the shaders and with
+//! [`crate::commit::merkle_root`], [`State::account_leaf`] and [`Pool::leaf`] in tests.
 
 use super::NODE_TAG;
 use super::gpu::LevelParams;
+use super::leaves::LeafParams;
+use crate::exec::gpu::PoolWords;
 use crate::hash::twin::{
-    BLAKE3_BLOCK_LEN, BLAKE3_CHUNK_END, BLAKE3_CHUNK_START, BLAKE3_IV, BLAKE3_ROOT,
-    blake3_compress, words_to_digests,
+    BLAKE3_BLOCK_LEN, BLAKE3_CHUNK_END, BLAKE3_CHUNK_LEN, BLAKE3_CHUNK_START, BLAKE3_IV,
+    BLAKE3_ROOT, blake3_compress, parent_cv, words_to_digests,
 };
+#[cfg(doc)]
+use crate::state::{Pool, State};
 
 /// The interior-node domain byte as a word; keep in sync with `MERKLE_NODE_TAG`.
 pub const MERKLE_NODE_TAG: u32 = NODE_TAG as u32;
@@ -87,9 +92,203 @@ pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
     words_to_digests(&nodes[..8])[0]
 }
 
+/// Domain byte of an account leaf as a word; keep in sync with `ACCOUNT_LEAF_TAG`.
+pub const ACCOUNT_LEAF_TAG: u32 = crate::state::ACCOUNT_LEAF_TAG as u32;
+/// Domain byte of a pool leaf as a word; keep in sync with `POOL_LEAF_TAG`.
+pub const POOL_LEAF_TAG: u32 = crate::state::POOL_LEAF_TAG as u32;
+
+/// The bindings the account leaf kernel reads, as word slices.
+#[derive(Debug, Clone, Copy)]
+pub struct LeafColumns<'a> {
+    /// `leaf_params`.
+    pub params: &'a LeafParams,
+    /// `pubkeys`: 8 words per account.
+    pub pubkeys: &'a [u32],
+    /// `leaf_nonces`: 2 words per account.
+    pub nonces: &'a [u32],
+    /// `leaf_balances`: a column of `account_cap` pairs per token.
+    pub balances: &'a [u32],
+}
+
+/// Word `k` of the run after the tag byte of account `i`: pubkey, nonce, balances.
+pub fn account_run_word(c: &LeafColumns<'_>, i: u32, k: u32) -> u32 {
+    if k < 8 {
+        return c.pubkeys[(i * 8 + k) as usize];
+    }
+    if k < 10 {
+        return c.nonces[(i * 2 + (k - 8)) as usize];
+    }
+    let t = (k - 10) / 2;
+    c.balances[((t * c.params.account_cap + i) * 2 + ((k - 10) & 1)) as usize]
+}
+
+/// Word `w` of account `i`'s leaf message; zero past its end.
+pub fn account_message_word(c: &LeafColumns<'_>, i: u32, w: u32) -> u32 {
+    let run = 10 + 2 * c.params.tokens;
+    if w > run {
+        return 0;
+    }
+    let mut word = if w == 0 {
+        ACCOUNT_LEAF_TAG
+    } else {
+        account_run_word(c, i, w - 1) >> 24
+    };
+    if w < run {
+        word |= account_run_word(c, i, w) << 8;
+    }
+    word
+}
+
+/// Chaining value of chunk `chunk` of account `i`'s leaf message of `len` bytes.
+pub fn account_chunk_cv(
+    c: &LeafColumns<'_>,
+    i: u32,
+    len: u32,
+    chunk: u32,
+    last_flags: u32,
+) -> [u32; 8] {
+    let start = chunk * BLAKE3_CHUNK_LEN;
+    let chunk_len = BLAKE3_CHUNK_LEN.min(len - start);
+    let n_blocks = chunk_len.div_ceil(BLAKE3_BLOCK_LEN);
+    let mut cv = BLAKE3_IV;
+    for b in 0..n_blocks {
+        let first_word = (start + b * BLAKE3_BLOCK_LEN) / 4;
+        let block: [u32; 16] =
+            std::array::from_fn(|k| account_message_word(c, i, first_word + k as u32));
+        let mut flags = 0;
+        if b == 0 {
+            flags |= BLAKE3_CHUNK_START;
+        }
+        if b + 1 == n_blocks {
+            flags |= BLAKE3_CHUNK_END | last_flags;
+        }
+        let block_len = BLAKE3_BLOCK_LEN.min(chunk_len - b * BLAKE3_BLOCK_LEN);
+        cv = blake3_compress(cv, block, chunk, 0, block_len, flags);
+    }
+    cv
+}
+
+/// BLAKE3 of account `i`'s leaf message (one to three chunks for up to 256 tokens).
+pub fn account_leaf_hash(c: &LeafColumns<'_>, i: u32) -> [u32; 8] {
+    let len = 41 + 8 * c.params.tokens;
+    let n_chunks = len.div_ceil(BLAKE3_CHUNK_LEN);
+    if n_chunks == 1 {
+        return account_chunk_cv(c, i, len, 0, BLAKE3_ROOT);
+    }
+    let c0 = account_chunk_cv(c, i, len, 0, 0);
+    let c1 = account_chunk_cv(c, i, len, 1, 0);
+    if n_chunks == 2 {
+        return parent_cv(c0, c1, BLAKE3_ROOT);
+    }
+    let c2 = account_chunk_cv(c, i, len, 2, 0);
+    parent_cv(parent_cv(c0, c1, 0), c2, BLAKE3_ROOT)
+}
+
+/// The 23-byte pool leaf message as a block (6 words used).
+pub fn pool_message(p: &PoolWords) -> [u32; 16] {
+    let mut m = [0u32; 16];
+    m[0] = POOL_LEAF_TAG | ((p.token_a & 0xFFFF) << 8) | ((p.token_b & 0xFF) << 24);
+    m[1] = ((p.token_b >> 8) & 0xFF) | ((p.fee_bps & 0xFFFF) << 8) | (p.reserve_a[0] << 24);
+    m[2] = (p.reserve_a[0] >> 8) | (p.reserve_a[1] << 24);
+    m[3] = (p.reserve_a[1] >> 8) | (p.reserve_b[0] << 24);
+    m[4] = (p.reserve_b[0] >> 8) | (p.reserve_b[1] << 24);
+    m[5] = p.reserve_b[1] >> 8;
+    m
+}
+
+/// What invocation `j` of `hash_pool_leaves` writes for pool `p`.
+pub fn pool_leaf_hash(p: &PoolWords) -> [u32; 8] {
+    let flags = BLAKE3_CHUNK_START | BLAKE3_CHUNK_END | BLAKE3_ROOT;
+    blake3_compress(BLAKE3_IV, pool_message(p), 0, 0, 23, flags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::gpu::pool_words;
+    use crate::state::{Pool, State};
+    use crate::verify::VerifyRule;
+
+    /// A state with `tokens` tokens and accounts whose values cover every byte position.
+    fn state_with(tokens: usize) -> State {
+        let mut s = State::new(VerifyRule::Zip215, tokens).unwrap();
+        let values = [0, 1, 0xFF, 0x1_0000_0000, u64::MAX, 0x0123_4567_89AB_CDEF];
+        for a in 0..6u8 {
+            let pk: [u8; 32] = std::array::from_fn(|k| a.wrapping_mul(53) ^ (k as u8 * 7));
+            let i = s.create_account(pk) as usize;
+            s.nonces_mut()[i] = values[(a as usize + 1) % values.len()];
+            for (t, col) in s.balances_mut().iter_mut().enumerate() {
+                col[i] = values[(a as usize + t) % values.len()].rotate_left(t as u32);
+            }
+        }
+        s
+    }
+
+    /// The state's columns laid out as the executor uploads them, `cap` accounts wide.
+    fn columns(s: &State, cap: usize) -> (LeafParams, Vec<u32>, Vec<u32>, Vec<u32>) {
+        let words = |v: u64| [v as u32, (v >> 32) as u32];
+        let pubkeys: Vec<u32> = s
+            .pubkeys()
+            .iter()
+            .flat_map(|pk| {
+                pk.chunks_exact(4)
+                    .map(|w| u32::from_le_bytes(w.try_into().unwrap()))
+            })
+            .collect();
+        let nonces: Vec<u32> = s.nonces().iter().flat_map(|&v| words(v)).collect();
+        let mut balances = vec![0u32; 2 * cap * s.tokens()];
+        for t in 0..s.tokens() {
+            for (i, &v) in s.balance_column(t).iter().enumerate() {
+                balances[2 * (t * cap + i)..][..2].copy_from_slice(&words(v));
+            }
+        }
+        let params = LeafParams {
+            count: s.account_count() as u32,
+            all_accounts: 1,
+            tokens: s.tokens() as u32,
+            account_cap: cap as u32,
+            n_pools: 0,
+            pad: [0; 3],
+        };
+        (params, pubkeys, nonces, balances)
+    }
+
+    #[test]
+    fn account_leaves_match_the_state_on_every_chunk_count() {
+        // 41 + 8·tokens bytes: 122 → 1017 (one chunk), 123 → 1025 (two), 250 → 2041,
+        // 251 → 2049 (three), 256 → 2089.
+        for tokens in [1, 2, 8, 122, 123, 250, 251, 256] {
+            let s = state_with(tokens);
+            let cap = 8;
+            let (params, pubkeys, nonces, balances) = columns(&s, cap);
+            let c = LeafColumns {
+                params: &params,
+                pubkeys: &pubkeys,
+                nonces: &nonces,
+                balances: &balances,
+            };
+            for i in 0..s.account_count() {
+                let got = words_to_digests(&account_leaf_hash(&c, i as u32))[0];
+                assert_eq!(got, s.account_leaf(i), "tokens {tokens}, account {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn pool_leaves_match_the_state() {
+        let values = [1, 2, 0xFF, 0x1_0000_0000, u64::MAX, 0x0123_4567_89AB_CDEF];
+        for (k, &reserve_a) in values.iter().enumerate() {
+            let pool = Pool {
+                token_a: [0, 1, 255, 256, 0xABCD, u16::MAX][k],
+                token_b: [1, 0xFF00, 7, 0x1234, 3, 0][k],
+                fee_bps: [0, 30, 9999, 256, 1, 0xFF][k],
+                reserve_a,
+                reserve_b: values[(k + 3) % values.len()].rotate_left(13),
+            };
+            let got = words_to_digests(&pool_leaf_hash(&pool_words(&pool)))[0];
+            assert_eq!(got, pool.leaf(), "pool {pool:?}");
+        }
+    }
 
     fn leaves(n: u32) -> Vec<[u8; 32]> {
         (0..n)

@@ -9,7 +9,9 @@
 //! # Resident state
 //! The device holds the state's columns as u32 pairs: nonces (two words per account), one
 //! balance column per token (`account_cap` pairs each, so column `t` of account `a` is at
-//! pair `t × account_cap + a`) and the pools. They are uploaded once and kept. Per block,
+//! pair `t × account_cap + a`) and the pools, plus the pubkeys (8 words per account) that
+//! the commit stage hashes into account leaves ([`crate::commit::leaves`]). They are
+//! uploaded once and kept. Per block,
 //! only the accounts appended since the last block (their host values, zero by
 //! construction) and the block's ready txs go up; the receipts and, for every account and
 //! pool the block may write (signers, recipients, the fee collector, swap pools), the
@@ -64,7 +66,7 @@
 //! # Limits
 //! A wave or gather list larger than one dispatch is split over several dispatches (nothing
 //! in a wave conflicts). The balance columns must fit one storage binding
-//! (`tokens × account_cap × 8` bytes), and so must a block's txs and read-back words; a
+//! (`tokens × account_cap × 8` bytes), the pubkeys too (`account_cap × 32`), and so must a block's txs and read-back words; a
 //! larger state or block fails with [`Error::Gpu`] and `Auto` runs that block on the CPU.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,6 +82,8 @@ use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
 use crate::schedule::Schedule;
 use crate::state::State;
 use crate::tx::{Action, Direction};
+
+pub use crate::commit::leaves::ResidentColumns;
 
 /// `shaders/u64.wgsl`: u64 as u32 pairs and the exact swap formula (stands alone).
 pub const U64_WGSL: &str = include_str!("../../shaders/u64.wgsl");
@@ -555,6 +559,7 @@ struct Resident {
 /// What the executor keeps between blocks.
 #[derive(Debug)]
 struct ExecBuffers {
+    pubkeys: GrowBuffer,
     nonces: GrowBuffer,
     balances: GrowBuffer,
     pools: GrowBuffer,
@@ -573,6 +578,7 @@ impl ExecBuffers {
     /// Drops every buffer and the device copy of the state.
     fn clear(&mut self) {
         for b in [
+            &mut self.pubkeys,
             &mut self.nonces,
             &mut self.balances,
             &mut self.pools,
@@ -715,6 +721,7 @@ impl GpuExecutor {
                 DEFAULT_SERIAL_WAVE_MAX
             },
             buffers: Mutex::new(ExecBuffers {
+                pubkeys: GrowBuffer::new("exec pubkeys", rw),
                 nonces: GrowBuffer::new("exec nonces", rw),
                 balances: GrowBuffer::new("exec balances", rw),
                 pools: GrowBuffer::new("exec pools", rw),
@@ -834,6 +841,37 @@ impl GpuExecutor {
         }
     }
 
+    /// Brings the device copy up to date with `state` (the appended accounts, or everything
+    /// when it mirrors another state) and hands its columns to `f` — the commit stage
+    /// hashes the leaves from them. An upload error drops the device copy; an error of `f`
+    /// leaves it (`f` only reads the columns).
+    pub fn with_resident<T>(
+        &self,
+        ctx: &GpuContext,
+        state: &State,
+        f: impl FnOnce(ResidentColumns<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut guard = self.lock();
+        let bufs = &mut *guard;
+        let columns = self.sync(ctx, bufs, state).and_then(|_| {
+            let stage = "commit upload";
+            Ok(ResidentColumns {
+                pubkeys: allocated(stage, &bufs.pubkeys)?,
+                nonces: allocated(stage, &bufs.nonces)?,
+                balances: allocated(stage, &bufs.balances)?,
+                pools: allocated(stage, &bufs.pools)?,
+                account_cap: bufs.resident.map_or(0, |r| r.account_cap),
+            })
+        });
+        match columns {
+            Ok(columns) => f(columns),
+            Err(e) => {
+                bufs.clear();
+                Err(e)
+            }
+        }
+    }
+
     /// Brings the device copy up to date with `state`: the appended accounts, or everything.
     fn sync(&self, ctx: &GpuContext, bufs: &mut ExecBuffers, state: &State) -> Result<SyncReport> {
         let n = state.account_count();
@@ -852,15 +890,17 @@ impl GpuExecutor {
         let (from, account_cap, full) = match incremental {
             Some(r) => (r.accounts, r.account_cap, false),
             None => {
-                let fits = |cap: usize| (tokens as u64) * (cap as u64) * 8 <= cap_bytes;
+                // The widest per-account column: the balances, or the 32-byte pubkeys.
+                let column_bytes = |cap: usize| (cap as u64) * 8 * (tokens as u64).max(4);
+                let fits = |cap: usize| column_bytes(cap) <= cap_bytes;
                 let grown = n.max(1).next_power_of_two();
                 let cap = if fits(grown) { grown } else { n.max(1) };
                 if !fits(cap) {
                     return Err(gpu_err(
                         "execute upload",
                         format!(
-                            "{n} accounts × {tokens} tokens need {} bytes of balances, above the device's {cap_bytes}-byte binding limit",
-                            (tokens as u64) * (n as u64) * 8
+                            "{n} accounts × {tokens} tokens need {}-byte columns (balances or pubkeys), above the device's {cap_bytes}-byte binding limit",
+                            column_bytes(n)
                         ),
                     ));
                 }
@@ -872,9 +912,18 @@ impl GpuExecutor {
             let (dev, queue) = (&ctx.device, &ctx.queue);
             if full {
                 // Fresh buffers: whatever they held belongs to no state we know.
+                bufs.pubkeys.clear();
                 bufs.nonces.clear();
                 bufs.balances.clear();
                 bufs.pools.clear();
+            }
+            let pubkeys = bufs.pubkeys.ensure(dev, 32 * cap_u64, cap_bytes);
+            if n > from {
+                queue.write_buffer(
+                    pubkeys,
+                    32 * from as u64,
+                    bytemuck::cast_slice(&state.pubkeys()[from..n]),
+                );
             }
             let nonces = bufs.nonces.ensure(dev, 8 * cap_u64, cap_bytes);
             if n > from {

@@ -1,0 +1,178 @@
+// Account and pool leaves (DESIGN.md, "Roots") hashed straight from the executor's
+// resident columns, so the commit stage uploads nothing but the list of accounts a block
+// touched. Needs shaders/blake3_compress.wgsl in front of it. CPU twin: src/commit/twin.rs.
+//
+// Account leaf message: 0x00 ‖ pubkey ‖ nonce ‖ balance of every token (u64 little-endian),
+// 41 + 8·tokens bytes. After the tag byte the message is a run of whole words V — the
+// pubkey's 8 words, the nonce's 2, then 2 per token — so message word w is the top byte of
+// V[w − 1] joined with the low three bytes of V[w]. Pool leaf message: 0x02 ‖ token_a ‖
+// token_b ‖ fee_bps (u16 each) ‖ reserve_a ‖ reserve_b (u64), 23 bytes, one block.
+
+// Keep in sync with `LeafParams` in src/exec/gpu.rs.
+struct LeafParams {
+    // Accounts to hash: entries of `dirty`, or accounts 0..count when all_accounts is 1.
+    count: u32,
+    all_accounts: u32,
+    tokens: u32,
+    // Accounts per balance column (the executor's `account_cap`).
+    account_cap: u32,
+    n_pools: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+// Keep in sync with `PoolWords` in src/exec/gpu.rs (and shaders/exec.wgsl).
+struct LeafPool {
+    token_a: u32,
+    token_b: u32,
+    fee_bps: u32,
+    pad0: u32,
+    reserve_a: vec2<u32>,
+    reserve_b: vec2<u32>,
+}
+
+const LEAF_WORKGROUP_SIZE: u32 = 64u;
+const ACCOUNT_LEAF_TAG: u32 = 0x00u;
+const POOL_LEAF_TAG: u32 = 0x02u;
+
+@group(0) @binding(0) var<uniform> leaf_params: LeafParams;
+// 8 words per account.
+@group(0) @binding(1) var<storage, read> pubkeys: array<u32>;
+// 2 words per account, low word first.
+@group(0) @binding(2) var<storage, read> leaf_nonces: array<u32>;
+// Column per token, `account_cap` accounts each, 2 words per balance.
+@group(0) @binding(3) var<storage, read> leaf_balances: array<u32>;
+// Accounts to rehash (unused when all_accounts is 1).
+@group(0) @binding(4) var<storage, read> dirty: array<u32>;
+// 8 words per account: the leaves, kept between blocks.
+@group(0) @binding(5) var<storage, read_write> account_leaves: array<u32>;
+@group(0) @binding(6) var<storage, read> leaf_pools: array<LeafPool>;
+// 8 words per pool.
+@group(0) @binding(7) var<storage, read_write> pool_leaves: array<u32>;
+
+fn leaf_invocation_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.x + gid.y * groups.x * LEAF_WORKGROUP_SIZE;
+}
+
+// Word k of the run V of account i (everything after the tag byte).
+fn account_run_word(i: u32, k: u32) -> u32 {
+    if (k < 8u) {
+        return pubkeys[i * 8u + k];
+    }
+    if (k < 10u) {
+        return leaf_nonces[i * 2u + (k - 8u)];
+    }
+    let t = (k - 10u) / 2u;
+    return leaf_balances[(t * leaf_params.account_cap + i) * 2u + ((k - 10u) & 1u)];
+}
+
+// Word w of account i's leaf message; zero past its end.
+fn account_message_word(i: u32, w: u32) -> u32 {
+    let run = 10u + 2u * leaf_params.tokens;
+    if (w > run) {
+        return 0u;
+    }
+    var word = 0u;
+    if (w == 0u) {
+        word = ACCOUNT_LEAF_TAG;
+    } else {
+        word = account_run_word(i, w - 1u) >> 24u;
+    }
+    if (w < run) {
+        word |= account_run_word(i, w) << 8u;
+    }
+    return word;
+}
+
+// Chaining value of chunk c of account i's leaf message (BLAKE3 specification 2.4);
+// `last_flags` joins the flags of the chunk's last block.
+fn account_chunk_cv(i: u32, len: u32, c: u32, last_flags: u32) -> array<u32, 8> {
+    let start = c * BLAKE3_CHUNK_LEN;
+    let chunk_len = min(BLAKE3_CHUNK_LEN, len - start);
+    let n_blocks = (chunk_len + BLAKE3_BLOCK_LEN - 1u) / BLAKE3_BLOCK_LEN;
+    var cv = BLAKE3_IV;
+    for (var b = 0u; b < n_blocks; b++) {
+        var block: array<u32, 16>;
+        let first_word = (start + b * BLAKE3_BLOCK_LEN) / 4u;
+        for (var k = 0u; k < 16u; k++) {
+            block[k] = account_message_word(i, first_word + k);
+        }
+        var flags = 0u;
+        if (b == 0u) {
+            flags |= BLAKE3_CHUNK_START;
+        }
+        if (b + 1u == n_blocks) {
+            flags |= BLAKE3_CHUNK_END | last_flags;
+        }
+        let block_len = min(BLAKE3_BLOCK_LEN, chunk_len - b * BLAKE3_BLOCK_LEN);
+        cv = blake3_compress(cv, block, c, 0u, block_len, flags);
+    }
+    return cv;
+}
+
+// BLAKE3 of account i's leaf message. With at most 256 tokens the message is at most 2089
+// bytes: one, two or three chunks, whose tree is the root itself, parent(c0, c1), or
+// parent(parent(c0, c1), c2) (specification 2.5: the left subtree holds the largest power
+// of two of chunks).
+fn account_leaf_hash(i: u32) -> array<u32, 8> {
+    let len = 41u + 8u * leaf_params.tokens;
+    let n_chunks = (len + BLAKE3_CHUNK_LEN - 1u) / BLAKE3_CHUNK_LEN;
+    if (n_chunks == 1u) {
+        return account_chunk_cv(i, len, 0u, BLAKE3_ROOT);
+    }
+    let c0 = account_chunk_cv(i, len, 0u, 0u);
+    let c1 = account_chunk_cv(i, len, 1u, 0u);
+    if (n_chunks == 2u) {
+        return parent_cv(c0, c1, BLAKE3_ROOT);
+    }
+    let c2 = account_chunk_cv(i, len, 2u, 0u);
+    return parent_cv(parent_cv(c0, c1, 0u), c2, BLAKE3_ROOT);
+}
+
+@compute @workgroup_size(64)
+fn hash_account_leaves(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let j = leaf_invocation_index(gid, groups);
+    if (j >= leaf_params.count) {
+        return;
+    }
+    var i = j;
+    if (leaf_params.all_accounts == 0u) {
+        i = dirty[j];
+    }
+    var leaf = account_leaf_hash(i);
+    for (var k = 0u; k < 8u; k++) {
+        account_leaves[i * 8u + k] = leaf[k];
+    }
+}
+
+// The 23-byte pool leaf message as 6 words (the last holds 3 bytes).
+fn pool_message(p: LeafPool) -> array<u32, 16> {
+    var m: array<u32, 16>;
+    m[0] = POOL_LEAF_TAG | ((p.token_a & 0xFFFFu) << 8u) | ((p.token_b & 0xFFu) << 24u);
+    m[1] = ((p.token_b >> 8u) & 0xFFu) | ((p.fee_bps & 0xFFFFu) << 8u) | (p.reserve_a.x << 24u);
+    m[2] = (p.reserve_a.x >> 8u) | (p.reserve_a.y << 24u);
+    m[3] = (p.reserve_a.y >> 8u) | (p.reserve_b.x << 24u);
+    m[4] = (p.reserve_b.x >> 8u) | (p.reserve_b.y << 24u);
+    m[5] = p.reserve_b.y >> 8u;
+    return m;
+}
+
+@compute @workgroup_size(64)
+fn hash_pool_leaves(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let j = leaf_invocation_index(gid, groups);
+    if (j >= leaf_params.n_pools) {
+        return;
+    }
+    let flags = BLAKE3_CHUNK_START | BLAKE3_CHUNK_END | BLAKE3_ROOT;
+    var leaf = blake3_compress(BLAKE3_IV, pool_message(leaf_pools[j]), 0u, 0u, 23u, flags);
+    for (var k = 0u; k < 8u; k++) {
+        pool_leaves[j * 8u + k] = leaf[k];
+    }
+}

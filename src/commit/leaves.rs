@@ -1,0 +1,398 @@
+//! GPU accounts_root and pools_root straight from the executor's resident columns.
+//!
+//! Shader: `shaders/blake3_compress.wgsl` followed by `shaders/state_leaves.wgsl` (entry
+//! points `hash_account_leaves` and `hash_pool_leaves`). CPU twin: [`super::twin`].
+//!
+//! The account leaves stay on the device between blocks, like the columns they are hashed
+//! from ([`crate::exec::gpu`]). A block uploads only the indices of the accounts it may have
+//! written (signers, recipients, the fee collector: 4 bytes each); those and the accounts
+//! appended since the last block are rehashed in place, every pool leaf is rehashed (pools
+//! are few and their reserves already live on the device), and both trees are reduced on
+//! the device by [`GpuMerkle`]. Only the two roots come back.
+//!
+//! The kept leaves are trusted only for the state they were computed for: they record the
+//! state's sync tag (identity and edit count) after the block that computed them, and the
+//! next block reuses them only if the state still has that tag when it starts executing.
+//! Any other state, a rollback, a block executed or committed on the CPU, a GPU error, or a
+//! leaf buffer that had to grow makes the next commit rehash every account.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::commit::gpu::GpuMerkle;
+use crate::error::{Error, Result};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, elapsed_ns};
+use crate::gpu::{GpuContext, GpuTimings};
+use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, allocated, pipelines};
+use crate::state::State;
+
+/// `shaders/state_leaves.wgsl` (needs the compression function in front).
+pub const STATE_LEAVES_WGSL: &str = include_str!("../../shaders/state_leaves.wgsl");
+
+/// Invocations per workgroup of both entry points; keep in sync with
+/// `LEAF_WORKGROUP_SIZE` in shaders/state_leaves.wgsl.
+pub const LEAF_WORKGROUP_SIZE: u32 = 64;
+
+/// The composed module [`GpuStateLeaves`] compiles.
+pub fn state_leaves_module() -> String {
+    format!("{BLAKE3_COMPRESS_WGSL}\n{STATE_LEAVES_WGSL}")
+}
+
+/// Every WGSL module this file compiles, by name, as the device receives it.
+#[doc(hidden)]
+pub fn wgsl_modules() -> Vec<(&'static str, String)> {
+    vec![("state_leaves", state_leaves_module())]
+}
+
+/// Per-call parameters. Keep in sync with `LeafParams` in shaders/state_leaves.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LeafParams {
+    /// Accounts to hash: entries of the dirty list, or accounts `0..count`.
+    pub count: u32,
+    /// 1: hash accounts `0..count`; 0: hash the accounts the dirty list names.
+    pub all_accounts: u32,
+    /// Tokens (balance columns).
+    pub tokens: u32,
+    /// Accounts per balance column on the device.
+    pub account_cap: u32,
+    /// Pools.
+    pub n_pools: u32,
+    /// Pads the uniform to 32 bytes.
+    pub pad: [u32; 3],
+}
+
+/// The executor's device copy of the state, as the leaf kernels read it.
+#[derive(Debug, Clone, Copy)]
+pub struct ResidentColumns<'a> {
+    /// 8 words per account.
+    pub pubkeys: &'a wgpu::Buffer,
+    /// 2 words per account.
+    pub nonces: &'a wgpu::Buffer,
+    /// One column of `account_cap` u32 pairs per token.
+    pub balances: &'a wgpu::Buffer,
+    /// [`crate::exec::gpu::PoolWords`] per pool.
+    pub pools: &'a wgpu::Buffer,
+    /// Accounts per balance column.
+    pub account_cap: usize,
+}
+
+/// The roots one commit computed, and what it cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LeafRoots {
+    /// Merkle root of the account leaves.
+    pub accounts_root: [u8; 32],
+    /// Merkle root of the pool leaves.
+    pub pools_root: [u8; 32],
+    /// Account leaves hashed (the dirty ones, or all).
+    pub accounts_rehashed: usize,
+    /// Bytes uploaded for the account leaves (the dirty list and the parameters).
+    pub bytes_uploaded: u64,
+}
+
+/// Which state the kept account leaves belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct KeptLeaves {
+    tag: (u64, u64),
+    accounts: usize,
+}
+
+#[derive(Debug)]
+struct LeafBuffers {
+    params: GrowBuffer,
+    dirty: GrowBuffer,
+    accounts: GrowBuffer,
+    pools: GrowBuffer,
+    timer: Option<PassTimer>,
+    kept: Option<KeptLeaves>,
+}
+
+impl LeafBuffers {
+    fn clear(&mut self) {
+        for b in [
+            &mut self.params,
+            &mut self.dirty,
+            &mut self.accounts,
+            &mut self.pools,
+        ] {
+            b.clear();
+        }
+        self.kept = None;
+    }
+}
+
+/// Account and pool leaves hashed on the device from resident columns, and their roots.
+pub struct GpuStateLeaves {
+    accounts: wgpu::ComputePipeline,
+    pools: wgpu::ComputePipeline,
+    limits: BatchLimits,
+    buffers: Mutex<LeafBuffers>,
+}
+
+impl std::fmt::Debug for GpuStateLeaves {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuStateLeaves")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl GpuStateLeaves {
+    /// Compiles the leaf pipelines for the device behind `ctx`.
+    pub fn new(ctx: &GpuContext) -> Result<Self> {
+        let [accounts, pools] = pipelines(
+            ctx,
+            "state_leaves.wgsl",
+            &state_leaves_module(),
+            ["hash_account_leaves", "hash_pool_leaves"],
+        )?;
+        let timer = ctx.scoped("state leaves timer", || PassTimer::new(ctx))?;
+        let rw = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        Ok(Self {
+            accounts,
+            pools,
+            limits: BatchLimits::of(ctx),
+            buffers: Mutex::new(LeafBuffers {
+                params: GrowBuffer::new(
+                    "leaf params",
+                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                ),
+                dirty: GrowBuffer::new("leaf dirty list", rw),
+                accounts: GrowBuffer::new("account leaves", rw),
+                pools: GrowBuffer::new("pool leaves", rw),
+                timer,
+                kept: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LeafBuffers> {
+        // A panic mid-call may have left leaves half-written: forget them.
+        self.buffers.lock().unwrap_or_else(|p| {
+            let mut g = p.into_inner();
+            g.clear();
+            g
+        })
+    }
+
+    /// Forgets the kept account leaves: the next call rehashes every account.
+    pub fn invalidate(&self) {
+        self.lock().kept = None;
+    }
+
+    /// accounts_root and pools_root of `state`, whose columns `cols` holds on the device.
+    /// `since` is the state's sync tag when the block began executing and `touched` every
+    /// account the block may have written: when the kept leaves belong to the state as it
+    /// was at `since`, only `touched` and the accounts appended since are rehashed.
+    pub fn roots(
+        &self,
+        ctx: &GpuContext,
+        merkle: &GpuMerkle,
+        state: &State,
+        cols: ResidentColumns<'_>,
+        since: (u64, u64),
+        touched: &[u32],
+    ) -> Result<(LeafRoots, GpuTimings)> {
+        let mut guard = self.lock();
+        let bufs = &mut *guard;
+        let mut t = GpuTimings::default();
+        let result = self.roots_inner(ctx, merkle, bufs, state, cols, since, touched, &mut t);
+        match result {
+            Ok(roots) => {
+                bufs.kept = Some(KeptLeaves {
+                    tag: state.sync_tag(),
+                    accounts: state.account_count(),
+                });
+                Ok((roots, t))
+            }
+            Err(e) => {
+                bufs.clear();
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn roots_inner(
+        &self,
+        ctx: &GpuContext,
+        merkle: &GpuMerkle,
+        bufs: &mut LeafBuffers,
+        state: &State,
+        cols: ResidentColumns<'_>,
+        since: (u64, u64),
+        touched: &[u32],
+        t: &mut GpuTimings,
+    ) -> Result<LeafRoots> {
+        let n = state.account_count();
+        let n_pools = state.pools().len();
+        let cap_bytes = self.limits.max_binding_bytes;
+        let too_big = |what: String| Error::Gpu {
+            stage: "commit upload",
+            what,
+        };
+        if cols.account_cap < n {
+            return Err(too_big(format!(
+                "the device columns hold {} accounts, the state has {n}",
+                cols.account_cap
+            )));
+        }
+        let kept = bufs.kept.take();
+        let leaf_bytes = 32 * cols.account_cap as u64;
+        if leaf_bytes > cap_bytes {
+            return Err(too_big(format!(
+                "{} account leaves need {leaf_bytes} bytes, above the device's {cap_bytes}-byte binding limit",
+                cols.account_cap
+            )));
+        }
+        let upload = Instant::now();
+        let grew = ctx.scoped("commit upload", || {
+            let before = bufs.accounts.capacity();
+            bufs.accounts.ensure(&ctx.device, leaf_bytes, cap_bytes);
+            bufs.pools
+                .ensure(&ctx.device, 32 * n_pools as u64, cap_bytes);
+            bufs.accounts.capacity() != before
+        })?;
+        // Leaves do not survive a reallocation of their buffer.
+        let kept = if grew { None } else { kept };
+        let dirty: Option<Vec<u32>> = match kept {
+            Some(k) if k.tag == since && k.accounts <= n => Some(
+                touched
+                    .iter()
+                    .copied()
+                    .filter(|&i| (i as usize) < k.accounts)
+                    .chain(k.accounts as u32..n as u32)
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let count = dirty.as_ref().map_or(n, Vec::len);
+        let grid = self.limits.grid(count as u64, LEAF_WORKGROUP_SIZE)?;
+        let pool_grid = self.limits.grid(n_pools as u64, LEAF_WORKGROUP_SIZE)?;
+        let params = LeafParams {
+            count: count as u32,
+            all_accounts: u32::from(dirty.is_none()),
+            tokens: state.tokens() as u32,
+            account_cap: cols.account_cap as u32,
+            n_pools: n_pools as u32,
+            pad: [0; 3],
+        };
+        let list = dirty.as_deref().unwrap_or(&[]);
+        let bytes_uploaded = (std::mem::size_of::<LeafParams>() + 4 * list.len()) as u64;
+        ctx.scoped("commit upload", || {
+            let (dev, queue) = (&ctx.device, &ctx.queue);
+            queue.write_buffer(
+                bufs.params.ensure(dev, 32, 256),
+                0,
+                bytemuck::bytes_of(&params),
+            );
+            let dirty_buf = bufs.dirty.ensure(dev, 4 * list.len() as u64, cap_bytes);
+            if !list.is_empty() {
+                queue.write_buffer(dirty_buf, 0, bytemuck::cast_slice(list));
+            }
+        })?;
+        t.upload_ns += elapsed_ns(upload);
+
+        let dispatch = Instant::now();
+        ctx.scoped("commit dispatch", || -> Result<()> {
+            let stage = "commit dispatch";
+            let dev = &ctx.device;
+            let params = allocated(stage, &bufs.params)?;
+            let account_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("hash_account_leaves"),
+                layout: &self.accounts.get_bind_group_layout(0),
+                entries: &[
+                    entry(0, params),
+                    entry(1, cols.pubkeys),
+                    entry(2, cols.nonces),
+                    entry(3, cols.balances),
+                    entry(4, allocated(stage, &bufs.dirty)?),
+                    entry(5, allocated(stage, &bufs.accounts)?),
+                ],
+            });
+            let pool_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("hash_pool_leaves"),
+                layout: &self.pools.get_bind_group_layout(0),
+                entries: &[
+                    entry(0, params),
+                    entry(6, cols.pools),
+                    entry(7, allocated(stage, &bufs.pools)?),
+                ],
+            });
+            let mut enc =
+                dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("state leaves"),
+                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
+                });
+                if count > 0 {
+                    pass.set_pipeline(&self.accounts);
+                    pass.set_bind_group(0, &account_group, &[]);
+                    pass.dispatch_workgroups(grid[0], grid[1], 1);
+                }
+                if n_pools > 0 {
+                    pass.set_pipeline(&self.pools);
+                    pass.set_bind_group(0, &pool_group, &[]);
+                    pass.dispatch_workgroups(pool_grid[0], pool_grid[1], 1);
+                }
+            }
+            if let Some(timer) = &bufs.timer {
+                timer.resolve(&mut enc);
+            }
+            ctx.queue.submit([enc.finish()]);
+            Ok(())
+        })??;
+        t.dispatch_ns += elapsed_ns(dispatch);
+
+        // The reductions are submitted after the leaf pass, so they see its writes.
+        let stage = "commit dispatch";
+        let accounts_root = match n {
+            0 => [0u8; 32],
+            1 => state.account_leaf(0),
+            _ => merkle.root_of_device_leaves(
+                ctx,
+                allocated(stage, &bufs.accounts)?,
+                n as u64,
+                bufs.timer.as_ref(),
+                t,
+            )?,
+        };
+        let pools_root = match n_pools {
+            0 => [0u8; 32],
+            1 => state.pools()[0].leaf(),
+            _ => merkle.root_of_device_leaves(
+                ctx,
+                allocated(stage, &bufs.pools)?,
+                n_pools as u64,
+                None,
+                t,
+            )?,
+        };
+        Ok(LeafRoots {
+            accounts_root,
+            pools_root,
+            accounts_rehashed: count,
+            bytes_uploaded,
+        })
+    }
+}
+
+fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_params_match_the_wgsl_layout() {
+        // WGSL: struct LeafParams { count, all_accounts, tokens, account_cap, n_pools,
+        // pad0, pad1, pad2 } — 32 bytes.
+        assert_eq!(std::mem::size_of::<LeafParams>(), 32);
+    }
+}
