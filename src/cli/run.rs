@@ -47,6 +47,7 @@ struct BlockLine {
     txs: usize,
     waves: usize,
     largest_wave: usize,
+    accounts_rehashed: usize,
     tx_root: String,
     receipts_root: String,
     state_root: String,
@@ -69,6 +70,8 @@ struct Summary {
     waves: usize,
     largest_wave: usize,
     average_parallelism: f64,
+    accounts: usize,
+    accounts_rehashed: usize,
     timings_ns: StageTimings,
     gpu_timings_ns: StageGpuTimings,
     pipeline_tx_per_s: f64,
@@ -175,6 +178,8 @@ fn process_all(
         waves: 0,
         largest_wave: 0,
         average_parallelism: 0.0,
+        accounts: 0,
+        accounts_rehashed: 0,
         timings_ns: StageTimings::default(),
         gpu_timings_ns: StageGpuTimings::default(),
         pipeline_tx_per_s: 0.0,
@@ -219,6 +224,7 @@ fn process_all(
             s.txs += outcome.receipts.len();
             s.waves += outcome.waves;
             s.largest_wave = s.largest_wave.max(outcome.largest_wave);
+            s.accounts_rehashed += outcome.accounts_rehashed;
             s.timings_ns.add(&outcome.timings);
             s.gpu_timings_ns.add(&outcome.gpu_timings);
             s.devices = Some(outcome.devices);
@@ -228,6 +234,7 @@ fn process_all(
                 txs: outcome.receipts.len(),
                 waves: outcome.waves,
                 largest_wave: outcome.largest_wave,
+                accounts_rehashed: outcome.accounts_rehashed,
                 tx_root: hex::encode(outcome.tx_root),
                 receipts_root: hex::encode(outcome.receipts_root),
                 state_root: hex::encode(outcome.state_root),
@@ -245,7 +252,12 @@ fn process_all(
     };
     s.pipeline_tx_per_s = per_s(s.txs, s.timings_ns.total_ns);
     s.height = state.height();
-    s.state_root = hex::encode(state.state_root());
+    s.accounts = state.account_count();
+    // The last block's root is the state's; without blocks, compute it.
+    s.state_root = match s.per_block.last() {
+        Some(b) => b.state_root.clone(),
+        None => hex::encode(state.state_root()),
+    };
     Ok(s)
 }
 
@@ -284,6 +296,10 @@ fn print_summary(s: &Summary) {
     println!(
         "waves {} (largest {}, average parallelism {:.1})",
         s.waves, s.largest_wave, s.average_parallelism
+    );
+    println!(
+        "account leaves rehashed {} ({} accounts; the commit keeps the others between blocks)",
+        s.accounts_rehashed, s.accounts
     );
     println!();
     println!("time per stage");

@@ -175,11 +175,6 @@ impl GpuStateLeaves {
         })
     }
 
-    /// Forgets the kept account leaves: the next call rehashes every account.
-    pub fn invalidate(&self) {
-        self.lock().kept = None;
-    }
-
     /// accounts_root and pools_root of `state`, whose columns `cols` holds on the device.
     /// `since` is the state's sync tag when the block began executing and `touched` every
     /// account the block may have written: when the kept leaves belong to the state as it
