@@ -17,9 +17,13 @@ const ZIP215_TASK: usize = 2048;
 
 /// Batch size for an estimated share `bad` of invalid signatures. A batch of `b` fails
 /// with probability ≈ `b·bad` and then costs about twice over, so the best size is near
-/// `0.16 / bad` (measured on the generated workload, 2 cores: at 1% bad signatures,
-/// batches of 16 verify 103k sig/s against 79k/s for 128; with none bad, 128 gives
-/// 155k/s against 131k/s for 16).
+/// `k / bad` for a small constant `k`. Measured with the AVX2 backend on the generated
+/// workload, 2 cores: at 1% bad signatures, batches of 16 verified 103k sig/s against 79k/s
+/// for 128; with none bad, 128 gave 155k/s against 131k/s for 16. With the IFMA backend
+/// (`cargo bench --bench e2e -- zip215/cpu/verify_raw`, 100k signatures, 1% bad, `k`
+/// varied in one session): k = 0.08 → 154k sig/s, 0.16 → 149–151k, 0.32 → 137–139k,
+/// 0.64 → 130k. 0.16 is kept: within 3% of the best at 1% bad, and clean blocks keep
+/// batches of 128.
 fn zip215_batch_size(bad_seen: usize, checked: usize) -> usize {
     // Prior: 0.1% bad, worth 100 signatures of evidence.
     let rate = (bad_seen as f64 + 0.1) / (checked as f64 + 100.0);
