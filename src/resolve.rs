@@ -5,6 +5,8 @@
 //! unknown transfer recipient is created, then the block's fee collector if unknown. This
 //! happens before any tx executes, so step 3 (unknown signer) sees these accounts.
 
+use rayon::prelude::*;
+
 use crate::exec::Status;
 use crate::state::State;
 use crate::tx::{Action, Block, Tx};
@@ -62,33 +64,56 @@ pub fn resolve(
     sig_ok: &[bool],
 ) -> ResolvedBlock {
     let accounts_before = state.account_count();
+    // Lookups against the accounts before the block, in parallel; only the accounts this
+    // block creates need the serial pass (DESIGN order) and a second lookup.
+    let known: Vec<(Option<u32>, Option<u32>)> = checked
+        .par_iter()
+        .zip(sig_ok)
+        .with_min_len(1024)
+        .map(|(tx, &ok)| match tx {
+            Some(tx) if ok => (
+                state.account_index(&tx.signer),
+                match tx.action {
+                    Action::Transfer(t) => state.account_index(&t.to),
+                    Action::Swap(_) => None,
+                },
+            ),
+            _ => (None, None),
+        })
+        .collect();
     let mut fee_collector = NO_ACCOUNT;
-    for (tx, &ok) in checked.iter().zip(sig_ok) {
+    for ((tx, &ok), &(_, recipient)) in checked.iter().zip(sig_ok).zip(&known) {
         let Some(tx) = tx else { continue };
         if !ok {
             continue;
         }
-        if let Action::Transfer(t) = tx.action {
+        if let (Action::Transfer(t), None) = (tx.action, recipient) {
             state.create_account(t.to);
         }
         if fee_collector == NO_ACCOUNT {
             fee_collector = state.create_account(block.fee_collector);
         }
     }
+    let state = &*state;
     let txs = checked
-        .iter()
+        .par_iter()
         .zip(sig_ok)
-        .map(|(tx, &ok)| match tx {
+        .zip(known)
+        .with_min_len(1024)
+        .map(|((tx, &ok), (signer, recipient))| match tx {
             None => Resolved::Rejected(Status::Malformed),
             Some(_) if !ok => Resolved::Rejected(Status::BadSignature),
             Some(tx) => {
                 let recipient = match tx.action {
-                    Action::Transfer(t) => state
-                        .account_index(&t.to)
-                        .expect("resolve created every recipient"),
+                    Action::Transfer(t) => recipient.unwrap_or_else(|| {
+                        state
+                            .account_index(&t.to)
+                            .expect("resolve created every recipient")
+                    }),
                     Action::Swap(_) => NO_ACCOUNT,
                 };
-                match state.account_index(&tx.signer) {
+                // A signer unknown before the block may be one it created.
+                match signer.or_else(|| state.account_index(&tx.signer)) {
                     None => Resolved::UnknownSigner {
                         signer: tx.signer,
                         recipient,
