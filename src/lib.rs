@@ -14,7 +14,7 @@
 //! | resolve | [`resolve`] | public keys → account indices, account creation in block order |
 //! | schedule | [`schedule`] | conflict-graph colouring into ASAP waves |
 //! | execute | [`exec`] | the sequential reference (the oracle) and the parallel executors |
-//! | commit | [`commit`] | BLAKE3 Merkle roots |
+//! | commit | [`commit`] | BLAKE3 Merkle roots; account leaves kept between blocks, only touched ones rehashed |
 //!
 //! [`state`] holds the structure-of-arrays ledger, [`engine`] runs the stages on a
 //! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]

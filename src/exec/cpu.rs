@@ -1,7 +1,7 @@
 //! CPU executor over resolved transactions (steps 4–10 of DESIGN.md on account indices).
 //!
-//! [`apply_tx`] is the one implementation of steps 4–10 on account indices; it runs over
-//! any [`Ledger`]: the state itself here, or the shared columns of the wave executor
+//! `apply_tx` is the one implementation of steps 4–10 on account indices; it runs over
+//! any `Ledger`: the state itself here, or the shared columns of the wave executor
 //! (`exec::waves`), so both executors share the same arithmetic and checks.
 
 use crate::exec::{Status, swap_out};

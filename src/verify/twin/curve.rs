@@ -404,8 +404,8 @@ pub fn is_identity(p: EdwardsPoint) -> bool {
     all
 }
 
-/// [8]P is the identity, for each point, as curve25519-dalek's `is_small_order`; with a
-/// `subtrahend` the test is on P − subtrahend instead (ZIP-215's [8](R' − R)). One loop, so
+/// \[8\]P is the identity, for each point, as curve25519-dalek's `is_small_order`; with a
+/// `subtrahend` the test is on P − subtrahend instead (ZIP-215's \[8\](R' − R)). One loop, so
 /// the shader holds one copy of the doubling.
 pub fn cofactor_identity(
     regs: &mut FieldRegs,
@@ -503,7 +503,7 @@ pub fn compress(regs: &mut FieldRegs, p: EdwardsPoint) -> [u32; 8] {
     w
 }
 
-/// [a]A + [b]B for the base point B, variable time (all inputs are public).
+/// \[a\]A + \[b\]B for the base point B, variable time (all inputs are public).
 ///
 /// Straus's interleaved double-scalar multiplication (E. G. Straus, "Addition chains of
 /// vectors", Amer. Math. Monthly 71, 1964; Hankerson–Menezes–Vanstone, *Guide to Elliptic
