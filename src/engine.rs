@@ -10,6 +10,7 @@ use crate::commit::merkle_root;
 use crate::commit::tree::MerkleTree;
 use crate::error::{Error, Result};
 use crate::exec::gpu::GpuExecutor;
+use crate::exec::gpu_resolve::GpuResolver;
 use crate::exec::{self, Receipt};
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::GpuHasher;
@@ -120,6 +121,8 @@ pub struct StageGpuTimings {
     pub hash: GpuTimings,
     /// Signature checks.
     pub verify: GpuTimings,
+    /// Account lookups.
+    pub resolve: GpuTimings,
     /// Execution.
     pub execute: GpuTimings,
     /// Receipts, accounts and pools roots.
@@ -131,6 +134,7 @@ impl StageGpuTimings {
     pub fn add(&mut self, o: &StageGpuTimings) {
         self.hash.add(&o.hash);
         self.verify.add(&o.verify);
+        self.resolve.add(&o.resolve);
         self.execute.add(&o.execute);
         self.commit.add(&o.commit);
     }
@@ -143,6 +147,8 @@ pub struct StageDevices {
     pub hash: Device,
     /// Signature checks.
     pub verify: Device,
+    /// Account lookups (account creation is on the CPU, in DESIGN order).
+    pub resolve: Device,
     /// Execution.
     pub execute: Device,
     /// Roots.
@@ -202,6 +208,7 @@ struct GpuStages {
     merkle: GpuMerkle,
     leaves: GpuStateLeaves,
     verifier: GpuVerifier,
+    resolver: GpuResolver,
     exec: GpuExecutor,
 }
 
@@ -211,6 +218,7 @@ impl GpuStages {
         let merkle = GpuMerkle::new(&ctx)?;
         let leaves = GpuStateLeaves::new(&ctx)?;
         let verifier = GpuVerifier::new(&ctx)?;
+        let resolver = GpuResolver::new(&ctx)?;
         let exec = GpuExecutor::new(&ctx)?;
         Ok(GpuStages {
             ctx,
@@ -218,6 +226,7 @@ impl GpuStages {
             merkle,
             leaves,
             verifier,
+            resolver,
             exec,
         })
     }
@@ -531,7 +540,26 @@ impl Engine {
         timings.verify_ns = lap(&mut t);
 
         // Resolve, with an undo log of everything the block may touch.
-        let resolved = resolve::resolve(state, block, &decoded, &sig_ok);
+        let current = &*state;
+        let looked_up = self.staged(
+            "resolve",
+            &mut fallbacks,
+            |g| {
+                let keys = resolve::lookup_keys(&decoded, &sig_ok);
+                let (found, t) = g.exec.with_resident(&g.ctx, current, |cols, table| {
+                    g.resolver.lookup(&g.ctx, cols.pubkeys, table, &keys)
+                })?;
+                let known =
+                    resolve::known_from_lookups(&decoded, &sig_ok, &found).ok_or(Error::Gpu {
+                        stage: "resolve readback",
+                        what: format!("{} results for {} lookups", found.len(), keys.len()),
+                    })?;
+                Ok((known, t))
+            },
+            || resolve::known_accounts(current, &decoded, &sig_ok),
+        )?;
+        gpu_timings.resolve = looked_up.timings;
+        let resolved = resolve::resolve_known(state, block, &decoded, &sig_ok, looked_up.value);
         let (touched_accounts, touched_pools) = touched(&resolved);
         let undo = state.undo_log(resolved.accounts_before, &touched_accounts, &touched_pools);
         timings.resolve_ns = lap(&mut t);
@@ -581,6 +609,7 @@ impl Engine {
             devices: StageDevices {
                 hash: hashed.device,
                 verify: verify_device,
+                resolve: looked_up.device,
                 execute: execute_device,
                 commit: commit_device,
             },
@@ -764,7 +793,7 @@ fn commit_on_gpu(
     let refs: Vec<&[u8]> = receipt_msgs.iter().map(|m| &m[..]).collect();
     let (receipts_root, t) = g.merkle.root_of_messages(&g.ctx, &g.hasher, &refs)?;
     total.add(&t);
-    let (leaves, t) = g.exec.with_resident(&g.ctx, state, |cols| {
+    let (leaves, t) = g.exec.with_resident(&g.ctx, state, |cols, _| {
         g.leaves
             .roots(&g.ctx, &g.merkle, state, cols, since, touched)
     })?;

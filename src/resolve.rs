@@ -63,10 +63,19 @@ pub fn resolve(
     checked: &[Option<Tx>],
     sig_ok: &[bool],
 ) -> ResolvedBlock {
-    let accounts_before = state.account_count();
-    // Lookups against the accounts before the block, in parallel; only the accounts this
-    // block creates need the serial pass (DESIGN order) and a second lookup.
-    let known: Vec<(Option<u32>, Option<u32>)> = checked
+    let known = known_accounts(state, checked, sig_ok);
+    resolve_known(state, block, checked, sig_ok, known)
+}
+
+/// (signer, transfer recipient) account indices of each tx as the state stands, `None`
+/// where no account has the key (and for rejected txs and swaps' recipients): the
+/// lookups of resolve, in parallel on the CPU.
+pub fn known_accounts(
+    state: &State,
+    checked: &[Option<Tx>],
+    sig_ok: &[bool],
+) -> Vec<(Option<u32>, Option<u32>)> {
+    checked
         .par_iter()
         .zip(sig_ok)
         .with_min_len(1024)
@@ -80,7 +89,61 @@ pub fn resolve(
             ),
             _ => (None, None),
         })
-        .collect();
+        .collect()
+}
+
+/// The keys [`known_accounts`] looks up, in order: for every tx that decoded and passed
+/// its signature check, the signer, then the recipient of a transfer (for a GPU lookup).
+pub fn lookup_keys(checked: &[Option<Tx>], sig_ok: &[bool]) -> Vec<[u8; 32]> {
+    let mut keys = Vec::with_capacity(2 * checked.len());
+    for (tx, &ok) in checked.iter().zip(sig_ok) {
+        if let Some(tx) = tx.as_ref().filter(|_| ok) {
+            keys.push(tx.signer);
+            if let Action::Transfer(t) = tx.action {
+                keys.push(t.to);
+            }
+        }
+    }
+    keys
+}
+
+/// [`known_accounts`] from the results of looking up [`lookup_keys`] (`NO_ACCOUNT` =
+/// none); `None` if `found` has the wrong length.
+pub fn known_from_lookups(
+    checked: &[Option<Tx>],
+    sig_ok: &[bool],
+    found: &[u32],
+) -> Option<Vec<(Option<u32>, Option<u32>)>> {
+    let mut it = found.iter().map(|&i| (i != NO_ACCOUNT).then_some(i));
+    let known = checked
+        .iter()
+        .zip(sig_ok)
+        .map(|(tx, &ok)| match tx.as_ref().filter(|_| ok) {
+            Some(tx) => {
+                let signer = it.next()?;
+                let recipient = match tx.action {
+                    Action::Transfer(_) => it.next()?,
+                    Action::Swap(_) => None,
+                };
+                Some((signer, recipient))
+            }
+            None => Some((None, None)),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    it.next().is_none().then_some(known)
+}
+
+/// Resolves a block given the lookups of [`known_accounts`] against `state` as it is:
+/// creates the accounts the block names in DESIGN order, then maps every tx.
+pub fn resolve_known(
+    state: &mut State,
+    block: &Block,
+    checked: &[Option<Tx>],
+    sig_ok: &[bool],
+    known: Vec<(Option<u32>, Option<u32>)>,
+) -> ResolvedBlock {
+    let accounts_before = state.account_count();
+    // Only the accounts this block creates need the serial pass and a second lookup.
     let mut fee_collector = NO_ACCOUNT;
     for ((tx, &ok), &(_, recipient)) in checked.iter().zip(sig_ok).zip(&known) {
         let Some(tx) = tx else { continue };

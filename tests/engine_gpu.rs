@@ -54,6 +54,7 @@ fn gpu_blocks_equal_cpu_blocks() {
         let y = gpu.process_block(&mut b, block).unwrap();
         assert_eq!(y.devices.hash, Device::Gpu);
         assert_eq!(y.devices.verify, Device::Gpu);
+        assert_eq!(y.devices.resolve, Device::Gpu);
         assert_eq!(y.devices.commit, Device::Gpu);
         assert_eq!(y.devices.execute, Device::Gpu);
         assert_eq!(x.devices.execute, Device::Cpu);
@@ -179,4 +180,40 @@ fn gpu_account_leaves_of_one_two_and_three_chunks() {
         }
         assert_eq!(state, g.final_state, "{tokens} tokens");
     }
+}
+
+#[test]
+fn gpu_account_lookups_match_the_state_index() {
+    let Some(ctx) = txwave::gpu::test_context() else {
+        return;
+    };
+    let exec = txwave::exec::gpu::GpuExecutor::new(&ctx).unwrap();
+    let resolver = txwave::exec::gpu_resolve::GpuResolver::new(&ctx).unwrap();
+    let g = generate(
+        &GenConfig {
+            accounts: 3000,
+            blocks: 1,
+            txs_per_block: 10,
+            ..Default::default()
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    let state = State::from_genesis(&g.genesis).unwrap();
+    // Every account, then keys no account has (one differs from a real key in one bit).
+    let mut keys: Vec<[u8; 32]> = state.pubkeys().to_vec();
+    let mut near = keys[17];
+    near[31] ^= 0x80;
+    keys.push(near);
+    keys.extend((0..500u32).map(|i| *blake3::hash(&i.to_le_bytes()).as_bytes()));
+    let (found, _) = exec
+        .with_resident(&ctx, &state, |cols, table| {
+            resolver.lookup(&ctx, cols.pubkeys, table, &keys)
+        })
+        .unwrap();
+    let want: Vec<u32> = keys
+        .iter()
+        .map(|k| state.account_index(k).unwrap_or(u32::MAX))
+        .collect();
+    assert_eq!(found, want);
 }

@@ -13,6 +13,7 @@ fn compiled_modules() -> Vec<(&'static str, String)> {
     modules.extend(txwave::commit::leaves::wgsl_modules());
     modules.extend(txwave::verify::gpu::wgsl_modules());
     modules.extend(txwave::exec::gpu::wgsl_modules());
+    modules.extend(txwave::exec::gpu_resolve::wgsl_modules());
     modules
 }
 

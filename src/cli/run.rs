@@ -281,8 +281,8 @@ fn print_summary(s: &Summary) {
     }
     if let Some(d) = &s.devices {
         println!(
-            "  devices: hash {:?}, verify {:?}, execute {:?}, commit {:?} (decode, resolve, schedule: CPU)",
-            d.hash, d.verify, d.execute, d.commit
+            "  devices: hash {:?}, verify {:?}, resolve {:?}, execute {:?}, commit {:?} (decode, schedule and the creation of new accounts: CPU)",
+            d.hash, d.verify, d.resolve, d.execute, d.commit
         );
     }
     println!();

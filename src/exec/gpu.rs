@@ -84,6 +84,7 @@ use crate::state::State;
 use crate::tx::{Action, Direction};
 
 pub use crate::commit::leaves::ResidentColumns;
+use crate::exec::gpu_resolve::{AccountTable, ResidentTable};
 
 /// `shaders/u64.wgsl`: u64 as u32 pairs and the exact swap formula (stands alone).
 pub const U64_WGSL: &str = include_str!("../../shaders/u64.wgsl");
@@ -560,6 +561,9 @@ struct Resident {
 #[derive(Debug)]
 struct ExecBuffers {
     pubkeys: GrowBuffer,
+    /// The pubkey → account table of the resolve stage, and its host copy.
+    table: GrowBuffer,
+    table_host: Option<AccountTable>,
     nonces: GrowBuffer,
     balances: GrowBuffer,
     pools: GrowBuffer,
@@ -579,6 +583,7 @@ impl ExecBuffers {
     fn clear(&mut self) {
         for b in [
             &mut self.pubkeys,
+            &mut self.table,
             &mut self.nonces,
             &mut self.balances,
             &mut self.pools,
@@ -593,6 +598,7 @@ impl ExecBuffers {
         }
         self.readback = Readback::default();
         self.resident = None;
+        self.table_host = None;
     }
 }
 
@@ -613,6 +619,8 @@ pub struct GpuExecutor {
     limits: BatchLimits,
     segment_stride: u64,
     serial_wave_max: usize,
+    /// Hash key of the account table (random per executor).
+    table_key: [u8; 32],
     buffers: Mutex<ExecBuffers>,
     last_sync: Mutex<SyncReport>,
     fault_after_dispatch: AtomicBool,
@@ -715,6 +723,7 @@ impl GpuExecutor {
             limits: BatchLimits::of(ctx),
             segment_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<Segment>() as u64),
+            table_key: crate::exec::gpu_resolve::random_key(),
             serial_wave_max: if ctx.adapter.device_type == "Cpu" {
                 SOFTWARE_SERIAL_WAVE_MAX
             } else {
@@ -722,6 +731,8 @@ impl GpuExecutor {
             },
             buffers: Mutex::new(ExecBuffers {
                 pubkeys: GrowBuffer::new("exec pubkeys", rw),
+                table: GrowBuffer::new("exec account table", rw),
+                table_host: None,
                 nonces: GrowBuffer::new("exec nonces", rw),
                 balances: GrowBuffer::new("exec balances", rw),
                 pools: GrowBuffer::new("exec pools", rw),
@@ -849,22 +860,30 @@ impl GpuExecutor {
         &self,
         ctx: &GpuContext,
         state: &State,
-        f: impl FnOnce(ResidentColumns<'_>) -> Result<T>,
+        f: impl FnOnce(ResidentColumns<'_>, ResidentTable<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut guard = self.lock();
         let bufs = &mut *guard;
         let columns = self.sync(ctx, bufs, state).and_then(|_| {
-            let stage = "commit upload";
-            Ok(ResidentColumns {
+            let stage = "resident state";
+            let columns = ResidentColumns {
                 pubkeys: allocated(stage, &bufs.pubkeys)?,
                 nonces: allocated(stage, &bufs.nonces)?,
                 balances: allocated(stage, &bufs.balances)?,
                 pools: allocated(stage, &bufs.pools)?,
                 account_cap: bufs.resident.map_or(0, |r| r.account_cap),
-            })
+            };
+            let table = ResidentTable {
+                buffer: allocated(stage, &bufs.table)?,
+                host: bufs.table_host.as_ref().ok_or(Error::Gpu {
+                    stage,
+                    what: "account table missing after upload".into(),
+                })?,
+            };
+            Ok((columns, table))
         });
         match columns {
-            Ok(columns) => f(columns),
+            Ok((columns, table)) => f(columns, table),
             Err(e) => {
                 bufs.clear();
                 Err(e)
@@ -879,7 +898,8 @@ impl GpuExecutor {
         let pools = state.pools().len();
         let cap_bytes = self.limits.max_binding_bytes;
         let incremental = bufs.resident.filter(|r| {
-            r.tag == state.sync_tag()
+            bufs.table_host.is_some()
+                && r.tag == state.sync_tag()
                 && r.tokens == tokens
                 && r.pools == pools
                 && r.accounts <= n
@@ -913,6 +933,8 @@ impl GpuExecutor {
             if full {
                 // Fresh buffers: whatever they held belongs to no state we know.
                 bufs.pubkeys.clear();
+                bufs.table.clear();
+                bufs.table_host = None;
                 bufs.nonces.clear();
                 bufs.balances.clear();
                 bufs.pools.clear();
@@ -924,6 +946,31 @@ impl GpuExecutor {
                     32 * from as u64,
                     bytemuck::cast_slice(&state.pubkeys()[from..n]),
                 );
+            }
+            // The account table: rebuilt with the columns, else the appended accounts
+            // inserted and only the changed slots written.
+            let slots = (2 * account_cap).next_power_of_two();
+            let table = bufs.table.ensure(dev, 4 * slots as u64, cap_bytes);
+            match (&mut bufs.table_host, full) {
+                (Some(host), false) => {
+                    let changed = host.append(&state.pubkeys()[from..n]);
+                    if changed.len() > slots / 64 {
+                        queue.write_buffer(table, 0, bytemuck::cast_slice(host.slots()));
+                    } else {
+                        for slot in changed {
+                            queue.write_buffer(
+                                table,
+                                4 * u64::from(slot),
+                                bytemuck::bytes_of(&host.slots()[slot as usize]),
+                            );
+                        }
+                    }
+                }
+                _ => {
+                    let host = AccountTable::new(self.table_key, slots, &state.pubkeys()[..n]);
+                    queue.write_buffer(table, 0, bytemuck::cast_slice(host.slots()));
+                    bufs.table_host = Some(host);
+                }
             }
             let nonces = bufs.nonces.ensure(dev, 8 * cap_u64, cap_bytes);
             if n > from {

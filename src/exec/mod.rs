@@ -8,6 +8,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod gpu_resolve;
 pub mod reference;
 pub mod twin;
 pub mod waves;

@@ -1,0 +1,437 @@
+//! GPU side of the resolve stage: public key → account index lookups in a hash table kept
+//! on the device beside the executor's resident pubkeys.
+//!
+//! Shader: `shaders/blake3_compress.wgsl` followed by `shaders/resolve.wgsl` (entry point
+//! `lookup_accounts`). CPU twin: [`home_slot`] and [`lookup`] below.
+//!
+//! The table ([`AccountTable`]) has twice as many slots as the executor's account capacity
+//! (so it is at most half full) and is filled by linear probing from a home slot given by
+//! a keyed BLAKE3 hash of the pubkey; the key is random per executor, so colliding keys
+//! cannot be chosen in advance. The host keeps the same table: on a full upload of the
+//! resident state it is rebuilt and uploaded whole; otherwise the accounts a block appended
+//! are inserted and only the slots that changed go up. The longest probe run is passed to
+//! the shader so every lookup loop is bounded.
+//!
+//! A block's lookups (the signer, and the recipient of a transfer, of every tx whose
+//! signature passed) go up as 32-byte keys; one u32 per key comes back. The host then
+//! creates the accounts the block names in DESIGN order ([`crate::resolve`]): that part is
+//! sequential by definition and touches only the block's new accounts.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::gpu::pool::{BatchLimits, GrowBuffer, Readback, elapsed_ns};
+use crate::gpu::{GpuContext, GpuTimings};
+use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, allocated, pipelines};
+use crate::hash::twin::{
+    BLAKE3_CHUNK_END, BLAKE3_CHUNK_START, BLAKE3_ROOT, blake3_compress, words_to_digests,
+};
+
+/// `shaders/resolve.wgsl` (needs the compression function in front).
+pub const RESOLVE_WGSL: &str = include_str!("../../shaders/resolve.wgsl");
+/// Invocations per workgroup of `lookup_accounts`; keep in sync with
+/// `RESOLVE_WORKGROUP_SIZE`.
+pub const RESOLVE_WORKGROUP_SIZE: u32 = 64;
+/// An empty table slot, and "no such account" in the results; keep in sync with
+/// `RESOLVE_EMPTY`.
+pub const RESOLVE_EMPTY: u32 = u32::MAX;
+/// BLAKE3's keyed-hash domain flag; keep in sync with `RESOLVE_KEYED_HASH`.
+pub const RESOLVE_KEYED_HASH: u32 = 16;
+
+/// The composed module [`GpuResolver`] compiles.
+pub fn resolve_module() -> String {
+    format!("{BLAKE3_COMPRESS_WGSL}\n{RESOLVE_WGSL}")
+}
+
+/// Every WGSL module this file compiles, by name, as the device receives it.
+#[doc(hidden)]
+pub fn wgsl_modules() -> Vec<(&'static str, String)> {
+    vec![("resolve", resolve_module())]
+}
+
+/// Per-call parameters. Keep in sync with `ResolveParams` in shaders/resolve.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ResolveParams {
+    /// Keys to look up.
+    pub n_queries: u32,
+    /// Table slots − 1.
+    pub mask: u32,
+    /// Longest distance of any entry from its home slot.
+    pub max_probe: u32,
+    /// Aligns the key to 16 bytes.
+    pub pad0: u32,
+    /// The hash key as 8 little-endian words.
+    pub key: [u32; 8],
+}
+
+fn pubkey_words(pk: &[u8; 32]) -> [u32; 8] {
+    std::array::from_fn(|k| {
+        u32::from_le_bytes([pk[4 * k], pk[4 * k + 1], pk[4 * k + 2], pk[4 * k + 3]])
+    })
+}
+
+/// Home slot of `pk` (twin of `home_slot`): the first word of BLAKE3 keyed with `key`.
+pub fn home_slot(key: &[u32; 8], pk: &[u32; 8], mask: u32) -> u32 {
+    let mut block = [0u32; 16];
+    block[..8].copy_from_slice(pk);
+    let flags = BLAKE3_CHUNK_START | BLAKE3_CHUNK_END | BLAKE3_ROOT | RESOLVE_KEYED_HASH;
+    blake3_compress(*key, block, 0, 0, 32, flags)[0] & mask
+}
+
+/// Twin of `lookup`: the account whose pubkey is `pk`, or [`RESOLVE_EMPTY`].
+pub fn lookup(params: &ResolveParams, pubkeys: &[u32], table: &[u32], pk: &[u32; 8]) -> u32 {
+    let home = home_slot(&params.key, pk, params.mask);
+    for p in 0..=params.max_probe {
+        let entry = table[(home.wrapping_add(p) & params.mask) as usize];
+        if entry == RESOLVE_EMPTY {
+            return RESOLVE_EMPTY;
+        }
+        let at = entry as usize * 8;
+        if pubkeys[at..at + 8] == pk[..] {
+            return entry;
+        }
+    }
+    RESOLVE_EMPTY
+}
+
+/// The host copy of the device's pubkey table.
+#[derive(Debug, Clone)]
+pub struct AccountTable {
+    key: [u32; 8],
+    slots: Vec<u32>,
+    max_probe: u32,
+    accounts: usize,
+}
+
+impl AccountTable {
+    /// A table of `slots` (a power of two) over `pubkeys`, keyed with `key`.
+    ///
+    /// # Panics
+    /// If `slots` is not a power of two or cannot hold every pubkey at half load.
+    pub fn new(key: [u8; 32], slots: usize, pubkeys: &[[u8; 32]]) -> Self {
+        assert!(slots.is_power_of_two() && pubkeys.len() <= slots / 2);
+        let mut t = AccountTable {
+            key: pubkey_words(&key),
+            slots: vec![RESOLVE_EMPTY; slots],
+            max_probe: 0,
+            accounts: 0,
+        };
+        t.append(pubkeys);
+        t
+    }
+
+    /// Accounts in the table.
+    pub fn accounts(&self) -> usize {
+        self.accounts
+    }
+
+    /// Slots.
+    pub fn slots(&self) -> &[u32] {
+        &self.slots
+    }
+
+    /// Inserts `pubkeys` as the next accounts; returns the slots that changed.
+    ///
+    /// # Panics
+    /// If the table would pass half load.
+    pub fn append(&mut self, pubkeys: &[[u8; 32]]) -> Vec<u32> {
+        assert!(self.accounts + pubkeys.len() <= self.slots.len() / 2);
+        let mask = (self.slots.len() - 1) as u32;
+        let mut changed = Vec::with_capacity(pubkeys.len());
+        for pk in pubkeys {
+            let home = home_slot(&self.key, &pubkey_words(pk), mask);
+            let mut p = 0u32;
+            while self.slots[(home.wrapping_add(p) & mask) as usize] != RESOLVE_EMPTY {
+                p += 1;
+            }
+            let slot = home.wrapping_add(p) & mask;
+            self.slots[slot as usize] = self.accounts as u32;
+            self.max_probe = self.max_probe.max(p);
+            self.accounts += 1;
+            changed.push(slot);
+        }
+        changed
+    }
+
+    /// The shader parameters for `n_queries` lookups.
+    pub fn params(&self, n_queries: u32) -> ResolveParams {
+        ResolveParams {
+            n_queries,
+            mask: (self.slots.len() - 1) as u32,
+            max_probe: self.max_probe,
+            pad0: 0,
+            key: self.key,
+        }
+    }
+}
+
+/// The executor's device table, as [`GpuResolver::lookup`] reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct ResidentTable<'a> {
+    /// The slots.
+    pub buffer: &'a wgpu::Buffer,
+    /// The host copy (its parameters).
+    pub host: &'a AccountTable,
+}
+
+#[derive(Debug)]
+struct ResolveBuffers {
+    params: GrowBuffer,
+    queries: GrowBuffer,
+    found: GrowBuffer,
+    readback: Readback,
+}
+
+impl ResolveBuffers {
+    fn new() -> Self {
+        ResolveBuffers {
+            params: GrowBuffer::new(
+                "resolve params",
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            ),
+            queries: GrowBuffer::new(
+                "resolve queries",
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            ),
+            found: GrowBuffer::new(
+                "resolve found",
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            readback: Readback::default(),
+        }
+    }
+}
+
+/// Runs `lookup_accounts` over resident pubkeys and table.
+pub struct GpuResolver {
+    pipeline: wgpu::ComputePipeline,
+    limits: BatchLimits,
+    buffers: Mutex<ResolveBuffers>,
+}
+
+impl std::fmt::Debug for GpuResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuResolver")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl GpuResolver {
+    /// Compiles the lookup pipeline for the device behind `ctx`.
+    pub fn new(ctx: &GpuContext) -> Result<Self> {
+        let [pipeline] = pipelines(ctx, "resolve.wgsl", &resolve_module(), ["lookup_accounts"])?;
+        Ok(Self {
+            pipeline,
+            limits: BatchLimits::of(ctx),
+            buffers: Mutex::new(ResolveBuffers::new()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ResolveBuffers> {
+        // Every call rewrites what it reads.
+        self.buffers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The account index of each of `keys` ([`RESOLVE_EMPTY`] for none), looked up in
+    /// `table` over the resident `pubkeys`.
+    pub fn lookup(
+        &self,
+        ctx: &GpuContext,
+        pubkeys: &wgpu::Buffer,
+        table: ResidentTable<'_>,
+        keys: &[[u8; 32]],
+    ) -> Result<(Vec<u32>, GpuTimings)> {
+        let mut t = GpuTimings::default();
+        if keys.is_empty() {
+            return Ok((Vec::new(), t));
+        }
+        let cap = self.limits.max_binding_bytes;
+        let query_bytes = 32 * keys.len() as u64;
+        if query_bytes > cap {
+            return Err(crate::error::Error::Gpu {
+                stage: "resolve upload",
+                what: format!(
+                    "{} lookups need {query_bytes} bytes, above the device's {cap}-byte binding limit",
+                    keys.len()
+                ),
+            });
+        }
+        let grid = self
+            .limits
+            .grid(keys.len() as u64, RESOLVE_WORKGROUP_SIZE)?;
+        let mut guard = self.lock();
+        let bufs = &mut *guard;
+        let result = (|| {
+            let upload = Instant::now();
+            ctx.scoped("resolve upload", || {
+                let (dev, queue) = (&ctx.device, &ctx.queue);
+                let params = table.host.params(keys.len() as u32);
+                queue.write_buffer(
+                    bufs.params.ensure(dev, 48, 256),
+                    0,
+                    bytemuck::bytes_of(&params),
+                );
+                queue.write_buffer(
+                    bufs.queries.ensure(dev, query_bytes, cap),
+                    0,
+                    bytemuck::cast_slice(keys),
+                );
+                bufs.found.ensure(dev, 4 * keys.len() as u64, cap);
+                queue.submit([]);
+            })?;
+            ctx.wait("resolve upload")?;
+            t.upload_ns += elapsed_ns(upload);
+
+            let dispatch = Instant::now();
+            ctx.scoped("resolve dispatch", || -> Result<()> {
+                let stage = "resolve dispatch";
+                let dev = &ctx.device;
+                let group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("lookup_accounts"),
+                    layout: &self.pipeline.get_bind_group_layout(0),
+                    entries: &[
+                        entry(0, allocated(stage, &bufs.params)?),
+                        entry(1, pubkeys),
+                        entry(2, table.buffer),
+                        entry(3, allocated(stage, &bufs.queries)?),
+                        entry(4, allocated(stage, &bufs.found)?),
+                    ],
+                });
+                let mut enc = dev
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
+                {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("resolve lookups"),
+                        timestamp_writes: None,
+                    });
+                    pass.set_pipeline(&self.pipeline);
+                    pass.set_bind_group(0, &group, &[]);
+                    pass.dispatch_workgroups(grid[0], grid[1], 1);
+                }
+                ctx.queue.submit([enc.finish()]);
+                Ok(())
+            })??;
+            ctx.wait("resolve dispatch")?;
+            t.dispatch_ns += elapsed_ns(dispatch);
+
+            let found = allocated("resolve readback", &bufs.found)?;
+            let (bytes, _) = bufs.readback.read(
+                ctx,
+                "resolve readback",
+                found,
+                4 * keys.len() as u64,
+                &[],
+                &mut t.readback_ns,
+            )?;
+            Ok(bytes
+                .chunks_exact(4)
+                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                .collect())
+        })();
+        match result {
+            Ok(found) => Ok((found, t)),
+            Err(e) => {
+                // Whatever the buffers hold now is unknown: start afresh.
+                *bufs = ResolveBuffers::new();
+                Err(e)
+            }
+        }
+    }
+}
+
+fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}
+
+/// The hash key of a new table: random, so that pubkeys cannot be chosen to collide.
+pub fn random_key() -> [u8; 32] {
+    rand::random()
+}
+
+/// Keyed BLAKE3 of `pk` through the twin, as 32 bytes (for the tests against the crate).
+#[doc(hidden)]
+pub fn twin_keyed_hash(key: &[u8; 32], pk: &[u8; 32]) -> [u8; 32] {
+    let mut block = [0u32; 16];
+    block[..8].copy_from_slice(&pubkey_words(pk));
+    let flags = BLAKE3_CHUNK_START | BLAKE3_CHUNK_END | BLAKE3_ROOT | RESOLVE_KEYED_HASH;
+    words_to_digests(&blake3_compress(pubkey_words(key), block, 0, 0, 32, flags))[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn pk(i: u32) -> [u8; 32] {
+        *blake3::hash(&i.to_le_bytes()).as_bytes()
+    }
+
+    #[test]
+    fn params_match_the_wgsl_layout() {
+        // WGSL: n_queries, mask, max_probe, pad0, key_lo: vec4, key_hi: vec4 — 48 bytes.
+        assert_eq!(std::mem::size_of::<ResolveParams>(), 48);
+    }
+
+    #[test]
+    fn home_slot_is_blake3_keyed_hash() {
+        for i in 0..64 {
+            let key = pk(1000 + i);
+            assert_eq!(
+                twin_keyed_hash(&key, &pk(i)),
+                *blake3::keyed_hash(&key, &pk(i)).as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn lookups_agree_with_a_hash_map_while_the_table_grows() {
+        let key = pk(7);
+        let all: Vec<[u8; 32]> = (0..3000).map(pk).collect();
+        let mut table = AccountTable::new(key, 8192, &all[..1000]);
+        for chunk in all[1000..].chunks(700) {
+            table.append(chunk);
+        }
+        let map: HashMap<[u8; 32], u32> = all
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, i as u32))
+            .collect();
+        let words: Vec<u32> = all.iter().flat_map(pubkey_words).collect();
+        let params = table.params(0);
+        for q in (0..4000).map(pk) {
+            let want = map.get(&q).copied().unwrap_or(RESOLVE_EMPTY);
+            assert_eq!(
+                lookup(&params, &words, table.slots(), &pubkey_words(&q)),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn a_full_probe_run_still_finds_every_key() {
+        // 4 slots, 2 keys: whatever their home slots, both are found and a third is not.
+        let key = pk(9);
+        let keys = [pk(1), pk(2)];
+        let table = AccountTable::new(key, 4, &keys);
+        let words: Vec<u32> = keys.iter().flat_map(pubkey_words).collect();
+        let params = table.params(0);
+        assert_eq!(
+            lookup(&params, &words, table.slots(), &pubkey_words(&keys[0])),
+            0
+        );
+        assert_eq!(
+            lookup(&params, &words, table.slots(), &pubkey_words(&keys[1])),
+            1
+        );
+        assert_eq!(
+            lookup(&params, &words, table.slots(), &pubkey_words(&pk(3))),
+            RESOLVE_EMPTY
+        );
+    }
+}
