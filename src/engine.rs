@@ -501,6 +501,10 @@ impl Engine {
         };
         let mut t = Instant::now();
 
+        if let Some(g) = &self.gpu {
+            g.exec.begin_block();
+        }
+
         // Decode.
         exec::reference::check_header(state, block)?;
         let decoded: Vec<Option<Tx>> = (0..block.tx_count())

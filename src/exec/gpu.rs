@@ -798,9 +798,16 @@ impl GpuExecutor {
         self.fault_after_dispatch.store(true, Ordering::SeqCst);
     }
 
-    /// How the last block's state upload went.
+    /// How the state went up during the last block an engine processed (its resolve,
+    /// execute and commit stages share this device copy): whether it went up whole, and
+    /// how many accounts. Counts every upload since [`GpuExecutor::begin_block`].
     pub fn last_sync(&self) -> SyncReport {
         *self.last_sync.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts counting a new block's uploads for [`GpuExecutor::last_sync`].
+    pub fn begin_block(&self) {
+        *self.last_sync.lock().unwrap_or_else(|p| p.into_inner()) = SyncReport::default();
     }
 
     /// Executes the ready txs of `resolved` in the waves of `sched` and writes what changed
@@ -1008,10 +1015,14 @@ impl GpuExecutor {
             tokens,
             pools,
         });
-        Ok(SyncReport {
+        let report = SyncReport {
             full_upload: full,
             accounts_uploaded: n - from,
-        })
+        };
+        let mut block = self.last_sync.lock().unwrap_or_else(|p| p.into_inner());
+        block.full_upload |= report.full_upload;
+        block.accounts_uploaded += report.accounts_uploaded;
+        Ok(report)
     }
 
     fn run(
@@ -1075,8 +1086,7 @@ impl GpuExecutor {
         }
 
         let upload = Instant::now();
-        let report = self.sync(ctx, bufs, state)?;
-        *self.last_sync.lock().unwrap_or_else(|p| p.into_inner()) = report;
+        self.sync(ctx, bufs, state)?;
         let account_cap = bufs.resident.map_or(0, |r| r.account_cap);
         ctx.scoped("execute upload", || {
             let (dev, queue) = (&ctx.device, &ctx.queue);
