@@ -11,7 +11,7 @@
 //! | decode | [`tx`] | transaction and block-log formats ([`Block::decode`], [`Tx::decode`]) |
 //! | hash | [`hash`] | tx ids and batch BLAKE3 |
 //! | verify | [`verify`] | Ed25519 under [`VerifyRule::Strict`] or [`VerifyRule::Zip215`] |
-//! | resolve | [`resolve`] | public keys → account indices, account creation in block order |
+//! | resolve | [`resolve`] | public keys → account indices (on the GPU too), account creation in block order |
 //! | schedule | [`schedule`] | conflict-graph colouring into ASAP waves |
 //! | execute | [`exec`] | the sequential reference (the oracle) and the parallel executors |
 //! | commit | [`commit`] | BLAKE3 Merkle roots; account leaves kept between blocks, only touched ones rehashed |

@@ -9,9 +9,10 @@
 //! # Resident state
 //! The device holds the state's columns as u32 pairs: nonces (two words per account), one
 //! balance column per token (`account_cap` pairs each, so column `t` of account `a` is at
-//! pair `t × account_cap + a`) and the pools, plus the pubkeys (8 words per account) that
-//! the commit stage hashes into account leaves ([`crate::commit::leaves`]). They are
-//! uploaded once and kept. Per block,
+//! pair `t × account_cap + a`) and the pools, plus the pubkeys (8 words per account; the
+//! commit stage hashes account leaves from them and the columns, [`crate::commit::leaves`])
+//! and a pubkey → account hash table that the resolve stage looks accounts up in
+//! ([`super::gpu_resolve`]). They are uploaded once and kept. Per block,
 //! only the accounts appended since the last block (their host values, zero by
 //! construction) and the block's ready txs go up; the receipts and, for every account and
 //! pool the block may write (signers, recipients, the fee collector, swap pools), the
