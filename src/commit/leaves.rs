@@ -23,7 +23,7 @@ use crate::commit::gpu::GpuMerkle;
 use crate::error::{Error, Result};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, elapsed_ns};
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, allocated, pipelines};
+use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, allocated, entry, pipelines};
 use crate::state::State;
 
 /// `shaders/state_leaves.wgsl` (needs the compression function in front).
@@ -370,13 +370,6 @@ impl GpuStateLeaves {
             accounts_rehashed: count,
             bytes_uploaded,
         })
-    }
-}
-
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
     }
 }
 

@@ -78,7 +78,7 @@ use crate::error::{Error, Result};
 use crate::exec::Status;
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::hash::gpu::{add_pass, allocated};
+use crate::hash::gpu::{add_pass, allocated, entry};
 use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
 use crate::schedule::Schedule;
 use crate::state::State;
@@ -650,13 +650,6 @@ fn layout_entry(
             min_binding_size: None,
         },
         count: None,
-    }
-}
-
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
     }
 }
 

@@ -23,7 +23,7 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::gpu::pool::{BatchLimits, GrowBuffer, Readback, elapsed_ns};
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, allocated, pipelines};
+use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, allocated, entry, pipelines};
 use crate::hash::twin::{
     BLAKE3_CHUNK_END, BLAKE3_CHUNK_START, BLAKE3_ROOT, blake3_compress, words_to_digests,
 };
@@ -339,13 +339,6 @@ impl GpuResolver {
                 Err(e)
             }
         }
-    }
-}
-
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
     }
 }
 
