@@ -691,14 +691,14 @@ impl Engine {
         )?;
         let ((receipts_root, state_root), accounts_rehashed) = committed.value;
         gpu_timings.commit = committed.timings;
-        if let Some(claimed) = block.claimed_root() {
-            if claimed != state_root {
-                return Err(Error::StateRootMismatch {
-                    height: block.height,
-                    claimed: hex::encode(claimed),
-                    computed: hex::encode(state_root),
-                });
-            }
+        if let Some(claimed) = block.claimed_root()
+            && claimed != state_root
+        {
+            return Err(Error::StateRootMismatch {
+                height: block.height,
+                claimed: hex::encode(claimed),
+                computed: hex::encode(state_root),
+            });
         }
         timings.commit_ns = t.elapsed().as_nanos() as u64;
         Ok(Executed {

@@ -69,10 +69,10 @@ fn every_shader_file_is_compiled_and_self_contained_files_validate() {
         // A file that parses alone (a shared piece with no outside references, or a whole
         // stage) must also validate alone; pieces that refer to others are checked only
         // as part of their composed module above.
-        if naga::front::wgsl::parse_str(&text).is_ok() {
-            if let Err(e) = validate(&name, &text) {
-                problems.push(e);
-            }
+        if naga::front::wgsl::parse_str(&text).is_ok()
+            && let Err(e) = validate(&name, &text)
+        {
+            problems.push(e);
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -54,14 +54,14 @@ pub fn execute_block(state: &mut State, block: &Block) -> Result<ReferenceOutcom
     check_header(state, block)?;
     let mut work = state.clone();
     let outcome = apply(&mut work, block)?;
-    if let Some(claimed) = block.claimed_root() {
-        if claimed != outcome.state_root {
-            return Err(Error::StateRootMismatch {
-                height: block.height,
-                claimed: hex::encode(claimed),
-                computed: hex::encode(outcome.state_root),
-            });
-        }
+    if let Some(claimed) = block.claimed_root()
+        && claimed != outcome.state_root
+    {
+        return Err(Error::StateRootMismatch {
+            height: block.height,
+            claimed: hex::encode(claimed),
+            computed: hex::encode(outcome.state_root),
+        });
     }
     *state = work;
     Ok(outcome)

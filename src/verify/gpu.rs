@@ -597,15 +597,15 @@ impl GpuVerifier {
         if items.is_empty() {
             return Ok((out, timings));
         }
-        if let Some(limit) = message_len_limit(ctx) {
-            if let Some(i) = items.iter().position(|it| it.message.len() > limit) {
-                return Err(Error::InvalidArgument(format!(
-                    "signature {i}: message of {} bytes exceeds the {limit}-byte limit of \
+        if let Some(limit) = message_len_limit(ctx)
+            && let Some(i) = items.iter().position(|it| it.message.len() > limit)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "signature {i}: message of {} bytes exceeds the {limit}-byte limit of \
                      {} (llvmpipe stops shader loops after 65535 iterations)",
-                    items[i].message.len(),
-                    ctx.adapter.name
-                )));
-            }
+                items[i].message.len(),
+                ctx.adapter.name
+            )));
         }
         let chunks = plan_chunks(items, &ctx.limits)?;
         let mut guard = self
