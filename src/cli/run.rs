@@ -320,6 +320,7 @@ fn print_summary(s: &Summary) {
     for (name, t) in [
         ("hash", &g.hash),
         ("verify", &g.verify),
+        ("resolve", &g.resolve),
         ("execute", &g.execute),
         ("commit", &g.commit),
     ] {

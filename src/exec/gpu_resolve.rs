@@ -21,9 +21,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::Result;
-use crate::gpu::pool::{BatchLimits, GrowBuffer, Readback, elapsed_ns};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, allocated, entry, pipelines};
+use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, add_pass, allocated, entry, pipelines};
 use crate::hash::twin::{
     BLAKE3_CHUNK_END, BLAKE3_CHUNK_START, BLAKE3_ROOT, blake3_compress, words_to_digests,
 };
@@ -208,6 +208,7 @@ impl ResolveBuffers {
 pub struct GpuResolver {
     pipeline: wgpu::ComputePipeline,
     limits: BatchLimits,
+    timer: Option<PassTimer>,
     buffers: Mutex<ResolveBuffers>,
 }
 
@@ -223,9 +224,11 @@ impl GpuResolver {
     /// Compiles the lookup pipeline for the device behind `ctx`.
     pub fn new(ctx: &GpuContext) -> Result<Self> {
         let [pipeline] = pipelines(ctx, "resolve.wgsl", &resolve_module(), ["lookup_accounts"])?;
+        let timer = ctx.scoped("resolve timer", || PassTimer::new(ctx))?;
         Ok(Self {
             pipeline,
             limits: BatchLimits::of(ctx),
+            timer,
             buffers: Mutex::new(ResolveBuffers::new()),
         })
     }
@@ -305,11 +308,14 @@ impl GpuResolver {
                 {
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("resolve lookups"),
-                        timestamp_writes: None,
+                        timestamp_writes: self.timer.as_ref().map(PassTimer::writes),
                     });
                     pass.set_pipeline(&self.pipeline);
                     pass.set_bind_group(0, &group, &[]);
                     pass.dispatch_workgroups(grid[0], grid[1], 1);
+                }
+                if let Some(timer) = &self.timer {
+                    timer.resolve(&mut enc);
                 }
                 ctx.queue.submit([enc.finish()]);
                 Ok(())
@@ -318,14 +324,15 @@ impl GpuResolver {
             t.dispatch_ns += elapsed_ns(dispatch);
 
             let found = allocated("resolve readback", &bufs.found)?;
-            let (bytes, _) = bufs.readback.read(
+            let (bytes, pass_ns) = bufs.readback.read(
                 ctx,
                 "resolve readback",
                 found,
                 4 * keys.len() as u64,
-                &[],
+                self.timer.as_ref().as_slice(),
                 &mut t.readback_ns,
             )?;
+            add_pass(&mut t, pass_ns);
             Ok(bytes
                 .chunks_exact(4)
                 .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
