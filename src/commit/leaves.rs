@@ -77,7 +77,7 @@ pub struct ResidentColumns<'a> {
     pub account_cap: usize,
 }
 
-/// The roots one commit computed, and what it cost.
+/// The roots one commit computed, and how many account leaves it rehashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LeafRoots {
     /// Merkle root of the account leaves.
@@ -86,8 +86,6 @@ pub struct LeafRoots {
     pub pools_root: [u8; 32],
     /// Account leaves hashed (the dirty ones, or all).
     pub accounts_rehashed: usize,
-    /// Bytes uploaded for the account leaves (the dirty list and the parameters).
-    pub bytes_uploaded: u64,
 }
 
 /// Which state the kept account leaves belong to.
@@ -273,7 +271,6 @@ impl GpuStateLeaves {
             pad: [0; 3],
         };
         let list = dirty.as_deref().unwrap_or(&[]);
-        let bytes_uploaded = (std::mem::size_of::<LeafParams>() + 4 * list.len()) as u64;
         ctx.scoped("commit upload", || {
             let (dev, queue) = (&ctx.device, &ctx.queue);
             queue.write_buffer(
@@ -368,7 +365,6 @@ impl GpuStateLeaves {
             accounts_root,
             pools_root,
             accounts_rehashed: count,
-            bytes_uploaded,
         })
     }
 }
