@@ -728,20 +728,20 @@ impl Engine {
             g
         });
         let n = state.account_count();
-        let (tree, rehashed) = match cache.take() {
-            Some(c) if c.tag == since && c.tree.len() <= n => {
+        let kept = cache.take();
+        let stale = crate::commit::stale_accounts(
+            kept.as_ref().map(|c| (c.tag, c.tree.len())),
+            since,
+            touched,
+            n,
+        );
+        let (tree, rehashed) = match (kept, stale) {
+            (Some(c), Some(stale)) => {
                 let mut tree = c.tree;
-                let old = tree.len();
-                let dirty: Vec<usize> = touched
-                    .iter()
-                    .map(|&i| i as usize)
-                    .filter(|&i| i < old)
-                    .chain(old..n)
-                    .collect();
-                let changed: Vec<(usize, [u8; 32])> = dirty
+                let changed: Vec<(usize, [u8; 32])> = stale
                     .par_iter()
                     .with_min_len(256)
-                    .map(|&i| (i, state.account_leaf(i)))
+                    .map(|&i| (i as usize, state.account_leaf(i as usize)))
                     .collect();
                 let rehashed = changed.len();
                 tree.update(changed, n);

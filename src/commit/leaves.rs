@@ -248,17 +248,7 @@ impl GpuStateLeaves {
         })?;
         // Leaves do not survive a reallocation of their buffer.
         let kept = if grew { None } else { kept };
-        let dirty: Option<Vec<u32>> = match kept {
-            Some(k) if k.tag == since && k.accounts <= n => Some(
-                touched
-                    .iter()
-                    .copied()
-                    .filter(|&i| (i as usize) < k.accounts)
-                    .chain(k.accounts as u32..n as u32)
-                    .collect(),
-            ),
-            _ => None,
-        };
+        let dirty = super::stale_accounts(kept.map(|k| (k.tag, k.accounts)), since, touched, n);
         let count = dirty.as_ref().map_or(n, Vec::len);
         let grid = self.limits.grid(count as u64, LEAF_WORKGROUP_SIZE)?;
         let pool_grid = self.limits.grid(n_pools as u64, LEAF_WORKGROUP_SIZE)?;

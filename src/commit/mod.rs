@@ -23,6 +23,28 @@ pub fn node_hash(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
     *blake3::hash(&buf).as_bytes()
 }
 
+/// The account leaves a block left stale, when leaves are kept between blocks: `kept` is
+/// the sync tag of the state the kept leaves were computed for and how many accounts it
+/// had. If that is the state as it was at `since` (when the block began executing) and it
+/// has not shrunk, the stale leaves are the accounts the block may have written
+/// (`touched`) and those appended since; otherwise `None`: every leaf must be rehashed.
+pub(crate) fn stale_accounts(
+    kept: Option<((u64, u64), usize)>,
+    since: (u64, u64),
+    touched: &[u32],
+    accounts: usize,
+) -> Option<Vec<u32>> {
+    let (tag, kept_accounts) = kept?;
+    (tag == since && kept_accounts <= accounts).then(|| {
+        touched
+            .iter()
+            .copied()
+            .filter(|&i| (i as usize) < kept_accounts)
+            .chain(kept_accounts as u32..accounts as u32)
+            .collect()
+    })
+}
+
 /// Levels narrower than this are hashed on one thread: rayon's overhead would dominate.
 const PAR_LEVEL_MIN: usize = 4096;
 
