@@ -67,8 +67,9 @@
 //! # Limits
 //! A wave or gather list larger than one dispatch is split over several dispatches (nothing
 //! in a wave conflicts). The balance columns must fit one storage binding
-//! (`tokens × account_cap × 8` bytes), the pubkeys too (`account_cap × 32`), and so must a block's txs and read-back words; a
-//! larger state or block fails with [`Error::Gpu`] and `Auto` runs that block on the CPU.
+//! (`tokens × account_cap × 8` bytes), the pubkeys too (`account_cap × 32`), and so must a
+//! block's txs and read-back words; a larger state or block fails with [`Error::Gpu`] and
+//! `Auto` runs that block on the CPU.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -854,9 +855,9 @@ impl GpuExecutor {
     }
 
     /// Brings the device copy up to date with `state` (the appended accounts, or everything
-    /// when it mirrors another state) and hands its columns to `f` — the commit stage
-    /// hashes the leaves from them. An upload error drops the device copy; an error of `f`
-    /// leaves it (`f` only reads the columns).
+    /// when it mirrors another state) and hands its columns and account table to `f`: the
+    /// resolve stage looks accounts up in them, the commit stage hashes leaves from them.
+    /// An upload error drops the device copy; an error of `f` leaves it (`f` only reads).
     pub fn with_resident<T>(
         &self,
         ctx: &GpuContext,
