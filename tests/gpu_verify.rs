@@ -143,13 +143,13 @@ fn assert_twin(rule: VerifyRule, cases: &[Case], expected: &[bool]) {
 }
 
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 fn load_json(name: &str) -> Value {
     let path = vectors_dir().join(name);
     let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the vectors live beside the repo)", path.display()));
+        .unwrap_or_else(|e| panic!("{}: {e} (the vectors live in tests/vectors)", path.display()));
     serde_json::from_str(&text).expect("valid JSON")
 }
 

@@ -1,5 +1,5 @@
 //! Both signature rules through `Engine::verify_signatures` (CPU backend) against the
-//! public vector suites in `../shared/vectors` (sources and commits in its README):
+//! public vector suites in `tests/vectors/` (sources, commits and licences in its README):
 //! Wycheproof `testvectors_v1/ed25519_test.json` @ dac1dd4729fd, C2SP CCTV
 //! `ed25519/ed25519vectors.json` @ 1e3d2860d46e, ed25519-speccheck `cases.json` @ 65519336fda7.
 //! Every suite is verified in one call, so valid and invalid signatures share batches and
@@ -10,7 +10,7 @@ use txwave::verify::cpu::{verify_strict_one, verify_zip215_one};
 use txwave::{Backend, Engine, EngineConfig, SigCheck, VerifyRule};
 
 fn vectors(name: &str) -> Value {
-    let path = format!("{}/../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     serde_json::from_str(&text).expect("vector file is JSON")
 }
