@@ -1,4 +1,4 @@
-// Execution of a block's waves over resident structure-of-arrays state: DESIGN.md steps
+// Execution of a block's waves over resident structure-of-arrays state: docs/SPEC.md (Semantics) steps
 // 4–10 for every ready tx. Needs shaders/u64.wgsl in front. CPU twin: src/exec/twin.rs.
 // Host side, buffer layout and the dispatch scheme: src/exec/gpu.rs.
 
@@ -64,7 +64,7 @@ const SEGMENT_PARALLEL: u32 = 0u;
 const SEGMENT_SERIAL: u32 = 1u;
 const RECEIPT_WORDS: u32 = 4u;
 const POOL_GATHER_WORDS: u32 = 4u;
-// Receipt status codes of DESIGN.md; keep in sync with `exec::Status`.
+// Receipt status codes of docs/SPEC.md; keep in sync with `exec::Status`.
 const STATUS_OK: u32 = 0u;
 const STATUS_BAD_NONCE: u32 = 4u;
 const STATUS_INSUFFICIENT_FEE: u32 = 5u;
@@ -139,7 +139,7 @@ fn write_receipt(i: u32, status: u32, amount_out: vec2<u32>) {
     out[at + 3u] = 0u;
 }
 
-// Steps 4–10 of DESIGN.md for tx `i`, receipt included.
+// Steps 4–10 of docs/SPEC.md (Semantics) for tx `i`, receipt included.
 fn execute_tx(i: u32) {
     let tx = txs[i];
     let s = tx.signer;

@@ -1,4 +1,4 @@
-// One level of the txwave Merkle tree (DESIGN.md, "Roots"): parent = BLAKE3(0x01 ‖ left ‖
+// One level of the txwave Merkle tree (docs/FORMATS.md, "Roots"): parent = BLAKE3(0x01 ‖ left ‖
 // right), an odd last node moves up unchanged. Needs shaders/blake3_compress.wgsl in front
 // of it. CPU twin: src/commit/twin.rs.
 

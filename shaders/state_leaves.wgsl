@@ -1,4 +1,4 @@
-// Account and pool leaves (DESIGN.md, "Roots") hashed straight from the executor's
+// Account and pool leaves (docs/FORMATS.md, "Roots") hashed straight from the executor's
 // resident columns, so the commit stage uploads nothing but the list of accounts a block
 // touched. Needs shaders/blake3_compress.wgsl in front of it. CPU twin: src/commit/twin.rs.
 //

@@ -79,7 +79,7 @@ fn sub96(a: array<u32, 3>, b: array<u32, 3>) -> array<u32, 3> {
     return out;
 }
 
-// Exact constant-product output (DESIGN.md, `exec::swap_out`):
+// Exact constant-product output (docs/SPEC.md, Semantics; `exec::swap_out`):
 // out = floor(a·reserve_out / (reserve_in·10000 + a)), a = amount_in·(10000 − fee_bps).
 // Schoolbook multiplication in 32-bit limbs, then restoring binary long division
 // (Knuth, TAOCP vol. 2, 4.3.1) that produces the 64 quotient bits one at a time.

@@ -147,7 +147,7 @@ pub struct StageDevices {
     pub hash: Device,
     /// Signature checks.
     pub verify: Device,
-    /// Account lookups (account creation is on the CPU, in DESIGN order).
+    /// Account lookups (account creation is on the CPU, in the resolve order of docs/SPEC.md).
     pub resolve: Device,
     /// Execution.
     pub execute: Device,

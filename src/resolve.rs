@@ -1,5 +1,5 @@
 //! Pipeline stage 4, resolve: map public keys to account indices and create the accounts
-//! a block names, exactly as DESIGN.md orders it.
+//! a block names, exactly as docs/SPEC.md (Resolve order) orders it.
 //!
 //! In block order, for every tx that passed steps 1–2 (decodes, signature valid), an
 //! unknown transfer recipient is created, then the block's fee collector if unknown. This
@@ -20,7 +20,7 @@ pub enum Resolved {
     /// Finished at steps 1–2: malformed or bad signature. Takes no wave.
     Rejected(Status),
     /// Finished at step 3: the signer account does not exist. Nothing executes, but the
-    /// tx still takes a wave (DESIGN.md: only steps 1–2 take none), keyed by its signer's
+    /// tx still takes a wave (docs/SPEC.md, Conflicts and waves: only steps 1–2 take none), keyed by its signer's
     /// public key and its credits.
     UnknownSigner {
         /// The unknown signer's public key.
@@ -134,7 +134,7 @@ pub fn known_from_lookups(
 }
 
 /// Resolves a block given the lookups of [`known_accounts`] against `state` as it is:
-/// creates the accounts the block names in DESIGN order, then maps every tx.
+/// creates the accounts the block names in the resolve order of docs/SPEC.md, then maps every tx.
 pub fn resolve_known(
     state: &mut State,
     block: &Block,

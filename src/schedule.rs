@@ -1,6 +1,6 @@
 //! Pipeline stage 5, schedule: the conflict-graph colourer that groups txs into waves.
 //!
-//! Keys and modes (DESIGN.md): the signer account and a swap's pool are **Write**; a
+//! Keys and modes (docs/SPEC.md, Conflicts and waves): the signer account and a swap's pool are **Write**; a
 //! transfer recipient and the fee collector are **Credit**. Write conflicts with Write and
 //! Credit on the same key; credits commute. ASAP layering: wave of a tx = 1 + max over its
 //! keys of (Write: latest wave of any earlier access; Credit: latest wave of an earlier

@@ -69,7 +69,7 @@ pub struct AccountJson {
     pub balances: Vec<u64>,
 }
 
-/// The genesis JSON document of DESIGN.md.
+/// The genesis JSON document of docs/FORMATS.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisJson {
@@ -167,7 +167,7 @@ impl State {
         })
     }
 
-    /// Parses and checks a genesis JSON document (DESIGN.md): 1 ≤ tokens ≤ 256, pool
+    /// Parses and checks a genesis JSON document (docs/FORMATS.md): 1 ≤ tokens ≤ 256, pool
     /// tokens distinct and < tokens, fee_bps < 10000, reserves ≥ 1, no duplicate pubkey,
     /// and every token's total supply ≤ 2^64 − 1.
     pub fn from_genesis_json(json: &str) -> Result<Self> {

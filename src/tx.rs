@@ -1,4 +1,4 @@
-//! Pipeline stage 1, decode: the transaction and block-log binary formats of DESIGN.md.
+//! Pipeline stage 1, decode: the transaction and block-log binary formats of docs/FORMATS.md.
 //!
 //! Transactions are kept as raw bytes inside a [`Block`] (their id is the hash of those
 //! bytes) and decoded into [`Tx`] values once per block. A tx whose length does not match

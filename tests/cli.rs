@@ -54,7 +54,7 @@ fn run_json_receipts_and_out_state() {
     );
     let txs = summary["txs"].as_u64().unwrap();
     assert_eq!(summary["blocks"].as_u64().unwrap(), 4);
-    // Receipts: one JSON object per line, block order, the DESIGN.md shape.
+    // Receipts: one JSON object per line, block order, the docs/FORMATS.md shape.
     let text = std::fs::read_to_string(&receipts).unwrap();
     let lines: Vec<serde_json::Value> = text
         .lines()

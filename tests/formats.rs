@@ -1,4 +1,4 @@
-//! Binary formats of DESIGN.md: tx and block-log round trips, and damaged logs that must
+//! Binary formats of docs/FORMATS.md: tx and block-log round trips, and damaged logs that must
 //! give an `Error` naming the block (never a panic) while leaving the state untouched.
 
 use proptest::prelude::*;

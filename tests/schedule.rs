@@ -398,7 +398,7 @@ fn failed_txs_keep_their_keys() {
 #[test]
 fn resolve_creates_recipient_before_fee_collector() {
     // The first valid tx names a new recipient N; the fee collector F is new as well.
-    // DESIGN.md: within one tx the recipient comes first, so N gets the lower index.
+    // docs/SPEC.md, Resolve order: within one tx the recipient comes first, so N gets the lower index.
     let mut s = genesis(&[A, B]);
     run(&mut s, &[transfer(A, 0, N, 1), transfer(B, 0, E, 1)]);
     assert_eq!(s.account_index(&pk(N)), Some(2));

@@ -121,9 +121,7 @@ fn devices(args: DevicesArgs) -> CliResult {
         return Ok(());
     }
     if adapters.is_empty() {
-        println!(
-            "no GPU adapters found (on Linux without a GPU, install Mesa's lavapipe: mesa-vulkan-drivers)"
-        );
+        println!("no GPU adapter found.\n{}", txwave::gpu::no_adapter_help());
         return Ok(());
     }
     for (i, a) in adapters.iter().enumerate() {

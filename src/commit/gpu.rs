@@ -67,7 +67,7 @@ impl MerkleBuffers {
     }
 }
 
-/// Merkle roots of DESIGN.md ("Roots") on the GPU, bit-identical to
+/// Merkle roots of docs/FORMATS.md ("Roots") on the GPU, bit-identical to
 /// [`crate::commit::merkle_root`].
 pub struct GpuMerkle {
     level: wgpu::ComputePipeline,

@@ -1,6 +1,6 @@
 //! Pipeline stage 7, commit: BLAKE3 Merkle roots over tx ids, receipts, accounts and pools.
 //!
-//! The tree shape is DESIGN.md's: pair neighbours, parent = BLAKE3(0x01 ‖ left ‖ right),
+//! The tree shape is docs/FORMATS.md's (Roots): pair neighbours, parent = BLAKE3(0x01 ‖ left ‖ right),
 //! an odd last node moves up unchanged, empty tree = 32 zero bytes.
 
 use rayon::prelude::*;
@@ -48,7 +48,7 @@ pub(crate) fn stale_accounts(
 /// Levels narrower than this are hashed on one thread: rayon's overhead would dominate.
 const PAR_LEVEL_MIN: usize = 4096;
 
-/// Merkle root of `leaves` as DESIGN.md defines it.
+/// Merkle root of `leaves` as docs/FORMATS.md (Roots) defines it.
 pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
     if leaves.is_empty() {
         return [0u8; 32];

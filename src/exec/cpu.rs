@@ -1,4 +1,4 @@
-//! CPU executor over resolved transactions (steps 4–10 of DESIGN.md on account indices).
+//! CPU executor over resolved transactions (steps 4–10 of docs/SPEC.md (Semantics) on account indices).
 //!
 //! `apply_tx` is the one implementation of steps 4–10 on account indices; it runs over
 //! any `Ledger`: the state itself here, or the shared columns of the wave executor

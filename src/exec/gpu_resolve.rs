@@ -14,7 +14,7 @@
 //!
 //! A block's lookups (the signer, and the recipient of a transfer, of every tx whose
 //! signature passed) go up as 32-byte keys; one u32 per key comes back. The host then
-//! creates the accounts the block names in DESIGN order ([`crate::resolve`]): that part is
+//! creates the accounts the block names in the resolve order of docs/SPEC.md ([`crate::resolve`]): that part is
 //! sequential by definition and touches only the block's new accounts.
 
 use std::sync::{Mutex, MutexGuard};

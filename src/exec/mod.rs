@@ -1,6 +1,6 @@
 //! Pipeline stage 6, execute: receipts, the exact swap formula and the executors.
 //!
-//! `reference.rs` is the sequential reference executor — DESIGN.md's semantics table in
+//! `reference.rs` is the sequential reference executor — SPEC.md's semantics table (docs/SPEC.md, Semantics) in
 //! plain code and the oracle every other backend is tested against. `cpu.rs` holds
 //! steps 4–10 on account indices and the in-order executor; `waves.rs` runs the
 //! scheduler's waves in parallel with rayon; `gpu.rs` executes the waves in WGSL over
@@ -13,7 +13,7 @@ pub mod reference;
 pub mod twin;
 pub mod waves;
 
-/// Receipt status codes of DESIGN.md.
+/// Receipt status codes of docs/SPEC.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Status {

@@ -233,7 +233,7 @@ pub fn write_receipt(b: &mut Bindings<'_>, i: u32, status: u32, amount_out: [u32
     b.out[at + 3] = 0;
 }
 
-/// Steps 4–10 of DESIGN.md for tx `i`, receipt included.
+/// Steps 4–10 of docs/SPEC.md (Semantics) for tx `i`, receipt included.
 pub fn execute_tx(b: &mut Bindings<'_>, i: u32) {
     let tx = b.txs[i as usize];
     let s = tx.signer;

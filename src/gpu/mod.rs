@@ -96,8 +96,45 @@ fn rank(device_type: wgpu::DeviceType) -> u8 {
     }
 }
 
+/// The wgpu backends txwave enumerates adapters from: Vulkan, Metal and DX12
+/// (`wgpu::Backends::PRIMARY`), narrowed by `WGPU_BACKEND` when it is set. wgpu's GL
+/// backend is never used (docs/SPEC.md, GPU rules): its context lock deadlocks under
+/// concurrent compute, it offers no hardware the others lack, and initialising it probes
+/// the window system (EGL, Wayland), which writes lines such as "XDG_RUNTIME_DIR is
+/// invalid or not set" on stderr. Leaving it out of the instance keeps probing silent.
+pub fn enabled_backends() -> wgpu::Backends {
+    let primary = wgpu::Backends::PRIMARY;
+    match wgpu::Backends::from_env() {
+        Some(asked) => asked & primary,
+        None => primary,
+    }
+}
+
 fn new_instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = enabled_backends();
+    wgpu::Instance::new(desc)
+}
+
+/// Why no adapter was found and how to get one, for `txwave devices` and error messages.
+pub fn no_adapter_help() -> String {
+    let asked = std::env::var("WGPU_BACKEND").ok();
+    let mut text = String::from(
+        "txwave looks for adapters on wgpu's Vulkan, Metal and DX12 backends only (not GL)",
+    );
+    if let Some(asked) = &asked {
+        text.push_str(&format!(
+            ", narrowed by WGPU_BACKEND={asked:?} to {:?}",
+            enabled_backends()
+        ));
+        if enabled_backends().is_empty() {
+            text.push_str(" — none of them; unset WGPU_BACKEND or name vulkan, metal or dx12");
+        }
+    }
+    text.push_str(
+        ". On Linux, install the Vulkan driver of your GPU; without a GPU, Mesa's lavapipe is          a software Vulkan device (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers          libvulkan1`). Check that VK_ICD_FILENAMES / VK_DRIVER_FILES, if set, name an          installed driver. Everything runs on the CPU without an adapter.",
+    );
+    text
 }
 
 fn report(adapter: &wgpu::Adapter) -> AdapterReport {
@@ -120,10 +157,10 @@ fn report(adapter: &wgpu::Adapter) -> AdapterReport {
     }
 }
 
-/// Lists every adapter wgpu can see, best first.
+/// Lists every adapter of the [`enabled_backends`], best first.
 pub fn list_adapters() -> Vec<AdapterReport> {
     let instance = new_instance();
-    let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let mut adapters = pollster::block_on(instance.enumerate_adapters(enabled_backends()));
     adapters.sort_by_key(|a| rank(a.get_info().device_type));
     adapters.iter().map(report).collect()
 }
@@ -164,7 +201,7 @@ impl GpuContext {
             .filter(|f| !f.is_empty())
             .map(|f| f.to_lowercase());
         let instance = new_instance();
-        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(enabled_backends()));
         let seen: Vec<String> = adapters
             .iter()
             .map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend))
@@ -175,18 +212,15 @@ impl GpuContext {
                     .as_ref()
                     .is_none_or(|f| a.get_info().name.to_lowercase().contains(f))
         });
-        // Prefer the best device type; among equals prefer Vulkan/Metal/Dx12 over GL.
-        adapters.sort_by_key(|a| {
-            let info = a.get_info();
-            (rank(info.device_type), info.backend == wgpu::Backend::Gl)
-        });
+        // Prefer the best device type.
+        adapters.sort_by_key(|a| rank(a.get_info().device_type));
         let adapter = adapters.into_iter().next().ok_or_else(|| {
             Error::NoAdapter(match &filter {
                 Some(f) => format!(
                     "no adapter name contains {f:?}; seen: [{}]",
                     seen.join(", ")
                 ),
-                None if seen.is_empty() => "wgpu found no adapters".to_string(),
+                None if seen.is_empty() => format!("no GPU adapter found: {}", no_adapter_help()),
                 None => format!("none of [{}] can run compute shaders", seen.join(", ")),
             })
         })?;
