@@ -11,5 +11,11 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Keep adapter probing silent on stderr (see `gpu::quiet_window_system_probing`).
+    if let Some((key, value)) = txwave::gpu::quiet_window_system_probing() {
+        // SAFETY: `main` has just started and no other thread exists yet, so nothing can
+        // read the environment while it changes.
+        unsafe { std::env::set_var(key, value) };
+    }
     std::process::exit(cli::main());
 }

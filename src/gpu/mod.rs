@@ -116,6 +116,33 @@ fn new_instance() -> wgpu::Instance {
     wgpu::Instance::new(desc)
 }
 
+/// Environment variable that turns off Mesa's `VK_LAYER_MESA_device_select`, see
+/// [`quiet_window_system_probing`].
+pub const MESA_DEVICE_SELECT_OFF_ENV: &str = "NODEVICE_SELECT";
+
+/// Stops the one source of stderr noise left once GL is out: Mesa's
+/// `VK_LAYER_MESA_device_select`, an implicit Vulkan layer that `mesa-vulkan-drivers`
+/// installs, connects to the Wayland and X11 displays while the Vulkan loader enumerates
+/// devices (to learn which GPU drives the screen) and libwayland prints
+/// "error: XDG_RUNTIME_DIR is invalid or not set in the environment." when there is no
+/// session. The layer only reorders devices for presentation; txwave presents nothing and
+/// chooses its adapter itself, so the layer's own switch (`NODEVICE_SELECT=1`, named in
+/// its manifest's `disable_environment`) turns it off for compute with no other effect.
+/// A user who set `NODEVICE_SELECT` or `MESA_VK_DEVICE_SELECT` keeps their choice.
+///
+/// Returns the variables to set, or `None` when nothing needs doing. The library never
+/// changes the process environment itself (other threads may be reading it): the binary
+/// applies this at the start of `main`, before any thread exists; an embedding program
+/// that wants the same silence sets `NODEVICE_SELECT=1` itself.
+pub fn quiet_window_system_probing() -> Option<(&'static str, &'static str)> {
+    let user_chose = |k: &str| std::env::var_os(k).is_some();
+    if user_chose(MESA_DEVICE_SELECT_OFF_ENV) || user_chose("MESA_VK_DEVICE_SELECT") {
+        None
+    } else {
+        Some((MESA_DEVICE_SELECT_OFF_ENV, "1"))
+    }
+}
+
 /// Why no adapter was found and how to get one, for `txwave devices` and error messages.
 pub fn no_adapter_help() -> String {
     let asked = std::env::var("WGPU_BACKEND").ok();
@@ -132,7 +159,10 @@ pub fn no_adapter_help() -> String {
         }
     }
     text.push_str(
-        ". On Linux, install the Vulkan driver of your GPU; without a GPU, Mesa's lavapipe is          a software Vulkan device (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers          libvulkan1`). Check that VK_ICD_FILENAMES / VK_DRIVER_FILES, if set, name an          installed driver. Everything runs on the CPU without an adapter.",
+        ". On Linux, install the Vulkan driver of your GPU; without a GPU, Mesa's lavapipe is \
+         a software Vulkan device (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers \
+         libvulkan1`). If VK_ICD_FILENAMES or VK_DRIVER_FILES is set, check that it names \
+         an installed driver. Without an adapter everything runs on the CPU.",
     );
     text
 }
