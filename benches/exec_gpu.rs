@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use txwave::exec::gpu::GpuExecutor;
 use txwave::gpu::GpuContext;
+use txwave::gpu::resident::ResidentState;
 use txwave::resolve::{ResolvedBlock, resolve};
 use txwave::schedule::Schedule;
 use txwave::tx::{Block, Tx};
@@ -50,6 +51,7 @@ fn exec_gpu(c: &mut Criterion) {
     let mut executor = ctx
         .as_ref()
         .map(|ctx| GpuExecutor::new(ctx).expect("execution pipelines compile"));
+    let resident = ctx.as_ref().map(ResidentState::new);
     if let Some(ctx) = &ctx {
         eprintln!(
             "exec_gpu: adapter {} ({})",
@@ -104,7 +106,9 @@ fn exec_gpu(c: &mut Criterion) {
         group.warm_up_time(Duration::from_millis(500));
         group.measurement_time(Duration::from_secs(2));
         group.throughput(Throughput::Elements(sched.scheduled() as u64));
-        if let (Some(ctx), Some(executor)) = (&ctx, executor.as_mut()) {
+        if let (Some(ctx), Some(executor), Some(resident)) =
+            (&ctx, executor.as_mut(), resident.as_ref())
+        {
             for serial_max in [0usize, 1, 4, 16, 64] {
                 executor.set_serial_wave_max(serial_max);
                 group.bench_function(
@@ -115,7 +119,7 @@ fn exec_gpu(c: &mut Criterion) {
                             for _ in 0..iters {
                                 let mut state = pre.clone();
                                 let (results, t) = executor
-                                    .execute(ctx, &mut state, &resolved, &sched)
+                                    .execute(ctx, resident, &mut state, &resolved, &sched)
                                     .expect("GPU execution");
                                 black_box(results);
                                 total += Duration::from_nanos(t.dispatch_ns + t.readback_ns);

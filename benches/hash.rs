@@ -24,7 +24,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use txwave::commit::gpu::GpuMerkle;
+use txwave::commit::gpu_merkle::GpuMerkle;
 use txwave::gpu::{GpuContext, GpuTimings};
 use txwave::hash::gpu::GpuHasher;
 
@@ -230,10 +230,10 @@ fn bench_hash(c: &mut Criterion) {
         let mut group = c.benchmark_group("tx_root");
         configure(&mut group, n);
         group.bench_with_input(BenchmarkId::new("cpu", n), &msgs, |b, msgs| {
-            b.iter(|| txwave::commit::merkle_root(&cpu_simd_hash_many(black_box(msgs))))
+            b.iter(|| txwave::merkle::merkle_root(&cpu_simd_hash_many(black_box(msgs))))
         });
         if let Some(g) = &gpu {
-            let want = txwave::commit::merkle_root(&reference);
+            let want = txwave::merkle::merkle_root(&reference);
             let (root, _) = g
                 .merkle
                 .root_of_messages(&g.ctx, &g.hasher, &msgs)
@@ -257,13 +257,13 @@ fn bench_hash(c: &mut Criterion) {
     let mut group = c.benchmark_group("merkle");
     configure(&mut group, n);
     group.bench_with_input(BenchmarkId::new("cpu", n), &leaves, |b, leaves| {
-        b.iter(|| txwave::commit::merkle_root(black_box(leaves)))
+        b.iter(|| txwave::merkle::merkle_root(black_box(leaves)))
     });
     if let Some(g) = &gpu {
         let (root, t) = g.merkle.merkle_root(&g.ctx, &leaves).expect("GPU root");
         assert_eq!(
             root,
-            txwave::commit::merkle_root(&leaves),
+            txwave::merkle::merkle_root(&leaves),
             "GPU Merkle root is wrong"
         );
         print_breakdown("merkle", n, &t);

@@ -53,14 +53,60 @@ pub enum Error {
     /// No GPU adapter could be found or opened.
     #[error("no usable GPU adapter: {0}")]
     NoAdapter(String),
-    /// The GPU reported an error (validation, out of memory, device loss, map failure).
+    /// A GPU call failed: the work exceeds a device limit, the device ran out of memory,
+    /// rejected a call, was lost, or a readback failed. Never a wrong answer: the caller
+    /// (or `Auto`) can redo the work on the CPU. [`GpuErrorKind`] says which.
     #[error("GPU error during {stage}: {what}")]
     Gpu {
         /// Pipeline stage or operation that failed.
         stage: &'static str,
-        /// The error the GPU runtime reported.
+        /// What kind of failure, for callers that match on it.
+        kind: GpuErrorKind,
+        /// The error the GPU runtime reported, or what did not fit.
         what: String,
     },
+}
+
+/// The kinds of [`Error::Gpu`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GpuErrorKind {
+    /// The work does not fit a limit of the adapter (binding or buffer size, dispatch
+    /// size, a driver's loop limit): it never will on this device, the CPU can do it.
+    LimitExceeded,
+    /// The device could not allocate memory.
+    OutOfMemory,
+    /// wgpu rejected a call (validation error, shader or pipeline creation failure).
+    Validation,
+    /// The device was lost; every later call on it fails.
+    DeviceLost,
+    /// Mapping or reading results back failed, or they came back inconsistent.
+    Readback,
+    /// Opening the device failed.
+    DeviceRequest,
+    /// A fault injected by a test (`GpuContext::inject_fault` and the like).
+    Injected,
+    /// A buffer that should exist did not (a bug, reported rather than panicking).
+    Internal,
+}
+
+impl Error {
+    /// An [`Error::Gpu`].
+    pub fn gpu(stage: &'static str, kind: GpuErrorKind, what: impl Into<String>) -> Error {
+        Error::Gpu {
+            stage,
+            kind,
+            what: what.into(),
+        }
+    }
+
+    /// The kind of a GPU error, `None` for every other error.
+    pub fn gpu_kind(&self) -> Option<GpuErrorKind> {
+        match self {
+            Error::Gpu { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
 }
 
 /// Result alias used across the crate.

@@ -16,7 +16,8 @@
 //! | execute | [`exec`] | the sequential reference (the oracle) and the parallel executors |
 //! | commit | [`commit`] | BLAKE3 Merkle roots; account leaves kept between blocks, only touched ones rehashed |
 //!
-//! [`state`] holds the structure-of-arrays ledger, [`engine`] runs the stages on a
+//! [`state`] holds the structure-of-arrays ledger, [`receipt`] the receipts every
+//! executor produces, [`merkle`] the tree shape of every root, [`engine`] runs the stages on a
 //! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]
 //! generates seeded test blocks. Start with [`Engine`].
 #![warn(missing_docs)]
@@ -27,6 +28,8 @@ pub mod error;
 pub mod exec;
 pub mod gpu;
 pub mod hash;
+pub mod merkle;
+pub mod receipt;
 pub mod resolve;
 pub mod schedule;
 pub mod state;
@@ -35,8 +38,8 @@ pub mod verify;
 pub mod workload;
 
 pub use engine::{Backend, BlockOutcome, Engine, EngineConfig};
-pub use error::{Error, Result};
-pub use exec::{Receipt, Status};
+pub use error::{Error, GpuErrorKind, Result};
+pub use receipt::{Receipt, Status};
 pub use state::State;
 pub use tx::{Block, Tx};
 pub use verify::{SigCheck, VerifyRule};

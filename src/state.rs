@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::commit::merkle_root;
 use crate::error::{Error, Result};
+use crate::merkle::merkle_root;
 use crate::verify::VerifyRule;
 
 /// Most tokens a chain may have.
@@ -96,43 +96,53 @@ pub struct State {
     balances: Vec<Vec<u64>>,
     pools: Vec<Pool>,
     index: HashMap<[u8; 32], u32>,
-    sync: SyncTag,
+    sync: SyncCounter,
 }
 
-/// Identity and edit count of one [`State`] value, for device-side copies of its columns
-/// (`exec::gpu` keeps them resident across blocks). Not part of the state's content: every
-/// tag compares equal. A clone gets a fresh identity, and every change to existing values
-/// (the crate-private `*_mut` accessors, [`State::rollback`]) counts an edit; appending
-/// accounts does not, since a device copy can pick appended accounts up incrementally.
+/// A reading of a [`State`]'s identity and edit count: two readings are equal exactly
+/// when no existing value of that very object changed between them. Copies kept beside
+/// the state — the device-resident columns (`gpu::resident`), the kept account leaves and
+/// Merkle tree of the commit stage — record the tag of the state they mirror and are
+/// trusted only while the state still has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SyncTag {
+    identity: u64,
+    edits: u64,
+}
+
+/// The counter behind [`SyncTag`]. Not part of the state's content: every counter compares
+/// equal. A clone gets a fresh identity, and every change to existing values (the
+/// crate-private `*_mut` accessors, [`State::rollback`]) counts an edit; appending accounts
+/// does not, since a copy can pick appended accounts up incrementally.
 #[derive(Debug)]
-pub(crate) struct SyncTag {
+struct SyncCounter {
     id: u64,
     edits: u64,
 }
 
-impl SyncTag {
+impl SyncCounter {
     fn fresh() -> Self {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        SyncTag {
+        SyncCounter {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             edits: 0,
         }
     }
 }
 
-impl Clone for SyncTag {
+impl Clone for SyncCounter {
     fn clone(&self) -> Self {
-        SyncTag::fresh()
+        SyncCounter::fresh()
     }
 }
 
-impl PartialEq for SyncTag {
+impl PartialEq for SyncCounter {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl Eq for SyncTag {}
+impl Eq for SyncCounter {}
 
 /// What a caller needs to undo a block's changes: the values before the block of every
 /// account and pool it may touch, and the account count before resolve.
@@ -163,7 +173,7 @@ impl State {
             balances: vec![Vec::new(); tokens],
             pools: Vec::new(),
             index: HashMap::new(),
-            sync: SyncTag::fresh(),
+            sync: SyncCounter::fresh(),
         })
     }
 
@@ -338,10 +348,13 @@ impl State {
         self.sync.edits += 1;
         &mut self.pools
     }
-    /// (identity, edits) of this value: equal to an earlier reading exactly when no
+    /// This value's identity and edit count: equal to an earlier reading exactly when no
     /// existing value changed since, on this very object (see [`SyncTag`]).
-    pub(crate) fn sync_tag(&self) -> (u64, u64) {
-        (self.sync.id, self.sync.edits)
+    pub fn sync_tag(&self) -> SyncTag {
+        SyncTag {
+            identity: self.sync.id,
+            edits: self.sync.edits,
+        }
     }
     pub(crate) fn set_tip(&mut self, height: u64, block_hash: [u8; 32]) {
         self.height = height;

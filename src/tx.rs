@@ -301,6 +301,33 @@ impl Block {
         h
     }
 
+    /// Checks that this block follows the tip of a chain whose last block has `height` and
+    /// hash `last_block_hash` (docs/SPEC.md, Block acceptance): height + 1 and that parent.
+    /// The error names the field, the expected and the found value.
+    pub fn check_follows(&self, height: u64, last_block_hash: [u8; 32]) -> Result<()> {
+        if self.height != height.wrapping_add(1) || height == u64::MAX {
+            return Err(Error::BlockRejected {
+                height: self.height,
+                what: format!(
+                    "height field: expected {}, found {}",
+                    height.wrapping_add(1),
+                    self.height
+                ),
+            });
+        }
+        if self.parent_hash != last_block_hash {
+            return Err(Error::BlockRejected {
+                height: self.height,
+                what: format!(
+                    "parent_hash field: expected {}, found {}",
+                    hex::encode(last_block_hash),
+                    hex::encode(self.parent_hash)
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// block_hash = BLAKE3(header bytes ‖ tx_root).
     pub fn block_hash(&self, tx_root: &[u8; 32]) -> [u8; 32] {
         let mut h = blake3::Hasher::new();

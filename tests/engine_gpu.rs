@@ -187,8 +187,8 @@ fn gpu_account_lookups_match_the_state_index() {
     let Some(ctx) = txwave::gpu::test_context() else {
         return;
     };
-    let exec = txwave::exec::gpu::GpuExecutor::new(&ctx).unwrap();
-    let resolver = txwave::exec::gpu_resolve::GpuResolver::new(&ctx).unwrap();
+    let resident = txwave::gpu::resident::ResidentState::new(&ctx);
+    let resolver = txwave::resolve::gpu::GpuResolver::new(&ctx).unwrap();
     let g = generate(
         &GenConfig {
             accounts: 3000,
@@ -206,8 +206,8 @@ fn gpu_account_lookups_match_the_state_index() {
     near[31] ^= 0x80;
     keys.push(near);
     keys.extend((0..500u32).map(|i| *blake3::hash(&i.to_le_bytes()).as_bytes()));
-    let (found, _) = exec
-        .with_resident(&ctx, &state, |cols, table| {
+    let (found, _) = resident
+        .with_columns(&ctx, &state, |cols, table| {
             resolver.lookup(&ctx, cols.pubkeys, table, &keys)
         })
         .unwrap();

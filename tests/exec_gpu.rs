@@ -7,8 +7,9 @@
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use txwave::engine::Device;
-use txwave::exec::gpu::{SwapProbe, join, split};
+use txwave::exec::layout::SwapProbe;
 use txwave::exec::{reference, twin};
+use txwave::gpu::resident::{join, split};
 use txwave::state::{AccountJson, GenesisJson, Pool};
 use txwave::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
 use txwave::workload::{GenConfig, generate};
@@ -113,8 +114,8 @@ fn workloads_match_the_reference_with_state_resident_across_blocks() {
         // 0: every wave its own dispatch; both defaults; everything serial.
         for serial_wave_max in [
             0,
-            txwave::exec::gpu::DEFAULT_SERIAL_WAVE_MAX,
-            txwave::exec::gpu::SOFTWARE_SERIAL_WAVE_MAX,
+            txwave::exec::layout::DEFAULT_SERIAL_WAVE_MAX,
+            txwave::exec::layout::SOFTWARE_SERIAL_WAVE_MAX,
             usize::MAX,
         ] {
             engine
@@ -127,7 +128,7 @@ fn workloads_match_the_reference_with_state_resident_across_blocks() {
                 let what = format!("{name}, serial_wave_max {serial_wave_max}, block {h}");
                 let out =
                     same_as_reference(&engine, &mut state, &mut reference_state, block, &what);
-                let sync = engine.gpu_executor().expect("GPU engine").last_sync();
+                let sync = engine.gpu_resident().expect("GPU engine").last_sync();
                 // The first block uploads the state; later ones only appended accounts.
                 assert_eq!(sync.full_upload, h == 0, "{what}: {sync:?}");
                 if h > 0 {
@@ -443,7 +444,7 @@ fn rejected_block_then_good_block_keeps_the_device_copy_consistent() {
         &g.blocks[1],
         "block 2",
     );
-    assert!(engine.gpu_executor().expect("GPU").last_sync().full_upload);
+    assert!(engine.gpu_resident().expect("GPU").last_sync().full_upload);
     same_as_reference(
         &engine,
         &mut state,
@@ -451,7 +452,7 @@ fn rejected_block_then_good_block_keeps_the_device_copy_consistent() {
         &g.blocks[2],
         "block 3",
     );
-    assert!(!engine.gpu_executor().expect("GPU").last_sync().full_upload);
+    assert!(!engine.gpu_resident().expect("GPU").last_sync().full_upload);
 }
 
 #[test]
@@ -471,7 +472,7 @@ fn one_engine_with_several_states_and_host_edits_between_blocks() {
     same_as_reference(&engine, &mut a, &mut ra, &g.blocks[0], "A 1");
     same_as_reference(&engine, &mut b, &mut rb, &g.blocks[0], "B 1");
     assert!(
-        engine.gpu_executor().expect("GPU").last_sync().full_upload,
+        engine.gpu_resident().expect("GPU").last_sync().full_upload,
         "B is another state"
     );
     // Block 2 of A on the CPU engine: the host changes behind the device copy.
@@ -479,7 +480,7 @@ fn one_engine_with_several_states_and_host_edits_between_blocks() {
     reference::execute_block(&mut ra, &g.blocks[1]).expect("reference block");
     same_as_reference(&engine, &mut a, &mut ra, &g.blocks[2], "A 3");
     assert!(
-        engine.gpu_executor().expect("GPU").last_sync().full_upload,
+        engine.gpu_resident().expect("GPU").last_sync().full_upload,
         "A changed on the host"
     );
     same_as_reference(&engine, &mut b, &mut rb, &g.blocks[1], "B 2");
@@ -686,7 +687,11 @@ fn shipped_defi_small_dataset_matches() {
     let genesis = std::fs::read_to_string(dir.join("genesis.json")).expect("genesis file");
     let log = std::fs::read(dir.join("blocks.blk")).expect("block log");
     let blocks = Block::decode_log(&log).expect("block log decodes");
-    for serial_wave_max in [0, txwave::exec::gpu::SOFTWARE_SERIAL_WAVE_MAX, usize::MAX] {
+    for serial_wave_max in [
+        0,
+        txwave::exec::layout::SOFTWARE_SERIAL_WAVE_MAX,
+        usize::MAX,
+    ] {
         engine
             .gpu_executor_mut()
             .expect("GPU engine")

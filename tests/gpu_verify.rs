@@ -19,7 +19,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha512};
 use txwave::gpu::GpuContext;
 use txwave::verify::cpu::{verify_strict_one, verify_zip215_one};
-use txwave::verify::gpu::{GpuVerifier, pack, rule_code};
+use txwave::verify::gpu::{GpuVerifier, pack};
+use txwave::verify::layout::rule_code;
 use txwave::verify::twin;
 use txwave::{SigCheck, VerifyRule};
 

@@ -173,7 +173,10 @@ fn gpu_splits_batches_over_binding_and_dispatch_limits() {
     let big = vec![0u8; 8193];
     assert!(matches!(
         hasher.hash_many(&ctx, &[&big]),
-        Err(Error::InvalidArgument(_))
+        Err(Error::Gpu {
+            kind: txwave::error::GpuErrorKind::LimitExceeded,
+            ..
+        })
     ));
 }
 
@@ -205,7 +208,7 @@ fn injected_fault_is_an_error_and_the_next_call_works() {
     let msgs: [&[u8]; 2] = [b"abc", &[7u8; 1500]];
     ctx.inject_fault();
     match hasher.hash_many(&ctx, &msgs) {
-        Err(Error::Gpu { stage, what }) => {
+        Err(Error::Gpu { stage, what, .. }) => {
             assert!(what.contains("injected"), "{stage}: {what}");
         }
         other => panic!("expected Error::Gpu, got {other:?}"),

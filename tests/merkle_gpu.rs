@@ -1,15 +1,16 @@
-//! GPU Merkle roots against `txwave::commit::merkle_root` and the CPU twin, and the
+//! GPU Merkle roots against `txwave::merkle::merkle_root` and the CPU twin, and the
 //! hash-then-reduce path against hashing and reducing on the CPU. GPU tests skip without
 //! an adapter unless `TXWAVE_REQUIRE_GPU=1`.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use txwave::Error;
-use txwave::commit::gpu::GpuMerkle;
-use txwave::commit::{merkle_root, twin};
+use txwave::commit::gpu_merkle::GpuMerkle;
+use txwave::commit::twin;
 use txwave::gpu::pool::BatchLimits;
 use txwave::gpu::test_context;
 use txwave::hash::gpu::GpuHasher;
+use txwave::merkle::merkle_root;
 
 fn leaves(n: u32) -> Vec<[u8; 32]> {
     (0..n)

@@ -2,19 +2,15 @@
 //! capabilities (core WGSL: no 64-bit integers, no subgroups), and every file in
 //! `shaders/` is either part of a compiled module or at least valid on its own. Needs no GPU.
 //!
-//! Each GPU stage lists its composed modules in its `wgsl_modules()`; add new stages to
-//! `compiled_modules` below.
+//! The modules are the shader table's (`txwave::gpu::shaders::SHADERS`), the one list
+//! every stage constructor also reads.
 
 use std::path::{Path, PathBuf};
 
+use txwave::gpu::shaders::{self, SHADERS};
+
 fn compiled_modules() -> Vec<(&'static str, String)> {
-    let mut modules = txwave::hash::gpu::wgsl_modules();
-    modules.extend(txwave::commit::gpu::wgsl_modules());
-    modules.extend(txwave::commit::leaves::wgsl_modules());
-    modules.extend(txwave::verify::gpu::wgsl_modules());
-    modules.extend(txwave::exec::gpu::wgsl_modules());
-    modules.extend(txwave::exec::gpu_resolve::wgsl_modules());
-    modules
+    SHADERS.iter().map(|m| (m.name, m.source())).collect()
 }
 
 fn validate(name: &str, source: &str) -> Result<naga::valid::ModuleInfo, String> {
@@ -28,13 +24,25 @@ fn validate(name: &str, source: &str) -> Result<naga::valid::ModuleInfo, String>
     .map_err(|e| format!("{name}: validation error: {e:?}"))
 }
 
+/// Every `.wgsl` file under `shaders/`, in every folder.
 fn shader_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
-        .collect();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "wgsl") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders"),
+        &mut files,
+    );
     files.sort();
     files
 }
@@ -81,45 +89,45 @@ fn every_shader_file_is_compiled_and_self_contained_files_validate() {
 #[test]
 fn shared_compression_piece_stands_alone() {
     // blake3_compress.wgsl is included by both stages, so it must not depend on either.
-    validate(
-        "blake3_compress.wgsl",
-        txwave::hash::gpu::BLAKE3_COMPRESS_WGSL,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    validate(shaders::BLAKE3_COMPRESS.path, shaders::BLAKE3_COMPRESS.text)
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 fn shared_u64_piece_stands_alone() {
     // u64.wgsl is composed in front of exec.wgsl and exec_probe.wgsl.
-    validate("u64.wgsl", txwave::exec::gpu::U64_WGSL).unwrap_or_else(|e| panic!("{e}"));
+    validate(shaders::U64.path, shaders::U64.text).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
-fn modules_expose_the_entry_points_the_runtime_asks_for() {
-    let entry_points = |source: &str| -> Vec<String> {
-        naga::front::wgsl::parse_str(source)
-            .expect("validated above")
+fn modules_expose_the_entry_points_the_table_lists() {
+    // Constructors ask for the table's entry points by name; the table must match the
+    // source, in order.
+    for m in SHADERS {
+        let source = m.source();
+        let found: Vec<String> = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{}: {}", m.name, e.emit_to_string(&source)))
             .entry_points
             .iter()
             .map(|e| e.name.clone())
-            .collect()
-    };
-    let modules = compiled_modules();
-    let find = |name: &str| {
-        &modules
-            .iter()
-            .find(|(n, _)| *n == name)
-            .expect("module listed")
-            .1
-    };
-    assert_eq!(
-        entry_points(find("hash")),
-        ["hash_chunks", "reduce_chunk_trees"]
-    );
-    assert_eq!(entry_points(find("merkle")), ["merkle_level"]);
-    assert_eq!(
-        entry_points(find("exec")),
-        ["exec_segment", "gather_changed"]
-    );
-    assert_eq!(entry_points(find("exec_probe")), ["swap_out_probe"]);
+            .collect();
+        assert_eq!(found, m.entry_points, "{}", m.name);
+    }
+    let names: Vec<&str> = SHADERS.iter().map(|m| m.name).collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "module names repeat: {names:?}");
+}
+
+#[test]
+fn every_piece_path_names_its_file() {
+    for m in SHADERS {
+        for p in m.pieces {
+            let on_disk =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(p.path))
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.path));
+            assert_eq!(on_disk, p.text, "{} is stale in the binary", p.path);
+        }
+    }
 }

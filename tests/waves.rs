@@ -22,8 +22,9 @@
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
+use txwave::Status;
 use txwave::exec::waves::{WaveOptions, execute_waves_with};
-use txwave::exec::{Status, cpu, reference};
+use txwave::exec::{cpu, reference};
 use txwave::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock, resolve};
 use txwave::schedule::{NO_WAVE, Schedule};
 use txwave::state::{AccountJson, GenesisJson, Pool};

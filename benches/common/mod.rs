@@ -1,7 +1,7 @@
 //! Shared setup of the schedule and exec benches: generated DeFi blocks taken through
 //! decode, verify and resolve, so the benches time only the stage they name.
 
-use txwave::exec::Status;
+use txwave::Status;
 use txwave::resolve::{ResolvedBlock, resolve};
 use txwave::schedule::Schedule;
 use txwave::verify;

@@ -77,7 +77,7 @@ pub fn inspect(args: InspectArgs) -> CliResult {
             .map(|(index, b)| {
                 let decoded: Vec<Option<Tx>> = b.txs().map(Tx::decode).collect();
                 let tx_ids: Vec<[u8; 32]> = b.txs().map(|t| *blake3::hash(t).as_bytes()).collect();
-                let tx_root = txwave::commit::merkle_root(&tx_ids);
+                let tx_root = txwave::merkle::merkle_root(&tx_ids);
                 BlockInfo {
                     index,
                     height: b.height,

@@ -1,15 +1,15 @@
-//! CPU twins of `shaders/merkle.wgsl` and `shaders/state_leaves.wgsl`: the same functions
+//! CPU twins of `shaders/stages/merkle.wgsl` and `shaders/stages/state_leaves.wgsl`: the same functions
 //! under the same names and in the same loop shape, compared with the shaders and with
-//! [`crate::commit::merkle_root`], [`State::account_leaf`] and [`Pool::leaf`] in tests.
+//! [`crate::merkle::merkle_root`], [`State::account_leaf`] and [`Pool::leaf`] in tests.
 
-use super::NODE_TAG;
-use super::gpu::LevelParams;
-use super::leaves::LeafParams;
-use crate::exec::gpu::PoolWords;
+use super::gpu_leaves::LeafParams;
+use super::gpu_merkle::LevelParams;
+use crate::gpu::resident::PoolWords;
 use crate::hash::twin::{
     BLAKE3_BLOCK_LEN, BLAKE3_CHUNK_END, BLAKE3_CHUNK_LEN, BLAKE3_CHUNK_START, BLAKE3_IV,
     BLAKE3_ROOT, blake3_compress, parent_cv, words_to_digests,
 };
+use crate::merkle::NODE_TAG;
 #[cfg(doc)]
 use crate::state::{Pool, State};
 
@@ -205,7 +205,7 @@ pub fn pool_leaf_hash(p: &PoolWords) -> [u32; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::gpu::pool_words;
+    use crate::gpu::resident::pool_words;
     use crate::state::{Pool, State};
     use crate::verify::VerifyRule;
 
@@ -310,7 +310,7 @@ mod tests {
                 })
             };
             let got = words_to_digests(&node_hash(words(&l), words(&r)))[0];
-            assert_eq!(got, crate::commit::node_hash(&l, &r), "seed {s}");
+            assert_eq!(got, crate::merkle::node_hash(&l, &r), "seed {s}");
         }
     }
 
@@ -320,7 +320,7 @@ mod tests {
             let l = leaves(n);
             assert_eq!(
                 merkle_root(&l),
-                crate::commit::merkle_root(&l),
+                crate::merkle::merkle_root(&l),
                 "{n} leaves"
             );
         }

@@ -4,7 +4,8 @@
 //! any `Ledger`: the state itself here, or the shared columns of the wave executor
 //! (`exec::waves`), so both executors share the same arithmetic and checks.
 
-use crate::exec::{Status, swap_out};
+use crate::exec::swap_out;
+use crate::receipt::Status;
 use crate::resolve::{ReadyTx, Resolved, ResolvedBlock};
 use crate::state::{Pool, State};
 use crate::tx::{Action, Direction};

@@ -1,34 +1,20 @@
 //! GPU backend of the execute stage: a block's waves run in WGSL over state kept resident
 //! on the device across blocks.
 //!
-//! Shaders: `shaders/u64.wgsl` (u64 as u32 pairs, the exact swap formula in 32-bit limbs)
-//! followed by `shaders/exec.wgsl` (entry points `exec_segment` and `gather_changed`).
+//! Shaders: `shaders/shared/u64.wgsl` (u64 as u32 pairs, the exact swap formula in 32-bit limbs)
+//! followed by `shaders/stages/exec.wgsl` (entry points `exec_segment` and `gather_changed`).
 //! CPU twin: [`super::twin`], which also runs a whole block through the same plan on the
 //! CPU so the plan and the kernels can be checked without a GPU.
 //!
 //! # Resident state
-//! The device holds the state's columns as u32 pairs: nonces (two words per account), one
-//! balance column per token (`account_cap` pairs each, so column `t` of account `a` is at
-//! pair `t × account_cap + a`) and the pools, plus the pubkeys (8 words per account; the
-//! commit stage hashes account leaves from them and the columns, [`crate::commit::leaves`])
-//! and a pubkey → account hash table that the resolve stage looks accounts up in
-//! ([`super::gpu_resolve`]). They are uploaded once and kept. Per block,
-//! only the accounts appended since the last block (their host values, zero by
-//! construction) and the block's ready txs go up; the receipts and, for every account and
-//! pool the block may write (signers, recipients, the fee collector, swap pools), the
-//! nonce, balances and reserves come back, and those accounts and pools are written into
-//! the host [`State`] — which stays the source of truth. The host is written only after
-//! the whole GPU call succeeded, so a failure leaves it untouched and `Auto` can run the
-//! CPU executor on it.
-//!
-//! The device copy is trusted only while the host state is provably the one it mirrors:
-//! the executor records the state's identity and edit count (`State::sync_tag`: a clone
-//! is a new identity; any change to existing values, a rollback included, is an edit) and
-//! the account count after each block. If the identity or edit count differs, accounts were
-//! removed, the token or pool count changed, or the columns outgrow their capacity, the
-//! whole state is uploaded again. Any GPU error drops the device copy. So a block rejected
-//! after execution (a wrong claimed root: the engine rolls the host back) makes the next
-//! block upload everything — correctness first; rejected blocks are rare.
+//! The block runs over the device-resident copy of the state that [`ResidentState`] owns
+//! (shared with the GPU resolve and commit stages; see [`crate::gpu::resident`] for what
+//! is on the device and when it is trusted). Per block only the block's ready txs go up;
+//! the receipts and, for every account and pool the block may write (signers, recipients,
+//! the fee collector, swap pools), the nonce, balances and reserves come back, and those
+//! accounts and pools are written into the host [`State`], which stays the source of
+//! truth. The host is written only after the whole GPU call succeeded, so a failure leaves
+//! it untouched (and drops the device copy) and `Auto` can run the CPU executor on it.
 //!
 //! # Dispatches and hot chains
 //! All segments of a block are recorded in one compute pass and one submit; each segment is
@@ -75,500 +61,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::error::{Error, Result};
-use crate::exec::Status;
+use crate::error::{Error, GpuErrorKind, Result};
+use crate::gpu::pass::{add_pass, allocated, entry, layout_entry};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::shaders;
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::hash::gpu::{add_pass, allocated, entry};
-use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
+use crate::receipt::Status;
+use crate::resolve::ResolvedBlock;
 use crate::schedule::Schedule;
 use crate::state::State;
-use crate::tx::{Action, Direction};
 
-pub use crate::commit::leaves::ResidentColumns;
-use crate::exec::gpu_resolve::{AccountTable, ResidentTable};
+use super::layout::*;
+use super::plan::BlockPlan;
+use crate::gpu::resident::{ResidentColumns, ResidentState, join};
 
-/// `shaders/u64.wgsl`: u64 as u32 pairs and the exact swap formula (stands alone).
-pub const U64_WGSL: &str = include_str!("../../shaders/u64.wgsl");
-/// `shaders/exec.wgsl`: the execution entry points (needs [`U64_WGSL`] in front).
-pub const EXEC_WGSL: &str = include_str!("../../shaders/exec.wgsl");
-/// `shaders/exec_probe.wgsl`: the arithmetic test entry point (needs [`U64_WGSL`]).
-pub const EXEC_PROBE_WGSL: &str = include_str!("../../shaders/exec_probe.wgsl");
-
-/// Invocations per workgroup of every execution entry point; keep in sync with
-/// `EXEC_WORKGROUP_SIZE` in shaders/exec.wgsl (and `PROBE_WORKGROUP_SIZE` in
-/// shaders/exec_probe.wgsl).
-pub const EXEC_WORKGROUP_SIZE: u32 = 64;
-/// Kind of a transfer in [`ExecTx::kind`]; keep in sync with `TX_KIND_TRANSFER`.
-pub const TX_KIND_TRANSFER: u32 = 1;
-/// Kind of a swap in [`ExecTx::kind`]; keep in sync with `TX_KIND_SWAP`.
-pub const TX_KIND_SWAP: u32 = 2;
-/// [`ExecTx::direction`] of an A→B swap; keep in sync with `DIRECTION_A_TO_B`.
-pub const DIRECTION_A_TO_B: u32 = 0;
-/// [`ExecTx::direction`] of a B→A swap.
-pub const DIRECTION_B_TO_A: u32 = 1;
-/// [`Segment::mode`]: one invocation per entry; keep in sync with `SEGMENT_PARALLEL`.
-pub const SEGMENT_PARALLEL: u32 = 0;
-/// [`Segment::mode`]: invocation 0 runs every entry in order; keep in sync with
-/// `SEGMENT_SERIAL`.
-pub const SEGMENT_SERIAL: u32 = 1;
-/// Words per receipt in the output buffer (status, amount_out low, high, 0); keep in sync
-/// with `RECEIPT_WORDS`.
-pub const RECEIPT_WORDS: usize = 4;
-/// Words per gathered pool (reserve_a low, high, reserve_b low, high); keep in sync with
-/// `POOL_GATHER_WORDS`.
-pub const POOL_GATHER_WORDS: usize = 4;
-/// Most txs one serial segment runs, so that one invocation never runs for long.
-///
-/// Bound: llvmpipe (lavapipe) stops any shader loop after 65,535 iterations counted over
-/// the whole invocation, not per loop entry — a safety limiter in Mesa's gallivm; with
-/// 4096 txs per segment, blocks of ~1000 swaps in one invocation came back wrong. One tx
-/// runs at most 269 loop iterations (1 of the segment loop; in `swap_out` 3 for d, 9 for
-/// the product rows, 64 division steps, and 3 for each of at most 64 `sub96` calls), so
-/// 128 txs stay below 34,432 iterations. On GPUs the cap also keeps a dispatch far from
-/// driver watchdogs; it costs one dispatch per 128 txs of a serial chain.
-pub const SERIAL_SEGMENT_MAX_TXS: usize = 128;
-/// Waves of at most this many ready txs join serial segments on a hardware adapter.
-///
-/// A wave of k txs as its own dispatch costs one dispatch and barrier; run serially it
-/// costs k sequential tx executions. On a GPU a dispatch with its barrier costs a few µs,
-/// and one thread runs a swap (64 division steps, a few dependent global loads) in the
-/// order of a µs or more, so 4 keeps the one-to-few-tx tail of a hot-pool block in one
-/// dispatch while any wave with real parallelism keeps its own. An estimate: not yet
-/// measured on a GPU (see the module docs).
-pub const DEFAULT_SERIAL_WAVE_MAX: usize = 4;
-
-/// Waves of at most this many ready txs join serial segments on a software (CPU-type)
-/// adapter such as lavapipe, where a dispatch costs as much as ~25 serial txs (measured,
-/// module docs).
-pub const SOFTWARE_SERIAL_WAVE_MAX: usize = 16;
-
-/// Per-block parameters. Keep in sync with `ExecParams` in shaders/exec.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ExecParams {
-    /// Fee collector account index.
-    pub fee_collector: u32,
-    /// Number of tokens (balance columns).
-    pub tokens: u32,
-    /// Accounts per balance column on the device.
-    pub account_cap: u32,
-    /// Number of pools.
-    pub n_pools: u32,
-    /// Accounts `gather_changed` copies out.
-    pub n_gather_accounts: u32,
-    /// Pools `gather_changed` copies out.
-    pub n_gather_pools: u32,
-    /// Word offset of the gathered columns in the output buffer.
-    pub gather_offset: u32,
-    /// Pads to 32 bytes.
-    pub pad0: u32,
+fn gpu_err(stage: &'static str, kind: GpuErrorKind, what: String) -> Error {
+    Error::gpu(stage, kind, what)
 }
 
-/// One dispatch of `exec_segment`. Keep in sync with `Segment` in shaders/exec.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct Segment {
-    /// First entry of the order list.
-    pub first: u32,
-    /// Entries.
-    pub count: u32,
-    /// [`SEGMENT_PARALLEL`] or [`SEGMENT_SERIAL`].
-    pub mode: u32,
-    /// Pads to 16 bytes.
-    pub pad0: u32,
-}
-
-/// A ready tx as the shader reads it. Keep in sync with `ExecTx` in shaders/exec.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ExecTx {
-    /// [`TX_KIND_TRANSFER`] or [`TX_KIND_SWAP`].
-    pub kind: u32,
-    /// Signer account index.
-    pub signer: u32,
-    /// Transfer recipient index, or [`NO_ACCOUNT`] for a swap.
-    pub recipient: u32,
-    /// Transfer: token. Swap: pool index.
-    pub token_or_pool: u32,
-    /// Swap: [`DIRECTION_A_TO_B`] or [`DIRECTION_B_TO_A`]; transfer: 0.
-    pub direction: u32,
-    /// Aligns `nonce` to 8 bytes as WGSL's `vec2<u32>`.
-    pub pad0: u32,
-    /// Nonce (low word, high word).
-    pub nonce: [u32; 2],
-    /// Fee.
-    pub fee: [u32; 2],
-    /// Transfer amount or swap amount_in.
-    pub amount: [u32; 2],
-    /// Swap min_out; transfer: 0.
-    pub min_out: [u32; 2],
-    /// Pads to 64 bytes.
-    pub pad1: [u32; 2],
-}
-
-/// A pool as the shader reads it. Keep in sync with `PoolWords` in shaders/exec.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct PoolWords {
-    /// Token A.
-    pub token_a: u32,
-    /// Token B.
-    pub token_b: u32,
-    /// Fee in basis points.
-    pub fee_bps: u32,
-    /// Aligns the reserves to 8 bytes.
-    pub pad0: u32,
-    /// Reserve of A (low, high).
-    pub reserve_a: [u32; 2],
-    /// Reserve of B (low, high).
-    pub reserve_b: [u32; 2],
-}
-
-/// One input of the `swap_out_probe` test entry point. Keep in sync with `SwapProbe` in
-/// shaders/exec_probe.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct SwapProbe {
-    /// Amount sold.
-    pub amount_in: [u32; 2],
-    /// Reserve of the sold token.
-    pub reserve_in: [u32; 2],
-    /// Reserve of the bought token.
-    pub reserve_out: [u32; 2],
-    /// Pool fee.
-    pub fee_bps: u32,
-    /// Pads to 32 bytes.
-    pub pad0: u32,
-}
-
-/// A u64 as (low word, high word).
-pub fn split(v: u64) -> [u32; 2] {
-    [v as u32, (v >> 32) as u32]
-}
-
-/// The u64 of (low word, high word).
-pub fn join(w: [u32; 2]) -> u64 {
-    u64::from(w[0]) | (u64::from(w[1]) << 32)
-}
-
-/// A pool in the shader's layout.
-pub fn pool_words(p: &crate::state::Pool) -> PoolWords {
-    PoolWords {
-        token_a: u32::from(p.token_a),
-        token_b: u32::from(p.token_b),
-        fee_bps: u32::from(p.fee_bps),
-        pad0: 0,
-        reserve_a: split(p.reserve_a),
-        reserve_b: split(p.reserve_b),
-    }
-}
-
-/// Everything a block uploads, and how to read its results: built on the host, shared by
-/// the GPU executor and the CPU twin.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BlockPlan {
-    /// The ready txs, block order.
-    pub txs: Vec<ExecTx>,
-    /// Block index of each entry of `txs`.
-    pub tx_index: Vec<u32>,
-    /// Indices into `txs`, wave by wave, block order inside a wave.
-    pub order: Vec<u32>,
-    /// One per dispatch of `exec_segment`, in order.
-    pub segments: Vec<Segment>,
-    /// One per dispatch of `gather_changed`: ranges of the gather list.
-    pub gather_segments: Vec<Segment>,
-    /// Accounts the block may write, ascending.
-    pub gather_accounts: Vec<u32>,
-    /// Existing pools the block may write, ascending.
-    pub gather_pools: Vec<u32>,
-    /// Fee collector index.
-    pub fee_collector: u32,
-}
-
-impl BlockPlan {
-    /// Lays out the ready txs of `resolved` wave by wave as `sched` orders them, for a state
-    /// with `accounts` accounts and `pools` pools. Waves of at most `serial_wave_max` ready
-    /// txs join serial segments; a larger wave is one parallel segment, or several of at
-    /// most `max_parallel` txs when one dispatch cannot cover it (nothing in a wave
-    /// conflicts, so its parts may run one after the other). Fails on an index the state
-    /// does not have.
-    pub fn build(
-        resolved: &ResolvedBlock,
-        sched: &Schedule,
-        accounts: usize,
-        pools: usize,
-        serial_wave_max: usize,
-        max_parallel: usize,
-    ) -> Result<BlockPlan> {
-        let max_parallel = max_parallel.max(1);
-        let bad = |what: String| Error::InvalidArgument(format!("execute plan: {what}"));
-        let mut plan = BlockPlan {
-            fee_collector: resolved.fee_collector,
-            ..Default::default()
-        };
-        let mut compact = vec![NO_ACCOUNT; resolved.txs.len()];
-        for (i, r) in resolved.txs.iter().enumerate() {
-            let Resolved::Ready(r) = r else { continue };
-            let in_range = |a: u32| (a as usize) < accounts;
-            if !in_range(r.signer) || !in_range(resolved.fee_collector) {
-                return Err(bad(format!(
-                    "tx {i}: signer {} or fee collector {} not below {accounts} accounts",
-                    r.signer, resolved.fee_collector
-                )));
-            }
-            let mut tx = ExecTx {
-                signer: r.signer,
-                recipient: r.recipient,
-                nonce: split(r.tx.nonce),
-                fee: split(r.tx.fee),
-                ..Default::default()
-            };
-            match r.tx.action {
-                Action::Transfer(t) => {
-                    if !in_range(r.recipient) {
-                        return Err(bad(format!("tx {i}: recipient {} unknown", r.recipient)));
-                    }
-                    tx.kind = TX_KIND_TRANSFER;
-                    tx.token_or_pool = u32::from(t.token);
-                    tx.amount = split(t.amount);
-                }
-                Action::Swap(s) => {
-                    tx.kind = TX_KIND_SWAP;
-                    tx.token_or_pool = s.pool;
-                    tx.direction = match s.direction {
-                        Direction::AtoB => DIRECTION_A_TO_B,
-                        Direction::BtoA => DIRECTION_B_TO_A,
-                    };
-                    tx.amount = split(s.amount_in);
-                    tx.min_out = split(s.min_out);
-                    if (s.pool as usize) < pools {
-                        plan.gather_pools.push(s.pool);
-                    }
-                }
-            }
-            plan.gather_accounts.push(r.signer);
-            if r.recipient != NO_ACCOUNT {
-                plan.gather_accounts.push(r.recipient);
-            }
-            compact[i] = plan.txs.len() as u32;
-            plan.txs.push(tx);
-            plan.tx_index.push(i as u32);
-        }
-        if !plan.txs.is_empty() {
-            plan.gather_accounts.push(resolved.fee_collector);
-        }
-        plan.gather_accounts.sort_unstable();
-        plan.gather_accounts.dedup();
-        plan.gather_pools.sort_unstable();
-        plan.gather_pools.dedup();
-
-        for wave in sched.waves() {
-            let first = plan.order.len();
-            plan.order.extend(
-                wave.iter()
-                    .filter_map(|&i| compact.get(i as usize).copied())
-                    .filter(|&c| c != NO_ACCOUNT),
-            );
-            let count = plan.order.len() - first;
-            if count == 0 {
-                continue;
-            }
-            let serial = count <= serial_wave_max;
-            let joins = serial
-                && plan.segments.last().is_some_and(|s| {
-                    s.mode == SEGMENT_SERIAL && s.count as usize + count <= SERIAL_SEGMENT_MAX_TXS
-                });
-            if joins {
-                if let Some(last) = plan.segments.last_mut() {
-                    last.count += count as u32;
-                }
-            } else if serial {
-                plan.segments.push(Segment {
-                    first: first as u32,
-                    count: count as u32,
-                    mode: SEGMENT_SERIAL,
-                    pad0: 0,
-                });
-            } else {
-                for start in (first..first + count).step_by(max_parallel) {
-                    plan.segments.push(Segment {
-                        first: start as u32,
-                        count: max_parallel.min(first + count - start) as u32,
-                        mode: SEGMENT_PARALLEL,
-                        pad0: 0,
-                    });
-                }
-            }
-        }
-        let gather_n = plan.gather_accounts.len() + plan.gather_pools.len();
-        for start in (0..gather_n).step_by(max_parallel) {
-            plan.gather_segments.push(Segment {
-                first: start as u32,
-                count: max_parallel.min(gather_n - start) as u32,
-                mode: SEGMENT_PARALLEL,
-                pad0: 0,
-            });
-        }
-        if plan.order.len() != plan.txs.len() {
-            return Err(bad(format!(
-                "the schedule places {} of {} ready txs",
-                plan.order.len(),
-                plan.txs.len()
-            )));
-        }
-        Ok(plan)
-    }
-
-    /// Words per gathered account: nonce and one balance per token, two words each.
-    pub fn account_words(tokens: usize) -> usize {
-        2 + 2 * tokens
-    }
-
-    /// Word offset of the gathered columns in the output buffer.
-    pub fn gather_offset(&self) -> usize {
-        RECEIPT_WORDS * self.txs.len()
-    }
-
-    /// Words of the output buffer.
-    pub fn out_words(&self, tokens: usize) -> usize {
-        self.gather_offset()
-            + self.gather_accounts.len() * Self::account_words(tokens)
-            + self.gather_pools.len() * POOL_GATHER_WORDS
-    }
-
-    /// Gather list: account indices, then pool indices.
-    pub fn gather_list(&self) -> Vec<u32> {
-        let mut g = self.gather_accounts.clone();
-        g.extend_from_slice(&self.gather_pools);
-        g
-    }
-
-    /// The shader's parameters for this plan.
-    pub fn params(&self, tokens: usize, account_cap: usize, pools: usize) -> ExecParams {
-        ExecParams {
-            fee_collector: self.fee_collector,
-            tokens: tokens as u32,
-            account_cap: account_cap as u32,
-            n_pools: pools as u32,
-            n_gather_accounts: self.gather_accounts.len() as u32,
-            n_gather_pools: self.gather_pools.len() as u32,
-            gather_offset: self.gather_offset() as u32,
-            pad0: 0,
-        }
-    }
-
-    /// Turns the output buffer into (status, amount_out) per tx of the block (statuses of
-    /// txs that never executed come from `resolved`) and checks it before anything is
-    /// written: an unknown status code is an error.
-    pub fn results(&self, resolved: &ResolvedBlock, out: &[u32]) -> Result<Vec<(Status, u64)>> {
-        let mut results: Vec<(Status, u64)> = resolved
-            .txs
-            .iter()
-            .map(|r| match r {
-                Resolved::Rejected(s) => (*s, 0),
-                Resolved::UnknownSigner { .. } => (Status::UnknownSigner, 0),
-                // Overwritten below: every ready tx has an entry in `txs`.
-                Resolved::Ready(_) => (Status::Ok, 0),
-            })
-            .collect();
-        for (k, &i) in self.tx_index.iter().enumerate() {
-            let w = out
-                .get(RECEIPT_WORDS * k..RECEIPT_WORDS * k + 3)
-                .ok_or_else(|| gpu_err("execute readback", "receipts cut short".into()))?;
-            let status = u8::try_from(w[0])
-                .ok()
-                .and_then(Status::from_code)
-                .ok_or_else(|| {
-                    gpu_err(
-                        "execute readback",
-                        format!("tx {i}: status code {} out of range", w[0]),
-                    )
-                })?;
-            results[i as usize] = (status, join([w[1], w[2]]));
-        }
-        Ok(results)
-    }
-
-    /// Writes the gathered columns into `state`. Call only once every check passed: this
-    /// is the one place the GPU path changes the host state.
-    pub fn write_back(&self, state: &mut State, out: &[u32]) -> Result<()> {
-        let tokens = state.tokens();
-        let aw = Self::account_words(tokens);
-        let base = self.gather_offset();
-        let needed = self.out_words(tokens);
-        if out.len() < needed {
-            return Err(gpu_err(
-                "execute readback",
-                format!("{} words read back, {needed} expected", out.len()),
-            ));
-        }
-        let gathered = &out[base..needed];
-        let (accounts, pools) = gathered.split_at(self.gather_accounts.len() * aw);
-        for (&a, w) in self.gather_accounts.iter().zip(accounts.chunks_exact(aw)) {
-            state.nonces_mut()[a as usize] = join([w[0], w[1]]);
-            let balances = state.balances_mut();
-            for (t, col) in balances.iter_mut().enumerate() {
-                col[a as usize] = join([w[2 + 2 * t], w[3 + 2 * t]]);
-            }
-        }
-        let all = state.pools_mut();
-        for (&p, w) in self
-            .gather_pools
-            .iter()
-            .zip(pools.chunks_exact(POOL_GATHER_WORDS))
-        {
-            let pool = &mut all[p as usize];
-            pool.reserve_a = join([w[0], w[1]]);
-            pool.reserve_b = join([w[2], w[3]]);
-        }
-        Ok(())
-    }
-}
-
-fn gpu_err(stage: &'static str, what: String) -> Error {
-    Error::Gpu { stage, what }
-}
-
-/// The composed execution module.
-pub fn exec_module() -> String {
-    format!("{U64_WGSL}\n{EXEC_WGSL}")
-}
-
-/// The composed arithmetic test module.
-pub fn exec_probe_module() -> String {
-    format!("{U64_WGSL}\n{EXEC_PROBE_WGSL}")
-}
-
-/// Every WGSL module this file compiles, by name, as the device receives it.
-#[doc(hidden)]
-pub fn wgsl_modules() -> Vec<(&'static str, String)> {
-    vec![("exec", exec_module()), ("exec_probe", exec_probe_module())]
-}
-
-/// What the device copy mirrors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Resident {
-    /// `State::sync_tag` after the last block this copy took part in.
-    tag: (u64, u64),
-    /// Accounts on the device.
-    accounts: usize,
-    /// Accounts per balance column.
-    account_cap: usize,
-    tokens: usize,
-    pools: usize,
-}
-
-/// What the executor keeps between blocks.
+/// What the executor keeps between blocks (the state's columns are [`ResidentState`]'s).
 #[derive(Debug)]
 struct ExecBuffers {
-    pubkeys: GrowBuffer,
-    /// The pubkey → account table of the resolve stage, and its host copy.
-    table: GrowBuffer,
-    table_host: Option<AccountTable>,
-    nonces: GrowBuffer,
-    balances: GrowBuffer,
-    pools: GrowBuffer,
     params: GrowBuffer,
     segments: GrowBuffer,
     txs: GrowBuffer,
@@ -577,18 +90,12 @@ struct ExecBuffers {
     out: GrowBuffer,
     readback: Readback,
     timer: Option<PassTimer>,
-    resident: Option<Resident>,
 }
 
 impl ExecBuffers {
-    /// Drops every buffer and the device copy of the state.
+    /// Drops every buffer.
     fn clear(&mut self) {
         for b in [
-            &mut self.pubkeys,
-            &mut self.table,
-            &mut self.nonces,
-            &mut self.balances,
-            &mut self.pools,
             &mut self.params,
             &mut self.segments,
             &mut self.txs,
@@ -599,18 +106,7 @@ impl ExecBuffers {
             b.clear();
         }
         self.readback = Readback::default();
-        self.resident = None;
-        self.table_host = None;
     }
-}
-
-/// How a block's upload went: whether the whole state went up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SyncReport {
-    /// The whole state was uploaded (first block, another state, a rollback, growth).
-    pub full_upload: bool,
-    /// Accounts uploaded.
-    pub accounts_uploaded: usize,
 }
 
 /// Executes blocks on the GPU over resident state, bit-identical to the reference.
@@ -621,10 +117,7 @@ pub struct GpuExecutor {
     limits: BatchLimits,
     segment_stride: u64,
     serial_wave_max: usize,
-    /// Hash key of the account table (random per executor).
-    table_key: [u8; 32],
     buffers: Mutex<ExecBuffers>,
-    last_sync: Mutex<SyncReport>,
     fault_after_dispatch: AtomicBool,
 }
 
@@ -635,28 +128,6 @@ impl std::fmt::Debug for GpuExecutor {
             .field("serial_wave_max", &self.serial_wave_max)
             .finish()
     }
-}
-
-fn layout_entry(
-    binding: u32,
-    ty: wgpu::BufferBindingType,
-    dynamic: bool,
-) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty,
-            has_dynamic_offset: dynamic,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-/// Bytes of a u64 column as u32 pairs (low word first), little-endian as the device reads.
-fn column_bytes(col: &[u64]) -> Vec<u8> {
-    col.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 fn words_from_bytes(bytes: &[u8]) -> Vec<u32> {
@@ -693,8 +164,8 @@ impl GpuExecutor {
                 immediate_size: 0,
             });
             let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("exec.wgsl"),
-                source: wgpu::ShaderSource::Wgsl(exec_module().into()),
+                label: Some(shaders::EXEC.name),
+                source: wgpu::ShaderSource::Wgsl(shaders::EXEC.source().into()),
             });
             let pipeline = |entry: &'static str| {
                 dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -718,19 +189,12 @@ impl GpuExecutor {
             limits: BatchLimits::of(ctx),
             segment_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<Segment>() as u64),
-            table_key: crate::exec::gpu_resolve::random_key(),
             serial_wave_max: if ctx.adapter.device_type == "Cpu" {
                 SOFTWARE_SERIAL_WAVE_MAX
             } else {
                 DEFAULT_SERIAL_WAVE_MAX
             },
             buffers: Mutex::new(ExecBuffers {
-                pubkeys: GrowBuffer::new("exec pubkeys", rw),
-                table: GrowBuffer::new("exec account table", rw),
-                table_host: None,
-                nonces: GrowBuffer::new("exec nonces", rw),
-                balances: GrowBuffer::new("exec balances", rw),
-                pools: GrowBuffer::new("exec pools", rw),
                 params: GrowBuffer::new("exec params", uniform),
                 segments: GrowBuffer::new("exec segments", uniform),
                 txs: GrowBuffer::new("exec txs", rw),
@@ -742,9 +206,7 @@ impl GpuExecutor {
                 ),
                 readback: Readback::default(),
                 timer,
-                resident: None,
             }),
-            last_sync: Mutex::new(SyncReport::default()),
             fault_after_dispatch: AtomicBool::new(false),
         })
     }
@@ -772,17 +234,12 @@ impl GpuExecutor {
     }
 
     fn lock(&self) -> MutexGuard<'_, ExecBuffers> {
-        // A panic while holding the lock could leave a half-updated device copy: drop it.
+        // A panic while holding the lock could leave half-written buffers: drop them.
         self.buffers.lock().unwrap_or_else(|p| {
             let mut g = p.into_inner();
             g.clear();
             g
         })
-    }
-
-    /// Drops the device copy of the state: the next block uploads it whole.
-    pub fn invalidate(&self) {
-        self.lock().resident = None;
     }
 
     /// Makes the next block fail with [`Error::Gpu`] after its dispatch and readback, when
@@ -793,24 +250,13 @@ impl GpuExecutor {
         self.fault_after_dispatch.store(true, Ordering::SeqCst);
     }
 
-    /// How the state went up during the last block an engine processed (its resolve,
-    /// execute and commit stages share this device copy): whether it went up whole, and
-    /// how many accounts. Counts every upload since [`GpuExecutor::begin_block`].
-    pub fn last_sync(&self) -> SyncReport {
-        *self.last_sync.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Starts counting a new block's uploads for [`GpuExecutor::last_sync`].
-    pub fn begin_block(&self) {
-        *self.last_sync.lock().unwrap_or_else(|p| p.into_inner()) = SyncReport::default();
-    }
-
-    /// Executes the ready txs of `resolved` in the waves of `sched` and writes what changed
-    /// into `state`; returns (status, amount_out) per tx of the block. On error `state` is
-    /// untouched and the device copy dropped.
+    /// Executes the ready txs of `resolved` in the waves of `sched` over the resident copy
+    /// of `state` and writes what changed into `state`; returns (status, amount_out) per
+    /// tx of the block. On error `state` is untouched and the device copy dropped.
     pub fn execute(
         &self,
         ctx: &GpuContext,
+        resident: &ResidentState,
         state: &mut State,
         resolved: &ResolvedBlock,
         sched: &Schedule,
@@ -830,200 +276,23 @@ impl GpuExecutor {
         }
         let mut guard = self.lock();
         let bufs = &mut *guard;
-        let result = self.run(ctx, bufs, state, &plan, &mut timings);
-        match result {
-            Ok(out) => {
-                let results = plan.results(resolved, &out);
-                match results.and_then(|r| plan.write_back(state, &out).map(|()| r)) {
-                    Ok(r) => {
-                        if let Some(res) = &mut bufs.resident {
-                            res.tag = state.sync_tag();
-                        }
-                        Ok((r, timings))
-                    }
-                    Err(e) => {
-                        bufs.clear();
-                        Err(e)
-                    }
-                }
-            }
-            Err(e) => {
-                bufs.clear();
-                Err(e)
-            }
+        let result = resident.update(ctx, state, |cols, state| {
+            let out = self.run(ctx, bufs, cols, state, &plan, &mut timings)?;
+            let results = plan.results(resolved, &out)?;
+            plan.write_back(state, &out)?;
+            Ok(results)
+        });
+        if result.is_err() {
+            bufs.clear();
         }
-    }
-
-    /// Brings the device copy up to date with `state` (the appended accounts, or everything
-    /// when it mirrors another state) and hands its columns and account table to `f`: the
-    /// resolve stage looks accounts up in them, the commit stage hashes leaves from them.
-    /// An upload error drops the device copy; an error of `f` leaves it (`f` only reads).
-    pub fn with_resident<T>(
-        &self,
-        ctx: &GpuContext,
-        state: &State,
-        f: impl FnOnce(ResidentColumns<'_>, ResidentTable<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let mut guard = self.lock();
-        let bufs = &mut *guard;
-        let columns = self.sync(ctx, bufs, state).and_then(|_| {
-            let stage = "resident state";
-            let columns = ResidentColumns {
-                pubkeys: allocated(stage, &bufs.pubkeys)?,
-                nonces: allocated(stage, &bufs.nonces)?,
-                balances: allocated(stage, &bufs.balances)?,
-                pools: allocated(stage, &bufs.pools)?,
-                account_cap: bufs.resident.map_or(0, |r| r.account_cap),
-            };
-            let table = ResidentTable {
-                buffer: allocated(stage, &bufs.table)?,
-                host: bufs.table_host.as_ref().ok_or(Error::Gpu {
-                    stage,
-                    what: "account table missing after upload".into(),
-                })?,
-            };
-            Ok((columns, table))
-        });
-        match columns {
-            Ok((columns, table)) => f(columns, table),
-            Err(e) => {
-                bufs.clear();
-                Err(e)
-            }
-        }
-    }
-
-    /// Brings the device copy up to date with `state`: the appended accounts, or everything.
-    fn sync(&self, ctx: &GpuContext, bufs: &mut ExecBuffers, state: &State) -> Result<SyncReport> {
-        let n = state.account_count();
-        let tokens = state.tokens();
-        let pools = state.pools().len();
-        let cap_bytes = self.limits.max_binding_bytes;
-        let incremental = bufs.resident.filter(|r| {
-            bufs.table_host.is_some()
-                && r.tag == state.sync_tag()
-                && r.tokens == tokens
-                && r.pools == pools
-                && r.accounts <= n
-                && n <= r.account_cap
-        });
-        // The device copy is invalid from here until the block completes.
-        bufs.resident = None;
-        let (from, account_cap, full) = match incremental {
-            Some(r) => (r.accounts, r.account_cap, false),
-            None => {
-                // The widest per-account column: the balances, or the 32-byte pubkeys.
-                let column_bytes = |cap: usize| (cap as u64) * 8 * (tokens as u64).max(4);
-                let fits = |cap: usize| column_bytes(cap) <= cap_bytes;
-                let grown = n.max(1).next_power_of_two();
-                let cap = if fits(grown) { grown } else { n.max(1) };
-                if !fits(cap) {
-                    return Err(gpu_err(
-                        "execute upload",
-                        format!(
-                            "{n} accounts × {tokens} tokens need {}-byte columns (balances or pubkeys), above the device's {cap_bytes}-byte binding limit",
-                            column_bytes(n)
-                        ),
-                    ));
-                }
-                (0, cap, true)
-            }
-        };
-        let cap_u64 = account_cap as u64;
-        ctx.scoped("execute upload", || -> Result<()> {
-            let (dev, queue) = (&ctx.device, &ctx.queue);
-            if full {
-                // Fresh buffers: whatever they held belongs to no state we know.
-                bufs.pubkeys.clear();
-                bufs.table.clear();
-                bufs.table_host = None;
-                bufs.nonces.clear();
-                bufs.balances.clear();
-                bufs.pools.clear();
-            }
-            let pubkeys = bufs.pubkeys.ensure(dev, 32 * cap_u64, cap_bytes);
-            if n > from {
-                queue.write_buffer(
-                    pubkeys,
-                    32 * from as u64,
-                    bytemuck::cast_slice(&state.pubkeys()[from..n]),
-                );
-            }
-            // The account table: rebuilt with the columns, else the appended accounts
-            // inserted and only the changed slots written.
-            let slots = (2 * account_cap).next_power_of_two();
-            let table = bufs.table.ensure(dev, 4 * slots as u64, cap_bytes);
-            match (&mut bufs.table_host, full) {
-                (Some(host), false) => {
-                    let changed = host.append(&state.pubkeys()[from..n]);
-                    if changed.len() > slots / 64 {
-                        queue.write_buffer(table, 0, bytemuck::cast_slice(host.slots()));
-                    } else {
-                        for slot in changed {
-                            queue.write_buffer(
-                                table,
-                                4 * u64::from(slot),
-                                bytemuck::bytes_of(&host.slots()[slot as usize]),
-                            );
-                        }
-                    }
-                }
-                _ => {
-                    let host = AccountTable::new(self.table_key, slots, &state.pubkeys()[..n]);
-                    queue.write_buffer(table, 0, bytemuck::cast_slice(host.slots()));
-                    bufs.table_host = Some(host);
-                }
-            }
-            let nonces = bufs.nonces.ensure(dev, 8 * cap_u64, cap_bytes);
-            if n > from {
-                queue.write_buffer(
-                    nonces,
-                    8 * from as u64,
-                    &column_bytes(&state.nonces()[from..n]),
-                );
-            }
-            let balances = bufs
-                .balances
-                .ensure(dev, 8 * cap_u64 * tokens as u64, cap_bytes);
-            if n > from {
-                for t in 0..tokens {
-                    let at = 8 * (t as u64 * cap_u64 + from as u64);
-                    queue.write_buffer(
-                        balances,
-                        at,
-                        &column_bytes(&state.balance_column(t)[from..n]),
-                    );
-                }
-            }
-            let pool_bytes = (pools * std::mem::size_of::<PoolWords>()) as u64;
-            let dev_pools = bufs.pools.ensure(dev, pool_bytes, cap_bytes);
-            if full && pools > 0 {
-                let words: Vec<PoolWords> = state.pools().iter().map(pool_words).collect();
-                queue.write_buffer(dev_pools, 0, bytemuck::cast_slice(&words));
-            }
-            Ok(())
-        })??;
-        bufs.resident = Some(Resident {
-            tag: state.sync_tag(),
-            accounts: n,
-            account_cap,
-            tokens,
-            pools,
-        });
-        let report = SyncReport {
-            full_upload: full,
-            accounts_uploaded: n - from,
-        };
-        let mut block = self.last_sync.lock().unwrap_or_else(|p| p.into_inner());
-        block.full_upload |= report.full_upload;
-        block.accounts_uploaded += report.accounts_uploaded;
-        Ok(report)
+        result.map(|r| (r, timings))
     }
 
     fn run(
         &self,
         ctx: &GpuContext,
         bufs: &mut ExecBuffers,
+        cols: ResidentColumns<'_>,
         state: &State,
         plan: &BlockPlan,
         t: &mut GpuTimings,
@@ -1040,6 +309,7 @@ impl GpuExecutor {
             if bytes > cap_bytes {
                 return Err(gpu_err(
                     "execute upload",
+                    GpuErrorKind::LimitExceeded,
                     format!(
                         "{what} need {bytes} bytes, above the device's {cap_bytes}-byte binding limit"
                     ),
@@ -1073,6 +343,7 @@ impl GpuExecutor {
         if stride * all_segments.len() as u64 > u64::from(u32::MAX) {
             return Err(gpu_err(
                 "execute upload",
+                GpuErrorKind::LimitExceeded,
                 format!(
                     "{} dispatches exceed the dynamic-offset range",
                     all_segments.len()
@@ -1081,8 +352,7 @@ impl GpuExecutor {
         }
 
         let upload = Instant::now();
-        self.sync(ctx, bufs, state)?;
-        let account_cap = bufs.resident.map_or(0, |r| r.account_cap);
+        let account_cap = cols.account_cap;
         ctx.scoped("execute upload", || {
             let (dev, queue) = (&ctx.device, &ctx.queue);
             let params = plan.params(tokens, account_cap, pools);
@@ -1141,9 +411,9 @@ impl GpuExecutor {
                     entry(1, allocated(stage, &bufs.params)?),
                     entry(2, allocated(stage, &bufs.txs)?),
                     entry(3, allocated(stage, &bufs.order)?),
-                    entry(4, allocated(stage, &bufs.nonces)?),
-                    entry(5, allocated(stage, &bufs.balances)?),
-                    entry(6, allocated(stage, &bufs.pools)?),
+                    entry(4, cols.nonces),
+                    entry(5, cols.balances),
+                    entry(6, cols.pools),
                     entry(7, allocated(stage, &bufs.out)?),
                     entry(8, allocated(stage, &bufs.gather)?),
                 ],
@@ -1191,6 +461,7 @@ impl GpuExecutor {
         if self.fault_after_dispatch.swap(false, Ordering::SeqCst) {
             return Err(gpu_err(
                 "execute readback",
+                GpuErrorKind::Injected,
                 "injected fault (GpuExecutor::inject_fault_after_dispatch)".into(),
             ));
         }
@@ -1207,10 +478,10 @@ pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<V
     }
     let limits = BatchLimits::of(ctx);
     let grid = limits.grid(probes.len() as u64, EXEC_WORKGROUP_SIZE)?;
-    let [pipeline] = crate::hash::gpu::pipelines(
+    let [pipeline] = crate::gpu::pass::pipelines(
         ctx,
         "exec_probe.wgsl",
-        &exec_probe_module(),
+        &shaders::EXEC_PROBE.source(),
         ["swap_out_probe"],
     )?;
     let out_bytes = 16 * probes.len() as u64;
@@ -1250,99 +521,10 @@ pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<V
         ctx.queue.submit([enc.finish()]);
         out
     })?;
-    let bytes = ctx.read_back("exec probe readback", &out, out_bytes)?;
+    let bytes = crate::gpu::pool::read_once(ctx, "exec probe readback", &out, out_bytes)?;
     let words = words_from_bytes(&bytes);
     Ok(words
         .chunks_exact(4)
         .map(|w| (join([w[0], w[1]]), join([w[2], w[3]])))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::mem::{offset_of, size_of};
-
-    #[test]
-    fn shared_structs_match_the_wgsl_layout() {
-        // WGSL: struct ExecParams { fee_collector, tokens, account_cap, n_pools,
-        // n_gather_accounts, n_gather_pools, gather_offset, pad0 } — 32 bytes.
-        assert_eq!(size_of::<ExecParams>(), 32);
-        assert_eq!(offset_of!(ExecParams, fee_collector), 0);
-        assert_eq!(offset_of!(ExecParams, tokens), 4);
-        assert_eq!(offset_of!(ExecParams, account_cap), 8);
-        assert_eq!(offset_of!(ExecParams, n_pools), 12);
-        assert_eq!(offset_of!(ExecParams, n_gather_accounts), 16);
-        assert_eq!(offset_of!(ExecParams, n_gather_pools), 20);
-        assert_eq!(offset_of!(ExecParams, gather_offset), 24);
-        // WGSL: struct Segment { first, count, mode, pad0 } — 16 bytes.
-        assert_eq!(size_of::<Segment>(), 16);
-        assert_eq!(offset_of!(Segment, first), 0);
-        assert_eq!(offset_of!(Segment, count), 4);
-        assert_eq!(offset_of!(Segment, mode), 8);
-        // WGSL: struct ExecTx — vec2<u32> members are 8-aligned: nonce at 24, size 64.
-        assert_eq!(size_of::<ExecTx>(), 64);
-        assert_eq!(offset_of!(ExecTx, kind), 0);
-        assert_eq!(offset_of!(ExecTx, signer), 4);
-        assert_eq!(offset_of!(ExecTx, recipient), 8);
-        assert_eq!(offset_of!(ExecTx, token_or_pool), 12);
-        assert_eq!(offset_of!(ExecTx, direction), 16);
-        assert_eq!(offset_of!(ExecTx, nonce), 24);
-        assert_eq!(offset_of!(ExecTx, fee), 32);
-        assert_eq!(offset_of!(ExecTx, amount), 40);
-        assert_eq!(offset_of!(ExecTx, min_out), 48);
-        // WGSL: struct PoolWords { token_a, token_b, fee_bps, pad0, reserve_a, reserve_b }.
-        assert_eq!(size_of::<PoolWords>(), 32);
-        assert_eq!(offset_of!(PoolWords, fee_bps), 8);
-        assert_eq!(offset_of!(PoolWords, reserve_a), 16);
-        assert_eq!(offset_of!(PoolWords, reserve_b), 24);
-        // WGSL: struct SwapProbe { amount_in, reserve_in, reserve_out, fee_bps, pad0 }.
-        assert_eq!(size_of::<SwapProbe>(), 32);
-        assert_eq!(offset_of!(SwapProbe, reserve_in), 8);
-        assert_eq!(offset_of!(SwapProbe, reserve_out), 16);
-        assert_eq!(offset_of!(SwapProbe, fee_bps), 24);
-    }
-
-    #[test]
-    fn sentinels_and_constants_match_the_wgsl() {
-        let has = |line: &str| assert!(EXEC_WGSL.contains(line), "exec.wgsl lacks {line:?}");
-        has("const EXEC_WORKGROUP_SIZE: u32 = 64u;");
-        has("@workgroup_size(64)");
-        has(&format!("const NO_ACCOUNT: u32 = 0x{NO_ACCOUNT:x}u;"));
-        has(&format!(
-            "const TX_KIND_TRANSFER: u32 = {TX_KIND_TRANSFER}u;"
-        ));
-        has(&format!("const TX_KIND_SWAP: u32 = {TX_KIND_SWAP}u;"));
-        has(&format!(
-            "const DIRECTION_A_TO_B: u32 = {DIRECTION_A_TO_B}u;"
-        ));
-        has(&format!(
-            "const SEGMENT_PARALLEL: u32 = {SEGMENT_PARALLEL}u;"
-        ));
-        has(&format!("const SEGMENT_SERIAL: u32 = {SEGMENT_SERIAL}u;"));
-        has(&format!("const RECEIPT_WORDS: u32 = {RECEIPT_WORDS}u;"));
-        has(&format!(
-            "const POOL_GATHER_WORDS: u32 = {POOL_GATHER_WORDS}u;"
-        ));
-        for (name, s) in [
-            ("STATUS_OK", Status::Ok),
-            ("STATUS_BAD_NONCE", Status::BadNonce),
-            ("STATUS_INSUFFICIENT_FEE", Status::InsufficientFee),
-            ("STATUS_UNKNOWN_TOKEN", Status::UnknownToken),
-            ("STATUS_UNKNOWN_POOL", Status::UnknownPool),
-            ("STATUS_INSUFFICIENT_BALANCE", Status::InsufficientBalance),
-            ("STATUS_SLIPPAGE_EXCEEDED", Status::SlippageExceeded),
-        ] {
-            has(&format!("const {name}: u32 = {}u;", s as u8));
-        }
-        assert!(EXEC_PROBE_WGSL.contains("const PROBE_WORKGROUP_SIZE: u32 = 64u;"));
-    }
-
-    #[test]
-    fn split_and_join_are_inverse() {
-        for v in [0u64, 1, u32::MAX as u64, 1 << 32, u64::MAX - 1, u64::MAX] {
-            assert_eq!(join(split(v)), v);
-        }
-        assert_eq!(split(0x0123_4567_89ab_cdef), [0x89ab_cdef, 0x0123_4567]);
-    }
 }

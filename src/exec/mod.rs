@@ -8,107 +8,11 @@
 
 pub mod cpu;
 pub mod gpu;
-pub mod gpu_resolve;
+pub mod layout;
+pub mod plan;
 pub mod reference;
 pub mod twin;
 pub mod waves;
-
-/// Receipt status codes of docs/SPEC.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum Status {
-    /// Applied.
-    Ok = 0,
-    /// Wrong length for its kind, unknown kind or bad swap direction.
-    Malformed = 1,
-    /// Signature rejected under the chain's rule.
-    BadSignature = 2,
-    /// Signer account does not exist.
-    UnknownSigner = 3,
-    /// Nonce differs from the account's, or the account nonce is exhausted.
-    BadNonce = 4,
-    /// Balance of token 0 is below the fee.
-    InsufficientFee = 5,
-    /// Transfer of a token the chain does not have (fee kept).
-    UnknownToken = 6,
-    /// Swap into a pool that does not exist (fee kept).
-    UnknownPool = 7,
-    /// Balance below the amount (fee kept).
-    InsufficientBalance = 8,
-    /// Swap output below `min_out` (fee kept).
-    SlippageExceeded = 9,
-}
-
-impl Status {
-    /// Every status, in code order.
-    pub const ALL: [Status; 10] = [
-        Status::Ok,
-        Status::Malformed,
-        Status::BadSignature,
-        Status::UnknownSigner,
-        Status::BadNonce,
-        Status::InsufficientFee,
-        Status::UnknownToken,
-        Status::UnknownPool,
-        Status::InsufficientBalance,
-        Status::SlippageExceeded,
-    ];
-
-    /// The name used in receipts files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Malformed => "malformed",
-            Status::BadSignature => "bad_signature",
-            Status::UnknownSigner => "unknown_signer",
-            Status::BadNonce => "bad_nonce",
-            Status::InsufficientFee => "insufficient_fee",
-            Status::UnknownToken => "unknown_token",
-            Status::UnknownPool => "unknown_pool",
-            Status::InsufficientBalance => "insufficient_balance",
-            Status::SlippageExceeded => "slippage_exceeded",
-        }
-    }
-
-    /// The status with this code.
-    pub fn from_code(code: u8) -> Option<Status> {
-        Status::ALL.get(code as usize).copied()
-    }
-
-    /// Whether the fee was charged (steps 6 and later were reached).
-    pub fn fee_charged(self) -> bool {
-        matches!(
-            self,
-            Status::Ok
-                | Status::UnknownToken
-                | Status::UnknownPool
-                | Status::InsufficientBalance
-                | Status::SlippageExceeded
-        )
-    }
-}
-
-/// The outcome of one transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Receipt {
-    /// BLAKE3 of the tx bytes.
-    pub tx_id: [u8; 32],
-    /// What happened.
-    pub status: Status,
-    /// Swap output for an applied swap, else 0.
-    pub amount_out: u64,
-}
-
-impl Receipt {
-    /// Receipt leaf = BLAKE3(tx id ‖ status u8 ‖ amount_out u64).
-    pub fn leaf(&self) -> [u8; 32] {
-        let mut buf = [0u8; 41];
-        buf[..32].copy_from_slice(&self.tx_id);
-        buf[32] = self.status as u8;
-        buf[33..].copy_from_slice(&self.amount_out.to_le_bytes());
-        *blake3::hash(&buf).as_bytes()
-    }
-}
 
 /// Exact constant-product output:
 /// `out = floor(a × reserve_out / (reserve_in × 10000 + a))`, `a = amount_in × (10000 − fee_bps)`.
@@ -216,15 +120,5 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(swap_out(amount, r_in, r_out, fee), oracle(amount, r_in, r_out, fee));
         }
-    }
-
-    #[test]
-    fn status_codes_and_names() {
-        for (code, s) in Status::ALL.iter().enumerate() {
-            assert_eq!(*s as u8 as usize, code);
-            assert_eq!(Status::from_code(code as u8), Some(*s));
-        }
-        assert_eq!(Status::from_code(10), None);
-        assert_eq!(Status::SlippageExceeded.name(), "slippage_exceeded");
     }
 }

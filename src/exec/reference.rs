@@ -2,9 +2,10 @@
 //! block order. It is deliberately plain — no batching, no parallelism, single-signature
 //! checks — because it is the specification in code and the oracle for every backend.
 
-use crate::commit::merkle_root;
 use crate::error::{Error, Result};
-use crate::exec::{Receipt, Status, swap_out};
+use crate::exec::swap_out;
+use crate::merkle::merkle_root;
+use crate::receipt::{Receipt, Status};
 use crate::state::State;
 use crate::tx::{Action, Block, Direction, Tx};
 use crate::verify::{SigCheck, VerifyRule, cpu};
@@ -24,34 +25,9 @@ pub struct ReferenceOutcome {
     pub block_hash: [u8; 32],
 }
 
-/// Checks the block header against the state (height and parent).
-pub fn check_header(state: &State, block: &Block) -> Result<()> {
-    if block.height != state.height().wrapping_add(1) || state.height() == u64::MAX {
-        return Err(Error::BlockRejected {
-            height: block.height,
-            what: format!(
-                "height field: expected {}, found {}",
-                state.height().wrapping_add(1),
-                block.height
-            ),
-        });
-    }
-    if block.parent_hash != state.last_block_hash() {
-        return Err(Error::BlockRejected {
-            height: block.height,
-            what: format!(
-                "parent_hash field: expected {}, found {}",
-                hex::encode(state.last_block_hash()),
-                hex::encode(block.parent_hash)
-            ),
-        });
-    }
-    Ok(())
-}
-
 /// Applies `block` to `state` sequentially. On any error the state is left unchanged.
 pub fn execute_block(state: &mut State, block: &Block) -> Result<ReferenceOutcome> {
-    check_header(state, block)?;
+    block.check_follows(state.height(), state.last_block_hash())?;
     let mut work = state.clone();
     let outcome = apply(&mut work, block)?;
     if let Some(claimed) = block.claimed_root()
@@ -70,7 +46,7 @@ pub fn execute_block(state: &mut State, block: &Block) -> Result<ReferenceOutcom
 /// Runs the block on `state` without checking the claimed root (the generator uses this
 /// to compute the root it then claims).
 pub fn apply(state: &mut State, block: &Block) -> Result<ReferenceOutcome> {
-    check_header(state, block)?;
+    block.check_follows(state.height(), state.last_block_hash())?;
     let rule = state.verify_rule();
     let tx_ids: Vec<[u8; 32]> = block.txs().map(|b| *blake3::hash(b).as_bytes()).collect();
 

@@ -1,4 +1,4 @@
-//! CPU twin of `shaders/u64.wgsl`, `shaders/exec.wgsl` and `shaders/exec_probe.wgsl`: the
+//! CPU twin of `shaders/shared/u64.wgsl`, `shaders/stages/exec.wgsl` and `shaders/test/exec_probe.wgsl`: the
 //! same functions under the same names and in the same loop shape, so each can be read
 //! beside its shader, tested against big-integer and reference oracles, and compared with
 //! the shader's results. u64 values are `[low word, high word]` as the shader's
@@ -9,12 +9,14 @@
 //! CPU, invocation by invocation, so the plan, the segment scheme and the kernels can be
 //! checked against the reference without a GPU.
 
-use super::gpu::{
-    BlockPlan, DIRECTION_A_TO_B, ExecParams, ExecTx, POOL_GATHER_WORDS, PoolWords, RECEIPT_WORDS,
-    SEGMENT_SERIAL, Segment, SwapProbe, TX_KIND_TRANSFER, pool_words, split,
+use super::layout::{
+    DIRECTION_A_TO_B, ExecParams, ExecTx, POOL_GATHER_WORDS, RECEIPT_WORDS, SEGMENT_SERIAL,
+    Segment, SwapProbe, TX_KIND_TRANSFER,
 };
+use super::plan::BlockPlan;
 use crate::error::Result;
-use crate::exec::Status;
+use crate::gpu::resident::{PoolWords, pool_words, split};
+use crate::receipt::Status;
 use crate::resolve::ResolvedBlock;
 use crate::schedule::Schedule;
 use crate::state::State;
@@ -212,7 +214,7 @@ pub fn store_balance(b: &mut Bindings<'_>, token: u32, account: u32, value: [u32
 }
 
 /// Credits a balance as the shader does: add the low word, detect the wrap, add the high
-/// word plus the carry (see the proof at `credit` in shaders/exec.wgsl).
+/// word plus the carry (see the proof at `credit` in shaders/stages/exec.wgsl).
 pub fn credit(b: &mut Bindings<'_>, token: u32, account: u32, amount: [u32; 2]) {
     let at = balance_at(b, token, account);
     let old = b.balances[at];
@@ -441,8 +443,9 @@ pub fn execute_block(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::gpu::{DEFAULT_SERIAL_WAVE_MAX as DEFAULT, join};
+    use crate::exec::layout::DEFAULT_SERIAL_WAVE_MAX as DEFAULT;
     use crate::exec::swap_out as swap_out_u128;
+    use crate::gpu::resident::join;
     use num_bigint::BigUint;
     use rand::{Rng, SeedableRng};
 

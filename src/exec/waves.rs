@@ -35,8 +35,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
-use crate::exec::Status;
 use crate::exec::cpu::{self, ExecKind, ExecTx, Ledger, apply_tx};
+use crate::receipt::Status;
 use crate::resolve::{NO_ACCOUNT, ResolvedBlock};
 use crate::schedule::Schedule;
 use crate::state::{Pool, State};

@@ -7,9 +7,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, GpuErrorKind, Result};
 
+pub mod cache;
+pub mod pass;
 pub mod pool;
+pub mod resident;
+pub mod shaders;
 
 /// Environment variable that selects an adapter by a substring of its name.
 pub const ADAPTER_ENV: &str = "TXWAVE_ADAPTER";
@@ -272,10 +276,7 @@ impl GpuContext {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| Error::Gpu {
-            stage: "request_device",
-            what: e.to_string(),
-        })?;
+        .map_err(|e| Error::gpu("request_device", GpuErrorKind::DeviceRequest, e.to_string()))?;
         let lost = Arc::new(AtomicBool::new(false));
         let lost_flag = lost.clone();
         device.set_device_lost_callback(move |_reason, _msg| {
@@ -312,61 +313,35 @@ impl GpuContext {
     /// they catch, or a lost device, into [`Error::Gpu`].
     pub fn scoped<T>(&self, stage: &'static str, f: impl FnOnce() -> T) -> Result<T> {
         if self.fault.swap(false, Ordering::SeqCst) {
-            return Err(Error::Gpu {
+            return Err(Error::gpu(
                 stage,
-                what: "injected fault (GpuContext::inject_fault)".into(),
-            });
+                GpuErrorKind::Injected,
+                "injected fault (GpuContext::inject_fault)",
+            ));
         }
         if self.is_lost() {
-            return Err(Error::Gpu {
-                stage,
-                what: "device lost".into(),
-            });
+            return Err(Error::gpu(stage, GpuErrorKind::DeviceLost, "device lost"));
         }
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
         let v = pollster::block_on(validation.pop());
         let o = pollster::block_on(oom.pop());
-        if let Some(e) = v.or(o) {
-            return Err(Error::Gpu {
-                stage,
-                what: e.to_string(),
-            });
+        let caught = v
+            .map(|e| (GpuErrorKind::Validation, e))
+            .or(o.map(|e| (GpuErrorKind::OutOfMemory, e)));
+        if let Some((kind, e)) = caught {
+            // wgpu reports an allocation failure as an out-of-memory error.
+            let kind = match e {
+                wgpu::Error::OutOfMemory { .. } => GpuErrorKind::OutOfMemory,
+                _ => kind,
+            };
+            return Err(Error::gpu(stage, kind, e.to_string()));
         }
         if self.is_lost() {
-            return Err(Error::Gpu {
-                stage,
-                what: "device lost".into(),
-            });
+            return Err(Error::gpu(stage, GpuErrorKind::DeviceLost, "device lost"));
         }
         Ok(out)
-    }
-
-    /// Compiles a compute pipeline from WGSL source with an automatic layout.
-    pub fn compute_pipeline(
-        &self,
-        label: &'static str,
-        source: &str,
-        entry_point: &str,
-    ) -> Result<wgpu::ComputePipeline> {
-        self.scoped(label, || {
-            let module = self
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(label),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                });
-            self.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(label),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some(entry_point),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-        })
     }
 
     /// Blocks until all submitted work is done.
@@ -374,56 +349,7 @@ impl GpuContext {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map(|_| ())
-            .map_err(|e| Error::Gpu {
-                stage,
-                what: e.to_string(),
-            })
-    }
-
-    /// Copies `size` bytes from the start of `src` (which needs `COPY_SRC`) back to the host.
-    pub fn read_back(&self, stage: &'static str, src: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
-        if size == 0 {
-            return Ok(Vec::new());
-        }
-        let staging = self.scoped(stage, || {
-            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("txwave readback"),
-                size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            let mut enc = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
-            enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
-            self.queue.submit([enc.finish()]);
-            staging
-        })?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.wait(stage)?;
-        let mapped = rx.recv().map_err(|e| Error::Gpu {
-            stage,
-            what: format!("map callback dropped: {e}"),
-        })?;
-        mapped.map_err(|e| Error::Gpu {
-            stage,
-            what: e.to_string(),
-        })?;
-        let bytes = {
-            let view = staging
-                .slice(..)
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu {
-                    stage,
-                    what: e.to_string(),
-                })?;
-            view.to_vec()
-        };
-        staging.unmap();
-        Ok(bytes)
+            .map_err(|e| Error::gpu(stage, GpuErrorKind::DeviceLost, e.to_string()))
     }
 }
 
@@ -461,6 +387,6 @@ mod tests {
             mapped_at_creation: false,
         });
         ctx.queue.write_buffer(&buf, 0, &data);
-        assert_eq!(ctx.read_back("test", &buf, 256).unwrap(), data);
+        assert_eq!(pool::read_once(&ctx, "test", &buf, 256).unwrap(), data);
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::GpuContext;
-use crate::error::{Error, Result};
+use crate::error::{Error, GpuErrorKind, Result};
 
 /// A buffer kept between calls and reallocated only when a call needs more room.
 ///
@@ -118,9 +118,13 @@ impl BatchLimits {
         let x = groups.min(per_dim);
         let y = groups.div_ceil(x);
         if y > per_dim {
-            return Err(Error::InvalidArgument(format!(
-                "{invocations} invocations exceed one dispatch ({per_dim} x {per_dim} workgroups of {workgroup_size})"
-            )));
+            return Err(Error::gpu(
+                "dispatch",
+                GpuErrorKind::LimitExceeded,
+                format!(
+                    "{invocations} invocations exceed one dispatch ({per_dim} x {per_dim} workgroups of {workgroup_size})"
+                ),
+            ));
         }
         // Both fit in u32: each is at most per_dim, itself a u32.
         Ok([x as u32, y as u32])
@@ -222,14 +226,14 @@ fn mapped(
     rx: &std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
 ) -> Result<()> {
     rx.recv()
-        .map_err(|e| Error::Gpu {
-            stage,
-            what: format!("map callback dropped: {e}"),
+        .map_err(|e| {
+            Error::gpu(
+                stage,
+                GpuErrorKind::Readback,
+                format!("map callback dropped: {e}"),
+            )
         })?
-        .map_err(|e| Error::Gpu {
-            stage,
-            what: e.to_string(),
-        })
+        .map_err(|e| Error::gpu(stage, GpuErrorKind::Readback, e.to_string()))
 }
 
 /// Result bytes and device pass time of one readback.
@@ -278,10 +282,11 @@ impl Readback {
             enc.copy_buffer_to_buffer(src, 0, staging, 0, size);
             ctx.queue.submit([enc.finish()]);
         })?;
-        let staging = self.staging.get().ok_or(Error::Gpu {
+        let staging = self.staging.get().ok_or(Error::gpu(
             stage,
-            what: "readback buffer missing after allocation".into(),
-        })?;
+            GpuErrorKind::Internal,
+            "readback buffer missing after allocation",
+        ))?;
         let slice = staging.slice(..size);
         let rx = map_read(slice);
         let timer_rx: Vec<_> = timers
@@ -291,10 +296,9 @@ impl Readback {
         ctx.wait(stage)?;
         mapped(stage, &rx)?;
         let bytes = {
-            let view = slice.get_mapped_range().map_err(|e| Error::Gpu {
-                stage,
-                what: e.to_string(),
-            })?;
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::gpu(stage, GpuErrorKind::Readback, e.to_string()))?;
             view.to_vec()
         };
         staging.unmap();
@@ -306,10 +310,7 @@ impl Readback {
                     .staging
                     .slice(..)
                     .get_mapped_range()
-                    .map_err(|e| Error::Gpu {
-                        stage,
-                        what: e.to_string(),
-                    })?;
+                    .map_err(|e| Error::gpu(stage, GpuErrorKind::Readback, e.to_string()))?;
                 let tick = |i: usize| {
                     let mut b = [0u8; 8];
                     b.copy_from_slice(&view[8 * i..8 * i + 8]);
@@ -330,4 +331,19 @@ impl Readback {
 /// Nanoseconds since `start`, saturating.
 pub fn elapsed_ns(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Copies the first `size` bytes of `src` (which needs `COPY_SRC`) to the host once,
+/// through a staging buffer used only for this copy. For one-off reads (tests, probes);
+/// a stage that reads back every call keeps a [`Readback`].
+pub fn read_once(
+    ctx: &GpuContext,
+    stage: &'static str,
+    src: &wgpu::Buffer,
+    size: u64,
+) -> Result<Vec<u8>> {
+    let mut ns = 0;
+    Readback::default()
+        .read(ctx, stage, src, size, &[], &mut ns)
+        .map(|(bytes, _)| bytes)
 }

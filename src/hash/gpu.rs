@@ -1,6 +1,6 @@
 //! GPU backend of the hash stage: BLAKE3 of many messages of any length, in WGSL.
 //!
-//! Shaders: `shaders/blake3_compress.wgsl` followed by `shaders/hash.wgsl` (WGSL has no
+//! Shaders: `shaders/shared/blake3_compress.wgsl` followed by `shaders/stages/hash.wgsl` (WGSL has no
 //! `#include`; [`hash_module`] concatenates them). CPU twin: [`super::twin`].
 //!
 //! One call uploads the batch (messages packed word-aligned, one [`MsgDesc`] each, and the
@@ -21,31 +21,17 @@ use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, GpuErrorKind, Result};
+use crate::gpu::pass::{add_pass, allocated, entry, pipelines};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::shaders;
 use crate::gpu::{GpuContext, GpuTimings};
 
-/// `shaders/blake3_compress.wgsl`: the compression function every BLAKE3 shader starts with.
-pub const BLAKE3_COMPRESS_WGSL: &str = include_str!("../../shaders/blake3_compress.wgsl");
-/// `shaders/hash.wgsl`: the batch hashing entry points (needs [`BLAKE3_COMPRESS_WGSL`]).
-pub const HASH_WGSL: &str = include_str!("../../shaders/hash.wgsl");
-
 /// Invocations per workgroup of both entry points; keep in sync with `HASH_WORKGROUP_SIZE`
-/// in shaders/hash.wgsl.
+/// in shaders/stages/hash.wgsl.
 pub const HASH_WORKGROUP_SIZE: u32 = 64;
 
-/// The composed module the hasher compiles.
-pub fn hash_module() -> String {
-    format!("{BLAKE3_COMPRESS_WGSL}\n{HASH_WGSL}")
-}
-
-/// Every WGSL module this file compiles, by name, as the device receives it.
-#[doc(hidden)]
-pub fn wgsl_modules() -> Vec<(&'static str, String)> {
-    vec![("hash", hash_module())]
-}
-
-/// Counts of one sub-batch. Keep in sync with `HashParams` in shaders/hash.wgsl.
+/// Counts of one sub-batch. Keep in sync with `HashParams` in shaders/stages/hash.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct HashParams {
@@ -58,7 +44,7 @@ pub struct HashParams {
 }
 
 /// Where one message lies in the packed data. Keep in sync with `MsgDesc` in
-/// shaders/hash.wgsl.
+/// shaders/stages/hash.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct MsgDesc {
@@ -169,10 +155,14 @@ pub fn plan_sub_batches(msgs: &[&[u8]], limits: &BatchLimits) -> Result<Vec<Rang
         let w = m.len().div_ceil(4) as u64;
         let c = chunk_count(m.len()) as u64;
         if !fits(w, c, 1) {
-            return Err(Error::InvalidArgument(format!(
-                "message {i} of {} bytes does not fit the device's limits ({max_bytes} bytes per binding, {max_inv} invocations per dispatch)",
-                m.len()
-            )));
+            return Err(Error::gpu(
+                "hash batch",
+                GpuErrorKind::LimitExceeded,
+                format!(
+                    "message {i} of {} bytes does not fit the device's limits ({max_bytes} bytes per binding, {max_inv} invocations per dispatch)",
+                    m.len()
+                ),
+            ));
         }
         if !fits(words + w, chunks + c, (i - start + 1) as u64) {
             plan.push(start..i);
@@ -255,42 +245,6 @@ impl std::fmt::Debug for GpuHasher {
     }
 }
 
-/// Compiles `source` once and builds one pipeline per entry point, with automatic layouts.
-pub(crate) fn pipelines<const N: usize>(
-    ctx: &GpuContext,
-    label: &'static str,
-    source: &str,
-    entry_points: [&'static str; N],
-) -> Result<[wgpu::ComputePipeline; N]> {
-    ctx.scoped(label, || {
-        let module = ctx
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-        entry_points.map(|entry| {
-            ctx.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-        })
-    })
-}
-
-/// The buffer of a [`GrowBuffer`] that an earlier step of the same call allocated.
-pub(crate) fn allocated<'a>(stage: &'static str, b: &'a GrowBuffer) -> Result<&'a wgpu::Buffer> {
-    b.get().ok_or(Error::Gpu {
-        stage,
-        what: "buffer missing after allocation".into(),
-    })
-}
-
 fn digests_from_bytes(bytes: &[u8]) -> Vec<[u8; 32]> {
     bytes
         .chunks_exact(32)
@@ -307,8 +261,8 @@ impl GpuHasher {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
         let [chunks, reduce] = pipelines(
             ctx,
-            "hash.wgsl",
-            &hash_module(),
+            shaders::HASH.name,
+            &shaders::HASH.source(),
             ["hash_chunks", "reduce_chunk_trees"],
         )?;
         let timer = ctx.scoped("hash timer", || PassTimer::new(ctx))?;
@@ -550,21 +504,6 @@ impl GpuHasher {
     }
 }
 
-/// A bind group entry for a whole buffer.
-pub(crate) fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
-    }
-}
-
-/// Adds one pass's device time to `t`.
-pub(crate) fn add_pass(t: &mut GpuTimings, pass_ns: Option<u64>) {
-    if let Some(ns) = pass_ns {
-        t.gpu_pass_ns = Some(t.gpu_pass_ns.unwrap_or(0) + ns);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,8 +520,12 @@ mod tests {
         assert_eq!(std::mem::offset_of!(MsgDesc, len_bytes), 4);
         assert_eq!(std::mem::offset_of!(MsgDesc, first_chunk), 8);
         assert_eq!(std::mem::offset_of!(MsgDesc, n_chunks), 12);
-        assert!(HASH_WGSL.contains("const HASH_WORKGROUP_SIZE: u32 = 64u;"));
-        assert!(HASH_WGSL.contains("@workgroup_size(64)"));
+        assert!(
+            shaders::HASH
+                .source()
+                .contains("const HASH_WORKGROUP_SIZE: u32 = 64u;")
+        );
+        assert!(shaders::HASH.source().contains("@workgroup_size(64)"));
     }
 
     #[test]
@@ -631,7 +574,10 @@ mod tests {
         let big = [0u8; 257];
         assert!(matches!(
             plan_sub_batches(&[&big], &limits),
-            Err(Error::InvalidArgument(_))
+            Err(Error::Gpu {
+                kind: GpuErrorKind::LimitExceeded,
+                ..
+            })
         ));
         // Digests bound the count: 32 bytes each, 8 per 256 bytes.
         let empties: Vec<&[u8]> = vec![&[]; 17];

@@ -1,4 +1,4 @@
-//! CPU twins of `shaders/blake3_compress.wgsl` and `shaders/hash.wgsl`: the same functions
+//! CPU twins of `shaders/shared/blake3_compress.wgsl` and `shaders/stages/hash.wgsl`: the same functions
 //! under the same names, written in the same loop shape, so that each can be read beside
 //! its WGSL and compared with it in tests. `[u32; 4]` stands in for WGSL's `vec4<u32>`.
 

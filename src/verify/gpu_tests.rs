@@ -5,6 +5,10 @@
 use std::time::Instant;
 
 use super::*;
+use crate::gpu::cache::{cache_file_name, read_cache_file, write_cache_file};
+use crate::gpu::shaders;
+use crate::verify::layout::{ITEM_HEADER_WORDS, RULE_STRICT, RULE_ZIP215};
+use crate::verify::twin;
 
 #[test]
 fn layouts_match_the_shaders() {
@@ -14,19 +18,19 @@ fn layouts_match_the_shaders() {
     assert_eq!(std::mem::size_of::<VerifyParams>(), 16);
     assert_eq!(std::mem::offset_of!(VerifyParams, count), 0);
     assert_eq!(std::mem::offset_of!(VerifyParams, rule), 4);
-    let src = verify_module_source();
+    let src = shaders::VERIFY.source();
     assert!(src.contains(&format!("const RULE_STRICT: u32 = {RULE_STRICT}u;")));
     assert!(src.contains(&format!("const RULE_ZIP215: u32 = {RULE_ZIP215}u;")));
     assert!(src.contains(&format!(
         "const ITEM_HEADER_WORDS: u32 = {}u;",
-        twin::ITEM_HEADER_WORDS
+        ITEM_HEADER_WORDS
     )));
     assert!(src.contains(&format!("@workgroup_size({WORKGROUP_SIZE})")));
 }
 
 #[test]
 fn every_module_passes_naga_validation() {
-    for (name, src) in wgsl_modules() {
+    for (name, src) in [shaders::VERIFY, shaders::VERIFY_TEST].map(|m| (m.name, m.source())) {
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
         naga::valid::Validator::new(
@@ -38,7 +42,7 @@ fn every_module_passes_naga_validation() {
     }
 }
 
-/// Operation numbers of the test entry points; keep in sync with `shaders/verify_test.wgsl`.
+/// Operation numbers of the test entry points; keep in sync with `shaders/test/verify_test.wgsl`.
 mod test_op {
     pub const FIELD_CARRY: u32 = 0;
     pub const FIELD_ADD: u32 = 1;
@@ -89,7 +93,7 @@ fn kernels() -> Option<&'static TestKernels> {
                     ctx.device
                         .create_shader_module(wgpu::ShaderModuleDescriptor {
                             label: Some("verify_test"),
-                            source: wgpu::ShaderSource::Wgsl(test_module_source().into()),
+                            source: wgpu::ShaderSource::Wgsl(shaders::VERIFY_TEST.source().into()),
                         })
                 })
                 .expect("test module compiles");
@@ -208,9 +212,9 @@ impl TestKernels {
             ctx.queue.submit([enc.finish()]);
         })
         .expect("test dispatch");
-        let bytes = ctx
-            .read_back("test readback", &results, (4 * out_words) as u64)
-            .expect("readback");
+        let bytes =
+            crate::gpu::pool::read_once(ctx, "test readback", &results, (4 * out_words) as u64)
+                .expect("readback");
         bytemuck::pod_collect_to_vec(&bytes)
     }
 }
@@ -574,7 +578,7 @@ fn verifier_uses_and_refills_a_pipeline_cache() {
         .device
         .features()
         .contains(wgpu::Features::PIPELINE_CACHE);
-    let file = dir.path().join(cache_file_name(&ctx));
+    let file = dir.path().join(cache_file_name(&ctx, &shaders::VERIFY));
     assert_eq!(file.exists(), supported, "cache file written iff supported");
     let second = GpuVerifier::with_pipeline_cache_dir(&ctx, Some(dir.path())).expect("compiles");
     eprintln!(

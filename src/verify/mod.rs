@@ -5,7 +5,9 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod layout;
 pub mod twin;
+pub mod wgsl_gen;
 
 /// One signature to check.
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,4 @@
-//! CPU twin of `shaders/curve25519.wgsl`: the twisted Edwards curve −x² + y² = 1 + d·x²·y²
+//! CPU twin of `shaders/shared/curve25519.wgsl`: the twisted Edwards curve −x² + y² = 1 + d·x²·y²
 //! in extended coordinates (X : Y : Z : T), x = X/Z, y = Y/Z, x·y = T/Z.
 //!
 //! The formulas are programs for the field interpreter ([`FieldRegs`]), built once by

@@ -1,4 +1,4 @@
-//! CPU twin of `shaders/field25519.wgsl`: arithmetic mod p = 2^255 − 19 in 20 limbs of 13 bits.
+//! CPU twin of `shaders/shared/field25519.wgsl`: arithmetic mod p = 2^255 − 19 in 20 limbs of 13 bits.
 //!
 //! Every function here has a WGSL function of the same name and the same loop shape, so the
 //! two can be read side by side. Rust's overflow checks (on in tests) turn any violated

@@ -4,11 +4,11 @@
 //!
 //! | WGSL file | twin |
 //! |---|---|
-//! | `shaders/field25519.wgsl` | [`field`] |
-//! | `shaders/sha512.wgsl` | [`sha512`] |
-//! | `shaders/scalar25519.wgsl` | [`scalar`] |
-//! | `shaders/curve25519.wgsl` | [`curve`] |
-//! | `shaders/verify.wgsl` (`verify_main`) | [`verify_item`] |
+//! | `shaders/shared/field25519.wgsl` | [`field`] |
+//! | `shaders/shared/sha512.wgsl` | [`sha512`] |
+//! | `shaders/shared/scalar25519.wgsl` | [`scalar`] |
+//! | `shaders/shared/curve25519.wgsl` | [`curve`] |
+//! | `shaders/stages/verify.wgsl` (`verify_main`) | [`verify_item`] |
 //!
 //! The twins are slow (the field uses 13-bit limbs, chosen for 32-bit GPU arithmetic); they
 //! exist for tests, not as a CPU backend.
@@ -23,17 +23,14 @@ pub mod sha512;
 
 use field::FieldRegs;
 
-use super::gpu::{ItemDesc, RULE_STRICT};
-
-/// Bytes of S ‖ R ‖ A that open each item's record in the packed data buffer.
-pub const ITEM_HEADER_WORDS: u32 = 24;
+use super::layout::{ITEM_HEADER_WORDS, ItemDesc, RULE_STRICT};
 
 fn words_at(data: &[u32], at: u32) -> Option<[u32; 8]> {
     let start = at as usize;
     data.get(start..start + 8)?.try_into().ok()
 }
 
-/// Twin of `verify_item` in `shaders/verify.wgsl`: 1 if the item packed at `item` in `data`
+/// Twin of `verify_item` in `shaders/stages/verify.wgsl`: 1 if the item packed at `item` in `data`
 /// verifies under `rule` (`RULE_STRICT` or `RULE_ZIP215`), else 0. Records outside `data`
 /// give 0.
 pub fn verify_item(rule: u32, item: ItemDesc, data: &[u32]) -> u32 {

@@ -1,4 +1,4 @@
-//! CPU twin of `shaders/scalar25519.wgsl`: scalars mod ℓ = 2^252 + δ, δ =
+//! CPU twin of `shaders/shared/scalar25519.wgsl`: scalars mod ℓ = 2^252 + δ, δ =
 //! 27742317777372353535851937790883648493.
 //!
 //! A 512-bit hash is reduced by folding with 2^252 ≡ −δ (mod ℓ) in signed 12-bit limbs

@@ -1,4 +1,4 @@
-//! CPU twin of `shaders/sha512.wgsl`: SHA-512 (FIPS 180-4) with every 64-bit word held as a
+//! CPU twin of `shaders/shared/sha512.wgsl`: SHA-512 (FIPS 180-4) with every 64-bit word held as a
 //! (high, low) pair of `u32`s, because core WGSL has no 64-bit integers.
 
 /// A 64-bit word as \[high 32 bits, low 32 bits\] (WGSL `vec2<u32>` with `.x` high).

@@ -1,7 +1,7 @@
 // Unsigned 64-bit integers as u32 pairs (vec2<u32>: x = low word, y = high word) and the
 // exact constant-product swap output in 32-bit limbs, for core WGSL (no SHADER_INT64).
-// Shared piece: stands alone, composed in front of shaders/exec.wgsl and
-// shaders/exec_probe.wgsl. CPU twin: src/exec/twin.rs (same names, same loop shapes).
+// Shared piece: stands alone, composed in front of shaders/stages/exec.wgsl and
+// shaders/test/exec_probe.wgsl. CPU twin: src/exec/twin.rs (same names, same loop shapes).
 
 // Full 64-bit product of two words with 16-bit halves (Hacker's Delight, 2nd ed., 8-2,
 // "mulhu"), returned as (low word, high word).

@@ -4,10 +4,19 @@
 //! In block order, for every tx that passed steps 1–2 (decodes, signature valid), an
 //! unknown transfer recipient is created, then the block's fee collector if unknown. This
 //! happens before any tx executes, so step 3 (unknown signer) sees these accounts.
+//!
+//! Looking up existing accounts is order-free: [`cpu::known_accounts`] (a `HashMap` over
+//! rayon) and [`gpu::GpuResolver::known_accounts`] (a hash table kept on the device beside
+//! the resident pubkeys) give the same answer with the same signature. Creating the
+//! accounts a block names is the sequential walk of [`resolve_known`], on the CPU for
+//! both backends.
+
+pub mod cpu;
+pub mod gpu;
 
 use rayon::prelude::*;
 
-use crate::exec::Status;
+use crate::receipt::Status;
 use crate::state::State;
 use crate::tx::{Action, Block, Tx};
 
@@ -55,6 +64,48 @@ pub struct ResolvedBlock {
     pub accounts_before: usize,
 }
 
+/// The accounts and pools a resolved block may write, each sorted and without repeats:
+/// the signer and transfer recipient of every tx that reaches execution, the fee
+/// collector, and the existing pools those txs swap in. Nothing else can change, so this
+/// is what the undo log saves, what the GPU executor gathers back, and which kept account
+/// leaves the commit stage rehashes (CPU tree and GPU leaves alike).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Writable {
+    /// Account indices.
+    pub accounts: Vec<u32>,
+    /// Pool indices, all below the pool count.
+    pub pools: Vec<u32>,
+}
+
+impl ResolvedBlock {
+    /// What this block may write in a state with `pool_count` pools (see [`Writable`]).
+    pub fn writable(&self, pool_count: usize) -> Writable {
+        let mut accounts = Vec::new();
+        let mut pools = Vec::new();
+        for r in &self.txs {
+            if let Resolved::Ready(tx) = r {
+                accounts.push(tx.signer);
+                if tx.recipient != NO_ACCOUNT {
+                    accounts.push(tx.recipient);
+                }
+                if let Action::Swap(s) = tx.tx.action
+                    && (s.pool as usize) < pool_count
+                {
+                    pools.push(s.pool);
+                }
+            }
+        }
+        if self.fee_collector != NO_ACCOUNT {
+            accounts.push(self.fee_collector);
+        }
+        accounts.sort_unstable();
+        accounts.dedup();
+        pools.sort_unstable();
+        pools.dedup();
+        Writable { accounts, pools }
+    }
+}
+
 /// Resolves a block. `checked[i]` is tx `i` decoded (`None` = malformed) and `sig_ok[i]`
 /// whether its signature passed (ignored when malformed).
 pub fn resolve(
@@ -63,36 +114,11 @@ pub fn resolve(
     checked: &[Option<Tx>],
     sig_ok: &[bool],
 ) -> ResolvedBlock {
-    let known = known_accounts(state, checked, sig_ok);
+    let known = cpu::known_accounts(state, checked, sig_ok);
     resolve_known(state, block, checked, sig_ok, known)
 }
 
-/// (signer, transfer recipient) account indices of each tx as the state stands, `None`
-/// where no account has the key (and for rejected txs and swaps' recipients): the
-/// lookups of resolve, in parallel on the CPU.
-pub fn known_accounts(
-    state: &State,
-    checked: &[Option<Tx>],
-    sig_ok: &[bool],
-) -> Vec<(Option<u32>, Option<u32>)> {
-    checked
-        .par_iter()
-        .zip(sig_ok)
-        .with_min_len(1024)
-        .map(|(tx, &ok)| match tx {
-            Some(tx) if ok => (
-                state.account_index(&tx.signer),
-                match tx.action {
-                    Action::Transfer(t) => state.account_index(&t.to),
-                    Action::Swap(_) => None,
-                },
-            ),
-            _ => (None, None),
-        })
-        .collect()
-}
-
-/// The keys [`known_accounts`] looks up, in order: for every tx that decoded and passed
+/// The keys [`cpu::known_accounts`] looks up, in order: for every tx that decoded and passed
 /// its signature check, the signer, then the recipient of a transfer (for a GPU lookup).
 pub fn lookup_keys(checked: &[Option<Tx>], sig_ok: &[bool]) -> Vec<[u8; 32]> {
     let mut keys = Vec::with_capacity(2 * checked.len());
@@ -107,7 +133,7 @@ pub fn lookup_keys(checked: &[Option<Tx>], sig_ok: &[bool]) -> Vec<[u8; 32]> {
     keys
 }
 
-/// [`known_accounts`] from the results of looking up [`lookup_keys`] (`NO_ACCOUNT` =
+/// [`cpu::known_accounts`] from the results of looking up [`lookup_keys`] (`NO_ACCOUNT` =
 /// none); `None` if `found` has the wrong length.
 pub fn known_from_lookups(
     checked: &[Option<Tx>],
@@ -133,7 +159,7 @@ pub fn known_from_lookups(
     it.next().is_none().then_some(known)
 }
 
-/// Resolves a block given the lookups of [`known_accounts`] against `state` as it is:
+/// Resolves a block given the lookups of [`cpu::known_accounts`] against `state` as it is:
 /// creates the accounts the block names in the resolve order of docs/SPEC.md, then maps every tx.
 pub fn resolve_known(
     state: &mut State,

@@ -1,6 +1,6 @@
 // Account lookups for the resolve stage: public key → account index through a hash table
 // kept on the device beside the executor's resident pubkeys. Needs
-// shaders/blake3_compress.wgsl in front of it. CPU twin: src/exec/gpu_resolve.rs.
+// shaders/shared/blake3_compress.wgsl in front of it. CPU twin: src/exec/gpu_resolve.rs.
 //
 // The table has a power-of-two number of slots, each an account index or RESOLVE_EMPTY,
 // filled by linear probing from the slot a keyed BLAKE3 hash of the pubkey names (the key

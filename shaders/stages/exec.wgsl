@@ -1,5 +1,5 @@
 // Execution of a block's waves over resident structure-of-arrays state: docs/SPEC.md (Semantics) steps
-// 4–10 for every ready tx. Needs shaders/u64.wgsl in front. CPU twin: src/exec/twin.rs.
+// 4–10 for every ready tx. Needs shaders/shared/u64.wgsl in front. CPU twin: src/exec/twin.rs.
 // Host side, buffer layout and the dispatch scheme: src/exec/gpu.rs.
 
 // Keep in sync with `ExecParams` in src/exec/gpu.rs.

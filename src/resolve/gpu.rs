@@ -1,10 +1,10 @@
-//! GPU side of the resolve stage: public key → account index lookups in a hash table kept
-//! on the device beside the executor's resident pubkeys.
+//! GPU backend of resolve's lookups: public key → account index in the hash table kept
+//! on the device beside the resident pubkeys ([`crate::gpu::resident`] owns both).
 //!
-//! Shader: `shaders/blake3_compress.wgsl` followed by `shaders/resolve.wgsl` (entry point
+//! Shader: `shaders/shared/blake3_compress.wgsl` followed by `shaders/stages/resolve.wgsl` (entry point
 //! `lookup_accounts`). CPU twin: [`home_slot`] and [`lookup`] below.
 //!
-//! The table ([`AccountTable`]) has twice as many slots as the executor's account capacity
+//! The table ([`crate::gpu::resident::AccountTable`]) has twice as many slots as the resident account capacity
 //! (so it is at most half full) and is filled by linear probing from a home slot given by
 //! a keyed BLAKE3 hash of the pubkey; the key is random per executor, so colliding keys
 //! cannot be chosen in advance. The host keeps the same table: on a full upload of the
@@ -21,34 +21,28 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::Result;
+use crate::gpu::pass::{add_pass, allocated, entry, pipelines};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::resident::{ResidentState, ResidentTable, TABLE_EMPTY};
+use crate::gpu::shaders;
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, add_pass, allocated, entry, pipelines};
 use crate::hash::twin::{BLAKE3_CHUNK_END, BLAKE3_CHUNK_START, BLAKE3_ROOT, blake3_compress};
+use crate::state::State;
+use crate::tx::Tx;
 
-/// `shaders/resolve.wgsl` (needs the compression function in front).
-pub const RESOLVE_WGSL: &str = include_str!("../../shaders/resolve.wgsl");
+#[cfg(test)]
+use crate::gpu::resident::{AccountTable, key_words};
+
 /// Invocations per workgroup of `lookup_accounts`; keep in sync with
 /// `RESOLVE_WORKGROUP_SIZE`.
 pub const RESOLVE_WORKGROUP_SIZE: u32 = 64;
 /// An empty table slot, and "no such account" in the results; keep in sync with
 /// `RESOLVE_EMPTY`.
-pub const RESOLVE_EMPTY: u32 = u32::MAX;
+pub const RESOLVE_EMPTY: u32 = TABLE_EMPTY;
 /// BLAKE3's keyed-hash domain flag; keep in sync with `RESOLVE_KEYED_HASH`.
 pub const RESOLVE_KEYED_HASH: u32 = 16;
 
-/// The composed module [`GpuResolver`] compiles.
-pub fn resolve_module() -> String {
-    format!("{BLAKE3_COMPRESS_WGSL}\n{RESOLVE_WGSL}")
-}
-
-/// Every WGSL module this file compiles, by name, as the device receives it.
-#[doc(hidden)]
-pub fn wgsl_modules() -> Vec<(&'static str, String)> {
-    vec![("resolve", resolve_module())]
-}
-
-/// Per-call parameters. Keep in sync with `ResolveParams` in shaders/resolve.wgsl.
+/// Per-call parameters. Keep in sync with `ResolveParams` in shaders/stages/resolve.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ResolveParams {
@@ -62,12 +56,6 @@ pub struct ResolveParams {
     pub pad0: u32,
     /// The hash key as 8 little-endian words.
     pub key: [u32; 8],
-}
-
-fn pubkey_words(pk: &[u8; 32]) -> [u32; 8] {
-    std::array::from_fn(|k| {
-        u32::from_le_bytes([pk[4 * k], pk[4 * k + 1], pk[4 * k + 2], pk[4 * k + 3]])
-    })
 }
 
 /// Home slot of `pk` (twin of `home_slot`): the first word of BLAKE3 keyed with `key`.
@@ -92,81 +80,6 @@ pub fn lookup(params: &ResolveParams, pubkeys: &[u32], table: &[u32], pk: &[u32;
         }
     }
     RESOLVE_EMPTY
-}
-
-/// The host copy of the device's pubkey table.
-#[derive(Debug, Clone)]
-pub struct AccountTable {
-    key: [u32; 8],
-    slots: Vec<u32>,
-    max_probe: u32,
-    accounts: usize,
-}
-
-impl AccountTable {
-    /// A table of `slots` (a power of two) over `pubkeys`, keyed with `key`.
-    ///
-    /// # Panics
-    /// If `slots` is not a power of two or cannot hold every pubkey at half load.
-    pub fn new(key: [u8; 32], slots: usize, pubkeys: &[[u8; 32]]) -> Self {
-        assert!(slots.is_power_of_two() && pubkeys.len() <= slots / 2);
-        let mut t = AccountTable {
-            key: pubkey_words(&key),
-            slots: vec![RESOLVE_EMPTY; slots],
-            max_probe: 0,
-            accounts: 0,
-        };
-        t.append(pubkeys);
-        t
-    }
-
-    /// Slots.
-    pub fn slots(&self) -> &[u32] {
-        &self.slots
-    }
-
-    /// Inserts `pubkeys` as the next accounts; returns the slots that changed.
-    ///
-    /// # Panics
-    /// If the table would pass half load.
-    pub fn append(&mut self, pubkeys: &[[u8; 32]]) -> Vec<u32> {
-        assert!(self.accounts + pubkeys.len() <= self.slots.len() / 2);
-        let mask = (self.slots.len() - 1) as u32;
-        let mut changed = Vec::with_capacity(pubkeys.len());
-        for pk in pubkeys {
-            let home = home_slot(&self.key, &pubkey_words(pk), mask);
-            let mut p = 0u32;
-            while self.slots[(home.wrapping_add(p) & mask) as usize] != RESOLVE_EMPTY {
-                p += 1;
-            }
-            let slot = home.wrapping_add(p) & mask;
-            self.slots[slot as usize] = self.accounts as u32;
-            self.max_probe = self.max_probe.max(p);
-            self.accounts += 1;
-            changed.push(slot);
-        }
-        changed
-    }
-
-    /// The shader parameters for `n_queries` lookups.
-    pub fn params(&self, n_queries: u32) -> ResolveParams {
-        ResolveParams {
-            n_queries,
-            mask: (self.slots.len() - 1) as u32,
-            max_probe: self.max_probe,
-            pad0: 0,
-            key: self.key,
-        }
-    }
-}
-
-/// The executor's device table, as [`GpuResolver::lookup`] reads it.
-#[derive(Debug, Clone, Copy)]
-pub struct ResidentTable<'a> {
-    /// The slots.
-    pub buffer: &'a wgpu::Buffer,
-    /// The host copy (its parameters).
-    pub host: &'a AccountTable,
 }
 
 #[derive(Debug)]
@@ -213,10 +126,53 @@ impl std::fmt::Debug for GpuResolver {
     }
 }
 
+/// The shader parameters for `n_queries` lookups in `table`.
+fn params_of(table: ResidentTable<'_>, n_queries: u32) -> ResolveParams {
+    ResolveParams {
+        n_queries,
+        mask: table.host.mask(),
+        max_probe: table.host.max_probe(),
+        pad0: 0,
+        key: table.host.key_words(),
+    }
+}
+
 impl GpuResolver {
+    /// The lookups of resolve on the device, with the signature of
+    /// [`super::cpu::known_accounts`]: for each tx that decoded (`checked[i]`) and passed
+    /// its signature check (`sig_ok[i]`), the signer's and a transfer recipient's account
+    /// index as `state` stands (`None` where no account has the key).
+    #[allow(clippy::type_complexity)]
+    pub fn known_accounts(
+        &self,
+        ctx: &GpuContext,
+        resident: &ResidentState,
+        state: &State,
+        checked: &[Option<Tx>],
+        sig_ok: &[bool],
+    ) -> Result<(Vec<(Option<u32>, Option<u32>)>, GpuTimings)> {
+        let keys = super::lookup_keys(checked, sig_ok);
+        let (found, t) = resident.with_columns(ctx, state, |cols, table| {
+            self.lookup(ctx, cols.pubkeys, table, &keys)
+        })?;
+        let known = super::known_from_lookups(checked, sig_ok, &found).ok_or_else(|| {
+            crate::error::Error::gpu(
+                "resolve readback",
+                crate::error::GpuErrorKind::Readback,
+                format!("{} results for {} lookups", found.len(), keys.len()),
+            )
+        })?;
+        Ok((known, t))
+    }
+
     /// Compiles the lookup pipeline for the device behind `ctx`.
     pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [pipeline] = pipelines(ctx, "resolve.wgsl", &resolve_module(), ["lookup_accounts"])?;
+        let [pipeline] = pipelines(
+            ctx,
+            shaders::RESOLVE.name,
+            &shaders::RESOLVE.source(),
+            ["lookup_accounts"],
+        )?;
         let timer = ctx.scoped("resolve timer", || PassTimer::new(ctx))?;
         Ok(Self {
             pipeline,
@@ -249,6 +205,7 @@ impl GpuResolver {
         if query_bytes > cap {
             return Err(crate::error::Error::Gpu {
                 stage: "resolve upload",
+                kind: crate::error::GpuErrorKind::LimitExceeded,
                 what: format!(
                     "{} lookups need {query_bytes} bytes, above the device's {cap}-byte binding limit",
                     keys.len()
@@ -264,7 +221,7 @@ impl GpuResolver {
             let upload = Instant::now();
             ctx.scoped("resolve upload", || {
                 let (dev, queue) = (&ctx.device, &ctx.queue);
-                let params = table.host.params(keys.len() as u32);
+                let params = params_of(table, keys.len() as u32);
                 queue.write_buffer(
                     bufs.params.ensure(dev, 48, 256),
                     0,
@@ -342,11 +299,6 @@ impl GpuResolver {
     }
 }
 
-/// The hash key of a new table: random, so that pubkeys cannot be chosen to collide.
-pub fn random_key() -> [u8; 32] {
-    rand::random()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,11 +321,14 @@ mod tests {
             let want = blake3::keyed_hash(&key, &pk(i));
             let want = u32::from_le_bytes(want.as_bytes()[..4].try_into().unwrap());
             assert_eq!(
-                home_slot(&pubkey_words(&key), &pubkey_words(&pk(i)), u32::MAX),
+                home_slot(&key_words(&key), &key_words(&pk(i)), u32::MAX),
                 want
             );
+            // The host table's home slot is the same function.
+            let table = AccountTable::new(key, 256, &[]);
+            assert_eq!(table.home_slot(&pk(i)), want & 0xFF);
             assert_eq!(
-                home_slot(&pubkey_words(&key), &pubkey_words(&pk(i)), 0xFF),
+                home_slot(&key_words(&key), &key_words(&pk(i)), 0xFF),
                 want & 0xFF
             );
         }
@@ -392,14 +347,17 @@ mod tests {
             .enumerate()
             .map(|(i, k)| (*k, i as u32))
             .collect();
-        let words: Vec<u32> = all.iter().flat_map(pubkey_words).collect();
-        let params = table.params(0);
+        let words: Vec<u32> = all.iter().flat_map(key_words).collect();
+        let params = ResolveParams {
+            n_queries: 0,
+            mask: table.mask(),
+            max_probe: table.max_probe(),
+            pad0: 0,
+            key: table.key_words(),
+        };
         for q in (0..4000).map(pk) {
             let want = map.get(&q).copied().unwrap_or(RESOLVE_EMPTY);
-            assert_eq!(
-                lookup(&params, &words, table.slots(), &pubkey_words(&q)),
-                want
-            );
+            assert_eq!(lookup(&params, &words, table.slots(), &key_words(&q)), want);
         }
     }
 
@@ -409,18 +367,24 @@ mod tests {
         let key = pk(9);
         let keys = [pk(1), pk(2)];
         let table = AccountTable::new(key, 4, &keys);
-        let words: Vec<u32> = keys.iter().flat_map(pubkey_words).collect();
-        let params = table.params(0);
+        let words: Vec<u32> = keys.iter().flat_map(key_words).collect();
+        let params = ResolveParams {
+            n_queries: 0,
+            mask: table.mask(),
+            max_probe: table.max_probe(),
+            pad0: 0,
+            key: table.key_words(),
+        };
         assert_eq!(
-            lookup(&params, &words, table.slots(), &pubkey_words(&keys[0])),
+            lookup(&params, &words, table.slots(), &key_words(&keys[0])),
             0
         );
         assert_eq!(
-            lookup(&params, &words, table.slots(), &pubkey_words(&keys[1])),
+            lookup(&params, &words, table.slots(), &key_words(&keys[1])),
             1
         );
         assert_eq!(
-            lookup(&params, &words, table.slots(), &pubkey_words(&pk(3))),
+            lookup(&params, &words, table.slots(), &key_words(&pk(3))),
             RESOLVE_EMPTY
         );
     }

@@ -1,6 +1,6 @@
 // Account and pool leaves (docs/FORMATS.md, "Roots") hashed straight from the executor's
 // resident columns, so the commit stage uploads nothing but the list of accounts a block
-// touched. Needs shaders/blake3_compress.wgsl in front of it. CPU twin: src/commit/twin.rs.
+// touched. Needs shaders/shared/blake3_compress.wgsl in front of it. CPU twin: src/commit/twin.rs.
 //
 // Account leaf message: 0x00 ‖ pubkey ‖ nonce ‖ balance of every token (u64 little-endian),
 // 41 + 8·tokens bytes. After the tag byte the message is a run of whole words V — the
@@ -22,7 +22,7 @@ struct LeafParams {
     pad2: u32,
 }
 
-// Keep in sync with `PoolWords` in src/exec/gpu.rs (and shaders/exec.wgsl).
+// Keep in sync with `PoolWords` in src/exec/gpu.rs (and shaders/stages/exec.wgsl).
 struct LeafPool {
     token_a: u32,
     token_b: u32,

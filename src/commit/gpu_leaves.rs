@@ -1,6 +1,6 @@
 //! GPU accounts_root and pools_root straight from the executor's resident columns.
 //!
-//! Shader: `shaders/blake3_compress.wgsl` followed by `shaders/state_leaves.wgsl` (entry
+//! Shader: `shaders/shared/blake3_compress.wgsl` followed by `shaders/stages/state_leaves.wgsl` (entry
 //! points `hash_account_leaves` and `hash_pool_leaves`). CPU twin: [`super::twin`].
 //!
 //! The account leaves stay on the device between blocks, like the columns they are hashed
@@ -19,32 +19,20 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::commit::gpu::GpuMerkle;
+use crate::commit::gpu_merkle::GpuMerkle;
 use crate::error::{Error, Result};
+use crate::gpu::pass::{allocated, entry, pipelines};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, elapsed_ns};
+use crate::gpu::resident::ResidentColumns;
+use crate::gpu::shaders;
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::hash::gpu::{BLAKE3_COMPRESS_WGSL, allocated, entry, pipelines};
-use crate::state::State;
-
-/// `shaders/state_leaves.wgsl` (needs the compression function in front).
-pub const STATE_LEAVES_WGSL: &str = include_str!("../../shaders/state_leaves.wgsl");
+use crate::state::{State, SyncTag};
 
 /// Invocations per workgroup of both entry points; keep in sync with
-/// `LEAF_WORKGROUP_SIZE` in shaders/state_leaves.wgsl.
+/// `LEAF_WORKGROUP_SIZE` in shaders/stages/state_leaves.wgsl.
 pub const LEAF_WORKGROUP_SIZE: u32 = 64;
 
-/// The composed module [`GpuStateLeaves`] compiles.
-pub fn state_leaves_module() -> String {
-    format!("{BLAKE3_COMPRESS_WGSL}\n{STATE_LEAVES_WGSL}")
-}
-
-/// Every WGSL module this file compiles, by name, as the device receives it.
-#[doc(hidden)]
-pub fn wgsl_modules() -> Vec<(&'static str, String)> {
-    vec![("state_leaves", state_leaves_module())]
-}
-
-/// Per-call parameters. Keep in sync with `LeafParams` in shaders/state_leaves.wgsl.
+/// Per-call parameters. Keep in sync with `LeafParams` in shaders/stages/state_leaves.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct LeafParams {
@@ -62,21 +50,6 @@ pub struct LeafParams {
     pub pad: [u32; 3],
 }
 
-/// The executor's device copy of the state, as the leaf kernels read it.
-#[derive(Debug, Clone, Copy)]
-pub struct ResidentColumns<'a> {
-    /// 8 words per account.
-    pub pubkeys: &'a wgpu::Buffer,
-    /// 2 words per account.
-    pub nonces: &'a wgpu::Buffer,
-    /// One column of `account_cap` u32 pairs per token.
-    pub balances: &'a wgpu::Buffer,
-    /// [`crate::exec::gpu::PoolWords`] per pool.
-    pub pools: &'a wgpu::Buffer,
-    /// Accounts per balance column.
-    pub account_cap: usize,
-}
-
 /// The roots one commit computed, and how many account leaves it rehashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LeafRoots {
@@ -91,7 +64,7 @@ pub struct LeafRoots {
 /// Which state the kept account leaves belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct KeptLeaves {
-    tag: (u64, u64),
+    tag: SyncTag,
     accounts: usize,
 }
 
@@ -140,8 +113,8 @@ impl GpuStateLeaves {
     pub fn new(ctx: &GpuContext) -> Result<Self> {
         let [accounts, pools] = pipelines(
             ctx,
-            "state_leaves.wgsl",
-            &state_leaves_module(),
+            shaders::STATE_LEAVES.name,
+            &shaders::STATE_LEAVES.source(),
             ["hash_account_leaves", "hash_pool_leaves"],
         )?;
         let timer = ctx.scoped("state leaves timer", || PassTimer::new(ctx))?;
@@ -183,7 +156,7 @@ impl GpuStateLeaves {
         merkle: &GpuMerkle,
         state: &State,
         cols: ResidentColumns<'_>,
-        since: (u64, u64),
+        since: SyncTag,
         touched: &[u32],
     ) -> Result<(LeafRoots, GpuTimings)> {
         let mut guard = self.lock();
@@ -213,16 +186,19 @@ impl GpuStateLeaves {
         bufs: &mut LeafBuffers,
         state: &State,
         cols: ResidentColumns<'_>,
-        since: (u64, u64),
+        since: SyncTag,
         touched: &[u32],
         t: &mut GpuTimings,
     ) -> Result<LeafRoots> {
         let n = state.account_count();
         let n_pools = state.pools().len();
         let cap_bytes = self.limits.max_binding_bytes;
-        let too_big = |what: String| Error::Gpu {
-            stage: "commit upload",
-            what,
+        let too_big = |what: String| {
+            Error::gpu(
+                "commit upload",
+                crate::error::GpuErrorKind::LimitExceeded,
+                what,
+            )
         };
         if cols.account_cap < n {
             return Err(too_big(format!(

@@ -1,12 +1,12 @@
 //! A Merkle tree that keeps every level, so a block that changes a few leaves rehashes
 //! only their paths to the root: O(changed · log n) node hashes instead of O(n).
 //!
-//! The shape is [`super::merkle_root`]'s (pair neighbours, an odd last node moves up
+//! The shape is [`crate::merkle::merkle_root`]'s (pair neighbours, an odd last node moves up
 //! unchanged); the tests compare both after every update.
 
 use rayon::prelude::*;
 
-use super::node_hash;
+use crate::merkle::node_hash;
 
 /// Dirty nodes of one level above which the level is rehashed on rayon.
 const PAR_DIRTY_MIN: usize = 2048;
@@ -124,7 +124,7 @@ impl MerkleTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commit::merkle_root;
+    use crate::merkle::merkle_root;
     use proptest::prelude::*;
 
     fn leaf(i: usize, salt: u8) -> [u8; 32] {

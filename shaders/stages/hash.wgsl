@@ -1,5 +1,5 @@
 // Batch BLAKE3 of many messages of any length (BLAKE3 specification, sections 2.3–2.5).
-// Needs shaders/blake3_compress.wgsl in front of it. CPU twin: src/hash/twin.rs.
+// Needs shaders/shared/blake3_compress.wgsl in front of it. CPU twin: src/hash/twin.rs.
 //
 // A batch is split into 1024-byte chunks, globally numbered. `hash_chunks` runs one
 // invocation per chunk: a one-chunk message is finished there (ROOT on its last block) and

@@ -1,5 +1,5 @@
 // One level of the txwave Merkle tree (docs/FORMATS.md, "Roots"): parent = BLAKE3(0x01 ‖ left ‖
-// right), an odd last node moves up unchanged. Needs shaders/blake3_compress.wgsl in front
+// right), an odd last node moves up unchanged. Needs shaders/shared/blake3_compress.wgsl in front
 // of it. CPU twin: src/commit/twin.rs.
 
 // Keep in sync with `LevelParams` in src/commit/gpu.rs.

@@ -7,7 +7,7 @@
 // at once: lane k of rows (a, b, c, d) is the k-th G of the step.
 //
 // This file has no bindings and no entry points; Rust concatenates it in front of
-// shaders/hash.wgsl, shaders/merkle.wgsl and shaders/state_leaves.wgsl. CPU twin:
+// shaders/stages/hash.wgsl, shaders/stages/merkle.wgsl and shaders/stages/state_leaves.wgsl. CPU twin:
 // src/hash/twin.rs.
 
 const BLAKE3_IV: array<u32, 8> = array<u32, 8>(

@@ -1,25 +1,31 @@
-//! The engine: runs the pipeline stages on the chosen backend and reports what ran where.
+//! The engine: runs the pipeline stages on the chosen backend, one call per stage, and
+//! reports what ran where ([`report`]). A failed block is rolled back.
 
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::commit::gpu::GpuMerkle;
-use crate::commit::leaves::GpuStateLeaves;
-use crate::commit::merkle_root;
-use crate::commit::tree::MerkleTree;
+use crate::commit::Committed;
+use crate::commit::cpu::CpuCommit;
+use crate::commit::gpu::GpuCommit;
 use crate::error::{Error, Result};
 use crate::exec::gpu::GpuExecutor;
-use crate::exec::gpu_resolve::GpuResolver;
-use crate::exec::{self, Receipt};
+use crate::gpu::resident::ResidentState;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::GpuHasher;
-use crate::resolve::{self, Resolved};
+use crate::merkle::merkle_root;
+use crate::receipt::Receipt;
+use crate::resolve::gpu::GpuResolver;
+use crate::resolve::{self, ResolvedBlock};
 use crate::state::State;
-use crate::tx::{Action, Block, Tx};
+use crate::tx::{Block, Tx};
 use crate::verify::gpu::GpuVerifier;
 use crate::verify::{self, SigCheck, VerifyRule};
-use crate::{hash, schedule};
+use crate::{exec, hash, schedule};
+
+mod report;
+
+pub use report::{BlockOutcome, Device, StageDevices, StageGpuTimings, StageTimings};
 
 /// Where the pipeline runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
@@ -67,167 +73,34 @@ impl Default for EngineConfig {
     }
 }
 
-/// The device a stage ran on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Device {
-    /// The CPU (rayon).
-    Cpu,
-    /// The GPU.
-    Gpu,
-    /// `Auto` tried the GPU, it failed, and the CPU finished the stage.
-    CpuFallback,
-}
-
-/// Wall time of every stage of one block, in nanoseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct StageTimings {
-    /// Header checks and tx decoding.
-    pub decode_ns: u64,
-    /// Tx ids.
-    pub hash_ns: u64,
-    /// Signature checks.
-    pub verify_ns: u64,
-    /// Account resolution.
-    pub resolve_ns: u64,
-    /// Wave scheduling.
-    pub schedule_ns: u64,
-    /// Execution.
-    pub execute_ns: u64,
-    /// Roots (tx, receipts, state) and the claimed-root check.
-    pub commit_ns: u64,
-    /// Whole `process_block` call.
-    pub total_ns: u64,
-}
-
-impl StageTimings {
-    /// Adds another block's timings to these.
-    pub fn add(&mut self, o: &StageTimings) {
-        self.decode_ns += o.decode_ns;
-        self.hash_ns += o.hash_ns;
-        self.verify_ns += o.verify_ns;
-        self.resolve_ns += o.resolve_ns;
-        self.schedule_ns += o.schedule_ns;
-        self.execute_ns += o.execute_ns;
-        self.commit_ns += o.commit_ns;
-        self.total_ns += o.total_ns;
-    }
-}
-
-/// GPU phase timings of each GPU stage of a block (zero for stages that ran on the CPU).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct StageGpuTimings {
-    /// Tx ids and tx_root.
-    pub hash: GpuTimings,
-    /// Signature checks.
-    pub verify: GpuTimings,
-    /// Account lookups.
-    pub resolve: GpuTimings,
-    /// Execution.
-    pub execute: GpuTimings,
-    /// Receipts, accounts and pools roots.
-    pub commit: GpuTimings,
-}
-
-impl StageGpuTimings {
-    /// Adds another block's GPU timings to these.
-    pub fn add(&mut self, o: &StageGpuTimings) {
-        self.hash.add(&o.hash);
-        self.verify.add(&o.verify);
-        self.resolve.add(&o.resolve);
-        self.execute.add(&o.execute);
-        self.commit.add(&o.commit);
-    }
-}
-
-/// Which device ran each parallel stage of a block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct StageDevices {
-    /// Tx ids.
-    pub hash: Device,
-    /// Signature checks.
-    pub verify: Device,
-    /// Account lookups (account creation is on the CPU, in the resolve order of docs/SPEC.md).
-    pub resolve: Device,
-    /// Execution.
-    pub execute: Device,
-    /// Roots.
-    pub commit: Device,
-}
-
-/// Everything `process_block` reports about an accepted block.
-#[derive(Debug, Clone)]
-pub struct BlockOutcome {
-    /// Block height.
-    pub height: u64,
-    /// One receipt per tx, block order.
-    pub receipts: Vec<Receipt>,
-    /// Merkle root of the tx ids.
-    pub tx_root: [u8; 32],
-    /// Merkle root of the receipt leaves.
-    pub receipts_root: [u8; 32],
-    /// State root after the block.
-    pub state_root: [u8; 32],
-    /// Hash of the block (now the state's last block hash).
-    pub block_hash: [u8; 32],
-    /// Number of waves (the longest dependency chain; 0 when nothing executes).
-    pub waves: usize,
-    /// Txs in the largest wave.
-    pub largest_wave: usize,
-    /// Account leaves the commit stage hashed: the accounts the block touched or created,
-    /// or every account when the engine's cached leaves were not this state's (first
-    /// block, another state, a rolled-back block, a backend switch under `Auto`).
-    pub accounts_rehashed: usize,
-    /// Wall time per stage.
-    pub timings: StageTimings,
-    /// Device per stage.
-    pub devices: StageDevices,
-    /// Upload, dispatch, readback and device-pass time of the GPU stages.
-    pub gpu_timings: StageGpuTimings,
-    /// Messages from `Auto` about GPU failures it recovered from.
-    pub fallbacks: Vec<String>,
-    /// The waves the block executed in.
-    pub schedule: schedule::Schedule,
-}
-
-impl BlockOutcome {
-    /// Txs that executed (took a wave) divided by waves: the average parallelism.
-    pub fn average_parallelism(&self, executed: usize) -> f64 {
-        if self.waves == 0 {
-            0.0
-        } else {
-            executed as f64 / self.waves as f64
-        }
-    }
-}
-
-/// The GPU side of an engine: one device and the pipelines compiled once for it.
+/// The GPU side of an engine: one device, the state copy its stages share and the
+/// pipelines compiled once for it.
 struct GpuStages {
     ctx: GpuContext,
+    resident: ResidentState,
     hasher: GpuHasher,
-    merkle: GpuMerkle,
-    leaves: GpuStateLeaves,
     verifier: GpuVerifier,
     resolver: GpuResolver,
     exec: GpuExecutor,
+    commit: GpuCommit,
 }
 
 impl GpuStages {
     fn open(ctx: GpuContext) -> Result<Self> {
+        let resident = ResidentState::new(&ctx);
         let hasher = GpuHasher::new(&ctx)?;
-        let merkle = GpuMerkle::new(&ctx)?;
-        let leaves = GpuStateLeaves::new(&ctx)?;
+        let commit = GpuCommit::new(&ctx)?;
         let verifier = GpuVerifier::new(&ctx)?;
         let resolver = GpuResolver::new(&ctx)?;
         let exec = GpuExecutor::new(&ctx)?;
         Ok(GpuStages {
             ctx,
+            resident,
             hasher,
-            merkle,
-            leaves,
             verifier,
             resolver,
             exec,
+            commit,
         })
     }
 }
@@ -239,16 +112,7 @@ pub struct Engine {
     pool: rayon::ThreadPool,
     gpu: Option<GpuStages>,
     note: Option<String>,
-    accounts_tree: std::sync::Mutex<Option<AccountsTree>>,
-}
-
-/// The CPU commit's account Merkle tree, kept between blocks so a block rehashes only the
-/// accounts it touched and the paths above them. Valid for the state whose sync tag it
-/// records (any other state, or an edit made elsewhere, rebuilds it).
-#[derive(Debug)]
-struct AccountsTree {
-    tag: (u64, u64),
-    tree: MerkleTree,
+    cpu_commit: CpuCommit,
 }
 
 impl std::fmt::Debug for Engine {
@@ -309,7 +173,7 @@ impl Engine {
             pool,
             gpu,
             note,
-            accounts_tree: std::sync::Mutex::new(None),
+            cpu_commit: CpuCommit::new(),
         })
     }
 
@@ -427,6 +291,12 @@ impl Engine {
         self.gpu.as_mut().map(|g| &mut g.exec)
     }
 
+    /// The device-resident state copy that the GPU resolve, execute and commit stages
+    /// share, when the engine runs on a GPU (for its sync report).
+    pub fn gpu_resident(&self) -> Option<&ResidentState> {
+        self.gpu.as_ref().map(|g| &g.resident)
+    }
+
     /// BLAKE3 of every message (any lengths). Under `Auto`, batches smaller than
     /// [`EngineConfig::auto_min_hash_batch`] and failed GPU calls run on the CPU.
     pub fn hash_many(&self, msgs: &[&[u8]]) -> Result<Vec<[u8; 32]>> {
@@ -502,11 +372,11 @@ impl Engine {
         let mut t = Instant::now();
 
         if let Some(g) = &self.gpu {
-            g.exec.begin_block();
+            g.resident.begin_block();
         }
 
         // Decode.
-        exec::reference::check_header(state, block)?;
+        block.check_follows(state.height(), state.last_block_hash())?;
         let decoded: Vec<Option<Tx>> = (0..block.tx_count())
             .into_par_iter()
             .with_min_len(512)
@@ -520,7 +390,8 @@ impl Engine {
             "hash",
             &mut fallbacks,
             |g| {
-                g.merkle
+                g.commit
+                    .merkle()
                     .hash_and_root(&g.ctx, &g.hasher, &tx_msgs)
                     .map(|(ids, root, t)| ((ids, root), t))
             },
@@ -543,29 +414,25 @@ impl Engine {
         let sig_ok = verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
         timings.verify_ns = lap(&mut t);
 
-        // Resolve, with an undo log of everything the block may touch.
+        // Resolve, with an undo log of everything the block may write.
         let current = &*state;
         let looked_up = self.staged(
             "resolve",
             &mut fallbacks,
             |g| {
-                let keys = resolve::lookup_keys(&decoded, &sig_ok);
-                let (found, t) = g.exec.with_resident(&g.ctx, current, |cols, table| {
-                    g.resolver.lookup(&g.ctx, cols.pubkeys, table, &keys)
-                })?;
-                let known =
-                    resolve::known_from_lookups(&decoded, &sig_ok, &found).ok_or(Error::Gpu {
-                        stage: "resolve readback",
-                        what: format!("{} results for {} lookups", found.len(), keys.len()),
-                    })?;
-                Ok((known, t))
+                g.resolver
+                    .known_accounts(&g.ctx, &g.resident, current, &decoded, &sig_ok)
             },
-            || resolve::known_accounts(current, &decoded, &sig_ok),
+            || resolve::cpu::known_accounts(current, &decoded, &sig_ok),
         )?;
         gpu_timings.resolve = looked_up.timings;
         let resolved = resolve::resolve_known(state, block, &decoded, &sig_ok, looked_up.value);
-        let (touched_accounts, touched_pools) = touched(&resolved);
-        let undo = state.undo_log(resolved.accounts_before, &touched_accounts, &touched_pools);
+        let writable = resolved.writable(state.pools().len());
+        let undo = state.undo_log(
+            resolved.accounts_before,
+            &writable.accounts,
+            &writable.pools,
+        );
         timings.resolve_ns = lap(&mut t);
 
         // From here on the state changes: any error rolls it back.
@@ -573,7 +440,7 @@ impl Engine {
             state,
             block,
             &resolved,
-            &touched_accounts,
+            &writable.accounts,
             &tx_ids,
             &mut timings,
             &mut gpu_timings,
@@ -582,8 +449,7 @@ impl Engine {
         let Executed {
             sched,
             receipts,
-            roots: (receipts_root, state_root),
-            accounts_rehashed,
+            roots,
             execute_device,
             commit_device,
         } = match after {
@@ -603,12 +469,12 @@ impl Engine {
             height: block.height,
             receipts,
             tx_root,
-            receipts_root,
-            state_root,
+            receipts_root: roots.receipts_root,
+            state_root: roots.state_root,
             block_hash,
             waves: sched.wave_count(),
             largest_wave: sched.largest_wave(),
-            accounts_rehashed,
+            accounts_rehashed: roots.accounts_rehashed,
             timings,
             devices: StageDevices {
                 hash: hashed.device,
@@ -629,16 +495,16 @@ impl Engine {
         &self,
         state: &mut State,
         block: &Block,
-        resolved: &resolve::ResolvedBlock,
-        touched_accounts: &[u32],
+        resolved: &ResolvedBlock,
+        writable_accounts: &[u32],
         tx_ids: &[[u8; 32]],
         timings: &mut StageTimings,
         gpu_timings: &mut StageGpuTimings,
         fallbacks: &mut Vec<String>,
     ) -> Result<Executed> {
         let mut t = Instant::now();
-        // Execution edits only `touched_accounts` (and appends nothing): the commit caches
-        // rehash those when their copy matches the state as it is now.
+        // Execution edits only `writable_accounts` (and appends nothing): the commit stages
+        // rehash those when their kept leaves match the state as it is now.
         let since = state.sync_tag();
         let sched = schedule::Schedule::build(resolved, state.account_count());
         timings.schedule_ns = t.elapsed().as_nanos() as u64;
@@ -650,7 +516,7 @@ impl Engine {
             "execute",
             fallbacks,
             state,
-            |g, state| g.exec.execute(&g.ctx, state, resolved, &sched),
+            |g, state| g.exec.execute(&g.ctx, &g.resident, state, resolved, &sched),
             |state| exec::waves::execute_waves(state, resolved, &sched),
         )?;
         let results = executed.value;
@@ -671,171 +537,49 @@ impl Engine {
         let committed = self.staged(
             "commit",
             fallbacks,
-            |g| commit_on_gpu(g, state, &receipts, since, touched_accounts),
-            || {
-                let leaves: Vec<[u8; 32]> = receipts
-                    .par_iter()
-                    .with_min_len(512)
-                    .map(Receipt::leaf)
-                    .collect();
-                let (accounts_root, rehashed) =
-                    self.accounts_root_cpu(state, since, touched_accounts);
-                (
-                    (
-                        merkle_root(&leaves),
-                        crate::state::state_root_of(&accounts_root, &state.pools_root()),
-                    ),
-                    rehashed,
+            |g| {
+                g.commit.commit(
+                    &g.ctx,
+                    &g.hasher,
+                    &g.resident,
+                    state,
+                    &receipts,
+                    since,
+                    writable_accounts,
                 )
             },
+            || {
+                self.cpu_commit
+                    .commit(state, &receipts, since, writable_accounts)
+            },
         )?;
-        let ((receipts_root, state_root), accounts_rehashed) = committed.value;
+        let roots: Committed = committed.value;
         gpu_timings.commit = committed.timings;
         if let Some(claimed) = block.claimed_root()
-            && claimed != state_root
+            && claimed != roots.state_root
         {
             return Err(Error::StateRootMismatch {
                 height: block.height,
                 claimed: hex::encode(claimed),
-                computed: hex::encode(state_root),
+                computed: hex::encode(roots.state_root),
             });
         }
         timings.commit_ns = t.elapsed().as_nanos() as u64;
         Ok(Executed {
             sched,
             receipts,
-            roots: (receipts_root, state_root),
-            accounts_rehashed,
+            roots,
             execute_device,
             commit_device: committed.device,
         })
     }
 }
 
-impl Engine {
-    /// accounts_root on the CPU from the cached tree: when the cache matches the state as
-    /// it was at `since`, only `touched` and the accounts appended since are rehashed.
-    fn accounts_root_cpu(
-        &self,
-        state: &State,
-        since: (u64, u64),
-        touched: &[u32],
-    ) -> ([u8; 32], usize) {
-        let mut cache = self.accounts_tree.lock().unwrap_or_else(|p| {
-            // A panic mid-update may have left a half-updated tree: drop it.
-            let mut g = p.into_inner();
-            *g = None;
-            g
-        });
-        let n = state.account_count();
-        let kept = cache.take();
-        let stale = crate::commit::stale_accounts(
-            kept.as_ref().map(|c| (c.tag, c.tree.len())),
-            since,
-            touched,
-            n,
-        );
-        let (tree, rehashed) = match (kept, stale) {
-            (Some(c), Some(stale)) => {
-                let mut tree = c.tree;
-                let changed: Vec<(usize, [u8; 32])> = stale
-                    .par_iter()
-                    .with_min_len(256)
-                    .map(|&i| (i as usize, state.account_leaf(i as usize)))
-                    .collect();
-                let rehashed = changed.len();
-                tree.update(changed, n);
-                (tree, rehashed)
-            }
-            _ => (MerkleTree::new(state.account_leaves()), n),
-        };
-        let root = tree.root();
-        *cache = Some(AccountsTree {
-            tag: state.sync_tag(),
-            tree,
-        });
-        (root, rehashed)
-    }
-}
-
-/// (receipts_root, state_root).
-type Roots = ([u8; 32], [u8; 32]);
-
 /// What the state-changing half of the pipeline produced.
 struct Executed {
     sched: schedule::Schedule,
     receipts: Vec<Receipt>,
-    roots: Roots,
-    accounts_rehashed: usize,
+    roots: Committed,
     execute_device: Device,
     commit_device: Device,
-}
-
-/// Receipts root and state root on the GPU, and the account leaves rehashed. The receipt
-/// leaves are hashed from their messages (the block's receipts go up); the account and
-/// pool leaves are hashed from the executor's resident columns, where only the accounts
-/// `touched` since `since` (and new ones) are rehashed. Only the roots come back.
-fn commit_on_gpu(
-    g: &GpuStages,
-    state: &State,
-    receipts: &[Receipt],
-    since: (u64, u64),
-    touched: &[u32],
-) -> Result<((Roots, usize), GpuTimings)> {
-    let mut total = GpuTimings::default();
-    let receipt_msgs: Vec<[u8; 41]> = receipts
-        .par_iter()
-        .with_min_len(1024)
-        .map(|r| {
-            let mut m = [0u8; 41];
-            m[..32].copy_from_slice(&r.tx_id);
-            m[32] = r.status as u8;
-            m[33..].copy_from_slice(&r.amount_out.to_le_bytes());
-            m
-        })
-        .collect();
-    let refs: Vec<&[u8]> = receipt_msgs.iter().map(|m| &m[..]).collect();
-    let (receipts_root, t) = g.merkle.root_of_messages(&g.ctx, &g.hasher, &refs)?;
-    total.add(&t);
-    let (leaves, t) = g.exec.with_resident(&g.ctx, state, |cols, _| {
-        g.leaves
-            .roots(&g.ctx, &g.merkle, state, cols, since, touched)
-    })?;
-    total.add(&t);
-    Ok((
-        (
-            (
-                receipts_root,
-                crate::state::state_root_of(&leaves.accounts_root, &leaves.pools_root),
-            ),
-            leaves.accounts_rehashed,
-        ),
-        total,
-    ))
-}
-
-/// Accounts and pools a resolved block may write (signers, recipients, fee collector,
-/// swap pools), deduplicated.
-fn touched(resolved: &resolve::ResolvedBlock) -> (Vec<u32>, Vec<u32>) {
-    let mut accounts = Vec::new();
-    let mut pools = Vec::new();
-    for r in &resolved.txs {
-        if let Resolved::Ready(tx) = r {
-            accounts.push(tx.signer);
-            if tx.recipient != resolve::NO_ACCOUNT {
-                accounts.push(tx.recipient);
-            }
-            if let Action::Swap(s) = tx.tx.action {
-                pools.push(s.pool);
-            }
-        }
-    }
-    if resolved.fee_collector != resolve::NO_ACCOUNT {
-        accounts.push(resolved.fee_collector);
-    }
-    accounts.sort_unstable();
-    accounts.dedup();
-    pools.sort_unstable();
-    pools.dedup();
-    (accounts, pools)
 }

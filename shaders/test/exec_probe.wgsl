@@ -1,5 +1,5 @@
 // Test entry point for the execution arithmetic: evaluates swap_out and mul_wide of
-// shaders/u64.wgsl (which must come first) on a batch of inputs, so tests can compare the
+// shaders/shared/u64.wgsl (which must come first) on a batch of inputs, so tests can compare the
 // shader with its CPU twin (src/exec/twin.rs) and a big-integer oracle. The runtime never
 // dispatches it.
 

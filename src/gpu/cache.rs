@@ -1,0 +1,55 @@
+//! The on-disk pipeline cache: where a stage keeps the driver's compiled pipeline between
+//! processes (Vulkan's `VkPipelineCache`, behind `Features::PIPELINE_CACHE`), keyed by the
+//! adapter, the driver and the module's name and source from the shader table. The
+//! verifier uses it: its module takes seconds to compile on some drivers.
+
+use std::path::{Path, PathBuf};
+
+use super::GpuContext;
+use super::shaders::ShaderModule;
+
+/// Environment variable naming the directory for pipeline caches.
+pub const PIPELINE_CACHE_DIR_ENV: &str = "TXWAVE_PIPELINE_CACHE_DIR";
+
+/// Where stages keep their pipeline caches: `$TXWAVE_PIPELINE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/txwave`, else `$HOME/.cache/txwave`; `None` when none is set.
+pub fn default_pipeline_cache_dir() -> Option<PathBuf> {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var(PIPELINE_CACHE_DIR_ENV)
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("txwave")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("txwave")))
+}
+
+/// One file per adapter, driver and module source.
+pub fn cache_file_name(ctx: &GpuContext, module: &ShaderModule) -> String {
+    let a = &ctx.adapter;
+    let key = format!("{}|{}|{}|{}", a.name, a.backend, a.driver, module.source());
+    let digest = blake3::hash(key.as_bytes()).to_hex();
+    format!("{}-pipeline-{}.bin", module.name, &digest[..16])
+}
+
+/// The cached bytes, if the file holds a BLAKE3 digest followed by data matching it.
+pub fn read_cache_file(file: &Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(file).ok()?;
+    let (digest, data) = bytes.split_at_checked(32)?;
+    (blake3::hash(data).as_bytes() == digest).then(|| data.to_vec())
+}
+
+/// Writes digest ‖ data through a temporary file and a rename, so a reader never sees a
+/// half-written file. Errors are ignored: the cache is only an optimisation.
+pub fn write_cache_file(file: &Path, data: &[u8]) {
+    let Some(dir) = file.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    let mut bytes = blake3::hash(data).as_bytes().to_vec();
+    bytes.extend_from_slice(data);
+    if std::fs::write(&tmp, &bytes).is_ok() && std::fs::rename(&tmp, file).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}

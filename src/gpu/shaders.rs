@@ -1,0 +1,161 @@
+//! The one table of every WGSL module txwave compiles: which files, in which order, make
+//! each module, and which entry points it has. Stage constructors build their pipelines
+//! from it, `tests/shaders.rs` validates every module in it with naga (no GPU needed), and
+//! the pipeline cache keys its files by a module's name and source. Adding a shader is one
+//! line here.
+//!
+//! `shaders/` is in three folders: `shared/` (pieces several modules include: BLAKE3's
+//! compression, u64 in u32 pairs, the field, SHA-512, scalar and curve arithmetic),
+//! `stages/` (one file of entry points per pipeline stage) and `test/` (entry points only
+//! the parity tests dispatch). Two shared pieces are generated from the verifier's CPU twin
+//! so the constants and the unrolled limb arithmetic cannot drift from it:
+//! `field25519_consts.wgsl` and `field25519_arith.wgsl`, written by
+//! `txwave::verify::wgsl_gen` and checked to be current by a test (which says how to
+//! regenerate them).
+
+/// One WGSL file, by its path in the repository, and its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece {
+    /// Path from the repository root, e.g. `shaders/shared/u64.wgsl`.
+    pub path: &'static str,
+    /// The file's contents, compiled into the binary.
+    pub text: &'static str,
+}
+
+macro_rules! piece {
+    ($path:literal) => {
+        Piece {
+            path: $path,
+            text: include_str!(concat!("../../", $path)),
+        }
+    };
+}
+
+/// BLAKE3's compression function (hash, merkle, state_leaves, resolve).
+pub const BLAKE3_COMPRESS: Piece = piece!("shaders/shared/blake3_compress.wgsl");
+/// u64 arithmetic in u32 pairs and the exact swap formula (exec, exec_probe).
+pub const U64: Piece = piece!("shaders/shared/u64.wgsl");
+/// Field constants generated from the twin (verify).
+pub const FIELD_CONSTS: Piece = piece!("shaders/shared/field25519_consts.wgsl");
+/// Field element layout and looped field operations (verify).
+pub const FIELD: Piece = piece!("shaders/shared/field25519.wgsl");
+/// Unrolled limb arithmetic generated from the twin (verify).
+pub const FIELD_ARITH: Piece = piece!("shaders/shared/field25519_arith.wgsl");
+/// SHA-512 (verify).
+pub const SHA512: Piece = piece!("shaders/shared/sha512.wgsl");
+/// Scalars mod ℓ (verify).
+pub const SCALAR: Piece = piece!("shaders/shared/scalar25519.wgsl");
+/// Edwards curve points (verify).
+pub const CURVE: Piece = piece!("shaders/shared/curve25519.wgsl");
+
+/// A module the device compiles: its pieces concatenated in order.
+#[derive(Debug, Clone, Copy)]
+pub struct ShaderModule {
+    /// Short name, used as the wgpu label and in pipeline-cache file names.
+    pub name: &'static str,
+    /// Files in the order they are concatenated.
+    pub pieces: &'static [Piece],
+    /// Entry points, in source order.
+    pub entry_points: &'static [&'static str],
+}
+
+impl ShaderModule {
+    /// The source the device receives.
+    pub fn source(&self) -> String {
+        let texts: Vec<&str> = self.pieces.iter().map(|p| p.text).collect();
+        texts.join("\n")
+    }
+}
+
+/// Tx ids and batch BLAKE3 (hash stage).
+pub const HASH: ShaderModule = ShaderModule {
+    name: "hash",
+    pieces: &[BLAKE3_COMPRESS, piece!("shaders/stages/hash.wgsl")],
+    entry_points: &["hash_chunks", "reduce_chunk_trees"],
+};
+
+/// One Merkle tree level (commit stage).
+pub const MERKLE: ShaderModule = ShaderModule {
+    name: "merkle",
+    pieces: &[BLAKE3_COMPRESS, piece!("shaders/stages/merkle.wgsl")],
+    entry_points: &["merkle_level"],
+};
+
+/// Account and pool leaves from the resident columns (commit stage).
+pub const STATE_LEAVES: ShaderModule = ShaderModule {
+    name: "state_leaves",
+    pieces: &[BLAKE3_COMPRESS, piece!("shaders/stages/state_leaves.wgsl")],
+    entry_points: &["hash_account_leaves", "hash_pool_leaves"],
+};
+
+/// Pubkey → account lookups in the resident table (resolve stage).
+pub const RESOLVE: ShaderModule = ShaderModule {
+    name: "resolve",
+    pieces: &[BLAKE3_COMPRESS, piece!("shaders/stages/resolve.wgsl")],
+    entry_points: &["lookup_accounts"],
+};
+
+const VERIFY_PIECES: [Piece; 7] = [
+    FIELD_CONSTS,
+    FIELD,
+    FIELD_ARITH,
+    SHA512,
+    SCALAR,
+    CURVE,
+    piece!("shaders/stages/verify.wgsl"),
+];
+
+/// Ed25519 under both rules (verify stage).
+pub const VERIFY: ShaderModule = ShaderModule {
+    name: "verify",
+    pieces: &VERIFY_PIECES,
+    entry_points: &["verify_main"],
+};
+
+/// The verifier plus the entry points its parity tests dispatch.
+pub const VERIFY_TEST: ShaderModule = ShaderModule {
+    name: "verify_test",
+    pieces: &[
+        VERIFY_PIECES[0],
+        VERIFY_PIECES[1],
+        VERIFY_PIECES[2],
+        VERIFY_PIECES[3],
+        VERIFY_PIECES[4],
+        VERIFY_PIECES[5],
+        VERIFY_PIECES[6],
+        piece!("shaders/test/verify_test.wgsl"),
+    ],
+    entry_points: &[
+        "verify_main",
+        "test_field",
+        "test_scalar",
+        "test_sha512",
+        "test_curve",
+    ],
+};
+
+/// Waves over the resident state (execute stage).
+pub const EXEC: ShaderModule = ShaderModule {
+    name: "exec",
+    pieces: &[U64, piece!("shaders/stages/exec.wgsl")],
+    entry_points: &["exec_segment", "gather_changed"],
+};
+
+/// The swap formula alone, for its parity test.
+pub const EXEC_PROBE: ShaderModule = ShaderModule {
+    name: "exec_probe",
+    pieces: &[U64, piece!("shaders/test/exec_probe.wgsl")],
+    entry_points: &["swap_out_probe"],
+};
+
+/// Every module txwave compiles.
+pub const SHADERS: [&ShaderModule; 8] = [
+    &HASH,
+    &MERKLE,
+    &STATE_LEAVES,
+    &RESOLVE,
+    &VERIFY,
+    &VERIFY_TEST,
+    &EXEC,
+    &EXEC_PROBE,
+];
