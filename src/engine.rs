@@ -484,9 +484,9 @@ impl Engine {
         stats: &mut verify::cache::CacheStats,
     ) -> Result<Ran<Vec<bool>>> {
         let mut cpu = || {
-            let (ok, s) = self.pool.install(|| {
-                verify::cpu::verify_signatures_cached(items, rule, &self.key_cache)
-            });
+            let (ok, s) = self
+                .pool
+                .install(|| verify::cpu::verify_signatures_cached(items, rule, &self.key_cache));
             *stats = s;
             ok
         };
@@ -558,12 +558,8 @@ impl Engine {
         // Verify.
         let (checks, check_of) = verify::block_checks(block, &decoded);
         let mut key_cache = verify::cache::CacheStats::default();
-        let verified = self.verify_staged(
-            &checks,
-            state.verify_rule(),
-            &mut fallbacks,
-            &mut key_cache,
-        )?;
+        let verified =
+            self.verify_staged(&checks, state.verify_rule(), &mut fallbacks, &mut key_cache)?;
         let verify_device = verified.device;
         gpu_timings.verify = verified.timings;
         let verdicts = verified.value;

@@ -107,6 +107,8 @@ fn zip215_options(inputs: &[Input]) {
         (Search::Bisect { leaf: 8 }, 1024, 16),
         (Search::Groups { size: 16, leaf: 2 }, 1024, 16),
         (Search::Bisect { leaf: 1 }, 8, 1),
+        (Search::Locate { leaf: 1 }, 4096, 4096),
+        (Search::Locate { leaf: 3 }, 64, 2),
     ] {
         {
             let opts = Zip215Options {

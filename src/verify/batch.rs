@@ -63,6 +63,16 @@ pub enum Search {
         /// Size at and below which members are checked on their own.
         leaf: usize,
     },
+    /// Locate one invalid member with a single extra multiscalar multiplication: with
+    /// the failing batch's sum `S₀ = Σ zᵢEᵢ` kept, compute `S₁ = Σ (i+1)zᵢEᵢ`; when only
+    /// member `j` is invalid, `[8]S₁ = (j+1)[8]S₀`, so `j` is found by stepping through
+    /// the multiples of `[8]S₀`, and `[8](S₀ − zⱼEⱼ) = 0` confirms the others are valid.
+    /// Otherwise (two or more invalid) the group is halved, each half checked with fresh
+    /// coefficients and located again; groups of at most `leaf` are checked one by one.
+    Locate {
+        /// Size at and below which members are checked on their own.
+        leaf: usize,
+    },
     /// Re-check in groups of `size`, then bisect the failing groups down to `leaf`.
     Groups {
         /// Group size.
@@ -72,7 +82,11 @@ pub enum Search {
     },
 }
 
-/// Tuning of the zip215 verifier. [`Zip215Options::default`] is what the engine uses.
+/// Tuning of the zip215 verifier. [`Zip215Options::default`] is what the engine uses:
+/// batches of up to 2048 while clean (per signature, dalek's Pippenger multiplication
+/// over 4,000 points costs about half its Straus multiplication over 100), about 0.3
+/// expected invalid members per batch otherwise, and [`Search::Locate`], which measured
+/// fastest at 1% invalid (`benches/verify.rs`, `zip215_search`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Zip215Options {
     /// Largest batch (used while signatures are clean).
@@ -91,10 +105,10 @@ pub struct Zip215Options {
 impl Default for Zip215Options {
     fn default() -> Self {
         Zip215Options {
-            max_batch: 1024,
+            max_batch: 2048,
             min_batch: 16,
-            target_bad: 0.5,
-            search: Search::Bisect { leaf: 4 },
+            target_bad: 0.3,
+            search: Search::Locate { leaf: 1 },
             task: 4096,
         }
     }
@@ -103,8 +117,8 @@ impl Default for Zip215Options {
 impl Zip215Options {
     /// Batch size after `bad` invalid signatures among `checked`.
     fn batch_size(&self, bad: usize, checked: usize) -> usize {
-        // Prior: 0.1% invalid, worth 1000 signatures of evidence.
-        let rate = (bad as f64 + 1.0) / (checked as f64 + 1000.0);
+        // Prior: 0.25% invalid, worth 200 signatures of evidence.
+        let rate = (bad as f64 + 0.5) / (checked as f64 + 200.0);
         let size = (self.target_bad / rate) as usize;
         size.clamp(self.min_batch.max(1), self.max_batch.max(1))
     }
@@ -214,18 +228,31 @@ impl DecodedSet {
 
 /// `[8](−(Σ zᵢSᵢ)B + Σ zᵢRᵢ + Σ_A (Σ zᵢkᵢ)A) == 0` with fresh 128-bit zᵢ.
 fn batch_holds<R: Rng + ?Sized>(items: &[Decoded], keys: &[EdwardsPoint], rng: &mut R) -> bool {
-    equation(
-        items,
-        keys,
-        (0..items.len()).map(|_| Scalar::from(rng.random::<u128>())),
-    )
+    let z = coefficients(items.len(), rng);
+    holds(&combination(items, keys, z.iter().copied()))
 }
 
-fn equation(
+/// `n` fresh 128-bit coefficients.
+fn coefficients<R: Rng + ?Sized>(n: usize, rng: &mut R) -> Vec<Scalar> {
+    (0..n).map(|_| Scalar::from(rng.random::<u128>())).collect()
+}
+
+/// Whether a combination of error terms vanishes up to torsion.
+fn holds(sum: &EdwardsPoint) -> bool {
+    sum.mul_by_cofactor().is_identity()
+}
+
+fn equation(items: &[Decoded], keys: &[EdwardsPoint], z: impl Iterator<Item = Scalar>) -> bool {
+    holds(&combination(items, keys, z))
+}
+
+/// `Σ zᵢEᵢ` with `Eᵢ = Rᵢ − [Sᵢ]B + [kᵢ]Aᵢ`, as one multiscalar multiplication with the
+/// coefficients of each run of one key merged.
+fn combination(
     items: &[Decoded],
     keys: &[EdwardsPoint],
     z: impl Iterator<Item = Scalar>,
-) -> bool {
+) -> EdwardsPoint {
     let n = items.len();
     let mut scalars = Vec::with_capacity(2 * n + 1);
     let mut points = Vec::with_capacity(2 * n + 1);
@@ -253,15 +280,68 @@ fn equation(
     scalars.extend(a_scalars);
     points.extend(a_points);
     EdwardsPoint::vartime_multiscalar_mul(scalars, points)
-        .mul_by_cofactor()
-        .is_identity()
+}
+
+/// The error term `E = R − ([S]B − [k]A)` of one signature.
+fn error_term(item: &Decoded, keys: &[EdwardsPoint]) -> EdwardsPoint {
+    let minus_a = -keys[item.key as usize];
+    item.r - EdwardsPoint::vartime_double_scalar_mul_basepoint(&item.k, &minus_a, &item.s)
 }
 
 /// zebra's single equation on decoded points: `[8](R − ([S]B − [k]A)) = 0`.
 fn single_holds(item: &Decoded, keys: &[EdwardsPoint]) -> bool {
-    let minus_a = -keys[item.key as usize];
-    let r_prime = EdwardsPoint::vartime_double_scalar_mul_basepoint(&item.k, &minus_a, &item.s);
-    (item.r - r_prime).mul_by_cofactor().is_identity()
+    holds(&error_term(item, keys))
+}
+
+/// [`Search::Locate`] on a failing group whose coefficients `z` gave the sum `s0`.
+#[allow(clippy::too_many_arguments)]
+fn locate<R: Rng + ?Sized>(
+    items: &[Decoded],
+    keys: &[EdwardsPoint],
+    out: &mut [bool],
+    z: &[Scalar],
+    s0: &EdwardsPoint,
+    leaf: usize,
+    rng: &mut R,
+) {
+    let n = items.len();
+    if n <= leaf.max(1) {
+        for (it, o) in items.iter().zip(out.iter_mut()) {
+            *o = single_holds(it, keys);
+        }
+        return;
+    }
+    let weighted = z
+        .iter()
+        .enumerate()
+        .map(|(i, z)| Scalar::from(i as u64 + 1) * z);
+    let p1 = combination(items, keys, weighted).mul_by_cofactor();
+    let p0 = s0.mul_by_cofactor();
+    let mut multiple = p0;
+    for j in 0..n {
+        if multiple == p1 {
+            let rest = s0 - z[j] * error_term(&items[j], keys);
+            if holds(&rest) {
+                out.fill(true);
+                out[j] = false;
+                return;
+            }
+            break;
+        }
+        multiple += p0;
+    }
+    // Two or more invalid: halve, check each half with fresh coefficients.
+    let (l, r) = items.split_at(n / 2);
+    let (lo, ro) = out.split_at_mut(n / 2);
+    for (items, out) in [(l, lo), (r, ro)] {
+        let z = coefficients(items.len(), rng);
+        let s0 = combination(items, keys, z.iter().copied());
+        if holds(&s0) {
+            out.fill(true);
+        } else {
+            locate(items, keys, out, &z, &s0, leaf, rng);
+        }
+    }
 }
 
 /// Finds the invalid members of `items` (`known_bad`: the caller saw this group fail).
@@ -276,7 +356,9 @@ fn search<R: Rng + ?Sized>(
     let n = items.len();
     let leaf = match how {
         Search::Singles => usize::MAX,
-        Search::Bisect { leaf } | Search::Groups { leaf, .. } => leaf.max(1),
+        Search::Bisect { leaf } | Search::Groups { leaf, .. } | Search::Locate { leaf } => {
+            leaf.max(1)
+        }
     };
     if n <= leaf {
         for (it, o) in items.iter().zip(out.iter_mut()) {
@@ -317,14 +399,16 @@ fn check_set<R: Rng + ?Sized>(
     let mut local_bad = 0;
     let mut at = 0;
     while at < set.items.len() {
-        let size = opts
-            .batch_size(bad, checked)
-            .min(set.items.len() - at);
+        let size = opts.batch_size(bad, checked).min(set.items.len() - at);
         let range = at..at + size;
         let items = &set.items[range.clone()];
         let out = &mut verdicts[range];
-        if batch_holds(items, &set.keys, rng) {
+        let z = coefficients(items.len(), rng);
+        let s0 = combination(items, &set.keys, z.iter().copied());
+        if holds(&s0) {
             out.fill(true);
+        } else if let Search::Locate { leaf } = opts.search {
+            locate(items, &set.keys, out, &z, &s0, leaf, rng);
         } else {
             search(items, &set.keys, out, true, opts.search, rng);
         }
@@ -353,7 +437,10 @@ fn zip215_task(
     let prior = ((s >> 32) as usize, (s & 0xffff_ffff) as usize);
     let mut rng = rand10::rng();
     let bad = check_set(&set, &mut verdicts, opts, prior, &mut rng);
-    seen.fetch_add(((bad as u64) << 32) | set.items.len() as u64, Ordering::Relaxed);
+    seen.fetch_add(
+        ((bad as u64) << 32) | set.items.len() as u64,
+        Ordering::Relaxed,
+    );
     for (&i, ok) in set.at.iter().zip(verdicts) {
         out[i] = ok;
     }
