@@ -146,8 +146,11 @@ fn dalek_strict(items: &[SigCheck<'_>]) -> usize {
         .par_iter()
         .filter(|it| {
             ed25519_dalek::VerifyingKey::from_bytes(&it.public_key).is_ok_and(|k| {
-                k.verify_strict(it.message, &ed25519_dalek::Signature::from_bytes(&it.signature))
-                    .is_ok()
+                k.verify_strict(
+                    it.message,
+                    &ed25519_dalek::Signature::from_bytes(&it.signature),
+                )
+                .is_ok()
             })
         })
         .count()
