@@ -72,6 +72,7 @@ struct Summary {
     average_parallelism: f64,
     accounts: usize,
     accounts_rehashed: usize,
+    key_cache: txwave::verify::cache::CacheStats,
     timings_ns: StageTimings,
     gpu_timings_ns: StageGpuTimings,
     pipeline_tx_per_s: f64,
@@ -180,6 +181,7 @@ fn process_all(
         average_parallelism: 0.0,
         accounts: 0,
         accounts_rehashed: 0,
+        key_cache: Default::default(),
         timings_ns: StageTimings::default(),
         gpu_timings_ns: StageGpuTimings::default(),
         pipeline_tx_per_s: 0.0,
@@ -225,6 +227,7 @@ fn process_all(
             s.waves += outcome.waves;
             s.largest_wave = s.largest_wave.max(outcome.largest_wave);
             s.accounts_rehashed += outcome.accounts_rehashed;
+            s.key_cache.add(&outcome.key_cache);
             s.timings_ns.add(&outcome.timings);
             s.gpu_timings_ns.add(&outcome.gpu_timings);
             s.devices = Some(outcome.devices);
@@ -300,6 +303,10 @@ fn print_summary(s: &Summary) {
     println!(
         "account leaves rehashed {} ({} accounts; the commit keeps the others between blocks)",
         s.accounts_rehashed, s.accounts
+    );
+    println!(
+        "signer key cache: {} hits, {} misses (CPU signature checks)",
+        s.key_cache.hits, s.key_cache.misses
     );
     println!();
     println!("time per stage");

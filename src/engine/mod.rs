@@ -59,6 +59,9 @@ pub struct EngineConfig {
     /// adapter available where this was written, never breaks even); 4096 is a
     /// conservative guess that keeps small blocks off a slow or busy device.
     pub auto_min_verify_batch: usize,
+    /// Bound of the engine's cache of decompressed signer keys, in entries (0 turns it
+    /// off); see [`verify::cache::KeyCache`].
+    pub key_cache_entries: usize,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +72,7 @@ impl Default for EngineConfig {
             adapter: None,
             auto_min_hash_batch: 4096,
             auto_min_verify_batch: 4096,
+            key_cache_entries: verify::cache::DEFAULT_KEY_CACHE_ENTRIES,
         }
     }
 }
@@ -113,6 +117,7 @@ pub struct Engine {
     gpu: Option<GpuStages>,
     note: Option<String>,
     cpu_commit: CpuCommit,
+    key_cache: verify::cache::KeyCache,
 }
 
 impl std::fmt::Debug for Engine {
@@ -168,12 +173,14 @@ impl Engine {
                 },
             },
         };
+        let key_cache = verify::cache::KeyCache::new(config.key_cache_entries);
         Ok(Engine {
             config,
             pool,
             gpu,
             note,
             cpu_commit: CpuCommit::new(),
+            key_cache,
         })
     }
 
@@ -318,7 +325,15 @@ impl Engine {
     /// failed GPU calls run on the CPU.
     pub fn verify_signatures(&self, items: &[SigCheck<'_>], rule: VerifyRule) -> Result<Vec<bool>> {
         let mut fallbacks = Vec::new();
-        Ok(self.verify_staged(items, rule, &mut fallbacks)?.value)
+        let mut stats = verify::cache::CacheStats::default();
+        Ok(self
+            .verify_staged(items, rule, &mut fallbacks, &mut stats)?
+            .value)
+    }
+
+    /// The engine's cache of decompressed signer keys (shared by both rules).
+    pub fn key_cache(&self) -> &verify::cache::KeyCache {
+        &self.key_cache
     }
 
     /// Compile time of the GPU verifier's pipelines (zero on the CPU backend).
@@ -334,10 +349,14 @@ impl Engine {
         items: &[SigCheck<'_>],
         rule: VerifyRule,
         fallbacks: &mut Vec<String>,
+        stats: &mut verify::cache::CacheStats,
     ) -> Result<Ran<Vec<bool>>> {
-        let cpu = || {
-            self.pool
-                .install(|| verify::cpu::verify_signatures(items, rule))
+        let mut cpu = || {
+            let (ok, s) = self
+                .pool
+                .install(|| verify::cpu::verify_signatures_cached(items, rule, &self.key_cache));
+            *stats = s;
+            ok
         };
         if self.config.backend == Backend::Auto && items.len() < self.config.auto_min_verify_batch {
             return Ok(Ran {
@@ -407,7 +426,9 @@ impl Engine {
 
         // Verify.
         let (checks, check_of) = verify::block_checks(block, &decoded);
-        let verified = self.verify_staged(&checks, state.verify_rule(), &mut fallbacks)?;
+        let mut key_cache = verify::cache::CacheStats::default();
+        let verified =
+            self.verify_staged(&checks, state.verify_rule(), &mut fallbacks, &mut key_cache)?;
         let verify_device = verified.device;
         gpu_timings.verify = verified.timings;
         let verdicts = verified.value;
@@ -485,6 +506,7 @@ impl Engine {
             },
             gpu_timings,
             fallbacks,
+            key_cache,
             schedule: sched,
         })
     }

@@ -125,6 +125,8 @@ pub struct BlockOutcome {
     pub gpu_timings: StageGpuTimings,
     /// Messages from `Auto` about GPU failures it recovered from.
     pub fallbacks: Vec<String>,
+    /// Key cache hits and misses of the block's CPU signature checks (zero on the GPU).
+    pub key_cache: crate::verify::cache::CacheStats,
     /// The waves the block executed in.
     pub schedule: schedule::Schedule,
 }

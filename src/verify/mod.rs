@@ -1,11 +1,16 @@
 //! Pipeline stage 3, verify: Ed25519 signature checks under the chain's rule.
 //!
-//! `cpu.rs` checks with ed25519-dalek (`strict`) and ed25519-zebra (`zip215`) over rayon;
-//! `gpu.rs` runs the WGSL verifier. [`crate::Engine`] chooses between them.
+//! `cpu.rs` runs txwave's own verifiers over rayon: `strict.rs` (ed25519-dalek
+//! `verify_strict`'s checks) and `batch.rs` (ZIP-215 batches, ed25519-zebra's verdicts),
+//! both on the decompressed keys of `cache.rs`; `gpu.rs` runs the WGSL verifier.
+//! [`crate::Engine`] chooses between them.
 
+pub mod batch;
+pub mod cache;
 pub mod cpu;
 pub mod gpu;
 pub mod layout;
+pub mod strict;
 pub mod twin;
 pub mod wgsl_gen;
 

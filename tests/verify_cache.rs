@@ -1,0 +1,175 @@
+//! The engine's cache of decompressed signer keys: keys that fail to decompress, the
+//! bound on entries, many threads on one key, and the counts the engine reports.
+
+#[path = "common/adversarial.rs"]
+#[allow(dead_code)]
+mod adversarial;
+
+use adversarial::{Input, dalek_strict, zebra};
+use curve25519_dalek::edwards::CompressedEdwardsY;
+use ed25519_dalek::{Signer, SigningKey};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use txwave::verify::cache::{DecodedKey, KeyCache};
+use txwave::verify::cpu::verify_signatures_cached;
+use txwave::{Backend, Engine, EngineConfig, SigCheck, VerifyRule};
+
+fn signed(n: usize, keys: usize, seed: u64) -> Vec<Input> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let signers: Vec<SigningKey> = (0..keys)
+        .map(|_| {
+            let mut s = [0u8; 32];
+            rng.fill_bytes(&mut s);
+            SigningKey::from_bytes(&s)
+        })
+        .collect();
+    (0..n)
+        .map(|i| {
+            let k = &signers[i % keys];
+            let mut msg = vec![0u8; 40];
+            rng.fill_bytes(&mut msg);
+            Input {
+                key: k.verifying_key().to_bytes(),
+                sig: k.sign(&msg).to_bytes(),
+                msg,
+                kind: "valid",
+            }
+        })
+        .collect()
+}
+
+/// 32 bytes that are not the y-coordinate of a curve point.
+fn undecodable() -> [u8; 32] {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    loop {
+        let mut b = [0u8; 32];
+        rng.fill_bytes(&mut b);
+        if CompressedEdwardsY(b).decompress().is_none() {
+            return b;
+        }
+    }
+}
+
+#[test]
+fn a_key_that_fails_to_decompress_is_cached_as_failing() {
+    let cache = KeyCache::new(100);
+    let bad = undecodable();
+    assert_eq!(
+        cache.lookup(&bad),
+        (None, false),
+        "first lookup decompresses"
+    );
+    assert_eq!(
+        cache.lookup(&bad),
+        (None, true),
+        "second comes from the cache"
+    );
+    assert_eq!(cache.len(), 1);
+    // Signatures under it are rejected by both rules, as by the oracles, warm or cold.
+    let mut inputs = signed(300, 10, 6);
+    for i in inputs.iter_mut().step_by(3) {
+        i.key = bad;
+    }
+    let checks: Vec<SigCheck<'_>> = inputs.iter().map(Input::check).collect();
+    for rule in [VerifyRule::Zip215, VerifyRule::Strict] {
+        for _ in 0..2 {
+            let (got, _) = verify_signatures_cached(&checks, rule, &cache);
+            for (i, (g, inp)) in got.iter().zip(&inputs).enumerate() {
+                let want = match rule {
+                    VerifyRule::Zip215 => zebra(inp),
+                    VerifyRule::Strict => dalek_strict(inp),
+                };
+                assert_eq!(*g, want, "input {i} under {rule:?}");
+                assert_eq!(*g, i % 3 != 0);
+            }
+        }
+    }
+    assert_eq!(cache.lookup(&bad), (None, true));
+}
+
+#[test]
+fn the_cache_stays_within_its_bound_and_evicted_keys_decode_again() {
+    let cache = KeyCache::new(64);
+    let inputs = signed(3000, 1500, 7);
+    let checks: Vec<SigCheck<'_>> = inputs.iter().map(Input::check).collect();
+    for rule in [VerifyRule::Zip215, VerifyRule::Strict] {
+        for round in 0..2 {
+            let (got, stats) = verify_signatures_cached(&checks, rule, &cache);
+            assert!(got.iter().all(|&ok| ok), "{rule:?} round {round}");
+            assert!(cache.len() <= 64, "{} entries held, bound 64", cache.len());
+            // Far more keys than the bound: most lookups must decompress again.
+            assert!(stats.misses >= 1000, "{rule:?} round {round}: {stats:?}");
+        }
+    }
+    // A bound of 0 turns caching off.
+    let off = KeyCache::new(0);
+    let (got, stats) = verify_signatures_cached(&checks, VerifyRule::Zip215, &off);
+    assert!(got.iter().all(|&ok| ok));
+    assert_eq!(off.len(), 0);
+    assert_eq!(stats.hits + stats.misses, 3000);
+}
+
+#[test]
+fn many_threads_on_one_key_decompress_it_once() {
+    let cache = KeyCache::new(1000);
+    let key = signed(1, 1, 8)[0].key;
+    let expect = DecodedKey::decode(&key).expect("valid key");
+    let threads = 16;
+    let per = 2000;
+    let barrier = std::sync::Barrier::new(threads);
+    let results: Vec<(usize, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let mut hits = 0;
+                    for _ in 0..per {
+                        let (k, hit) = cache.lookup(&key);
+                        assert_eq!(k, Some(expect));
+                        hits += usize::from(hit);
+                    }
+                    (hits, per - hits)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let misses: usize = results.iter().map(|r| r.1).sum();
+    let hits: usize = results.iter().map(|r| r.0).sum();
+    assert_eq!(misses, 1, "exactly one thread decompressed the key");
+    assert_eq!(hits, threads * per - 1);
+    assert_eq!(cache.len(), 1);
+}
+
+#[test]
+fn the_engine_keeps_its_cache_between_calls_and_counts() {
+    let engine = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        key_cache_entries: 10_000,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(engine.key_cache().capacity(), 10_000);
+    let inputs = signed(2000, 200, 9);
+    let checks: Vec<SigCheck<'_>> = inputs.iter().map(Input::check).collect();
+    assert!(
+        engine
+            .verify_signatures(&checks, VerifyRule::Zip215)
+            .unwrap()
+            .iter()
+            .all(|&ok| ok)
+    );
+    let first = engine.key_cache().totals();
+    assert_eq!(first.misses, 200, "each of the 200 keys decompressed once");
+    assert_eq!(first.hits, 1800);
+    assert!(
+        engine
+            .verify_signatures(&checks, VerifyRule::Strict)
+            .unwrap()
+            .iter()
+            .all(|&ok| ok)
+    );
+    let second = engine.key_cache().totals();
+    assert_eq!(second.misses, 200, "strict reuses the keys zip215 cached");
+    assert_eq!(second.hits, 1800 + 2000);
+}
