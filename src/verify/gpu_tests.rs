@@ -633,7 +633,13 @@ fn long_messages_verify_or_are_refused() {
         match limit {
             Some(limit) if len > limit => {
                 assert!(
-                    matches!(result, Err(Error::InvalidArgument(_))),
+                    matches!(
+                        result,
+                        Err(Error::Gpu {
+                            kind: GpuErrorKind::LimitExceeded,
+                            ..
+                        })
+                    ),
                     "length {len}"
                 )
             }
@@ -686,7 +692,10 @@ fn batches_split_at_the_adapter_limits() {
     }];
     assert!(matches!(
         plan_chunks(&too_big, &limits),
-        Err(Error::InvalidArgument(_))
+        Err(Error::Gpu {
+            kind: GpuErrorKind::LimitExceeded,
+            ..
+        })
     ));
     // The dispatch-size limit splits too: 64 items per workgroup, one workgroup allowed.
     let many: Vec<SigCheck<'_>> = (0..200).map(|_| items[0]).collect();
