@@ -148,8 +148,12 @@ fn vectors_dir() -> PathBuf {
 
 fn load_json(name: &str) -> Value {
     let path = vectors_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the vectors live in tests/vectors)", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the vectors live in tests/vectors)",
+            path.display()
+        )
+    });
     serde_json::from_str(&text).expect("valid JSON")
 }
 

@@ -13,8 +13,8 @@ use txwave::hash::twin;
 /// 77b257eee7da, read from tests/vectors (see its README). Input byte i is i % 251;
 /// the first 32 bytes of the extended output are the hash.
 fn official_vectors() -> Vec<(usize, Vec<u8>, [u8; 32])> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors/blake3_official.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/blake3_official.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let json: serde_json::Value = serde_json::from_str(&text).expect("vector file is JSON");
