@@ -338,6 +338,46 @@ impl Iterator for Logs {
     }
 }
 
+/// Blocks read on a thread of their own, handed over through a queue, so that Ctrl-C
+/// ends the run even while a read waits for input (a pipe, stdin): the iterator ends when
+/// the run is interrupted, and the thread, still waiting, goes with the process.
+struct Detached {
+    rx: std::sync::mpsc::Receiver<txwave::Result<Block>>,
+}
+
+impl Detached {
+    fn spawn(mut logs: Logs, depth: usize) -> Detached {
+        let (tx, rx) = std::sync::mpsc::sync_channel(depth);
+        std::thread::spawn(move || {
+            for item in logs.by_ref() {
+                let failed = item.is_err();
+                if tx.send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Detached { rx }
+    }
+}
+
+impl Iterator for Detached {
+    type Item = txwave::Result<Block>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::sync::mpsc::RecvTimeoutError;
+        loop {
+            match self.rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(item) => return Some(item),
+                Err(RecvTimeoutError::Timeout) if INTERRUPTED.load(Ordering::SeqCst) => {
+                    return None;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+}
+
 /// The file and in-file index of the `global`-th block read (0-based).
 fn locate(paths: &[PathBuf], pos: &Position, global: usize) -> Option<(String, usize)> {
     let mut left = global;
@@ -511,7 +551,10 @@ fn process_all(
     let mut since_checkpoint = 0u64;
     let mut side_failure: Option<Failure> = None;
     let mut interrupted = false;
-    let blocks = first.map(Ok).into_iter().chain(logs);
+    let blocks = first
+        .map(Ok)
+        .into_iter()
+        .chain(Detached::spawn(logs, args.queue_depth));
     let stream = engine.process_stream_with(
         state,
         blocks,
@@ -578,6 +621,28 @@ fn process_all(
         },
     );
     bar.finish_and_clear();
+    // Interrupted while waiting for input: the stream ended without a block to stop after.
+    if !interrupted
+        && stream.error.is_none()
+        && side_failure.is_none()
+        && INTERRUPTED.load(Ordering::SeqCst)
+    {
+        interrupted = true;
+        if let Some(dir) = &args.checkpoint_dir
+            && args.checkpoint_every.is_some()
+            && since_checkpoint > 0
+        {
+            match checkpoint::write(dir, state, args.keep_checkpoints) {
+                Ok(p) => {
+                    s.checkpoints_written += 1;
+                    s.last_checkpoint = Some(p.display().to_string());
+                }
+                Err(e) => {
+                    side_failure = Some(Failure::from(e.context("cannot write a checkpoint")))
+                }
+            }
+        }
+    }
 
     s.pipeline = Pipeline {
         queue_depth: stream.queue_depth,
