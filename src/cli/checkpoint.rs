@@ -88,9 +88,12 @@ pub fn write(dir: &Path, state: &State, keep: usize) -> anyhow::Result<PathBuf> 
     Ok(path)
 }
 
+/// A checkpoint found by [`newest`]: its path and state.
+pub type Found = Option<(PathBuf, State)>;
+
 /// The newest valid checkpoint in `dir` and its state, with a line for each newer one
 /// that was passed over (damaged, or its height not the one in its name).
-pub fn newest(dir: &Path) -> anyhow::Result<(Option<(PathBuf, State)>, Vec<String>)> {
+pub fn newest(dir: &Path) -> anyhow::Result<(Found, Vec<String>)> {
     let mut skipped = Vec::new();
     for (height, path) in list(dir)?.into_iter().rev() {
         let bytes = match std::fs::read(&path) {
