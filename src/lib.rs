@@ -16,6 +16,10 @@
 //! | execute | [`exec`] | the sequential reference (the oracle) and the parallel executors |
 //! | commit | [`commit`] | BLAKE3 Merkle roots; account leaves kept between blocks, only touched ones rehashed |
 //!
+//! [`reader`] streams block logs one block at a time ([`LogReader`]) and [`stream`] runs
+//! many blocks with the state-free stages of later blocks overlapped with the state
+//! stages of earlier ones ([`Engine::process_stream`]).
+//!
 //! [`state`] holds the structure-of-arrays ledger, [`engine`] runs the stages on a
 //! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]
 //! generates seeded test blocks. Start with [`Engine`].
