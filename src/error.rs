@@ -36,6 +36,14 @@ pub enum Error {
         /// Computed root (hex).
         computed: String,
     },
+    /// Reading input (a block log stream) failed.
+    #[error("read error at byte {offset}: {what}")]
+    Io {
+        /// Bytes read successfully before the failure.
+        offset: u64,
+        /// The error the operating system reported.
+        what: String,
+    },
     /// The genesis JSON is invalid.
     #[error("genesis: {0}")]
     Genesis(String),

@@ -16,6 +16,10 @@
 //! | execute | [`exec`] | the sequential reference (the oracle) and the parallel executors |
 //! | commit | [`commit`] | BLAKE3 Merkle roots; account leaves kept between blocks, only touched ones rehashed |
 //!
+//! [`reader`] streams block logs one block at a time ([`LogReader`]) and [`stream`] runs
+//! many blocks with the state-free stages of later blocks overlapped with the state
+//! stages of earlier ones ([`Engine::process_stream`]).
+//!
 //! [`state`] holds the structure-of-arrays ledger, [`receipt`] the receipts every
 //! executor produces, [`merkle`] the tree shape of every root, [`engine`] runs the stages on a
 //! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]
@@ -29,17 +33,21 @@ pub mod exec;
 pub mod gpu;
 pub mod hash;
 pub mod merkle;
+pub mod reader;
 pub mod receipt;
 pub mod resolve;
 pub mod schedule;
 pub mod state;
+pub mod stream;
 pub mod tx;
 pub mod verify;
 pub mod workload;
 
 pub use engine::{Backend, BlockOutcome, Engine, EngineConfig};
 pub use error::{Error, GpuErrorKind, Result};
+pub use reader::LogReader;
 pub use receipt::{Receipt, Status};
 pub use state::State;
+pub use stream::{StageStats, StreamOptions, StreamSummary};
 pub use tx::{Block, Tx};
 pub use verify::{SigCheck, VerifyRule};

@@ -382,6 +382,29 @@ impl Block {
         Ok(blocks)
     }
 
+    /// Decodes one block from `bytes`, which hold it from its first byte (and possibly
+    /// less than all of it, when the log ends early). Errors name block `index` and the
+    /// offset `base + ` the position in `bytes`: the same errors [`Block::decode_log`]
+    /// gives for a log whose block `index` starts at byte `base`. Used by `LogReader`.
+    pub(crate) fn decode_streamed(
+        bytes: &[u8],
+        base: usize,
+        index: usize,
+    ) -> Result<(Block, usize)> {
+        Self::decode_at(bytes, 0, index).map_err(|e| match e {
+            Error::BlockDecode {
+                block,
+                offset,
+                what,
+            } => Error::BlockDecode {
+                block,
+                offset: base.saturating_add(offset),
+                what,
+            },
+            other => other,
+        })
+    }
+
     /// Decodes the block that starts at `start`; returns it and the end offset.
     fn decode_at(bytes: &[u8], start: usize, index: usize) -> Result<(Block, usize)> {
         let err = |offset: usize, what: String| Error::BlockDecode {
@@ -461,5 +484,46 @@ impl Block {
             ));
         }
         Ok((block, start + at + 32))
+    }
+}
+
+/// Finds where a block's encoding ends from a growing prefix of it, without decoding it
+/// (the decoder, [`Block::decode_streamed`], checks it afterwards). Used by `LogReader`
+/// to read exactly one block at a time from a stream.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct BlockScan {
+    /// Offset of the next tx length field (valid once the header was seen).
+    at: usize,
+    /// Txs whose length field has not been seen yet; `None` until the header was seen.
+    txs_left: Option<u32>,
+}
+
+impl BlockScan {
+    /// Scans `prefix`, the first bytes of one block (the same block, growing, between
+    /// calls). `Some(n)`: hand the first `n` bytes to the decoder: the whole encoding, or
+    /// just the header when its magic is wrong (the decoder then reports it). `None`: more
+    /// bytes are needed.
+    pub(crate) fn advance(&mut self, prefix: &[u8]) -> Option<usize> {
+        let left = match self.txs_left {
+            Some(n) => n,
+            None => {
+                if prefix.len() < BLOCK_HEADER_LEN {
+                    return None;
+                }
+                if &prefix[..8] != BLOCK_MAGIC {
+                    return Some(BLOCK_HEADER_LEN);
+                }
+                self.at = BLOCK_HEADER_LEN;
+                u32_at(prefix, 112)
+            }
+        };
+        let mut left = left;
+        while left > 0 && prefix.len() >= self.at + 2 {
+            self.at += 2 + u16_at(prefix, self.at) as usize;
+            left -= 1;
+        }
+        self.txs_left = Some(left);
+        let end = self.at + 32;
+        (left == 0 && prefix.len() >= end).then_some(end)
     }
 }

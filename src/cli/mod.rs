@@ -1,6 +1,7 @@
 //! Command-line front end (pipeline driver): parses arguments, calls the library, prints.
 
 mod bench;
+mod checkpoint;
 mod generate;
 mod inspect;
 mod run;

@@ -1,18 +1,26 @@
-//! `txwave run`: apply block logs to a state and report what happened.
+//! `txwave run`: stream block logs through the engine onto a state and report what
+//! happened; checkpoints, `--resume`, Ctrl-C and partial results.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
 use txwave::engine::{StageDevices, StageGpuTimings, StageTimings};
-use txwave::{Engine, EngineConfig, Status};
+use txwave::stream::DEFAULT_QUEUE_DEPTH;
+use txwave::{Block, Engine, EngineConfig, LogReader, StageStats, Status, StreamOptions};
 
 use super::{
-    BackendArg, CliResult, Failure, load_blocks, load_state, progress_bar, tmp_path,
+    BackendArg, CliResult, EXIT_REJECTED, Failure, checkpoint, load_state, tmp_path,
     write_atomically,
 };
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -39,6 +47,31 @@ pub struct RunArgs {
     /// GPU adapter to use: a substring of its name (see `txwave devices`).
     #[arg(long)]
     adapter: Option<String>,
+    /// Blocks each queue of the stream holds between two stages (memory: about
+    /// 2 × N + 3 blocks).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    queue_depth: usize,
+    /// Write a checkpoint (a state snapshot) after every N accepted blocks.
+    #[arg(long, value_name = "N", requires = "checkpoint_dir",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
+    /// Directory of the checkpoints (`checkpoint-<height>.state`).
+    #[arg(long, value_name = "DIR")]
+    checkpoint_dir: Option<PathBuf>,
+    /// Checkpoints kept in the directory (the newest ones).
+    #[arg(long, value_name = "K", default_value_t = 2,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    keep_checkpoints: usize,
+    /// Start from the newest valid checkpoint in --checkpoint-dir (GENESIS_OR_STATE when
+    /// there is none) and skip the log's blocks up to its height; the block at that
+    /// height must hash to the checkpoint's last block hash.
+    #[arg(long, requires = "checkpoint_dir")]
+    resume: bool,
+    /// When a block fails or the run is interrupted, still write --out-state (the state
+    /// after the last accepted block) and --receipts (those of the accepted blocks).
+    #[arg(long)]
+    keep_partial: bool,
 }
 
 #[derive(Serialize)]
@@ -81,7 +114,30 @@ struct Summary {
     height: u64,
     state_root: String,
     fallbacks: Vec<String>,
+    /// Whether every block of the logs was applied.
+    complete: bool,
+    /// Why the run stopped early: the error, or "interrupted".
+    stopped: Option<String>,
+    /// The checkpoint the run resumed from, and the log blocks it skipped.
+    resumed_from: Option<String>,
+    skipped_blocks: usize,
+    checkpoints_written: usize,
+    last_checkpoint: Option<String>,
+    pipeline: Pipeline,
     per_block: Vec<BlockLine>,
+}
+
+/// Where the stream's stages spent their time.
+#[derive(Serialize, Default)]
+struct Pipeline {
+    queue_depth: usize,
+    read: StageStats,
+    prepare: StageStats,
+    apply: StageStats,
+    /// Receipts, progress and checkpoints after each block (on the apply thread).
+    output_ns: u64,
+    stream_wall_ns: u64,
+    bound_by: &'static str,
 }
 
 #[derive(Serialize)]
@@ -93,9 +149,72 @@ struct ReceiptLine<'a> {
     amount_out: u64,
 }
 
+/// Set by the SIGINT handler; checked after every block.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Ctrl-C sets [`INTERRUPTED`] (the run stops after the current block); a second one
+/// ends the process at once.
+fn catch_ctrl_c() {
+    #[cfg(unix)]
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe;
+    // SA_RESETHAND restores the default disposition after the first signal, so a second
+    // Ctrl-C ends the process as usual.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
+    }
+}
+
 pub fn run(args: RunArgs) -> CliResult {
     let wall = Instant::now();
-    let mut state = load_state(&args.genesis_or_state)?;
+    // Open every log first: a missing file is a usage error before any work.
+    let mut files = Vec::new();
+    let mut total_bytes = 0u64;
+    for p in &args.blocks {
+        let f = std::fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
+        total_bytes += f.metadata().map(|m| m.len()).unwrap_or(0);
+        files.push((p.clone(), f));
+    }
+    let mut resumed_from = None;
+    let mut state = if args.resume {
+        let dir = args
+            .checkpoint_dir
+            .as_deref()
+            .unwrap_or(std::path::Path::new("."));
+        let (found, passed_over) = checkpoint::newest(dir)?;
+        for line in passed_over {
+            eprintln!("txwave: passing over checkpoint {line}");
+        }
+        match found {
+            Some((path, state)) => {
+                eprintln!(
+                    "txwave: resuming from {} (height {})",
+                    path.display(),
+                    state.height()
+                );
+                resumed_from = Some(path.display().to_string());
+                state
+            }
+            None => {
+                eprintln!(
+                    "txwave: no checkpoint in {}; starting from {}",
+                    dir.display(),
+                    args.genesis_or_state.display()
+                );
+                load_state(&args.genesis_or_state)?
+            }
+        }
+    } else {
+        load_state(&args.genesis_or_state)?
+    };
     let engine = Engine::new(EngineConfig {
         backend: args.backend.into(),
         threads: args.threads,
@@ -111,27 +230,46 @@ pub fn run(args: RunArgs) -> CliResult {
         )),
         None => None,
     };
-    let result = process_all(&args, &engine, &mut state, receipts_out.as_mut());
-    let summary = match result {
-        Ok(s) => s,
+    catch_ctrl_c();
+    let result = process_all(
+        &args,
+        &engine,
+        &mut state,
+        files,
+        total_bytes,
+        resumed_from,
+        receipts_out.as_mut(),
+    );
+    let (mut summary, failure) = match result {
+        Ok(v) => v,
         Err(f) => {
+            drop(receipts_out);
             if let Some(p) = &args.receipts {
-                drop(receipts_out);
                 let _ = std::fs::remove_file(tmp_path(p));
             }
             return Err(f);
         }
     };
-    if let (Some(p), Some(mut w)) = (&args.receipts, receipts_out) {
-        w.flush()
-            .with_context(|| format!("cannot write {}", tmp_path(p).display()))?;
-        drop(w);
-        std::fs::rename(tmp_path(p), p).with_context(|| format!("cannot write {}", p.display()))?;
+    let keep_outputs = failure.is_none() || args.keep_partial;
+    match (&args.receipts, receipts_out) {
+        (Some(p), Some(mut w)) if keep_outputs => {
+            w.flush()
+                .with_context(|| format!("cannot write {}", tmp_path(p).display()))?;
+            drop(w);
+            std::fs::rename(tmp_path(p), p)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+        }
+        (Some(p), w) => {
+            drop(w);
+            let _ = std::fs::remove_file(tmp_path(p));
+        }
+        _ => {}
     }
-    if let Some(p) = &args.out_state {
+    if let Some(p) = &args.out_state
+        && keep_outputs
+    {
         write_atomically(p, &state.to_snapshot())?;
     }
-    let mut summary = summary;
     summary.wall_ns = wall.elapsed().as_nanos() as u64;
     summary.wall_tx_per_s = per_s(summary.txs, summary.wall_ns);
     if args.json {
@@ -142,7 +280,10 @@ pub fn run(args: RunArgs) -> CliResult {
     } else {
         print_summary(&summary);
     }
-    Ok(())
+    match failure {
+        None => Ok(()),
+        Some(f) => Err(f),
+    }
 }
 
 fn per_s(n: usize, ns: u64) -> f64 {
@@ -153,18 +294,185 @@ fn per_s(n: usize, ns: u64) -> f64 {
     }
 }
 
+/// Blocks read from each log file so far, shared with the stream's read thread (for
+/// naming the file and block of an error, and for progress).
+#[derive(Default)]
+struct Position {
+    /// Blocks yielded per file (files not reached yet: absent).
+    per_file: Vec<usize>,
+    /// Encoded sizes of the blocks read but not yet counted by the progress bar.
+    sizes: std::collections::VecDeque<u64>,
+}
+
+/// The log files as one block iterator, recording where it is in `pos`.
+struct Logs {
+    files: std::vec::IntoIter<std::fs::File>,
+    current: Option<LogReader<std::fs::File>>,
+    pos: Arc<Mutex<Position>>,
+}
+
+impl Iterator for Logs {
+    type Item = txwave::Result<Block>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(r) = &mut self.current {
+                if let Some(item) = r.next() {
+                    if let Ok(block) = &item
+                        && let Ok(mut p) = self.pos.lock()
+                    {
+                        if let Some(n) = p.per_file.last_mut() {
+                            *n += 1;
+                        }
+                        p.sizes.push_back(encoded_len(block));
+                    }
+                    return Some(item);
+                }
+                self.current = None;
+            }
+            let f = self.files.next()?;
+            if let Ok(mut p) = self.pos.lock() {
+                p.per_file.push(0);
+            }
+            self.current = Some(LogReader::new(f));
+        }
+    }
+}
+
+/// Blocks read on a thread of their own, handed over through a queue, so that Ctrl-C
+/// ends the run even while a read waits for input (a pipe, stdin): the iterator ends when
+/// the run is interrupted, and the thread, still waiting, goes with the process.
+struct Detached {
+    rx: std::sync::mpsc::Receiver<txwave::Result<Block>>,
+}
+
+impl Detached {
+    fn spawn(mut logs: Logs, depth: usize) -> Detached {
+        let (tx, rx) = std::sync::mpsc::sync_channel(depth);
+        std::thread::spawn(move || {
+            for item in logs.by_ref() {
+                let failed = item.is_err();
+                if tx.send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Detached { rx }
+    }
+}
+
+impl Iterator for Detached {
+    type Item = txwave::Result<Block>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::sync::mpsc::RecvTimeoutError;
+        loop {
+            match self.rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(item) => return Some(item),
+                Err(RecvTimeoutError::Timeout) if INTERRUPTED.load(Ordering::SeqCst) => {
+                    return None;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+}
+
+/// The file and in-file index of the `global`-th block read (0-based).
+fn locate(paths: &[PathBuf], pos: &Position, global: usize) -> Option<(String, usize)> {
+    let mut left = global;
+    for (i, &n) in pos.per_file.iter().enumerate() {
+        if left < n {
+            return Some((paths[i].display().to_string(), left));
+        }
+        left -= n;
+    }
+    None
+}
+
+/// Adds an accepted block to the summary.
+fn add_block(s: &mut Summary, outcome: &txwave::BlockOutcome) {
+    for r in &outcome.receipts {
+        *s.statuses.entry(r.status.name()).or_default() += 1;
+    }
+    s.executed += outcome
+        .receipts
+        .iter()
+        .filter(|r| !matches!(r.status, Status::Malformed | Status::BadSignature))
+        .count();
+    s.blocks += 1;
+    s.txs += outcome.receipts.len();
+    s.waves += outcome.waves;
+    s.largest_wave = s.largest_wave.max(outcome.largest_wave);
+    s.accounts_rehashed += outcome.accounts_rehashed;
+    s.key_cache.add(&outcome.key_cache);
+    s.timings_ns.add(&outcome.timings);
+    s.gpu_timings_ns.add(&outcome.gpu_timings);
+    s.devices = Some(outcome.devices);
+    s.fallbacks.extend(outcome.fallbacks.iter().cloned());
+    s.per_block.push(BlockLine {
+        height: outcome.height,
+        txs: outcome.receipts.len(),
+        waves: outcome.waves,
+        largest_wave: outcome.largest_wave,
+        accounts_rehashed: outcome.accounts_rehashed,
+        tx_root: hex::encode(outcome.tx_root),
+        receipts_root: hex::encode(outcome.receipts_root),
+        state_root: hex::encode(outcome.state_root),
+        block_hash: hex::encode(outcome.block_hash),
+        total_ns: outcome.timings.total_ns,
+    });
+}
+
+/// A progress bar over the log bytes on stderr, drawn only when stderr is a terminal:
+/// blocks, txs, tx/s and the ETA from the bytes left.
+fn progress(total_bytes: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total_bytes);
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {bytes}/{total_bytes} {msg} (ETA {eta})",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Bytes of a block's log encoding (header, length fields, txs, checksum).
+fn encoded_len(block: &Block) -> u64 {
+    (txwave::tx::BLOCK_HEADER_LEN + 32) as u64
+        + block.txs().map(|t| 2 + t.len() as u64).sum::<u64>()
+}
+
+fn block_hash(block: &Block) -> [u8; 32] {
+    let ids = txwave::hash::cpu::tx_ids(block);
+    block.block_hash(&txwave::merkle::merkle_root(&ids))
+}
+
+/// Runs the stream. `Err`: nothing ran (the run writes nothing). `Ok((summary, Some))`:
+/// the run stopped early (a failed block, Ctrl-C, a checkpoint that could not be written)
+/// after the blocks the summary reports.
+#[allow(clippy::too_many_arguments)]
 fn process_all(
     args: &RunArgs,
     engine: &Engine,
     state: &mut txwave::State,
+    files: Vec<(PathBuf, std::fs::File)>,
+    total_bytes: u64,
+    resumed_from: Option<String>,
     mut receipts: Option<&mut std::io::BufWriter<std::fs::File>>,
-) -> Result<Summary, Failure> {
-    let mut files = Vec::new();
-    for p in &args.blocks {
-        files.push((p, load_blocks(p)?));
-    }
-    let total_blocks: usize = files.iter().map(|(_, b)| b.len()).sum();
-    let bar = progress_bar(total_blocks as u64, "blocks");
+) -> Result<(Summary, Option<Failure>), Failure> {
+    let (paths, files): (Vec<PathBuf>, Vec<std::fs::File>) = files.into_iter().unzip();
+    let pos = Arc::new(Mutex::new(Position::default()));
+    let mut logs = Logs {
+        files: files.into_iter(),
+        current: None,
+        pos: pos.clone(),
+    };
     let mut s = Summary {
         backend: engine.backend(),
         device: engine.device_name(),
@@ -190,78 +498,214 @@ fn process_all(
         height: state.height(),
         state_root: String::new(),
         fallbacks: Vec::new(),
+        complete: false,
+        stopped: None,
+        resumed_from,
+        skipped_blocks: 0,
+        checkpoints_written: 0,
+        last_checkpoint: None,
+        pipeline: Pipeline::default(),
         per_block: Vec::new(),
     };
-    for (path, blocks) in &files {
-        for (i, block) in blocks.iter().enumerate() {
-            let outcome = engine.process_block(state, block).map_err(|e| {
-                Failure::from(anyhow::Error::new(e).context(format!(
-                    "{}: block {i} (height {})",
-                    path.display(),
-                    block.height
-                )))
+
+    // --resume: skip the blocks the checkpoint already holds; the one at its height must
+    // be the block the checkpoint's state ended with.
+    let mut first = None;
+    let mut skipped_bytes = 0;
+    if args.resume && state.height() > 0 {
+        let h = state.height();
+        for item in logs.by_ref() {
+            let block = item.map_err(|e| {
+                let p = pos.lock().map(|p| p.per_file.len()).unwrap_or(1);
+                Failure::from(
+                    anyhow::Error::new(e).context(paths[p.saturating_sub(1)].display().to_string()),
+                )
             })?;
-            if let Some(w) = receipts.as_deref_mut() {
-                for (index, r) in outcome.receipts.iter().enumerate() {
-                    let line = ReceiptLine {
-                        block: outcome.height,
-                        index,
-                        tx_id: &hex::encode(r.tx_id),
-                        status: r.status.name(),
-                        amount_out: r.amount_out,
-                    };
-                    serde_json::to_writer(&mut *w, &line).context("cannot write receipts")?;
-                    w.write_all(b"\n").context("cannot write receipts")?;
+            if block.height > h {
+                first = Some(block);
+                break;
+            }
+            s.skipped_blocks += 1;
+            skipped_bytes += pos
+                .lock()
+                .ok()
+                .and_then(|mut p| p.sizes.pop_front())
+                .unwrap_or(0);
+            if block.height == h {
+                let got = block_hash(&block);
+                if got != state.last_block_hash() {
+                    return Err(Failure {
+                        code: EXIT_REJECTED,
+                        err: anyhow::anyhow!(
+                            "--resume: the log's block at height {h} hashes to {}, but the checkpoint's last block hash is {}: the checkpoint does not come from this log",
+                            hex::encode(got),
+                            hex::encode(state.last_block_hash())
+                        ),
+                    });
                 }
             }
-            for r in &outcome.receipts {
-                *s.statuses.entry(r.status.name()).or_default() += 1;
-            }
-            s.executed += outcome
-                .receipts
-                .iter()
-                .filter(|r| !matches!(r.status, Status::Malformed | Status::BadSignature))
-                .count();
-            s.blocks += 1;
-            s.txs += outcome.receipts.len();
-            s.waves += outcome.waves;
-            s.largest_wave = s.largest_wave.max(outcome.largest_wave);
-            s.accounts_rehashed += outcome.accounts_rehashed;
-            s.key_cache.add(&outcome.key_cache);
-            s.timings_ns.add(&outcome.timings);
-            s.gpu_timings_ns.add(&outcome.gpu_timings);
-            s.devices = Some(outcome.devices);
-            s.fallbacks.extend(outcome.fallbacks.iter().cloned());
-            s.per_block.push(BlockLine {
-                height: outcome.height,
-                txs: outcome.receipts.len(),
-                waves: outcome.waves,
-                largest_wave: outcome.largest_wave,
-                accounts_rehashed: outcome.accounts_rehashed,
-                tx_root: hex::encode(outcome.tx_root),
-                receipts_root: hex::encode(outcome.receipts_root),
-                state_root: hex::encode(outcome.state_root),
-                block_hash: hex::encode(outcome.block_hash),
-                total_ns: outcome.timings.total_ns,
-            });
-            bar.inc(1);
         }
     }
+    let skipped = s.skipped_blocks;
+
+    let bar = progress(total_bytes);
+    bar.set_position(skipped_bytes);
+    let started = Instant::now();
+    let mut since_checkpoint = 0u64;
+    let mut side_failure: Option<Failure> = None;
+    let mut interrupted = false;
+    let blocks = first
+        .map(Ok)
+        .into_iter()
+        .chain(Detached::spawn(logs, args.queue_depth));
+    let stream = engine.process_stream_with(
+        state,
+        blocks,
+        &StreamOptions {
+            queue_depth: args.queue_depth,
+        },
+        |outcome, state| {
+            if let Some(w) = receipts.as_deref_mut() {
+                let written = (|| -> anyhow::Result<()> {
+                    for (index, r) in outcome.receipts.iter().enumerate() {
+                        let line = ReceiptLine {
+                            block: outcome.height,
+                            index,
+                            tx_id: &hex::encode(r.tx_id),
+                            status: r.status.name(),
+                            amount_out: r.amount_out,
+                        };
+                        serde_json::to_writer(&mut *w, &line)?;
+                        w.write_all(b"\n")?;
+                    }
+                    Ok(())
+                })();
+                if let Err(e) = written {
+                    side_failure = Some(Failure::from(e.context("cannot write receipts")));
+                    return ControlFlow::Break(());
+                }
+            }
+            add_block(&mut s, outcome);
+            since_checkpoint += 1;
+            let stop = INTERRUPTED.load(Ordering::SeqCst);
+            if let (Some(every), Some(dir)) = (args.checkpoint_every, &args.checkpoint_dir)
+                && (since_checkpoint >= every || stop)
+            {
+                match checkpoint::write(dir, state, args.keep_checkpoints) {
+                    Ok(p) => {
+                        s.checkpoints_written += 1;
+                        s.last_checkpoint = Some(p.display().to_string());
+                        since_checkpoint = 0;
+                    }
+                    Err(e) => {
+                        side_failure = Some(Failure::from(e.context("cannot write a checkpoint")));
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            let size = pos
+                .lock()
+                .ok()
+                .and_then(|mut p| p.sizes.pop_front())
+                .unwrap_or(0);
+            bar.inc(size);
+            let secs = started.elapsed().as_secs_f64();
+            bar.set_message(format!(
+                "{} blocks, {} txs, {:.0} tx/s",
+                s.blocks,
+                s.txs,
+                if secs > 0.0 { s.txs as f64 / secs } else { 0.0 }
+            ));
+            if stop {
+                interrupted = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        },
+    );
     bar.finish_and_clear();
+    // Interrupted while waiting for input: the stream ended without a block to stop after.
+    if !interrupted
+        && stream.error.is_none()
+        && side_failure.is_none()
+        && INTERRUPTED.load(Ordering::SeqCst)
+    {
+        interrupted = true;
+        if let Some(dir) = &args.checkpoint_dir
+            && args.checkpoint_every.is_some()
+            && since_checkpoint > 0
+        {
+            match checkpoint::write(dir, state, args.keep_checkpoints) {
+                Ok(p) => {
+                    s.checkpoints_written += 1;
+                    s.last_checkpoint = Some(p.display().to_string());
+                }
+                Err(e) => {
+                    side_failure = Some(Failure::from(e.context("cannot write a checkpoint")))
+                }
+            }
+        }
+    }
+
+    s.pipeline = Pipeline {
+        queue_depth: stream.queue_depth,
+        read: stream.read,
+        prepare: stream.prepare,
+        apply: stream.apply,
+        output_ns: stream.on_block_ns,
+        stream_wall_ns: stream.wall_ns,
+        bound_by: stream.bottleneck(),
+    };
     s.average_parallelism = if s.waves == 0 {
         0.0
     } else {
         s.executed as f64 / s.waves as f64
     };
-    s.pipeline_tx_per_s = per_s(s.txs, s.timings_ns.total_ns);
+    s.pipeline_tx_per_s = per_s(s.txs, stream.wall_ns);
     s.height = state.height();
     s.accounts = state.account_count();
-    // The last block's root is the state's; without blocks, compute it.
     s.state_root = match s.per_block.last() {
         Some(b) => b.state_root.clone(),
         None => hex::encode(state.state_root()),
     };
-    Ok(s)
+    let failure = if let Some(e) = stream.error {
+        let pos = pos
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        let context = match &e {
+            // Decode and read errors name the block within its file already.
+            txwave::Error::BlockDecode { .. } | txwave::Error::Io { .. } => paths
+                .get(pos.per_file.len().saturating_sub(1))
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            _ => match locate(&paths, &pos, skipped + s.blocks) {
+                Some((file, i)) => format!("{file}: block {i}"),
+                None => String::from("block"),
+            },
+        };
+        s.stopped = Some(format!("{context}: {e}"));
+        Some(Failure::from(anyhow::Error::new(e).context(context)))
+    } else if let Some(f) = side_failure {
+        s.stopped = Some(format!("{:#}", f.err));
+        Some(f)
+    } else if interrupted {
+        let what = match &s.last_checkpoint {
+            Some(p) if args.checkpoint_every.is_some() => {
+                format!("interrupted at height {}; checkpoint {p}", s.height)
+            }
+            _ => format!("interrupted at height {}", s.height),
+        };
+        s.stopped = Some(what.clone());
+        Some(Failure {
+            code: EXIT_INTERRUPTED,
+            err: anyhow::anyhow!(what),
+        })
+    } else {
+        s.complete = true;
+        None
+    };
+    Ok((s, failure))
 }
 
 fn ms(ns: u64) -> String {
@@ -344,12 +788,51 @@ fn print_summary(s: &Summary) {
         }
     }
     println!();
+    let p = &s.pipeline;
+    println!(
+        "pipeline (queue depth {}, stream wall {:.2} ms, bound by {})",
+        p.queue_depth,
+        p.stream_wall_ns as f64 / 1e6,
+        p.bound_by
+    );
+    for (name, st, waits_on) in [
+        ("read", &p.read, "-"),
+        ("prepare", &p.prepare, "read"),
+        ("apply", &p.apply, "prepare"),
+    ] {
+        println!(
+            "  {name:<8} busy {} waiting on {waits_on:<8}{} blocked on the next stage {}",
+            ms(st.busy_ns),
+            ms(st.wait_input_ns),
+            ms(st.wait_output_ns)
+        );
+    }
+    println!(
+        "  output   busy {} (receipts, progress, checkpoints)",
+        ms(p.output_ns)
+    );
+    println!();
     println!(
         "throughput: {:.0} tx/s in the pipeline, {:.0} tx/s wall (including loading)",
         s.pipeline_tx_per_s, s.wall_tx_per_s
     );
     for f in &s.fallbacks {
         println!("fallback: {f}");
+    }
+    if let Some(r) = &s.resumed_from {
+        println!(
+            "resumed from {r}, skipping {} blocks of the log",
+            s.skipped_blocks
+        );
+    }
+    if let Some(c) = &s.last_checkpoint {
+        println!("checkpoints written {} (last {c})", s.checkpoints_written);
+    }
+    if let Some(why) = &s.stopped {
+        println!(
+            "stopped early: {why}; {} blocks applied before it",
+            s.blocks
+        );
     }
     println!("height {}  state root {}", s.height, s.state_root);
 }

@@ -77,6 +77,27 @@ impl Default for EngineConfig {
     }
 }
 
+/// A block after the state-free stages (decode, tx ids and tx_root, signature checks),
+/// ready for [`Engine::apply_prepared`]. Owns its block (`Cow::Owned`) in a stream, borrows
+/// it in `process_block`.
+pub(crate) struct PreparedBlock<'b> {
+    pub(crate) block: std::borrow::Cow<'b, Block>,
+    decoded: Vec<Option<Tx>>,
+    tx_ids: Vec<[u8; 32]>,
+    tx_root: [u8; 32],
+    sig_ok: Vec<bool>,
+    /// decode, hash and verify filled in.
+    pub(crate) timings: StageTimings,
+    /// hash and verify filled in.
+    gpu_timings: StageGpuTimings,
+    fallbacks: Vec<String>,
+    hash_device: Device,
+    verify_device: Device,
+    key_cache: verify::cache::CacheStats,
+    /// Wall time of `prepare_block`.
+    pub(crate) prepare_ns: u64,
+}
+
 /// The GPU side of an engine: one device, the state copy its stages share and the
 /// pipelines compiled once for it.
 struct GpuStages {
@@ -375,10 +396,35 @@ impl Engine {
 
     /// Applies one block to `state`. On any error the state is exactly as before.
     pub fn process_block(&self, state: &mut State, block: &Block) -> Result<BlockOutcome> {
-        self.pool.install(|| self.process_block_inner(state, block))
+        self.pool.install(|| {
+            // The header is checked first, as it always was, so that a bad header is the
+            // error reported even when a state-free stage would fail too.
+            block.check_follows(state.height(), state.last_block_hash())?;
+            let prepared =
+                self.prepare_block(std::borrow::Cow::Borrowed(block), state.verify_rule())?;
+            self.apply_prepared(state, prepared)
+        })
     }
 
-    fn process_block_inner(&self, state: &mut State, block: &Block) -> Result<BlockOutcome> {
+    // ---- Split of the per-block pipeline (used by `process_block` and by the stream in
+    // src/stream.rs): `prepare_block` is the state-free part (decode, tx ids and tx_root,
+    // signature checks), `apply_prepared` the state part (header check, resolve, schedule,
+    // execute, commit). Call both inside `self.pool.install`.
+
+    /// Runs `f` in the engine's thread pool (where `prepare_block` and `apply_prepared`
+    /// belong).
+    pub(crate) fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        self.pool.install(f)
+    }
+
+    /// The state-free stages of one block: decode, tx ids and tx_root, signature checks
+    /// under `rule` (the state's rule). Needs no state, so it may run ahead of earlier
+    /// blocks. Header checks are not done here (they need the state).
+    pub(crate) fn prepare_block<'b>(
+        &self,
+        block: std::borrow::Cow<'b, Block>,
+        rule: VerifyRule,
+    ) -> Result<PreparedBlock<'b>> {
         let t_start = Instant::now();
         let mut timings = StageTimings::default();
         let mut gpu_timings = StageGpuTimings::default();
@@ -389,22 +435,18 @@ impl Engine {
             ns
         };
         let mut t = Instant::now();
-
-        if let Some(g) = &self.gpu {
-            g.resident.begin_block();
-        }
+        let block_ref: &Block = &block;
 
         // Decode.
-        block.check_follows(state.height(), state.last_block_hash())?;
-        let decoded: Vec<Option<Tx>> = (0..block.tx_count())
+        let decoded: Vec<Option<Tx>> = (0..block_ref.tx_count())
             .into_par_iter()
             .with_min_len(512)
-            .map(|i| Tx::decode(block.tx_bytes(i)))
+            .map(|i| Tx::decode(block_ref.tx_bytes(i)))
             .collect();
         timings.decode_ns = lap(&mut t);
 
         // Hash: tx ids and tx_root together (on the GPU the root is reduced on the device).
-        let tx_msgs: Vec<&[u8]> = block.txs().collect();
+        let tx_msgs: Vec<&[u8]> = block_ref.txs().collect();
         let hashed = self.staged(
             "hash",
             &mut fallbacks,
@@ -415,25 +457,80 @@ impl Engine {
                     .map(|(ids, root, t)| ((ids, root), t))
             },
             || {
-                let ids = hash::cpu::tx_ids(block);
+                let ids = hash::cpu::tx_ids(block_ref);
                 let root = merkle_root(&ids);
                 (ids, root)
             },
         )?;
+        drop(tx_msgs);
         let (tx_ids, tx_root) = hashed.value;
         gpu_timings.hash = hashed.timings;
         timings.hash_ns = lap(&mut t);
 
         // Verify.
-        let (checks, check_of) = verify::block_checks(block, &decoded);
+        let (checks, check_of) = verify::block_checks(block_ref, &decoded);
         let mut key_cache = verify::cache::CacheStats::default();
-        let verified =
-            self.verify_staged(&checks, state.verify_rule(), &mut fallbacks, &mut key_cache)?;
+        let verified = self.verify_staged(&checks, rule, &mut fallbacks, &mut key_cache)?;
+        drop(checks);
         let verify_device = verified.device;
         gpu_timings.verify = verified.timings;
         let verdicts = verified.value;
-        let sig_ok = verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
+        let sig_ok = verify::verdicts_per_tx(verdicts, &check_of, block_ref.tx_count());
         timings.verify_ns = lap(&mut t);
+        let prepare_ns = t_start.elapsed().as_nanos() as u64;
+
+        Ok(PreparedBlock {
+            block,
+            decoded,
+            tx_ids,
+            tx_root,
+            sig_ok,
+            timings,
+            gpu_timings,
+            fallbacks,
+            hash_device: hashed.device,
+            verify_device,
+            key_cache,
+            prepare_ns,
+        })
+    }
+
+    /// The state stages of a prepared block: header check, resolve, schedule, execute,
+    /// commit. On any error the state is exactly as before.
+    pub(crate) fn apply_prepared(
+        &self,
+        state: &mut State,
+        prepared: PreparedBlock<'_>,
+    ) -> Result<BlockOutcome> {
+        let t_start = Instant::now();
+        let PreparedBlock {
+            block,
+            decoded,
+            tx_ids,
+            tx_root,
+            sig_ok,
+            mut timings,
+            mut gpu_timings,
+            mut fallbacks,
+            hash_device,
+            verify_device,
+            key_cache,
+            prepare_ns,
+        } = prepared;
+        let block: &Block = &block;
+        let lap = |t: &mut Instant| {
+            let ns = t.elapsed().as_nanos() as u64;
+            *t = Instant::now();
+            ns
+        };
+        let mut t = Instant::now();
+
+        if let Some(g) = &self.gpu {
+            g.resident.begin_block();
+        }
+        block.check_follows(state.height(), state.last_block_hash())?;
+        timings.decode_ns += lap(&mut t);
+        // ---- End of the state-free/state split; the state part continues below unchanged.
 
         // Resolve, with an undo log of everything the block may write.
         let current = &*state;
@@ -484,7 +581,7 @@ impl Engine {
         let block_hash = block.block_hash(&tx_root);
         state.set_tip(block.height, block_hash);
         timings.commit_ns += lap(&mut t);
-        timings.total_ns = t_start.elapsed().as_nanos() as u64;
+        timings.total_ns = prepare_ns + t_start.elapsed().as_nanos() as u64;
 
         Ok(BlockOutcome {
             height: block.height,
@@ -498,7 +595,7 @@ impl Engine {
             accounts_rehashed: roots.accounts_rehashed,
             timings,
             devices: StageDevices {
-                hash: hashed.device,
+                hash: hash_device,
                 verify: verify_device,
                 resolve: looked_up.device,
                 execute: execute_device,

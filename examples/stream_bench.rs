@@ -1,0 +1,120 @@
+//! End-to-end stream rate vs the raw signature-verification rate of the same signatures,
+//! measured in the same process, with where the pipeline spends its time.
+//!
+//! ```text
+//! cargo run --release --example stream_bench -- [BLOCKS] [TXS_PER_BLOCK] [ACCOUNTS] [QUEUE_DEPTH]
+//! ```
+//! Defaults: 10 blocks × 50,000 txs over 200,000 accounts, zip215, queue depth 2, the CPU
+//! backend with one thread per core. The log is read through `LogReader` from memory.
+
+use std::time::Instant;
+
+use txwave::workload::{GenConfig, generate};
+use txwave::{
+    Backend, Engine, EngineConfig, LogReader, SigCheck, State, StreamOptions, VerifyRule,
+};
+
+fn arg(i: usize, default: usize) -> usize {
+    std::env::args()
+        .nth(i)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let blocks = arg(1, 10);
+    let txs = arg(2, 50_000);
+    let accounts = arg(3, 200_000);
+    let depth = arg(4, 2);
+    let t = Instant::now();
+    let g = generate(
+        &GenConfig {
+            seed: 1,
+            verify_rule: VerifyRule::Zip215,
+            accounts,
+            blocks,
+            txs_per_block: txs,
+            ..Default::default()
+        },
+        |_, _| {},
+    )?;
+    let log = g.block_log();
+    eprintln!(
+        "generated {blocks} blocks × {txs} txs over {accounts} accounts ({:.1} MB) in {:.1} s",
+        log.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let engine = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })?;
+
+    // Raw verification: the same signatures, block by block, nothing else.
+    let mut sigs = 0usize;
+    let t = Instant::now();
+    for b in &g.blocks {
+        let decoded: Vec<Option<txwave::Tx>> = b.txs().map(txwave::Tx::decode).collect();
+        let checks: Vec<SigCheck<'_>> = decoded
+            .iter()
+            .enumerate()
+            .filter_map(|(i, tx)| {
+                tx.as_ref().map(|tx| SigCheck {
+                    public_key: tx.signer,
+                    signature: tx.signature,
+                    message: &b.tx_bytes(i)[txwave::tx::SIGNATURE_LEN..],
+                })
+            })
+            .collect();
+        sigs += checks.len();
+        let ok = engine.verify_signatures(&checks, VerifyRule::Zip215)?;
+        std::hint::black_box(ok);
+    }
+    let verify_s = t.elapsed().as_secs_f64();
+    let verify_rate = sigs as f64 / verify_s;
+
+    // End to end through the stream.
+    let mut state = State::from_genesis(&g.genesis)?;
+    let t = Instant::now();
+    let summary = engine.process_stream(
+        &mut state,
+        LogReader::new(&log[..]),
+        &StreamOptions { queue_depth: depth },
+    )?;
+    let e2e_s = t.elapsed().as_secs_f64();
+    assert_eq!(summary.state_root, Some(g.final_state.state_root()));
+    let e2e_rate = summary.txs as f64 / e2e_s;
+
+    let ms = |ns: u64| ns as f64 / 1e6;
+    println!("threads {}  queue depth {depth}", engine.threads());
+    println!("raw verify: {sigs} signatures in {verify_s:.2} s = {verify_rate:.0} sig/s");
+    println!(
+        "end to end: {} txs in {e2e_s:.2} s = {e2e_rate:.0} tx/s  (ratio {:.3})",
+        summary.txs,
+        e2e_rate / verify_rate
+    );
+    for (name, st) in [
+        ("read", summary.read),
+        ("prepare", summary.prepare),
+        ("apply", summary.apply),
+    ] {
+        println!(
+            "  {name:<8} busy {:>9.1} ms  waiting on the stage before {:>9.1} ms  blocked on the next {:>9.1} ms",
+            ms(st.busy_ns),
+            ms(st.wait_input_ns),
+            ms(st.wait_output_ns)
+        );
+    }
+    let tm = &summary.timings;
+    println!(
+        "  per-block stage sums: decode {:.1} hash {:.1} verify {:.1} resolve {:.1} schedule {:.1} execute {:.1} commit {:.1} ms",
+        ms(tm.decode_ns),
+        ms(tm.hash_ns),
+        ms(tm.verify_ns),
+        ms(tm.resolve_ns),
+        ms(tm.schedule_ns),
+        ms(tm.execute_ns),
+        ms(tm.commit_ns)
+    );
+    println!("  bound by {}", summary.bottleneck());
+    Ok(())
+}

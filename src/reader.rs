@@ -1,0 +1,151 @@
+//! Block logs read as a stream: [`LogReader`] yields one [`Block`] at a time from any
+//! [`Read`] (a file of any size, stdin, a pipe), holding one block and one read chunk in
+//! memory, with the errors [`Block::decode_log`] gives for the same bytes (block index,
+//! absolute byte offset, field).
+
+use std::io::Read;
+
+use crate::error::{Error, Result};
+use crate::tx::{Block, BlockScan};
+
+/// Bytes asked of the source per read.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Iterator over the blocks of a block log (docs/FORMATS.md), read incrementally.
+///
+/// Memory: the bytes of the block being read plus at most one read chunk (1 MiB) after
+/// it, whatever the length of the log. Every item is a whole, checksum-verified block or
+/// the error that ends the log: a damaged or truncated block is an
+/// [`Error::BlockDecode`] naming its index and byte offset (a truncated last block names
+/// it; the blocks before it were yielded), an empty input is the error `decode_log`
+/// gives, and a failed read is an [`Error::Io`]. After an error the iterator ends.
+///
+/// ```
+/// use txwave::{Block, LogReader};
+/// let mut log = Vec::new();
+/// Block::new(1, [0; 32], [1; 32], [0; 32]).encode_into(&mut log);
+/// Block::new(2, [0; 32], [1; 32], [0; 32]).encode_into(&mut log);
+/// let heights: Vec<u64> = LogReader::new(&log[..])
+///     .map(|b| b.map(|b| b.height))
+///     .collect::<Result<_, _>>()?;
+/// assert_eq!(heights, [1, 2]);
+/// # Ok::<(), txwave::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LogReader<R> {
+    src: R,
+    /// Bytes read but not yet consumed start at `pos`.
+    buf: Vec<u8>,
+    pos: usize,
+    /// Absolute offset in the log of `buf[0]`.
+    base: usize,
+    /// Index of the next block.
+    index: usize,
+    eof: bool,
+    done: bool,
+}
+
+impl<R: Read> LogReader<R> {
+    /// A reader over `src`. Wrap nothing in a `BufReader`: reads are already 1 MiB.
+    pub fn new(src: R) -> Self {
+        LogReader {
+            src,
+            buf: Vec::new(),
+            pos: 0,
+            base: 0,
+            index: 0,
+            eof: false,
+            done: false,
+        }
+    }
+
+    /// Bytes of the log consumed by the blocks yielded so far.
+    pub fn offset(&self) -> u64 {
+        (self.base + self.pos) as u64
+    }
+
+    /// Blocks yielded so far.
+    pub fn blocks_read(&self) -> usize {
+        self.index
+    }
+
+    /// Reads one more chunk after dropping the consumed bytes; sets `eof` at the end.
+    fn fill(&mut self) -> Result<()> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.base += self.pos;
+            self.pos = 0;
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + READ_CHUNK, 0);
+        loop {
+            match self.src.read(&mut self.buf[old..]) {
+                Ok(n) => {
+                    self.buf.truncate(old + n);
+                    if n == 0 {
+                        self.eof = true;
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.truncate(old);
+                    return Err(Error::Io {
+                        offset: (self.base + old) as u64,
+                        what: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn next_block(&mut self) -> Option<Result<Block>> {
+        let mut scan = BlockScan::default();
+        loop {
+            let avail = &self.buf[self.pos..];
+            if avail.is_empty() && self.eof {
+                self.done = true;
+                if self.index == 0 {
+                    // The error decode_log gives for an empty log.
+                    return Block::decode_log(&[]).err().map(Err);
+                }
+                return None;
+            }
+            let take = match scan.advance(avail) {
+                Some(n) => Some(n),
+                // The log ends inside this block: the decoder names what is missing.
+                None if self.eof => Some(avail.len()),
+                None => None,
+            };
+            if let Some(n) = take {
+                let decoded = Block::decode_streamed(&avail[..n], self.base + self.pos, self.index);
+                return Some(match decoded {
+                    Ok((block, used)) => {
+                        self.pos += used;
+                        self.index += 1;
+                        Ok(block)
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        Err(e)
+                    }
+                });
+            }
+            if let Err(e) = self.fill() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for LogReader<R> {
+    type Item = Result<Block>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        self.next_block()
+    }
+}

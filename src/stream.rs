@@ -1,0 +1,333 @@
+//! Streams of blocks through the engine with the blocks overlapped:
+//! [`Engine::process_stream`].
+//!
+//! ```text
+//! read (caller's iterator, e.g. LogReader) ─► queue ─► prepare (decode, tx ids, signatures) ─► queue ─► apply (header, resolve … commit), in block order
+//!      its own thread                                   its own thread, the engine's pool                 the calling thread, the engine's pool
+//! ```
+//!
+//! The prepare stage needs no state, so it works on blocks N+1, N+2, … while block N is
+//! applied; on the GPU backend the device checks block N+1's signatures while the CPU
+//! resolves and schedules block N. Both engine stages run inside the engine's one rayon
+//! pool, so the CPU backend never runs more worker threads than the engine was built with
+//! (the read thread does I/O and the block checksum). The queues are bounded
+//! ([`StreamOptions::queue_depth`]), so at most `2 × depth + 3` blocks are in memory
+//! whatever the length of the stream.
+
+use std::borrow::Cow;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use crate::engine::{BlockOutcome, Engine, PreparedBlock, StageGpuTimings, StageTimings};
+use crate::error::{Error, Result};
+use crate::state::State;
+use crate::tx::Block;
+
+/// Default [`StreamOptions::queue_depth`]: two blocks waiting before each stage, enough
+/// to absorb one slow block without holding many in memory.
+pub const DEFAULT_QUEUE_DEPTH: usize = 2;
+
+/// Settings of [`Engine::process_stream`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// Blocks each queue between two stages holds (at least 1; default
+    /// [`DEFAULT_QUEUE_DEPTH`]). Larger smooths out uneven blocks, smaller saves memory.
+    pub queue_depth: usize,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            queue_depth: DEFAULT_QUEUE_DEPTH,
+        }
+    }
+}
+
+/// Where one pipeline stage spent its time, in nanoseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StageStats {
+    /// Working on blocks.
+    pub busy_ns: u64,
+    /// Waiting for the stage before it to hand over a block (the read stage: zero, its
+    /// waiting on the source is busy time).
+    pub wait_input_ns: u64,
+    /// Waiting for room in the queue to the stage after it (the apply stage: zero).
+    pub wait_output_ns: u64,
+}
+
+/// What [`Engine::process_stream`] did.
+#[derive(Debug, Default)]
+pub struct StreamSummary {
+    /// Blocks accepted and applied.
+    pub blocks: usize,
+    /// Txs in those blocks.
+    pub txs: usize,
+    /// Height of the state at the end.
+    pub height: u64,
+    /// State root after the last accepted block (`None` when none was).
+    pub state_root: Option<[u8; 32]>,
+    /// Per-block stage times of the accepted blocks, added up (they overlap in a stream:
+    /// their sum exceeds the wall time when the pipeline overlaps).
+    pub timings: StageTimings,
+    /// GPU phase times of the accepted blocks, added up.
+    pub gpu_timings: StageGpuTimings,
+    /// The read stage: pulling blocks from the caller's iterator (I/O, decoding).
+    pub read: StageStats,
+    /// The prepare stage: decode, tx ids, signature checks.
+    pub prepare: StageStats,
+    /// The apply stage: header check, resolve, schedule, execute, commit.
+    pub apply: StageStats,
+    /// Time in the caller's `on_block` callback (part of the apply thread's time, not of
+    /// `apply.busy_ns`).
+    pub on_block_ns: u64,
+    /// Queue depth used.
+    pub queue_depth: usize,
+    /// Wall time of the whole call.
+    pub wall_ns: u64,
+    /// The `on_block` callback asked to stop; the blocks after the one it saw were not
+    /// applied.
+    pub stopped_early: bool,
+    /// The error that ended the stream (a block that failed to read, decode or apply), if
+    /// any: the state is the one after the last accepted block. Always `None` in what
+    /// [`Engine::process_stream`] returns.
+    pub error: Option<Error>,
+}
+
+impl StreamSummary {
+    /// The stage with the most busy time: "read", "prepare" or "apply" (what bounds the
+    /// pipeline when its stages overlap).
+    pub fn bottleneck(&self) -> &'static str {
+        let stages = [
+            ("read", self.read.busy_ns),
+            ("prepare", self.prepare.busy_ns),
+            ("apply", self.apply.busy_ns + self.on_block_ns),
+        ];
+        stages
+            .iter()
+            .max_by_key(|(_, ns)| *ns)
+            .map_or("apply", |(name, _)| name)
+    }
+}
+
+/// What the prepare stage hands the apply stage.
+enum Prepared {
+    Ready(Box<PreparedBlock<'static>>),
+    /// The read stage failed (I/O, a damaged or truncated block).
+    ReadFailed(Error),
+    /// Preparing failed (a GPU error under `Backend::Gpu`); the header (an empty block
+    /// with the same header fields) decides whether a header error comes first, as in
+    /// `process_block`.
+    PrepareFailed(Block, Error),
+}
+
+fn ns_since(t: Instant) -> u64 {
+    t.elapsed().as_nanos() as u64
+}
+
+// The pipeline shares one engine between its threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Engine>();
+};
+
+impl Engine {
+    /// Applies `blocks` to `state` in order, with the state-free stages of later blocks
+    /// (decode, tx ids, signature checks) overlapped with the execution and commit of
+    /// earlier ones (see the module docs). Results equal [`Engine::process_block`] called
+    /// block by block: the same receipts, roots and final state. The first error (an
+    /// item of `blocks` that is an error, or a block that is rejected) stops the stream;
+    /// the state is then the one after the last accepted block, and nothing of the blocks
+    /// after it has reached it.
+    ///
+    /// ```
+    /// use txwave::{Engine, EngineConfig, LogReader, StreamOptions};
+    /// use txwave::workload::{generate, GenConfig};
+    /// let g = generate(&GenConfig { blocks: 3, txs_per_block: 50, accounts: 20, ..Default::default() }, |_, _| {})?;
+    /// let engine = Engine::new(EngineConfig { backend: txwave::Backend::Cpu, ..Default::default() })?;
+    /// let mut state = txwave::State::from_genesis(&g.genesis)?;
+    /// let log = g.block_log();
+    /// let summary = engine.process_stream(&mut state, LogReader::new(&log[..]), &StreamOptions::default())?;
+    /// assert_eq!(summary.blocks, 3);
+    /// assert_eq!(summary.state_root, Some(g.final_state.state_root()));
+    /// # Ok::<(), txwave::Error>(())
+    /// ```
+    pub fn process_stream<I>(
+        &self,
+        state: &mut State,
+        blocks: I,
+        options: &StreamOptions,
+    ) -> Result<StreamSummary>
+    where
+        I: IntoIterator<Item = Result<Block>>,
+        I::IntoIter: Send,
+    {
+        let mut summary =
+            self.process_stream_with(state, blocks, options, |_, _| ControlFlow::Continue(()));
+        match summary.error.take() {
+            Some(e) => Err(e),
+            None => Ok(summary),
+        }
+    }
+
+    /// [`Engine::process_stream`] that hands every accepted block's outcome, with the
+    /// state right after it, to `on_block` (in block order, on the calling thread) before
+    /// the next block is applied, and reports failures inside the summary
+    /// ([`StreamSummary::error`]) so that the work done before them is reported too.
+    /// `on_block` returning `Break` stops the stream after that block
+    /// ([`StreamSummary::stopped_early`]).
+    pub fn process_stream_with<I, F>(
+        &self,
+        state: &mut State,
+        blocks: I,
+        options: &StreamOptions,
+        mut on_block: F,
+    ) -> StreamSummary
+    where
+        I: IntoIterator<Item = Result<Block>>,
+        I::IntoIter: Send,
+        F: FnMut(&BlockOutcome, &State) -> ControlFlow<()>,
+    {
+        let wall = Instant::now();
+        let mut summary = StreamSummary {
+            queue_depth: options.queue_depth,
+            height: state.height(),
+            ..Default::default()
+        };
+        if options.queue_depth == 0 {
+            summary.error = Some(Error::InvalidArgument(
+                "stream queue depth must be at least 1".into(),
+            ));
+            return summary;
+        }
+        let depth = options.queue_depth;
+        let rule = state.verify_rule();
+        // Set when the apply stage is done: the stages before it stop early.
+        let stop = AtomicBool::new(false);
+        let iter = blocks.into_iter();
+
+        std::thread::scope(|scope| {
+            let (raw_tx, raw_rx) = sync_channel::<Result<Block>>(depth);
+            let (prep_tx, prep_rx) = sync_channel::<Prepared>(depth);
+            let stop = &stop;
+
+            let reader = scope.spawn(move || {
+                let mut stats = StageStats::default();
+                let mut iter = iter;
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let item = iter.next();
+                    stats.busy_ns += ns_since(t);
+                    let Some(item) = item else { break };
+                    let failed = item.is_err();
+                    let t = Instant::now();
+                    if raw_tx.send(item).is_err() {
+                        break;
+                    }
+                    stats.wait_output_ns += ns_since(t);
+                    if failed {
+                        break;
+                    }
+                }
+                stats
+            });
+
+            let preparer = scope.spawn(move || {
+                let mut stats = StageStats::default();
+                loop {
+                    let t = Instant::now();
+                    let Ok(item) = raw_rx.recv() else { break };
+                    stats.wait_input_ns += ns_since(t);
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let (msg, last) = match item {
+                        Err(e) => (Prepared::ReadFailed(e), true),
+                        Ok(block) => {
+                            let header = Block::new(
+                                block.height,
+                                block.parent_hash,
+                                block.fee_collector,
+                                block.claimed_state_root,
+                            );
+                            match self.in_pool(|| self.prepare_block(Cow::Owned(block), rule)) {
+                                Ok(p) => (Prepared::Ready(Box::new(p)), false),
+                                Err(e) => (Prepared::PrepareFailed(header, e), true),
+                            }
+                        }
+                    };
+                    stats.busy_ns += ns_since(t);
+                    let t = Instant::now();
+                    if prep_tx.send(msg).is_err() {
+                        break;
+                    }
+                    stats.wait_output_ns += ns_since(t);
+                    if last {
+                        break;
+                    }
+                }
+                stats
+            });
+
+            // The apply stage, on the calling thread.
+            loop {
+                let t = Instant::now();
+                let Ok(msg) = prep_rx.recv() else { break };
+                summary.apply.wait_input_ns += ns_since(t);
+                let prepared = match msg {
+                    Prepared::Ready(p) => p,
+                    Prepared::ReadFailed(e) => {
+                        summary.error = Some(e);
+                        break;
+                    }
+                    Prepared::PrepareFailed(header, e) => {
+                        summary.error = Some(
+                            header
+                                .check_follows(state.height(), state.last_block_hash())
+                                .err()
+                                .unwrap_or(e),
+                        );
+                        break;
+                    }
+                };
+                let t = Instant::now();
+                let applied = self.in_pool(|| self.apply_prepared(state, *prepared));
+                summary.apply.busy_ns += ns_since(t);
+                let outcome = match applied {
+                    Ok(o) => o,
+                    Err(e) => {
+                        summary.error = Some(e);
+                        break;
+                    }
+                };
+                summary.blocks += 1;
+                summary.txs += outcome.receipts.len();
+                summary.state_root = Some(outcome.state_root);
+                summary.timings.add(&outcome.timings);
+                summary.gpu_timings.add(&outcome.gpu_timings);
+                let t = Instant::now();
+                let flow = on_block(&outcome, state);
+                summary.on_block_ns += ns_since(t);
+                if flow.is_break() {
+                    summary.stopped_early = true;
+                    break;
+                }
+            }
+            // Unblock and stop the stages before: their sends fail once the queue is gone.
+            stop.store(true, Ordering::Relaxed);
+            drop(prep_rx);
+            // A panic in a stage thread (the caller's iterator) goes on in the caller.
+            summary.prepare = preparer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            summary.read = reader
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        });
+        summary.height = state.height();
+        summary.wall_ns = ns_since(wall);
+        summary
+    }
+}
