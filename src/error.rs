@@ -61,6 +61,12 @@ pub enum Error {
         /// The error the GPU runtime reported.
         what: String,
     },
+    /// A bounded queue is full and the caller asked not to wait (issue 14).
+    #[error("busy: {0}")]
+    Busy(String),
+    /// A service was shut down and takes no more work (issue 14).
+    #[error("closed: {0}")]
+    Closed(String),
 }
 
 /// Result alias used across the crate.

@@ -608,13 +608,15 @@ impl GpuVerifier {
             )));
         }
         let chunks = plan_chunks(items, &ctx.limits)?;
-        let mut guard = self
-            .buffers
-            .lock()
-            .map_err(|_| gpu_err("verify")("buffer cache poisoned by an earlier panic".into()))?;
         for (start, count) in chunks {
             let (descs, data) = pack(&items[start..start + count])?;
+            // The buffers are locked per chunk (one submission and its readback), packed
+            // outside the lock, so concurrent callers take turns per submission.
+            let mut guard = self.buffers.lock().map_err(|_| {
+                gpu_err("verify")("buffer cache poisoned by an earlier panic".into())
+            })?;
             let (results, t) = self.run_chunk(ctx, &mut guard, rule, &descs, &data)?;
+            drop(guard);
             out.extend(results.into_iter().map(|r| r == 1));
             timings.add(&t);
         }
