@@ -67,7 +67,9 @@ fn parse() -> Result<Args, String> {
             "--invalid" => a.invalid = num(value()?)?,
             "--in-flight" => a.in_flight = num(value()?)? as usize,
             "--offered" => a.offered = Some(num(value()?)?),
-            "--budget-ms" => a.options.latency_budget = Duration::from_secs_f64(num(value()?)? / 1e3),
+            "--budget-ms" => {
+                a.options.latency_budget = Duration::from_secs_f64(num(value()?)? / 1e3)
+            }
             "--max-batch" => a.options.max_batch = num(value()?)? as usize,
             "--workers" => a.options.workers = num(value()?)? as usize,
             "--calibration" => a.options.calibration = Some(value()?.into()),
@@ -85,9 +87,16 @@ fn parse() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if a.threads == 0 || a.max_size == 0 || a.distinct == 0 || a.in_flight == 0 || !(0.0..=1.0).contains(&a.invalid)
+    if a.threads == 0
+        || a.max_size == 0
+        || a.distinct == 0
+        || a.in_flight == 0
+        || !(0.0..=1.0).contains(&a.invalid)
     {
-        return Err("--threads, --max-size, --in-flight, --distinct must be >= 1 and --invalid in 0..1".into());
+        return Err(
+            "--threads, --max-size, --in-flight, --distinct must be >= 1 and --invalid in 0..1"
+                .into(),
+        );
     }
     Ok(a)
 }
@@ -101,16 +110,24 @@ struct Packet {
 
 fn oracle(rule: VerifyRule, c: &OwnedSigCheck) -> bool {
     match rule {
-        VerifyRule::Strict => ed25519_dalek::VerifyingKey::from_bytes(&c.public_key)
-            .is_ok_and(|k| {
-                k.verify_strict(&c.message, &ed25519_dalek::Signature::from_bytes(&c.signature))
-                    .is_ok()
-            }),
-        VerifyRule::Zip215 => ed25519_zebra::VerificationKey::try_from(c.public_key)
-            .is_ok_and(|k| {
-                k.verify(&ed25519_zebra::Signature::from_bytes(&c.signature), &c.message)
-                    .is_ok()
-            }),
+        VerifyRule::Strict => {
+            ed25519_dalek::VerifyingKey::from_bytes(&c.public_key).is_ok_and(|k| {
+                k.verify_strict(
+                    &c.message,
+                    &ed25519_dalek::Signature::from_bytes(&c.signature),
+                )
+                .is_ok()
+            })
+        }
+        VerifyRule::Zip215 => {
+            ed25519_zebra::VerificationKey::try_from(c.public_key).is_ok_and(|k| {
+                k.verify(
+                    &ed25519_zebra::Signature::from_bytes(&c.signature),
+                    &c.message,
+                )
+                .is_ok()
+            })
+        }
     }
 }
 

@@ -410,7 +410,11 @@ mod tests {
         };
         // (1 - 0.1) / (2 / 1000) = 450.
         assert_eq!(slow_start.gpu_share(1000, 1), 450);
-        assert_eq!(slow_start.gpu_share(100, 1), 0, "overhead alone exceeds the CPU");
+        assert_eq!(
+            slow_start.gpu_share(100, 1),
+            0,
+            "overhead alone exceeds the CPU"
+        );
         assert_eq!(r.gpu_share(1000, 600), 0, "share below the GPU minimum");
         let no_gpu = DeviceRates {
             gpu_per_s: 0.0,
@@ -675,7 +679,9 @@ impl Engine {
     /// What `hash_many` runs under `Auto` with a GPU (see [`crate::EngineConfig::hybrid`]).
     pub fn hash_split(&self, msgs: &[&[u8]]) -> SplitRun<[u8; 32]> {
         self.ensure_rates();
-        let gpu_n = self.rates().gpu_share(Stage::Hash, msgs.len(), MIN_GPU_SHARE);
+        let gpu_n = self
+            .rates()
+            .gpu_share(Stage::Hash, msgs.len(), MIN_GPU_SHARE);
         run_split(
             self,
             Stage::Hash,
@@ -698,7 +704,8 @@ impl Engine {
     fn apply_calibration_file(&self, path: &Path) -> Result<()> {
         let adapter = self.gpu_context().map(|c| c.adapter.name.clone());
         let cal = Calibration::load(path, adapter.as_deref())?;
-        self.rates().apply_calibration(&cal, &path.display().to_string());
+        self.rates()
+            .apply_calibration(&cal, &path.display().to_string());
         Ok(())
     }
 
@@ -799,8 +806,9 @@ impl Engine {
                 }
             }
             if let Err(e) = self.measure_rates() {
-                self.rates()
-                    .set_note(format!("measuring the GPU failed ({e}); the split uses the CPU"));
+                self.rates().set_note(format!(
+                    "measuring the GPU failed ({e}); the split uses the CPU"
+                ));
             }
         });
     }

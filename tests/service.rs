@@ -45,16 +45,22 @@ fn oracle_strict(c: &OwnedSigCheck) -> bool {
     let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&c.public_key) else {
         return false;
     };
-    key.verify_strict(&c.message, &ed25519_dalek::Signature::from_bytes(&c.signature))
-        .is_ok()
+    key.verify_strict(
+        &c.message,
+        &ed25519_dalek::Signature::from_bytes(&c.signature),
+    )
+    .is_ok()
 }
 
 fn oracle_zip215(c: &OwnedSigCheck) -> bool {
     let Ok(key) = ed25519_zebra::VerificationKey::try_from(c.public_key) else {
         return false;
     };
-    key.verify(&ed25519_zebra::Signature::from_bytes(&c.signature), &c.message)
-        .is_ok()
+    key.verify(
+        &ed25519_zebra::Signature::from_bytes(&c.signature),
+        &c.message,
+    )
+    .is_ok()
 }
 
 /// Signatures to draw batches from, with both oracles' verdicts computed once.
@@ -211,7 +217,10 @@ fn sixteen_threads_get_exactly_their_verdicts_on_the_cpu() {
         assert_eq!(stats.cpu_signatures, sigs, "no GPU: all on the CPU");
         assert_eq!(stats.gpu_signatures, 0);
         assert!(stats.batches < stats.submissions, "coalesced: {stats:?}");
-        assert!(stats.full_flushes > 0 && stats.timed_flushes > 0, "{stats:?}");
+        assert!(
+            stats.full_flushes > 0 && stats.timed_flushes > 0,
+            "{stats:?}"
+        );
         assert!(stats.peak_held <= ServiceOptions::default().queue_capacity as u64);
     });
 }
@@ -258,9 +267,9 @@ fn the_queue_bound_holds_under_a_producer_that_outruns_the_service() {
                         let mut rng = ChaCha20Rng::seed_from_u64(t);
                         let mut handles = Vec::new();
                         for _ in 0..40 {
-                            let (batch, want) =
-                                pool.batch(&mut rng, 300, 0.2, VerifyRule::Strict);
-                            handles.push((service.submit(batch, VerifyRule::Strict).unwrap(), want));
+                            let (batch, want) = pool.batch(&mut rng, 300, 0.2, VerifyRule::Strict);
+                            handles
+                                .push((service.submit(batch, VerifyRule::Strict).unwrap(), want));
                         }
                         for (h, want) in handles {
                             assert_eq!(h.wait().unwrap(), want);
