@@ -18,7 +18,9 @@
 //!
 //! [`state`] holds the structure-of-arrays ledger, [`engine`] runs the stages on a
 //! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]
-//! generates seeded test blocks. Start with [`Engine`].
+//! generates seeded test blocks. [`service`] is the coalescing verify service for
+//! validators ([`VerifyService`]) and [`split`] the CPU/GPU rate model it and `Auto` split
+//! batches by. Start with [`Engine`].
 #![warn(missing_docs)]
 
 pub mod commit;
