@@ -226,7 +226,7 @@ fn sixteen_threads_get_exactly_their_verdicts_on_the_cpu() {
 }
 
 #[test]
-#[ignore = "about 10 minutes on 2 cores: 16 threads x 1000 batches"]
+#[ignore = "16 threads x 1000 batches, about 2M signatures: several minutes on 2 cores"]
 fn sixteen_threads_many_batches_on_the_cpu() {
     with_timeout(Duration::from_secs(3600), || {
         let pool = Pool::new(4000, 8);
