@@ -73,6 +73,12 @@ pub enum Error {
         /// The error the GPU runtime reported, or what did not fit.
         what: String,
     },
+    /// A bounded queue is full and the caller asked not to wait.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// A service was shut down and takes no more work.
+    #[error("closed: {0}")]
+    Closed(String),
 }
 
 /// The kinds of [`Error::Gpu`].

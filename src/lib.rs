@@ -23,7 +23,9 @@
 //! [`state`] holds the structure-of-arrays ledger, [`receipt`] the receipts every
 //! executor produces, [`merkle`] the tree shape of every root, [`engine`] runs the stages on a
 //! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]
-//! generates seeded test blocks. Start with [`Engine`].
+//! generates seeded test blocks. [`service`] is the coalescing verify service for
+//! validators ([`VerifyService`]) and [`split`] the CPU/GPU rate model it and `Auto` split
+//! batches by. Start with [`Engine`].
 #![warn(missing_docs)]
 
 pub mod commit;
@@ -37,6 +39,8 @@ pub mod reader;
 pub mod receipt;
 pub mod resolve;
 pub mod schedule;
+pub mod service;
+pub mod split;
 pub mod state;
 pub mod stream;
 pub mod tx;
@@ -47,6 +51,7 @@ pub use engine::{Backend, BlockOutcome, Engine, EngineConfig};
 pub use error::{Error, GpuErrorKind, Result};
 pub use reader::LogReader;
 pub use receipt::{Receipt, Status};
+pub use service::{OwnedSigCheck, ServiceOptions, ServiceStats, VerifyHandle, VerifyService};
 pub use state::State;
 pub use stream::{StageStats, StreamOptions, StreamSummary};
 pub use tx::{Block, Tx};

@@ -58,14 +58,12 @@ impl CpuCommit {
     }
 
     fn accounts_root(&self, state: &State, since: SyncTag, writable: &[u32]) -> ([u8; 32], usize) {
-        let mut kept = self.kept.lock().unwrap_or_else(|p| {
-            // A panic mid-update may have left a half-updated tree: drop it.
-            let mut g = p.into_inner();
-            *g = None;
-            g
-        });
+        // The lock is held only to take the tree out and to put it back, so concurrent
+        // blocks never wait for each other's root (one that finds the tree taken rebuilds
+        // its own). Updates happen outside the lock: nothing half-updated is ever stored.
+        let lock = || self.kept.lock().unwrap_or_else(|p| p.into_inner());
         let n = state.account_count();
-        let previous = kept.take();
+        let previous = lock().take();
         let stale = stale_accounts(
             previous.as_ref().map(|k| (k.tag, k.tree.len())),
             since,
@@ -87,7 +85,7 @@ impl CpuCommit {
             _ => (MerkleTree::new(state.account_leaves()), n),
         };
         let root = tree.root();
-        *kept = Some(KeptTree {
+        *lock() = Some(KeptTree {
             tag: state.sync_tag(),
             tree,
         });

@@ -62,6 +62,10 @@ pub struct EngineConfig {
     /// Bound of the engine's cache of decompressed signer keys, in entries (0 turns it
     /// off); see [`verify::cache::KeyCache`].
     pub key_cache_entries: usize,
+    /// With `Auto` and a GPU, `hash_many` and signature batches at least as large as the
+    /// thresholds above are split between the GPU and the CPU pool in proportion to their
+    /// rates ([`crate::split`]); `false` sends each such batch to the GPU whole.
+    pub hybrid: bool,
 }
 
 impl Default for EngineConfig {
@@ -73,6 +77,7 @@ impl Default for EngineConfig {
             auto_min_hash_batch: 4096,
             auto_min_verify_batch: 4096,
             key_cache_entries: verify::cache::DEFAULT_KEY_CACHE_ENTRIES,
+            hybrid: true,
         }
     }
 }
@@ -132,6 +137,28 @@ impl GpuStages {
 
 /// The batch processor. Build one per process and reuse it: it owns the thread pool and,
 /// on the GPU, the compiled pipelines and buffers.
+///
+/// # Concurrency
+///
+/// `Engine` is `Send + Sync`: share it (`Arc<Engine>`) and call `&self` methods from any
+/// number of threads at once. What concurrent calls share:
+/// - the rayon pool: CPU work of all callers is interleaved on its threads;
+/// - the GPU queue: every GPU stage keeps its buffers behind its own lock, held for one
+///   device submission and its readback (the verifier: one chunk; the hasher, Merkle and
+///   leaf stages: one call), so two callers of one stage take turns per submission and
+///   callers of different stages do not wait for each other;
+/// - the device copy of the state ([`ResidentState`]): `process_block` on the GPU
+///   resolves, executes and commits against one resident state, so GPU blocks of
+///   different states take turns on it per stage (and each re-uploads its state);
+/// - the CPU commit's cached account tree: taken out under a short lock and put back
+///   after the root is computed, so concurrent blocks never wait on it (a block that
+///   finds it taken rebuilds its tree);
+/// - the [`crate::split::RateModel`]: a few numbers behind a short lock.
+///
+/// `verify_signatures`, `hash_many`, [`Engine::verify_split`] and `process_block` (on
+/// different states) may all run concurrently; none holds a lock while waiting for
+/// another. Only `&mut self` methods (e.g. [`Engine::gpu_executor_mut`]) need exclusive
+/// access.
 pub struct Engine {
     config: EngineConfig,
     pool: rayon::ThreadPool,
@@ -139,7 +166,16 @@ pub struct Engine {
     note: Option<String>,
     cpu_commit: CpuCommit,
     key_cache: verify::cache::KeyCache,
+    // Per-stage CPU/GPU rates for the hybrid split, measured at first use.
+    rates: crate::split::RateModel,
+    rates_ready: std::sync::OnceLock<()>,
 }
+
+// The engine is shared between threads (the verify service, validators).
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+};
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,6 +238,8 @@ impl Engine {
             note,
             cpu_commit: CpuCommit::new(),
             key_cache,
+            rates: crate::split::RateModel::default(),
+            rates_ready: std::sync::OnceLock::new(),
         })
     }
 
@@ -325,11 +363,51 @@ impl Engine {
         self.gpu.as_ref().map(|g| &g.resident)
     }
 
+    /// The per-stage CPU and GPU rates the hybrid split uses (see [`crate::split`]).
+    pub fn rates(&self) -> &crate::split::RateModel {
+        &self.rates
+    }
+
+    /// Runs `init` once, before the first split (loads or measures the rates).
+    pub(crate) fn rates_once(&self, init: impl FnOnce()) {
+        self.rates_ready.get_or_init(init);
+    }
+
+    /// Whether `Auto` splits batches above its thresholds between GPU and CPU.
+    fn splits(&self) -> bool {
+        self.config.backend == Backend::Auto && self.config.hybrid && self.gpu.is_some()
+    }
+
+    /// The CPU pool.
+    pub(crate) fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
+    /// Signatures on the GPU alone; `None` without a GPU.
+    pub(crate) fn gpu_verify(
+        &self,
+        items: &[SigCheck<'_>],
+        rule: VerifyRule,
+    ) -> Option<Result<(Vec<bool>, GpuTimings)>> {
+        let g = self.gpu.as_ref()?;
+        Some(g.verifier.verify(&g.ctx, items, rule))
+    }
+
+    /// Messages on the GPU alone; `None` without a GPU.
+    pub(crate) fn gpu_hash(&self, msgs: &[&[u8]]) -> Option<Result<(Vec<[u8; 32]>, GpuTimings)>> {
+        let g = self.gpu.as_ref()?;
+        Some(g.hasher.hash_many(&g.ctx, msgs))
+    }
+
     /// BLAKE3 of every message (any lengths). Under `Auto`, batches smaller than
     /// [`EngineConfig::auto_min_hash_batch`] and failed GPU calls run on the CPU.
     pub fn hash_many(&self, msgs: &[&[u8]]) -> Result<Vec<[u8; 32]>> {
         if self.config.backend == Backend::Auto && msgs.len() < self.config.auto_min_hash_batch {
             return Ok(self.pool.install(|| hash::cpu::hash_many(msgs)));
+        }
+        // Split between GPU and CPU by measured rates.
+        if self.splits() {
+            return Ok(self.hash_split(msgs).value);
         }
         let mut fallbacks = Vec::new();
         let ran = self.staged(
@@ -384,6 +462,18 @@ impl Engine {
                 value: cpu(),
                 device: Device::Cpu,
                 timings: GpuTimings::default(),
+            });
+        }
+        // Split between GPU and CPU by measured rates.
+        if self.splits() {
+            let run = self.verify_split(items, rule, crate::split::MIN_GPU_SHARE);
+            if let Some(e) = &run.gpu_error {
+                fallbacks.push(format!("verify: {e}; the CPU finished it"));
+            }
+            return Ok(Ran {
+                device: run.device(),
+                timings: run.gpu_timings,
+                value: run.value,
             });
         }
         self.staged(

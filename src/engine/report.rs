@@ -16,6 +16,8 @@ pub enum Device {
     Gpu,
     /// `Auto` tried the GPU, it failed, and the CPU finished the stage.
     CpuFallback,
+    /// Split: the front of the batch on the GPU, the rest on the CPU, at the same time.
+    Hybrid,
 }
 
 /// Wall time of every stage of one block, in nanoseconds.

@@ -298,9 +298,11 @@ impl GpuVerifier {
             ));
         }
         let chunks = plan_chunks(items, &ctx.limits)?;
-        let mut guard = self.lock();
         for (start, count) in chunks {
             let (descs, data) = pack(&items[start..start + count])?;
+            // The buffers are locked per chunk (one submission and its readback), packed
+            // outside the lock, so concurrent callers take turns per submission.
+            let mut guard = self.lock();
             match self.run_chunk(ctx, &mut guard, rule, &descs, &data) {
                 Ok((results, t)) => {
                     out.extend(results.into_iter().map(|r| r == 1));

@@ -1,0 +1,818 @@
+//! Splitting one batch between the CPU pool and the GPU in proportion to their rates.
+//!
+//! A [`RateModel`] holds, per [`Stage`], what each device does: the CPU's items per second
+//! and the GPU's items per second plus its fixed cost per call (upload, dispatch,
+//! readback). Given `n` items it picks the GPU's share so that both halves finish at the
+//! same time: with CPU rate `c`, GPU rate `g` and GPU overhead `o`, the GPU takes
+//! `(n / c - o) / (1 / g + 1 / c)` items, and none when that is below the smallest batch
+//! worth a GPU call. The GPU takes the front of the batch and the CPU the rest, so the
+//! results are concatenated in order.
+//!
+//! The rates come from a [`Calibration`] file when one is given, else they are measured
+//! at first use on a few hundred signatures and messages ([`crate::Engine::measure_rates`],
+//! tens of milliseconds on the CPU, one or two GPU round trips), and are then re-estimated
+//! from every batch that runs (an exponentially weighted moving average of each device's
+//! rate, weight [`EWMA_WEIGHT`] per observation).
+//!
+//! # Calibration file
+//!
+//! JSON, one machine and one adapter:
+//!
+//! ```json
+//! {
+//!   "adapter": "NVIDIA H200",
+//!   "rates": [
+//!     {"stage": "verify_strict", "batch": 4096, "cpu_per_s": 410000.0, "gpu_per_s": 900000.0},
+//!     {"stage": "verify_strict", "batch": 65536, "cpu_per_s": 420000.0, "gpu_per_s": 2900000.0},
+//!     {"stage": "hash", "batch": 65536, "cpu_per_s": 9000000.0, "gpu_per_s": 30000000.0}
+//!   ]
+//! }
+//! ```
+//!
+//! `stage` is `verify_strict`, `verify_zip215` or `hash`; `batch` the batch size the rates
+//! were measured at; `cpu_per_s` and `gpu_per_s` items per second of the whole batch on
+//! each device alone (for the GPU, including its upload and readback). With two or more
+//! batch sizes of a stage the GPU's fixed cost per call is fitted from them (least
+//! squares of time against batch size); with one it is taken as zero. A file measured on
+//! another adapter is refused ([`Calibration::load`]): its rates say nothing about this one.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::engine::{Device, Engine};
+use crate::error::{Error, Result};
+use crate::gpu::GpuTimings;
+use crate::verify::{SigCheck, VerifyRule};
+
+/// Weight of one observed batch in the moving average of a device's rate.
+pub const EWMA_WEIGHT: f64 = 0.2;
+
+/// Environment variable naming a calibration file the engine loads at first use.
+pub const CALIBRATION_ENV: &str = "TXWAVE_CALIBRATION";
+
+/// Smallest number of items an observation must cover to move the rates: smaller
+/// batches are dominated by timer and scheduling noise.
+pub const MIN_OBSERVED_ITEMS: usize = 64;
+
+/// A pipeline stage with its own rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Ed25519 under [`VerifyRule::Strict`].
+    VerifyStrict,
+    /// Ed25519 under [`VerifyRule::Zip215`].
+    VerifyZip215,
+    /// BLAKE3 of many messages (`hash_many`, tx ids).
+    Hash,
+}
+
+impl Stage {
+    /// The verify stage of `rule`.
+    pub fn verify(rule: VerifyRule) -> Stage {
+        match rule {
+            VerifyRule::Strict => Stage::VerifyStrict,
+            VerifyRule::Zip215 => Stage::VerifyZip215,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Stage::VerifyStrict => 0,
+            Stage::VerifyZip215 => 1,
+            Stage::Hash => 2,
+        }
+    }
+}
+
+/// What each device does on one stage.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceRates {
+    /// Items per second of the CPU pool.
+    pub cpu_per_s: f64,
+    /// Items per second of the GPU once a call is under way (0 = no GPU).
+    pub gpu_per_s: f64,
+    /// Fixed seconds per GPU call: upload, dispatch and readback latency.
+    pub gpu_overhead_s: f64,
+}
+
+impl DeviceRates {
+    /// How many of `n` items the GPU takes so that both devices finish together; 0 when
+    /// that share is below `min_gpu` items or either rate is unknown, `n` when the CPU's
+    /// share would be empty.
+    pub fn gpu_share(&self, n: usize, min_gpu: usize) -> usize {
+        let (c, g, o) = (self.cpu_per_s, self.gpu_per_s, self.gpu_overhead_s.max(0.0));
+        if n == 0 || !(g.is_finite() && g > 0.0) {
+            return 0;
+        }
+        if !(c.is_finite() && c > 0.0) {
+            return n;
+        }
+        let share = (n as f64 / c - o) / (1.0 / g + 1.0 / c);
+        if !share.is_finite() || share < min_gpu.max(1) as f64 {
+            return 0;
+        }
+        (share.round() as usize).min(n)
+    }
+
+    /// Seconds the split of `n` items with `gpu` on the GPU is expected to take.
+    pub fn expected_s(&self, n: usize, gpu: usize) -> f64 {
+        let cpu_s = (n - gpu.min(n)) as f64 / self.cpu_per_s.max(f64::MIN_POSITIVE);
+        let gpu_s = if gpu == 0 {
+            0.0
+        } else {
+            self.gpu_overhead_s + gpu as f64 / self.gpu_per_s.max(f64::MIN_POSITIVE)
+        };
+        cpu_s.max(gpu_s)
+    }
+}
+
+/// One measured point of a calibration file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CalibrationPoint {
+    /// The stage measured.
+    pub stage: Stage,
+    /// Batch size the rates were measured at.
+    pub batch: usize,
+    /// Items per second on the CPU pool alone.
+    pub cpu_per_s: f64,
+    /// Items per second on the GPU alone, whole call included.
+    pub gpu_per_s: f64,
+}
+
+/// Measured CPU and GPU rates of one machine, per stage and batch size (the format is in
+/// the [module documentation](self)).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Calibration {
+    /// Name of the adapter the GPU rates were measured on.
+    pub adapter: String,
+    /// The measured points.
+    pub rates: Vec<CalibrationPoint>,
+}
+
+impl Calibration {
+    /// Parses a calibration from JSON text.
+    pub fn from_json(text: &str) -> Result<Calibration> {
+        let cal: Calibration = serde_json::from_str(text)
+            .map_err(|e| Error::InvalidArgument(format!("calibration: {e}")))?;
+        for (i, p) in cal.rates.iter().enumerate() {
+            let ok = |v: f64| v.is_finite() && v >= 0.0;
+            if p.batch == 0 || !ok(p.cpu_per_s) || !ok(p.gpu_per_s) {
+                return Err(Error::InvalidArgument(format!(
+                    "calibration: rates[{i}] needs batch >= 1 and finite rates >= 0, got batch {} cpu_per_s {} gpu_per_s {}",
+                    p.batch, p.cpu_per_s, p.gpu_per_s
+                )));
+            }
+        }
+        Ok(cal)
+    }
+
+    /// Reads a calibration file and refuses it unless it was measured on `adapter` (the
+    /// name [`crate::gpu::GpuContext`] reports; `None` when there is no GPU, which
+    /// accepts any file and uses only its CPU rates).
+    pub fn load(path: &Path, adapter: Option<&str>) -> Result<Calibration> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::InvalidArgument(format!("calibration file {}: {e}", path.display()))
+        })?;
+        let cal = Calibration::from_json(&text).map_err(|e| {
+            Error::InvalidArgument(format!("calibration file {}: {e}", path.display()))
+        })?;
+        if let Some(name) = adapter
+            && cal.adapter != name
+        {
+            return Err(Error::InvalidArgument(format!(
+                "calibration file {} was measured on adapter {:?}, not on {name:?}; measure this machine again",
+                path.display(),
+                cal.adapter
+            )));
+        }
+        Ok(cal)
+    }
+
+    /// The calibration as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The rates of `stage`: the CPU rate of its largest batch, the GPU's per-call
+    /// overhead and rate fitted over its batch sizes. `None` when the file has no point
+    /// for the stage.
+    pub fn rates(&self, stage: Stage) -> Option<DeviceRates> {
+        let points: Vec<&CalibrationPoint> =
+            self.rates.iter().filter(|p| p.stage == stage).collect();
+        let largest = points.iter().max_by_key(|p| p.batch)?;
+        let gpu: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| p.gpu_per_s > 0.0)
+            .map(|p| (p.batch as f64, p.batch as f64 / p.gpu_per_s))
+            .collect();
+        let (gpu_overhead_s, gpu_per_s) = fit_overhead(&gpu);
+        Some(DeviceRates {
+            cpu_per_s: largest.cpu_per_s,
+            gpu_per_s,
+            gpu_overhead_s,
+        })
+    }
+}
+
+/// Least-squares fit of `time = overhead + items / rate` over (items, seconds) points;
+/// `(0, 0)` without points, zero overhead with one point or a degenerate fit.
+fn fit_overhead(points: &[(f64, f64)]) -> (f64, f64) {
+    match points {
+        [] => (0.0, 0.0),
+        [(n, t)] => (0.0, n / t.max(f64::MIN_POSITIVE)),
+        _ => {
+            let k = points.len() as f64;
+            let mx = points.iter().map(|p| p.0).sum::<f64>() / k;
+            let my = points.iter().map(|p| p.1).sum::<f64>() / k;
+            let sxx: f64 = points.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+            let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+            let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+            let overhead = my - slope * mx;
+            if slope > 0.0 && overhead >= 0.0 {
+                (overhead, 1.0 / slope)
+            } else {
+                // Noisy points: fall back to the largest batch's rate, no overhead.
+                let (n, t) = points
+                    .iter()
+                    .copied()
+                    .fold((0.0, 0.0), |a, p| if p.0 > a.0 { p } else { a });
+                (0.0, n / t.max(f64::MIN_POSITIVE))
+            }
+        }
+    }
+}
+
+/// Where a model's rates came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateSource {
+    /// Nothing yet: the first split measures.
+    Unknown,
+    /// A calibration file (its path).
+    Calibration(String),
+    /// Measured on this engine at first use.
+    Measured,
+    /// Set by the caller with [`RateModel::set`].
+    Set,
+}
+
+/// The device an observation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The CPU pool.
+    Cpu,
+    /// The GPU.
+    Gpu,
+}
+
+#[derive(Debug)]
+struct ModelState {
+    rates: [Option<DeviceRates>; 3],
+    source: RateSource,
+    note: Option<String>,
+}
+
+/// Per-stage CPU and GPU rates, shared by every caller of one engine (a short lock
+/// around a few numbers; never held while anything runs).
+#[derive(Debug)]
+pub struct RateModel {
+    state: Mutex<ModelState>,
+    adaptive: AtomicBool,
+}
+
+impl Default for RateModel {
+    fn default() -> Self {
+        RateModel {
+            state: Mutex::new(ModelState {
+                rates: [None; 3],
+                source: RateSource::Unknown,
+                note: None,
+            }),
+            adaptive: AtomicBool::new(true),
+        }
+    }
+}
+
+impl RateModel {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ModelState> {
+        // The state is a few plain numbers, valid whatever a panicking holder did.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The rates of `stage`, when known.
+    pub fn get(&self, stage: Stage) -> Option<DeviceRates> {
+        self.lock().rates[stage.index()]
+    }
+
+    /// Whether every stage has rates.
+    pub fn is_known(&self) -> bool {
+        self.lock().rates.iter().all(Option::is_some)
+    }
+
+    /// Replaces the rates of `stage` (e.g. from a measurement of the caller's own).
+    pub fn set(&self, stage: Stage, rates: DeviceRates) {
+        let mut s = self.lock();
+        s.rates[stage.index()] = Some(rates);
+        s.source = RateSource::Set;
+    }
+
+    /// Whether observed batches move the rates (on by default). Off keeps them as set.
+    pub fn set_adaptive(&self, on: bool) {
+        self.adaptive.store(on, Ordering::Relaxed);
+    }
+
+    /// Where the rates came from.
+    pub fn source(&self) -> RateSource {
+        self.lock().source.clone()
+    }
+
+    /// Why a calibration file named by [`CALIBRATION_ENV`] was not used, if it was not.
+    pub fn note(&self) -> Option<String> {
+        self.lock().note.clone()
+    }
+
+    /// Takes the rates of every stage the calibration has.
+    pub fn apply_calibration(&self, cal: &Calibration, source: &str) {
+        let mut s = self.lock();
+        for stage in [Stage::VerifyStrict, Stage::VerifyZip215, Stage::Hash] {
+            if let Some(r) = cal.rates(stage) {
+                s.rates[stage.index()] = Some(r);
+            }
+        }
+        s.source = RateSource::Calibration(source.to_string());
+    }
+
+    pub(crate) fn set_measured(&self, rates: [(Stage, DeviceRates); 3]) {
+        let mut s = self.lock();
+        for (stage, r) in rates {
+            s.rates[stage.index()] = Some(r);
+        }
+        s.source = RateSource::Measured;
+    }
+
+    pub(crate) fn set_note(&self, note: String) {
+        self.lock().note = Some(note);
+    }
+
+    /// Folds one observed run of `items` on `side` that took `elapsed` into the rates of
+    /// `stage` (ignored below [`MIN_OBSERVED_ITEMS`], when not adaptive, or before the
+    /// stage has rates). A GPU run's per-call overhead is subtracted first.
+    pub fn observe(&self, stage: Stage, side: Side, items: usize, elapsed: Duration) {
+        if items < MIN_OBSERVED_ITEMS || !self.adaptive.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut s = self.lock();
+        let Some(r) = s.rates[stage.index()].as_mut() else {
+            return;
+        };
+        let secs = elapsed.as_secs_f64();
+        let (rate, busy) = match side {
+            Side::Cpu => (&mut r.cpu_per_s, secs),
+            Side::Gpu => {
+                let o = r.gpu_overhead_s;
+                (&mut r.gpu_per_s, (secs - o).max(secs / 2.0))
+            }
+        };
+        if busy > 0.0 {
+            let seen = items as f64 / busy;
+            *rate = if *rate > 0.0 {
+                (1.0 - EWMA_WEIGHT) * *rate + EWMA_WEIGHT * seen
+            } else {
+                seen
+            };
+        }
+    }
+
+    /// How many of `n` items of `stage` the GPU should take (see
+    /// [`DeviceRates::gpu_share`]); 0 when the stage has no rates.
+    pub fn gpu_share(&self, stage: Stage, n: usize, min_gpu: usize) -> usize {
+        self.get(stage).map_or(0, |r| r.gpu_share(n, min_gpu))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_rates_split_in_half_and_overhead_moves_work_to_the_cpu() {
+        let r = DeviceRates {
+            cpu_per_s: 1000.0,
+            gpu_per_s: 1000.0,
+            gpu_overhead_s: 0.0,
+        };
+        assert_eq!(r.gpu_share(1000, 1), 500);
+        let slow_start = DeviceRates {
+            gpu_overhead_s: 0.1,
+            ..r
+        };
+        // (1 - 0.1) / (2 / 1000) = 450.
+        assert_eq!(slow_start.gpu_share(1000, 1), 450);
+        assert_eq!(
+            slow_start.gpu_share(100, 1),
+            0,
+            "overhead alone exceeds the CPU"
+        );
+        assert_eq!(r.gpu_share(1000, 600), 0, "share below the GPU minimum");
+        let no_gpu = DeviceRates {
+            gpu_per_s: 0.0,
+            ..r
+        };
+        assert_eq!(no_gpu.gpu_share(1000, 1), 0);
+        assert!((r.expected_s(1000, 500) - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn calibration_fits_the_gpu_overhead_and_refuses_another_adapter() {
+        // GPU: 1 ms per call plus 1 µs per item; CPU 100k/s.
+        let point = |batch: usize| CalibrationPoint {
+            stage: Stage::VerifyStrict,
+            batch,
+            cpu_per_s: 100_000.0,
+            gpu_per_s: batch as f64 / (0.001 + batch as f64 * 1e-6),
+        };
+        let cal = Calibration {
+            adapter: "Test GPU".into(),
+            rates: vec![point(1000), point(10_000), point(100_000)],
+        };
+        let r = cal.rates(Stage::VerifyStrict).unwrap();
+        assert!((r.gpu_overhead_s - 0.001).abs() < 1e-9, "{r:?}");
+        assert!((r.gpu_per_s - 1e6).abs() < 1.0, "{r:?}");
+        assert_eq!(cal.rates(Stage::Hash), None);
+        let back = Calibration::from_json(&cal.to_json()).unwrap();
+        assert_eq!(back, cal);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cal.json");
+        std::fs::write(&path, cal.to_json()).unwrap();
+        assert_eq!(Calibration::load(&path, Some("Test GPU")).unwrap(), cal);
+        let err = Calibration::load(&path, Some("Other GPU")).unwrap_err();
+        assert!(err.to_string().contains("not on \"Other GPU\""), "{err}");
+        assert!(Calibration::from_json(r#"{"adapter": "x", "rates": [{"stage": "hash", "batch": 0, "cpu_per_s": 1, "gpu_per_s": 1}]}"#).is_err());
+    }
+
+    #[test]
+    fn observations_move_the_rates_by_the_moving_average() {
+        let m = RateModel::default();
+        m.observe(Stage::Hash, Side::Cpu, 1000, Duration::from_secs(1));
+        assert_eq!(m.get(Stage::Hash), None, "no rates yet: nothing to move");
+        m.set(
+            Stage::Hash,
+            DeviceRates {
+                cpu_per_s: 1000.0,
+                gpu_per_s: 1000.0,
+                gpu_overhead_s: 0.0,
+            },
+        );
+        m.observe(Stage::Hash, Side::Cpu, 2000, Duration::from_secs(1));
+        let r = m.get(Stage::Hash).unwrap();
+        assert!((r.cpu_per_s - 1200.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(r.gpu_per_s, 1000.0);
+        m.set_adaptive(false);
+        m.observe(Stage::Hash, Side::Gpu, 5000, Duration::from_secs(1));
+        assert_eq!(m.get(Stage::Hash).unwrap().gpu_per_s, 1000.0);
+    }
+}
+
+/// Smallest GPU share of a split batch that `Auto` and the service send to the GPU by
+/// default: four workgroups of the verifier.
+pub const MIN_GPU_SHARE: usize = 256;
+
+/// Time budget of the GPU part of [`Engine::measure_rates`], per stage.
+const MEASURE_GPU_BUDGET: Duration = Duration::from_millis(150);
+
+/// What one split batch did.
+#[derive(Debug)]
+pub struct SplitRun<T> {
+    /// One result per item, in the batch's order.
+    pub value: Vec<T>,
+    /// Items the GPU was given (the front of the batch).
+    pub gpu_items: usize,
+    /// Items the CPU was given (the rest).
+    pub cpu_items: usize,
+    /// The GPU's error, when its part failed and the CPU verified it again.
+    pub gpu_error: Option<Error>,
+    /// What the GPU part reported (zero when it did not run or failed).
+    pub gpu_timings: GpuTimings,
+}
+
+impl<T> SplitRun<T> {
+    /// The device the batch ran on, as `process_block` reports it.
+    pub fn device(&self) -> Device {
+        match (self.gpu_items, self.cpu_items, &self.gpu_error) {
+            (0, _, _) => Device::Cpu,
+            (_, _, Some(_)) => Device::CpuFallback,
+            (_, 0, None) => Device::Gpu,
+            _ => Device::Hybrid,
+        }
+    }
+}
+
+/// Runs the first `gpu_n` items with `gpu` on a thread of its own while the CPU pool runs
+/// the rest with `cpu`, then concatenates. A GPU error sends its items to `cpu` too.
+fn run_split<T: Send>(
+    engine: &Engine,
+    stage: Stage,
+    n: usize,
+    gpu_n: usize,
+    gpu: impl Fn(Range<usize>) -> Option<Result<(Vec<T>, GpuTimings)>> + Sync,
+    cpu: impl Fn(Range<usize>) -> Vec<T> + Sync,
+) -> SplitRun<T> {
+    let gpu_n = gpu_n.min(n);
+    let timed_cpu = |r: Range<usize>| {
+        let len = r.len();
+        let t = Instant::now();
+        let out = engine.pool().install(|| cpu(r));
+        engine.rates().observe(stage, Side::Cpu, len, t.elapsed());
+        out
+    };
+    let timed_gpu = |r: Range<usize>| {
+        let len = r.len();
+        let t = Instant::now();
+        let out = gpu(r).unwrap_or_else(|| {
+            Err(Error::gpu(
+                "split",
+                crate::error::GpuErrorKind::Internal,
+                "the engine has no GPU",
+            ))
+        });
+        let out = out.and_then(|(v, timings)| {
+            if v.len() == len {
+                Ok((v, timings))
+            } else {
+                Err(Error::gpu(
+                    "split readback",
+                    crate::error::GpuErrorKind::Readback,
+                    format!("{} results for {len} items", v.len()),
+                ))
+            }
+        });
+        if out.is_ok() {
+            engine.rates().observe(stage, Side::Gpu, len, t.elapsed());
+        }
+        out
+    };
+    if gpu_n == 0 {
+        return SplitRun {
+            value: timed_cpu(0..n),
+            gpu_items: 0,
+            cpu_items: n,
+            gpu_error: None,
+            gpu_timings: GpuTimings::default(),
+        };
+    }
+    let (gpu_out, cpu_out) = if gpu_n == n {
+        (timed_gpu(0..n), Vec::new())
+    } else {
+        std::thread::scope(|s| {
+            let handle = std::thread::Builder::new()
+                .name("txwave-split-gpu".into())
+                .spawn_scoped(s, || timed_gpu(0..gpu_n));
+            match handle {
+                Ok(h) => {
+                    let cpu_out = timed_cpu(gpu_n..n);
+                    let gpu_out = h.join().unwrap_or_else(|_| {
+                        Err(Error::gpu(
+                            "split",
+                            crate::error::GpuErrorKind::Internal,
+                            "the GPU thread panicked",
+                        ))
+                    });
+                    (gpu_out, cpu_out)
+                }
+                // No thread to spare: run the GPU part here, then the CPU part.
+                Err(_) => (timed_gpu(0..gpu_n), timed_cpu(gpu_n..n)),
+            }
+        })
+    };
+    let (mut value, gpu_error, gpu_timings) = match gpu_out {
+        Ok((v, t)) => (v, None, t),
+        Err(e) => (timed_cpu(0..gpu_n), Some(e), GpuTimings::default()),
+    };
+    value.extend(cpu_out);
+    SplitRun {
+        value,
+        gpu_items: gpu_n,
+        cpu_items: n - gpu_n,
+        gpu_error,
+        gpu_timings,
+    }
+}
+
+/// Deterministic sample signatures for [`Engine::measure_rates`]: `distinct` keys, each
+/// signing a 64-byte message.
+fn sample_signatures(distinct: usize) -> Vec<([u8; 32], [u8; 64], Vec<u8>)> {
+    use ed25519_dalek::Signer;
+    (0..distinct)
+        .map(|i| {
+            let mut seed = [0x5au8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            let msg: Vec<u8> = (0..64u8).map(|b| b ^ (i as u8)).collect();
+            let sig = key.sign(&msg).to_bytes();
+            (key.verifying_key().to_bytes(), sig, msg)
+        })
+        .collect()
+}
+
+/// Seconds one run of `f` takes.
+fn time_s<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let t = Instant::now();
+    let out = f();
+    (t.elapsed().as_secs_f64().max(1e-9), out)
+}
+
+/// GPU overhead and rate from a 1-item call and calls of growing size within the budget.
+fn measure_gpu<T>(
+    mut run: impl FnMut(usize) -> Option<Result<T>>,
+    start: usize,
+    max: usize,
+) -> Result<(f64, f64)> {
+    run(1).transpose()?; // warm-up: buffers are allocated on first use.
+    let (t1, r) = time_s(|| run(1));
+    r.transpose()?;
+    let began = Instant::now();
+    let mut n = start;
+    loop {
+        let (tn, r) = time_s(|| run(n));
+        r.transpose()?;
+        let done = tn > 0.02 || n >= max || began.elapsed() > MEASURE_GPU_BUDGET;
+        if done {
+            let (overhead, rate) = fit_overhead(&[(1.0, t1), (n as f64, tn)]);
+            return Ok((overhead, rate));
+        }
+        n *= 2;
+    }
+}
+
+impl Engine {
+    /// Splits `items` between the GPU and the CPU pool by the [`RateModel`] of the rule's
+    /// stage and verifies both parts at once: `value[i]` is the verdict of `items[i]`.
+    /// Without a GPU, or when the GPU's share would be below `min_gpu` items, everything
+    /// runs on the CPU. A GPU error is never returned: the CPU verifies that part again
+    /// and [`SplitRun::gpu_error`] says what failed. Loads or measures the rates on first
+    /// use (see [`Engine::measure_rates`]).
+    pub fn verify_split(
+        &self,
+        items: &[SigCheck<'_>],
+        rule: VerifyRule,
+        min_gpu: usize,
+    ) -> SplitRun<bool> {
+        let stage = Stage::verify(rule);
+        let gpu_n = if self.gpu_context().is_some() {
+            self.ensure_rates();
+            self.rates().gpu_share(stage, items.len(), min_gpu)
+        } else {
+            0
+        };
+        run_split(
+            self,
+            stage,
+            items.len(),
+            gpu_n,
+            |r| self.gpu_verify(&items[r], rule),
+            |r| crate::verify::cpu::verify_signatures(&items[r], rule),
+        )
+    }
+
+    /// [`Engine::verify_split`] for BLAKE3 of many messages: `value[i]` is the hash of
+    /// `msgs[i]`; the GPU takes a share of at least [`MIN_GPU_SHARE`] messages or none.
+    /// What `hash_many` runs under `Auto` with a GPU (see [`crate::EngineConfig::hybrid`]).
+    pub fn hash_split(&self, msgs: &[&[u8]]) -> SplitRun<[u8; 32]> {
+        self.ensure_rates();
+        let gpu_n = self
+            .rates()
+            .gpu_share(Stage::Hash, msgs.len(), MIN_GPU_SHARE);
+        run_split(
+            self,
+            Stage::Hash,
+            msgs.len(),
+            gpu_n,
+            |r| self.gpu_hash(&msgs[r]),
+            |r| crate::hash::cpu::hash_many(&msgs[r]),
+        )
+    }
+
+    /// Loads a calibration file measured on this engine's adapter into
+    /// [`Engine::rates`]; refuses one from another adapter.
+    pub fn load_calibration(&self, path: &Path) -> Result<()> {
+        self.apply_calibration_file(path)?;
+        // Rates are known now: the first split need not measure.
+        self.rates_once(|| {});
+        Ok(())
+    }
+
+    fn apply_calibration_file(&self, path: &Path) -> Result<()> {
+        let adapter = self.gpu_context().map(|c| c.adapter.name.clone());
+        let cal = Calibration::load(path, adapter.as_deref())?;
+        self.rates()
+            .apply_calibration(&cal, &path.display().to_string());
+        Ok(())
+    }
+
+    /// Measures the CPU and GPU rates of every stage and stores them in
+    /// [`Engine::rates`]: 512 signatures per rule and 8192 messages on the CPU pool, and
+    /// on the GPU a 1-item call (its fixed cost) and calls of growing size until one
+    /// takes 20 ms or the stage's 150 ms budget is spent. About 20 ms on a 2-core CPU
+    /// without a GPU. A GPU error leaves its rate at zero (the split then uses the CPU
+    /// only) and is returned after the CPU rates are stored.
+    pub fn measure_rates(&self) -> Result<()> {
+        let samples = sample_signatures(512);
+        let checks: Vec<SigCheck<'_>> = samples
+            .iter()
+            .map(|(k, s, m)| SigCheck {
+                public_key: *k,
+                signature: *s,
+                message: m,
+            })
+            .collect();
+        let blobs: Vec<[u8; 128]> = (0..8192u32)
+            .map(|i| {
+                let mut b = [0u8; 128];
+                b[..4].copy_from_slice(&i.to_le_bytes());
+                b
+            })
+            .collect();
+        let msgs: Vec<&[u8]> = blobs.iter().map(|b| &b[..]).collect();
+        let cpu_rate = |rule: VerifyRule| {
+            let (t, _) = time_s(|| {
+                self.pool()
+                    .install(|| crate::verify::cpu::verify_signatures(&checks, rule))
+            });
+            checks.len() as f64 / t
+        };
+        let strict_cpu = cpu_rate(VerifyRule::Strict);
+        let zip_cpu = cpu_rate(VerifyRule::Zip215);
+        let (t, _) = time_s(|| self.pool().install(|| crate::hash::cpu::hash_many(&msgs)));
+        let hash_cpu = msgs.len() as f64 / t;
+
+        let mut error = None;
+        let mut gpu = |r: Result<(f64, f64)>| match r {
+            Ok(v) => v,
+            Err(e) => {
+                error.get_or_insert(e);
+                (0.0, 0.0)
+            }
+        };
+        let (verify_o, verify_g, hash_o, hash_g) = if self.gpu_context().is_some() {
+            let repeated = |n: usize| -> Vec<SigCheck<'_>> {
+                (0..n).map(|i| checks[i % checks.len()]).collect()
+            };
+            let (vo, vg) = gpu(measure_gpu(
+                |n| self.gpu_verify(&repeated(n), VerifyRule::Strict),
+                64,
+                1 << 16,
+            ));
+            let (ho, hg) = gpu(measure_gpu(
+                |n| {
+                    let batch: Vec<&[u8]> = (0..n).map(|i| msgs[i % msgs.len()]).collect();
+                    self.gpu_hash(&batch)
+                },
+                1024,
+                1 << 20,
+            ));
+            (vo, vg, ho, hg)
+        } else {
+            (0.0, 0.0, 0.0, 0.0)
+        };
+        let rates = |cpu_per_s, gpu_per_s, gpu_overhead_s| DeviceRates {
+            cpu_per_s,
+            gpu_per_s,
+            gpu_overhead_s,
+        };
+        // The rule changes a few checks of the same shader: one GPU rate for both.
+        self.rates().set_measured([
+            (Stage::VerifyStrict, rates(strict_cpu, verify_g, verify_o)),
+            (Stage::VerifyZip215, rates(zip_cpu, verify_g, verify_o)),
+            (Stage::Hash, rates(hash_cpu, hash_g, hash_o)),
+        ]);
+        error.map_or(Ok(()), Err)
+    }
+
+    /// Before the first split: rates set by the caller stay; else the file named by
+    /// [`CALIBRATION_ENV`] is loaded; else (or when it is refused) the rates are measured.
+    pub(crate) fn ensure_rates(&self) {
+        self.rates_once(|| {
+            if self.rates().is_known() {
+                return;
+            }
+            if let Some(path) = std::env::var_os(CALIBRATION_ENV) {
+                match self.apply_calibration_file(Path::new(&path)) {
+                    Ok(()) if self.rates().is_known() => return,
+                    Ok(()) => self.rates().set_note(format!(
+                        "{}: not every stage has rates; measured them",
+                        Path::new(&path).display()
+                    )),
+                    Err(e) => self.rates().set_note(format!("{e}; measured the rates")),
+                }
+            }
+            if let Err(e) = self.measure_rates() {
+                self.rates().set_note(format!(
+                    "measuring the GPU failed ({e}); the split uses the CPU"
+                ));
+            }
+        });
+    }
+}
