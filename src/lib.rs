@@ -28,6 +28,7 @@
 //! batches by. Start with [`Engine`].
 #![warn(missing_docs)]
 
+pub mod chain;
 pub mod commit;
 pub mod engine;
 pub mod error;

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::chain::VerifyRule;
 use crate::error::{Error, Result};
 use crate::merkle::merkle_root;
-use crate::verify::VerifyRule;
 
 /// Most tokens a chain may have.
 pub const MAX_TOKENS: usize = 256;

@@ -23,7 +23,10 @@ use crate::verify::gpu::GpuVerifier;
 use crate::verify::{self, SigCheck, VerifyRule};
 use crate::{exec, hash, schedule};
 
+mod hybrid;
 mod report;
+
+pub use hybrid::SplitRun;
 
 pub use report::{BlockOutcome, Device, StageDevices, StageGpuTimings, StageTimings};
 

@@ -14,6 +14,8 @@ pub mod strict;
 pub mod twin;
 pub mod wgsl_gen;
 
+pub use crate::chain::VerifyRule;
+
 /// One signature to check.
 #[derive(Debug, Clone, Copy)]
 pub struct SigCheck<'a> {
@@ -23,26 +25,6 @@ pub struct SigCheck<'a> {
     pub signature: [u8; 64],
     /// Signed message.
     pub message: &'a [u8],
-}
-
-/// The chain's signature acceptance rule; never mixed inside one chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerifyRule {
-    /// Exactly what ed25519-dalek 2.x `VerifyingKey::verify_strict` accepts.
-    Strict,
-    /// Exactly what ed25519-zebra accepts (ZIP-215, cofactored).
-    Zip215,
-}
-
-impl VerifyRule {
-    /// The name used in genesis files and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            VerifyRule::Strict => "strict",
-            VerifyRule::Zip215 => "zip215",
-        }
-    }
 }
 
 /// The signature checks of a block's decoded txs (`decoded[i]` is tx `i`, `None` when it
