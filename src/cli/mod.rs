@@ -5,6 +5,7 @@ mod checkpoint;
 mod generate;
 mod inspect;
 mod run;
+mod summary;
 
 use std::path::{Path, PathBuf};
 

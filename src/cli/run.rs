@@ -10,10 +10,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use txwave::engine::{StageDevices, StageGpuTimings, StageTimings};
+use txwave::engine::{StageGpuTimings, StageTimings};
 use txwave::stream::DEFAULT_QUEUE_DEPTH;
-use txwave::{Block, Engine, EngineConfig, LogReader, StageStats, Status, StreamOptions};
+use txwave::{Block, Engine, EngineConfig, LogReader, Status, StreamOptions};
 
+use super::summary::{Pipeline, Summary, add_block, per_s, print_summary};
 use super::{
     BackendArg, CliResult, EXIT_REJECTED, Failure, checkpoint, load_state, tmp_path,
     write_atomically,
@@ -72,72 +73,6 @@ pub struct RunArgs {
     /// after the last accepted block) and --receipts (those of the accepted blocks).
     #[arg(long)]
     keep_partial: bool,
-}
-
-#[derive(Serialize)]
-struct BlockLine {
-    height: u64,
-    txs: usize,
-    waves: usize,
-    largest_wave: usize,
-    accounts_rehashed: usize,
-    tx_root: String,
-    receipts_root: String,
-    state_root: String,
-    block_hash: String,
-    total_ns: u64,
-}
-
-#[derive(Serialize)]
-struct Summary {
-    backend: txwave::Backend,
-    device: String,
-    backend_note: Option<String>,
-    gpu_compile_ns: u64,
-    threads: usize,
-    devices: Option<StageDevices>,
-    blocks: usize,
-    txs: usize,
-    statuses: std::collections::BTreeMap<&'static str, usize>,
-    executed: usize,
-    waves: usize,
-    largest_wave: usize,
-    average_parallelism: f64,
-    accounts: usize,
-    accounts_rehashed: usize,
-    key_cache: txwave::verify::cache::CacheStats,
-    timings_ns: StageTimings,
-    gpu_timings_ns: StageGpuTimings,
-    pipeline_tx_per_s: f64,
-    wall_tx_per_s: f64,
-    wall_ns: u64,
-    height: u64,
-    state_root: String,
-    fallbacks: Vec<String>,
-    /// Whether every block of the logs was applied.
-    complete: bool,
-    /// Why the run stopped early: the error, or "interrupted".
-    stopped: Option<String>,
-    /// The checkpoint the run resumed from, and the log blocks it skipped.
-    resumed_from: Option<String>,
-    skipped_blocks: usize,
-    checkpoints_written: usize,
-    last_checkpoint: Option<String>,
-    pipeline: Pipeline,
-    per_block: Vec<BlockLine>,
-}
-
-/// Where the stream's stages spent their time.
-#[derive(Serialize, Default)]
-struct Pipeline {
-    queue_depth: usize,
-    read: StageStats,
-    prepare: StageStats,
-    apply: StageStats,
-    /// Receipts, progress and checkpoints after each block (on the apply thread).
-    output_ns: u64,
-    stream_wall_ns: u64,
-    bound_by: &'static str,
 }
 
 #[derive(Serialize)]
@@ -286,14 +221,6 @@ pub fn run(args: RunArgs) -> CliResult {
     }
 }
 
-fn per_s(n: usize, ns: u64) -> f64 {
-    if ns == 0 {
-        0.0
-    } else {
-        n as f64 * 1e9 / ns as f64
-    }
-}
-
 /// Blocks read from each log file so far, shared with the stream's read thread (for
 /// naming the file and block of an error, and for progress).
 #[derive(Default)]
@@ -389,40 +316,6 @@ fn locate(paths: &[PathBuf], pos: &Position, global: usize) -> Option<(String, u
         left -= n;
     }
     None
-}
-
-/// Adds an accepted block to the summary.
-fn add_block(s: &mut Summary, outcome: &txwave::BlockOutcome) {
-    for r in &outcome.receipts {
-        *s.statuses.entry(r.status.name()).or_default() += 1;
-    }
-    s.executed += outcome
-        .receipts
-        .iter()
-        .filter(|r| !matches!(r.status, Status::Malformed | Status::BadSignature))
-        .count();
-    s.blocks += 1;
-    s.txs += outcome.receipts.len();
-    s.waves += outcome.waves;
-    s.largest_wave = s.largest_wave.max(outcome.largest_wave);
-    s.accounts_rehashed += outcome.accounts_rehashed;
-    s.key_cache.add(&outcome.key_cache);
-    s.timings_ns.add(&outcome.timings);
-    s.gpu_timings_ns.add(&outcome.gpu_timings);
-    s.devices = Some(outcome.devices);
-    s.fallbacks.extend(outcome.fallbacks.iter().cloned());
-    s.per_block.push(BlockLine {
-        height: outcome.height,
-        txs: outcome.receipts.len(),
-        waves: outcome.waves,
-        largest_wave: outcome.largest_wave,
-        accounts_rehashed: outcome.accounts_rehashed,
-        tx_root: hex::encode(outcome.tx_root),
-        receipts_root: hex::encode(outcome.receipts_root),
-        state_root: hex::encode(outcome.state_root),
-        block_hash: hex::encode(outcome.block_hash),
-        total_ns: outcome.timings.total_ns,
-    });
 }
 
 /// A progress bar over the log bytes on stderr, drawn only when stderr is a terminal:
@@ -706,133 +599,4 @@ fn process_all(
         None
     };
     Ok((s, failure))
-}
-
-fn ms(ns: u64) -> String {
-    format!("{:>10.2} ms", ns as f64 / 1e6)
-}
-
-fn print_summary(s: &Summary) {
-    println!(
-        "txwave run: {} blocks, {} txs on {}",
-        s.blocks, s.txs, s.device
-    );
-    if let Some(note) = &s.backend_note {
-        println!("  {note}");
-    }
-    if s.gpu_compile_ns > 0 {
-        println!(
-            "  verifier pipelines compiled in {:.2} s (once per engine)",
-            s.gpu_compile_ns as f64 / 1e9
-        );
-    }
-    if let Some(d) = &s.devices {
-        println!(
-            "  devices: hash {:?}, verify {:?}, resolve {:?}, execute {:?}, commit {:?} (decode, schedule and the creation of new accounts: CPU)",
-            d.hash, d.verify, d.resolve, d.execute, d.commit
-        );
-    }
-    println!();
-    println!("receipts");
-    for (name, n) in &s.statuses {
-        if *n > 0 {
-            println!("  {name:<22}{n:>10}");
-        }
-    }
-    println!();
-    println!(
-        "waves {} (largest {}, average parallelism {:.1})",
-        s.waves, s.largest_wave, s.average_parallelism
-    );
-    println!(
-        "account leaves rehashed {} ({} accounts; the commit keeps the others between blocks)",
-        s.accounts_rehashed, s.accounts
-    );
-    println!(
-        "signer key cache: {} hits, {} misses (CPU signature checks)",
-        s.key_cache.hits, s.key_cache.misses
-    );
-    println!();
-    println!("time per stage");
-    let t = &s.timings_ns;
-    for (name, ns) in [
-        ("decode", t.decode_ns),
-        ("hash", t.hash_ns),
-        ("verify", t.verify_ns),
-        ("resolve", t.resolve_ns),
-        ("schedule", t.schedule_ns),
-        ("execute", t.execute_ns),
-        ("commit", t.commit_ns),
-        ("total", t.total_ns),
-    ] {
-        println!("  {name:<10}{}", ms(ns));
-    }
-    let g = &s.gpu_timings_ns;
-    for (name, t) in [
-        ("hash", &g.hash),
-        ("verify", &g.verify),
-        ("resolve", &g.resolve),
-        ("execute", &g.execute),
-        ("commit", &g.commit),
-    ] {
-        if t.upload_ns + t.dispatch_ns + t.readback_ns > 0 {
-            let pass = t
-                .gpu_pass_ns
-                .map_or("n/a".to_string(), |ns| format!("{:.2} ms", ns as f64 / 1e6));
-            println!(
-                "  gpu {name:<7} upload {:.2} ms, dispatch {:.2} ms, readback {:.2} ms, device passes {pass}",
-                t.upload_ns as f64 / 1e6,
-                t.dispatch_ns as f64 / 1e6,
-                t.readback_ns as f64 / 1e6
-            );
-        }
-    }
-    println!();
-    let p = &s.pipeline;
-    println!(
-        "pipeline (queue depth {}, stream wall {:.2} ms, bound by {})",
-        p.queue_depth,
-        p.stream_wall_ns as f64 / 1e6,
-        p.bound_by
-    );
-    for (name, st, waits_on) in [
-        ("read", &p.read, "-"),
-        ("prepare", &p.prepare, "read"),
-        ("apply", &p.apply, "prepare"),
-    ] {
-        println!(
-            "  {name:<8} busy {} waiting on {waits_on:<8}{} blocked on the next stage {}",
-            ms(st.busy_ns),
-            ms(st.wait_input_ns),
-            ms(st.wait_output_ns)
-        );
-    }
-    println!(
-        "  output   busy {} (receipts, progress, checkpoints)",
-        ms(p.output_ns)
-    );
-    println!();
-    println!(
-        "throughput: {:.0} tx/s in the pipeline, {:.0} tx/s wall (including loading)",
-        s.pipeline_tx_per_s, s.wall_tx_per_s
-    );
-    for f in &s.fallbacks {
-        println!("fallback: {f}");
-    }
-    if let Some(r) = &s.resumed_from {
-        println!(
-            "resumed from {r}, skipping {} blocks of the log",
-            s.skipped_blocks
-        );
-    }
-    if let Some(c) = &s.last_checkpoint {
-        println!("checkpoints written {} (last {c})", s.checkpoints_written);
-    }
-    if let Some(why) = &s.stopped {
-        println!(
-            "stopped early: {why}; {} blocks applied before it",
-            s.blocks
-        );
-    }
-    println!("height {}  state root {}", s.height, s.state_root);
 }

@@ -4,7 +4,7 @@
 //! points `hash_account_leaves` and `hash_pool_leaves`). CPU twin: [`super::twin`].
 //!
 //! The account leaves stay on the device between blocks, like the columns they are hashed
-//! from ([`crate::exec::gpu`]). A block uploads only the indices of the accounts it may have
+//! from ([`crate::gpu::resident`]). A block uploads only the indices of the accounts it may have
 //! written (signers, recipients, the fee collector: 4 bytes each); those and the accounts
 //! appended since the last block are rehashed in place, every pool leaf is rehashed (pools
 //! are few and their reserves already live on the device), and both trees are reduced on
@@ -22,7 +22,7 @@ use std::time::Instant;
 use crate::commit::gpu_merkle::GpuMerkle;
 use crate::error::{Error, Result};
 use crate::gpu::pass::{allocated, entry, pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, elapsed_ns};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, clear_all, elapsed_ns};
 use crate::gpu::resident::ResidentColumns;
 use crate::gpu::shaders;
 use crate::gpu::{GpuContext, GpuTimings};
@@ -80,14 +80,12 @@ struct LeafBuffers {
 
 impl LeafBuffers {
     fn clear(&mut self) {
-        for b in [
+        clear_all([
             &mut self.params,
             &mut self.dirty,
             &mut self.accounts,
             &mut self.pools,
-        ] {
-            b.clear();
-        }
+        ]);
         self.kept = None;
     }
 }

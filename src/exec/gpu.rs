@@ -63,7 +63,7 @@ use std::time::Instant;
 
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::gpu::pass::{add_pass, allocated, entry, layout_entry};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
 use crate::gpu::shaders;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::receipt::Status;
@@ -95,16 +95,14 @@ struct ExecBuffers {
 impl ExecBuffers {
     /// Drops every buffer.
     fn clear(&mut self) {
-        for b in [
+        clear_all([
             &mut self.params,
             &mut self.segments,
             &mut self.txs,
             &mut self.order,
             &mut self.gather,
             &mut self.out,
-        ] {
-            b.clear();
-        }
+        ]);
         self.readback = Readback::default();
     }
 }

@@ -8,6 +8,9 @@
 //! [`execute_block`] runs a whole block through [`BlockPlan`] and these functions on the
 //! CPU, invocation by invocation, so the plan, the segment scheme and the kernels can be
 //! checked against the reference without a GPU.
+//!
+//! Longer than most files on purpose: it mirrors two shader files function by function,
+//! and reads best whole beside them.
 
 use super::layout::{
     DIRECTION_A_TO_B, ExecParams, ExecTx, POOL_GATHER_WORDS, RECEIPT_WORDS, SEGMENT_SERIAL,

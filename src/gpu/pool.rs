@@ -76,6 +76,14 @@ impl GrowBuffer {
     }
 }
 
+/// Drops every buffer in `buffers`: what a stage does after an error, so that no buffer
+/// left invalid by it is reused.
+pub fn clear_all<const N: usize>(buffers: [&mut GrowBuffer; N]) {
+    for b in buffers {
+        b.clear();
+    }
+}
+
 /// The limits a GPU stage splits its batches by: the adapter's own, or smaller ones that
 /// tests set to exercise the splitting paths on any adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,7 +32,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::GpuContext;
-use super::pool::{BatchLimits, GrowBuffer};
+use super::pool::{BatchLimits, GrowBuffer, clear_all};
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::state::{Pool, State, SyncTag};
 
@@ -227,15 +227,13 @@ struct Columns {
 impl Columns {
     /// Drops every buffer and with them the device copy.
     fn clear(&mut self) {
-        for b in [
+        clear_all([
             &mut self.pubkeys,
             &mut self.table,
             &mut self.nonces,
             &mut self.balances,
             &mut self.pools,
-        ] {
-            b.clear();
-        }
+        ]);
         self.mirror = None;
         self.table_host = None;
     }

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::gpu::pass::{add_pass, allocated, entry, pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
 use crate::gpu::shaders;
 use crate::gpu::{GpuContext, GpuTimings};
 
@@ -192,16 +192,14 @@ pub(crate) struct HashBuffers {
 
 impl HashBuffers {
     fn clear(&mut self) {
-        for b in [
+        clear_all([
             &mut self.params,
             &mut self.data,
             &mut self.descs,
             &mut self.chunk_msg,
             &mut self.cvs,
             &mut self.digests,
-        ] {
-            b.clear();
-        }
+        ]);
         self.readback = Readback::default();
     }
 }

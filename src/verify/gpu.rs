@@ -19,7 +19,7 @@ use super::layout::{
 use super::{SigCheck, VerifyRule};
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::gpu::pass::{add_pass, allocated, entry};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
 use crate::gpu::{GpuContext, GpuTimings, cache, shaders};
 
 fn words_le(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
@@ -74,14 +74,12 @@ struct VerifyBuffers {
 impl VerifyBuffers {
     /// Drops every buffer, so that one left invalid by an error is never reused.
     fn clear(&mut self) {
-        for b in [
+        clear_all([
             &mut self.params,
             &mut self.items,
             &mut self.data,
             &mut self.results,
-        ] {
-            b.clear();
-        }
+        ]);
         self.readback = Readback::default();
     }
 }
