@@ -5,7 +5,7 @@
 //! [`cpu_tree`]) and [`gpu::GpuCommit`] (receipt leaves and both state trees on the
 //! device: [`gpu_merkle`] reduces levels, [`gpu_leaves`] hashes account and pool leaves
 //! from the resident columns). Both rehash only the account leaves a block left stale
-//! ([`stale_accounts`]). [`twin`] holds the CPU twins of the WGSL. The tree shape is
+//! (`stale_accounts`). [`twin`] holds the CPU twins of the WGSL. The tree shape is
 //! [`crate::merkle`]'s.
 
 use crate::state::SyncTag;

@@ -96,7 +96,7 @@ pub struct ExecTx {
     pub kind: u32,
     /// Signer account index.
     pub signer: u32,
-    /// Transfer recipient index, or [`NO_ACCOUNT`] for a swap.
+    /// Transfer recipient index, or [`crate::resolve::NO_ACCOUNT`] for a swap.
     pub recipient: u32,
     /// Transfer: token. Swap: pool index.
     pub token_or_pool: u32,

@@ -1,7 +1,7 @@
 //! GPU backend of the hash stage: BLAKE3 of many messages of any length, in WGSL.
 //!
 //! Shaders: `shaders/shared/blake3_compress.wgsl` followed by `shaders/stages/hash.wgsl` (WGSL has no
-//! `#include`; [`hash_module`] concatenates them). CPU twin: [`super::twin`].
+//! `#include`; the shader table, [`crate::gpu::shaders::HASH`], concatenates them). CPU twin: [`super::twin`].
 //!
 //! One call uploads the batch (messages packed word-aligned, one [`MsgDesc`] each, and the
 //! message index of every 1024-byte chunk), runs `hash_chunks` (one invocation per chunk)
