@@ -1,4 +1,4 @@
-//! GPU accounts_root and pools_root straight from the executor's resident columns.
+//! GPU accounts_root and pools_root straight from the resident columns ([`crate::gpu::resident`]).
 //!
 //! Shader: `shaders/shared/blake3_compress.wgsl` followed by `shaders/stages/state_leaves.wgsl` (entry
 //! points `hash_account_leaves` and `hash_pool_leaves`). CPU twin: [`super::twin`].

@@ -1,6 +1,6 @@
 //! Pipeline stage 6, execute: receipts, the exact swap formula and the executors.
 //!
-//! `reference.rs` is the sequential reference executor — SPEC.md's semantics table (docs/SPEC.md, Semantics) in
+//! `reference.rs` is the sequential reference executor — the semantics table of docs/SPEC.md in
 //! plain code and the oracle every other backend is tested against. `cpu.rs` holds
 //! steps 4–10 on account indices and the in-order executor; `waves.rs` runs the
 //! scheduler's waves in parallel with rayon; `gpu.rs` executes the waves in WGSL over

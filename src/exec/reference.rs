@@ -1,4 +1,4 @@
-//! The sequential reference executor: SPEC.md's semantics table (docs/SPEC.md, Semantics), one tx at a time in
+//! The sequential reference executor: the semantics table of docs/SPEC.md, one tx at a time in
 //! block order. It is deliberately plain — no batching, no parallelism, single-signature
 //! checks — because it is the specification in code and the oracle for every backend.
 
