@@ -7,6 +7,7 @@ use crate::commit::gpu::GpuCommit;
 use crate::error::{Error, Result};
 use crate::exec::gpu::GpuExecutor;
 use crate::gpu::resident::ResidentState;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash;
 use crate::hash::gpu::GpuHasher;
@@ -63,6 +64,9 @@ pub struct EngineConfig {
     /// thresholds above are split between the GPU and the CPU pool in proportion to their
     /// rates ([`crate::split`]); `false` sends each such batch to the GPU whole.
     pub hybrid: bool,
+    /// Workgroup sizes and the verifier's variant on the GPU
+    /// ([`crate::gpu::tunables`]); the defaults are the shapes txwave has always run.
+    pub gpu: GpuTunables,
 }
 
 impl Default for EngineConfig {
@@ -75,6 +79,7 @@ impl Default for EngineConfig {
             auto_min_verify_batch: 4096,
             key_cache_entries: verify::cache::DEFAULT_KEY_CACHE_ENTRIES,
             hybrid: true,
+            gpu: GpuTunables::default(),
         }
     }
 }
@@ -92,7 +97,8 @@ struct GpuStages {
 }
 
 impl GpuStages {
-    fn open(ctx: GpuContext) -> Result<Self> {
+    fn open(ctx: GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        tunables.check(&ctx.limits)?;
         let resident = ResidentState::new(&ctx);
         let hasher = GpuHasher::new(&ctx)?;
         let commit = GpuCommit::new(&ctx)?;
@@ -189,7 +195,7 @@ impl Engine {
             Backend::Cpu => (None, None),
             Backend::Gpu => {
                 let ctx = GpuContext::new(config.adapter.as_deref())?;
-                (Some(GpuStages::open(ctx)?), None)
+                (Some(GpuStages::open(ctx, &config.gpu)?), None)
             }
             Backend::Auto => match GpuContext::new(config.adapter.as_deref()) {
                 Err(e) => (None, Some(format!("auto chose the CPU: {e}"))),
@@ -200,7 +206,7 @@ impl Engine {
                         ctx.adapter.name
                     )),
                 ),
-                Ok(ctx) => match GpuStages::open(ctx) {
+                Ok(ctx) => match GpuStages::open(ctx, &config.gpu) {
                     Ok(g) => (Some(g), None),
                     Err(e) => (None, Some(format!("auto chose the CPU: {e}"))),
                 },

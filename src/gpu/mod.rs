@@ -14,6 +14,7 @@ pub mod pass;
 pub mod pool;
 pub mod resident;
 pub mod shaders;
+pub mod tunables;
 
 /// Environment variable that selects an adapter by a substring of its name.
 pub const ADAPTER_ENV: &str = "TXWAVE_ADAPTER";

@@ -13,6 +13,40 @@ pub fn pipelines<const N: usize>(
     source: &str,
     entry_points: [&'static str; N],
 ) -> Result<[wgpu::ComputePipeline; N]> {
+    pipelines_with(ctx, label, source, entry_points, &[])
+}
+
+/// Name of the pipeline-overridable constant every kernel takes its workgroup size from
+/// (`override WORKGROUP_SIZE: u32 = 64u;` then `@workgroup_size(WORKGROUP_SIZE)`).
+pub const WORKGROUP_SIZE_CONSTANT: &str = "WORKGROUP_SIZE";
+
+/// As [`pipelines`], with the module's `WORKGROUP_SIZE` override set to `workgroup_size`
+/// (see [`super::tunables`]).
+pub fn pipelines_sized<const N: usize>(
+    ctx: &GpuContext,
+    label: &'static str,
+    source: &str,
+    entry_points: [&'static str; N],
+    workgroup_size: u32,
+) -> Result<[wgpu::ComputePipeline; N]> {
+    super::tunables::check_workgroup_size(workgroup_size)?;
+    pipelines_with(
+        ctx,
+        label,
+        source,
+        entry_points,
+        &[(WORKGROUP_SIZE_CONSTANT, f64::from(workgroup_size))],
+    )
+}
+
+/// As [`pipelines`], with values for the module's pipeline-overridable constants.
+pub fn pipelines_with<const N: usize>(
+    ctx: &GpuContext,
+    label: &'static str,
+    source: &str,
+    entry_points: [&'static str; N],
+    constants: &[(&str, f64)],
+) -> Result<[wgpu::ComputePipeline; N]> {
     ctx.scoped(label, || {
         let module = ctx
             .device
@@ -27,7 +61,10 @@ pub fn pipelines<const N: usize>(
                     layout: None,
                     module: &module,
                     entry_point: Some(entry),
-                    compilation_options: Default::default(),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants,
+                        ..Default::default()
+                    },
                     cache: None,
                 })
         })
