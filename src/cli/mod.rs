@@ -1,6 +1,7 @@
 //! Command-line front end (pipeline driver): parses arguments, calls the library, prints.
 
 mod bench;
+mod calibrate;
 mod checkpoint;
 mod generate;
 mod inspect;
@@ -38,9 +39,13 @@ enum Command {
     Gen(generate::GenArgs),
     /// Show block logs, states, or a block's wave schedule.
     Inspect(inspect::InspectArgs),
-    /// Time CPU and GPU side by side on a generated workload (the `gen` options; by
-    /// default 4 blocks × 2,500 txs).
+    /// Time CPU and GPU side by side: end to end per stage on a generated workload (the
+    /// `gen` options; by default 4 blocks × 2,500 txs) or a given log, and with --sweep
+    /// verify and hash over batch sizes, every GPU variant and the break-even sizes.
     Bench(bench::BenchArgs),
+    /// Measure the break-even sizes and rates `--backend auto` needs and write them to a
+    /// calibration file.
+    Calibrate(calibrate::CalibrateArgs),
     /// List GPU adapters with the limits that matter.
     Devices(DevicesArgs),
 }
@@ -53,7 +58,7 @@ struct DevicesArgs {
 }
 
 /// `--backend` values.
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
     /// rayon on the CPU.
     Cpu,
@@ -70,6 +75,50 @@ impl From<BackendArg> for txwave::Backend {
             BackendArg::Gpu => txwave::Backend::Gpu,
             BackendArg::Auto => txwave::Backend::Auto,
         }
+    }
+}
+
+/// GPU knobs shared by `run` and `bench` (see `txwave::gpu::tunables`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct GpuArgs {
+    /// Code shape of the GPU verifier: `register` (an interpreter over a private array of
+    /// field elements) or `straight` (straight-line code on locals).
+    #[arg(long, value_name = "SHAPE", value_parser = parse_shape)]
+    verify_shape: Option<txwave::gpu::tunables::VerifyShape>,
+    /// Read [1..8]B from a precomputed table in a storage buffer instead of computing it
+    /// in every verifier invocation.
+    #[arg(long)]
+    basepoint_table: bool,
+    /// Workgroup sizes as KERNEL=SIZE pairs (kernels: hash, verify, resolve, exec,
+    /// state_leaves, merkle, or all), e.g. `verify=128,hash=256`; powers of two.
+    #[arg(long, value_name = "SPEC")]
+    workgroup_size: Option<String>,
+}
+
+fn parse_shape(s: &str) -> Result<txwave::gpu::tunables::VerifyShape, String> {
+    s.parse().map_err(|e: txwave::Error| e.to_string())
+}
+
+impl GpuArgs {
+    /// The tunables these flags ask for.
+    pub fn tunables(&self) -> anyhow::Result<txwave::gpu::tunables::GpuTunables> {
+        let mut t = txwave::gpu::tunables::GpuTunables::default();
+        if let Some(shape) = self.verify_shape {
+            t.verify.shape = shape;
+        }
+        t.verify.basepoint_table = self.basepoint_table;
+        if let Some(spec) = &self.workgroup_size {
+            t.apply_workgroup_spec(spec).context("--workgroup-size")?;
+        }
+        Ok(t)
+    }
+}
+
+/// A clap parser for a positive number of seconds.
+pub fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
     }
 }
 
@@ -94,6 +143,13 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+impl Failure {
+    /// The error, without its exit code.
+    pub fn into_error(self) -> anyhow::Error {
+        self.err
+    }
+}
+
 /// Result of a subcommand.
 pub type CliResult = Result<(), Failure>;
 
@@ -105,6 +161,7 @@ pub fn main() -> i32 {
         Command::Gen(a) => generate::generate(a),
         Command::Inspect(a) => inspect::inspect(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Devices(a) => devices(a),
     };
     match result {
@@ -144,6 +201,16 @@ fn devices(args: DevicesArgs) -> CliResult {
         );
     }
     Ok(())
+}
+
+/// The calibration an `Auto` engine uses, from `--calibration` / `--no-calibration`.
+pub fn calibration_choice(file: Option<&Path>, off: bool) -> txwave::split::CalibrationChoice {
+    use txwave::split::CalibrationChoice;
+    match (file, off) {
+        (_, true) => CalibrationChoice::Off,
+        (Some(f), false) => CalibrationChoice::File(f.to_path_buf()),
+        (None, false) => CalibrationChoice::Discover,
+    }
 }
 
 /// Reads a genesis JSON or a snapshot, whichever the file holds.

@@ -48,6 +48,16 @@ pub struct RunArgs {
     /// GPU adapter to use: a substring of its name (see `txwave devices`).
     #[arg(long)]
     adapter: Option<String>,
+    /// Calibration file for `--backend auto` (written by `txwave calibrate`): its
+    /// break-even sizes decide what runs on the GPU. Default: $TXWAVE_CALIBRATION, else
+    /// $XDG_CONFIG_HOME/txwave/calibration.json (~/.config/…) when it exists.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_calibration")]
+    calibration: Option<PathBuf>,
+    /// Use no calibration file: the fixed thresholds.
+    #[arg(long)]
+    no_calibration: bool,
+    #[command(flatten)]
+    gpu: super::GpuArgs,
     /// Blocks each queue of the stream holds between two stages (memory: about
     /// 2 × N + 3 blocks).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH,
@@ -154,6 +164,8 @@ pub fn run(args: RunArgs) -> CliResult {
         backend: args.backend.into(),
         threads: args.threads,
         adapter: args.adapter.clone(),
+        gpu: args.gpu.tunables()?,
+        calibration: super::calibration_choice(args.calibration.as_deref(), args.no_calibration),
         ..Default::default()
     })
     .context("cannot start the engine")?;
@@ -370,6 +382,8 @@ fn process_all(
         backend: engine.backend(),
         device: engine.device_name(),
         backend_note: engine.backend_note().map(str::to_string),
+        auto_thresholds: matches!(args.backend, BackendArg::Auto)
+            .then(|| engine.auto_thresholds().clone()),
         gpu_compile_ns: engine.verifier_compile_time().as_nanos() as u64,
         threads: engine.threads(),
         devices: None,

@@ -25,6 +25,8 @@ pub(super) struct Summary {
     pub(super) backend: txwave::Backend,
     pub(super) device: String,
     pub(super) backend_note: Option<String>,
+    /// Under `--backend auto`: what it sends to the GPU and where that came from.
+    pub(super) auto_thresholds: Option<txwave::split::AutoThresholds>,
     pub(super) gpu_compile_ns: u64,
     pub(super) threads: usize,
     pub(super) devices: Option<StageDevices>,
@@ -125,6 +127,14 @@ pub(super) fn print_summary(s: &Summary) {
     );
     if let Some(note) = &s.backend_note {
         println!("  {note}");
+    }
+    if let Some(t) = &s.auto_thresholds {
+        if let Some(note) = &t.note {
+            println!("  {note}");
+        }
+        if s.backend == txwave::Backend::Gpu {
+            println!("  {}", t.describe());
+        }
     }
     if s.gpu_compile_ns > 0 {
         println!(

@@ -12,6 +12,7 @@ use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash;
 use crate::hash::gpu::GpuHasher;
 use crate::resolve::gpu::GpuResolver;
+use crate::split::{AutoThresholds, Calibration, CalibrationChoice};
 use crate::verify::gpu::GpuVerifier;
 use crate::verify::{self, SigCheck, VerifyRule};
 
@@ -48,14 +49,15 @@ pub struct EngineConfig {
     /// Substring of the adapter name to use (else `TXWAVE_ADAPTER`, else the best one).
     /// With `Auto`, naming an adapter also allows a software (CPU-type) one.
     pub adapter: Option<String>,
-    /// With `Auto`, `hash_many` batches smaller than this run on the CPU: a GPU round trip
+    /// With `Auto` and no calibration, `hash_many` batches smaller than this run on the
+    /// CPU: a GPU round trip
     /// (upload, dispatch, readback; tens to hundreds of µs) costs more than the `blake3`
     /// crate needs for a few thousand small messages (about 0.1 µs each per core).
     pub auto_min_hash_batch: usize,
     /// With `Auto`, signature batches smaller than this (in `verify_signatures` and in a
-    /// block) run on the CPU. Not yet calibrated on real GPU hardware (lavapipe, the only
-    /// adapter available where this was written, never breaks even); 4096 is a
-    /// conservative guess that keeps small blocks off a slow or busy device.
+    /// block) run on the CPU. A fixed guess (4096 keeps small blocks off a slow or busy
+    /// device), used when no calibration is loaded: `txwave calibrate` measures the
+    /// machine's real break-even sizes ([`EngineConfig::calibration`]).
     pub auto_min_verify_batch: usize,
     /// Bound of the engine's cache of decompressed signer keys, in entries (0 turns it
     /// off); see [`verify::cache::KeyCache`].
@@ -67,6 +69,10 @@ pub struct EngineConfig {
     /// Workgroup sizes and the verifier's variant on the GPU
     /// ([`crate::gpu::tunables`]); the defaults are the shapes txwave has always run.
     pub gpu: GpuTunables,
+    /// Under `Auto` with a GPU: the calibration whose break-even sizes replace the
+    /// `auto_min_*` guesses and whose rates seed the CPU+GPU split
+    /// ([`Engine::auto_thresholds`] says which were used).
+    pub calibration: CalibrationChoice,
 }
 
 impl Default for EngineConfig {
@@ -80,6 +86,7 @@ impl Default for EngineConfig {
             key_cache_entries: verify::cache::DEFAULT_KEY_CACHE_ENTRIES,
             hybrid: true,
             gpu: GpuTunables::default(),
+            calibration: CalibrationChoice::Discover,
         }
     }
 }
@@ -151,6 +158,7 @@ pub struct Engine {
     // Per-stage CPU/GPU rates for the hybrid split, measured at first use.
     rates: crate::split::RateModel,
     rates_ready: std::sync::OnceLock<()>,
+    auto: AutoThresholds,
 }
 
 // The engine is shared between threads (the verify service, validators).
@@ -213,6 +221,8 @@ impl Engine {
             },
         };
         let key_cache = verify::cache::KeyCache::new(config.key_cache_entries);
+        let rates = crate::split::RateModel::default();
+        let auto = Self::auto_thresholds_for(&config, gpu.as_ref().map(|g| &g.ctx), &rates);
         Ok(Engine {
             config,
             pool,
@@ -220,9 +230,53 @@ impl Engine {
             note,
             cpu_commit: CpuCommit::new(),
             key_cache,
-            rates: crate::split::RateModel::default(),
+            rates,
             rates_ready: std::sync::OnceLock::new(),
+            auto,
         })
+    }
+
+    /// `Auto`'s thresholds: from the chosen calibration when it loads and was measured on
+    /// this adapter (its rates then also seed the split), else the config's guesses with
+    /// a note saying why the file was refused.
+    fn auto_thresholds_for(
+        config: &EngineConfig,
+        ctx: Option<&GpuContext>,
+        rates: &crate::split::RateModel,
+    ) -> AutoThresholds {
+        let mut defaults =
+            AutoThresholds::defaults(config.auto_min_verify_batch, config.auto_min_hash_batch);
+        if config.backend != Backend::Auto {
+            return defaults;
+        }
+        let Some((path, named)) = config.calibration.resolve() else {
+            return defaults;
+        };
+        let shown = path.display().to_string();
+        let Some(ctx) = ctx else {
+            if named {
+                defaults.note = Some(match Calibration::load(&path, None) {
+                    Ok(_) => format!("calibration {shown} not used: auto runs on the CPU"),
+                    Err(e) => format!("{e}; not used"),
+                });
+            }
+            return defaults;
+        };
+        match Calibration::load(&path, Some(&ctx.adapter.name)) {
+            Ok(cal) => {
+                rates.apply_calibration(&cal, &shown);
+                AutoThresholds::from_calibration(&cal, &shown, &defaults)
+            }
+            Err(e) => {
+                defaults.note = Some(format!("{e}; using the default thresholds"));
+                defaults
+            }
+        }
+    }
+
+    /// The smallest batches `Auto` sends to the GPU, and where they came from.
+    pub fn auto_thresholds(&self) -> &AutoThresholds {
+        &self.auto
     }
 
     /// The backend actually in use (`Auto` resolved to `Cpu` or `Gpu`).
@@ -382,9 +436,10 @@ impl Engine {
     }
 
     /// BLAKE3 of every message (any lengths). Under `Auto`, batches smaller than
-    /// [`EngineConfig::auto_min_hash_batch`] and failed GPU calls run on the CPU.
+    /// [`Engine::auto_thresholds`] (a calibration's break-even size, else
+    /// [`EngineConfig::auto_min_hash_batch`]) and failed GPU calls run on the CPU.
     pub fn hash_many(&self, msgs: &[&[u8]]) -> Result<Vec<[u8; 32]>> {
-        if self.config.backend == Backend::Auto && msgs.len() < self.config.auto_min_hash_batch {
+        if self.config.backend == Backend::Auto && msgs.len() < self.auto.hash {
             return Ok(self.pool.install(|| hash::cpu::hash_many(msgs)));
         }
         // Split between GPU and CPU by measured rates.
@@ -402,8 +457,9 @@ impl Engine {
     }
 
     /// Checks every signature under `rule`; `out[i]` says whether `items[i]` is accepted.
-    /// Under `Auto`, batches smaller than [`EngineConfig::auto_min_verify_batch`] and
-    /// failed GPU calls run on the CPU.
+    /// Under `Auto`, batches smaller than [`Engine::auto_thresholds`] (a calibration's
+    /// break-even size, else [`EngineConfig::auto_min_verify_batch`]) and failed GPU calls
+    /// run on the CPU.
     pub fn verify_signatures(&self, items: &[SigCheck<'_>], rule: VerifyRule) -> Result<Vec<bool>> {
         let mut fallbacks = Vec::new();
         let mut stats = verify::cache::CacheStats::default();
@@ -439,7 +495,7 @@ impl Engine {
             *stats = s;
             ok
         };
-        if self.config.backend == Backend::Auto && items.len() < self.config.auto_min_verify_batch {
+        if self.config.backend == Backend::Auto && items.len() < self.auto.verify(rule) {
             return Ok(Ran {
                 value: cpu(),
                 device: Device::Cpu,

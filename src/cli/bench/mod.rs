@@ -1,0 +1,598 @@
+//! `txwave bench`: everything a CPU-vs-GPU comparison needs, from the release binary
+//! alone. End to end per stage on each backend (a generated workload or a given genesis
+//! and log), and with `--sweep` verify and hash over batch sizes, every GPU variant, and
+//! the break-even sizes. `--out DIR` writes `bench.json` (every number, the command and
+//! the machine) and `bench.svg`.
+
+mod chart;
+pub mod e2e;
+pub mod measure;
+pub mod sweep;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+use txwave::gpu::AdapterReport;
+use txwave::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, Kernel, SWEEP_WORKGROUP_SIZES};
+use txwave::tx::Tx;
+use txwave::{Backend, Block, Engine, EngineConfig, SigCheck, State, VerifyRule};
+
+use super::generate::{RuleArg, WorkloadArgs};
+use super::{BackendArg, CliResult, GpuArgs, progress_bar, write_atomically};
+use measure::{Machine, Plan};
+
+/// `--variants` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum VariantsArg {
+    /// Every verifier shape × base-point table × workgroup size (32…256), and every hash
+    /// workgroup size.
+    All,
+    /// Only the variant the flags (--verify-shape, --basepoint-table, --workgroup-size) ask for.
+    Engine,
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    workload: WorkloadArgs,
+    /// Bench on this genesis JSON or snapshot instead of a generated workload (with --log).
+    #[arg(long, value_name = "FILE", requires = "log")]
+    genesis: Option<PathBuf>,
+    /// Block log files to bench on, in order (with --genesis).
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "genesis")]
+    log: Vec<PathBuf>,
+    /// Timed repetitions of every measurement (median and spread are reported).
+    #[arg(long, default_value_t = 5,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    repeat: usize,
+    /// Untimed calls before the timed ones.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// A measurement whose warm-up call takes longer than this is timed once, and the
+    /// larger sizes of its sweep series are skipped.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = super::positive_seconds)]
+    max_call_s: f64,
+    /// Backends to time, comma-separated (default: cpu, and gpu when the adapter is real
+    /// hardware — a software renderer such as lavapipe is timed only when named here).
+    #[arg(long, value_delimiter = ',')]
+    backends: Option<Vec<BackendArg>>,
+    /// Worker threads for CPU stages (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// GPU adapter to use: a substring of its name (see `txwave devices`).
+    #[arg(long)]
+    adapter: Option<String>,
+    #[command(flatten)]
+    gpu: GpuArgs,
+    /// Calibration file for the `auto` backend (see `txwave calibrate`).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_calibration")]
+    calibration: Option<PathBuf>,
+    /// Give the `auto` backend no calibration file.
+    #[arg(long)]
+    no_calibration: bool,
+    /// Also sweep verify (each rule) and hash over batch sizes, compare every GPU
+    /// variant, and find the break-even sizes.
+    #[arg(long)]
+    sweep: bool,
+    /// Batch sizes of the sweep, comma-separated (default 256 to 1M, ×4).
+    #[arg(long, value_delimiter = ',', value_name = "N,…")]
+    sizes: Option<Vec<usize>>,
+    /// Largest batch size of the sweep.
+    #[arg(long, value_name = "N")]
+    max_size: Option<usize>,
+    /// Rules the sweep verifies under (default both).
+    #[arg(long, value_delimiter = ',')]
+    rules: Option<Vec<RuleArg>>,
+    /// GPU variants the sweep compares.
+    #[arg(long, value_enum, default_value = "all")]
+    variants: VariantsArg,
+    /// Batch size of the variant comparison (default 65,536, or 1,024 on a software
+    /// adapter; capped by the largest sweep size).
+    #[arg(long, value_name = "N")]
+    variant_size: Option<usize>,
+    /// Skip the end-to-end runs (sweep only).
+    #[arg(long)]
+    no_e2e: bool,
+    /// With --sweep: also run end to end once per workgroup size of the non-verify
+    /// kernels (each an engine of its own). On by default on hardware adapters; on a
+    /// software adapter (minutes per engine) only with this flag.
+    #[arg(long)]
+    e2e_workgroups: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Write DIR/bench.json and DIR/bench.svg.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// The whole report (`bench.json`).
+#[derive(Serialize)]
+pub struct Report {
+    /// The command line, as run.
+    pub command: Vec<String>,
+    /// Seconds since the Unix epoch at the start.
+    pub started_unix_s: u64,
+    /// The machine.
+    pub machine: Machine,
+    /// The GPU adapter of the `gpu` (or `auto`) engine, when one opened.
+    pub adapter: Option<AdapterReport>,
+    /// What ran.
+    pub workload: Workload,
+    /// Warm-up, repetitions and budget.
+    pub plan: Plan,
+    /// End-to-end rows, one per backend (and, with `--sweep` on a GPU, per workgroup size).
+    pub e2e: Vec<e2e::E2eRow>,
+    /// Backends asked for that could not run, and why.
+    pub unavailable: Vec<Unavailable>,
+    /// The `auto` engine's thresholds and where they came from.
+    pub auto_thresholds: Option<txwave::split::AutoThresholds>,
+    /// The sweep, with `--sweep`.
+    pub sweep: Option<sweep::SweepReport>,
+    /// Seconds the whole bench took.
+    pub wall_s: f64,
+}
+
+/// The workload of a report.
+#[derive(Serialize)]
+pub struct Workload {
+    /// `generated` (with the `gen` options) or the files given.
+    pub source: String,
+    /// Blocks.
+    pub blocks: usize,
+    /// Transactions.
+    pub txs: usize,
+    /// Accounts in the genesis.
+    pub accounts: usize,
+    /// The chain's signature rule.
+    pub rule: VerifyRule,
+}
+
+/// A backend that did not run.
+#[derive(Serialize)]
+pub struct Unavailable {
+    /// The backend.
+    pub backend: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn backend_name(b: BackendArg) -> &'static str {
+    match b {
+        BackendArg::Cpu => "cpu",
+        BackendArg::Gpu => "gpu",
+        BackendArg::Auto => "auto",
+    }
+}
+
+/// Genesis, blocks and where they came from.
+fn workload(args: &BenchArgs) -> anyhow::Result<(State, Vec<Block>, String)> {
+    if let Some(g) = &args.genesis {
+        let state = super::load_state(g)?;
+        let mut blocks = Vec::new();
+        for path in &args.log {
+            blocks.extend(super::load_blocks(path).map_err(|f| f.into_error())?);
+        }
+        let files: Vec<String> = std::iter::once(g)
+            .chain(&args.log)
+            .map(|p| p.display().to_string())
+            .collect();
+        return Ok((state, blocks, files.join(" ")));
+    }
+    let cfg = args.workload.config();
+    let bar = progress_bar(cfg.blocks as u64, "generating");
+    let generated = txwave::workload::generate(&cfg, |d, _| bar.set_position(d as u64))
+        .context("cannot generate the workload")?;
+    bar.finish_and_clear();
+    let state = State::from_genesis(&generated.genesis)?;
+    let source = format!(
+        "generated: seed {}, {} blocks × {} txs, {} accounts, {} pools, swap share {}",
+        cfg.seed, cfg.blocks, cfg.txs_per_block, cfg.accounts, cfg.pools, cfg.swap_share
+    );
+    Ok((state, generated.blocks, source))
+}
+
+/// The signature checks of every decodable transaction, in block order.
+pub fn checks_of(blocks: &[Block]) -> Vec<SigCheck<'_>> {
+    blocks
+        .iter()
+        .flat_map(|b| b.txs())
+        .filter_map(|bytes| {
+            Tx::decode(bytes).map(|t| SigCheck {
+                public_key: t.signer,
+                signature: t.signature,
+                message: &bytes[64..],
+            })
+        })
+        .collect()
+}
+
+/// An engine for one backend, or why there is none. A software GPU adapter is passed
+/// over unless the backend was named explicitly.
+fn open_engine(
+    args: &BenchArgs,
+    b: BackendArg,
+    explicit: bool,
+) -> anyhow::Result<Result<Engine, String>> {
+    let backend: Backend = b.into();
+    if backend == Backend::Gpu && !explicit {
+        match txwave::gpu::GpuContext::new(args.adapter.as_deref()) {
+            Ok(ctx) if ctx.adapter.device_type == "Cpu" => {
+                return Ok(Err(format!(
+                    "{} is a software renderer; name it with --backends cpu,gpu to time it anyway",
+                    ctx.adapter.name
+                )));
+            }
+            Err(e) => return Ok(Err(e.to_string())),
+            Ok(_) => {}
+        }
+    }
+    let engine = Engine::new(EngineConfig {
+        backend,
+        threads: args.threads,
+        adapter: args.adapter.clone(),
+        gpu: args.gpu.tunables()?,
+        calibration: super::calibration_choice(args.calibration.as_deref(), args.no_calibration),
+        ..Default::default()
+    });
+    Ok(engine.map_err(|e| e.to_string()))
+}
+
+fn tunables_label(t: &txwave::gpu::tunables::GpuTunables) -> String {
+    let others: Vec<String> = Kernel::ALL
+        .iter()
+        .filter(|k| **k != Kernel::Verify)
+        .map(|k| format!("{}={}", k.name(), t.workgroup_size(*k)))
+        .collect();
+    format!("verify {} {}", t.verify.label(), others.join(","))
+}
+
+pub fn bench(args: BenchArgs) -> CliResult {
+    let started = std::time::Instant::now();
+    let started_unix_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let base_tunables = args.gpu.tunables()?;
+    let (genesis, blocks, source) = workload(&args)?;
+    let checks = checks_of(&blocks);
+    let msgs: Vec<&[u8]> = blocks.iter().flat_map(|b| b.txs()).collect();
+    if args.sweep && (checks.is_empty() || msgs.is_empty()) {
+        return Err(anyhow::anyhow!("the workload has no transactions to sweep over").into());
+    }
+    let rule = genesis.verify_rule();
+    let txs: usize = blocks.iter().map(Block::tx_count).sum();
+    let plan = Plan {
+        warmup: args.warmup,
+        repeat: args.repeat,
+        max_call_s: args.max_call_s,
+    };
+
+    let explicit = args.backends.is_some();
+    let mut asked = args
+        .backends
+        .clone()
+        .unwrap_or(vec![BackendArg::Cpu, BackendArg::Gpu]);
+    asked.dedup_by_key(|b| backend_name(*b));
+    let mut engines: Vec<(BackendArg, Engine)> = Vec::new();
+    let mut unavailable = Vec::new();
+    for &b in &asked {
+        match open_engine(&args, b, explicit)? {
+            Ok(e) => {
+                if b == BackendArg::Gpu || e.backend() == Backend::Gpu {
+                    eprintln!("bench: {} on {}", backend_name(b), e.device_name());
+                }
+                engines.push((b, e))
+            }
+            Err(reason) => unavailable.push(Unavailable {
+                backend: backend_name(b).into(),
+                reason,
+            }),
+        }
+    }
+    let find = |want: BackendArg| {
+        engines
+            .iter()
+            .find(|(b, _)| backend_name(*b) == backend_name(want))
+            .map(|(_, e)| e)
+    };
+    let adapter = engines
+        .iter()
+        .find_map(|(_, e)| e.gpu_context().map(|c| c.adapter.clone()));
+    let auto_thresholds = find(BackendArg::Auto).map(|e| e.auto_thresholds().clone());
+
+    let mut e2e_rows = Vec::new();
+    let input = e2e::Input {
+        genesis: &genesis,
+        blocks: &blocks,
+        checks: &checks,
+        rule,
+    };
+    if !args.no_e2e {
+        for (b, engine) in &engines {
+            eprintln!("bench: end to end on {}", backend_name(*b));
+            let label = engine.gpu_context().map(|_| tunables_label(&base_tunables));
+            e2e_rows.push(e2e::run(
+                engine,
+                backend_name(*b),
+                backend_name(*b),
+                &input,
+                &plan,
+                label,
+            )?);
+        }
+        // With --sweep on a GPU: the other kernels' workgroup sizes end to end.
+        let gpu_engine = find(BackendArg::Gpu).and_then(|e| e.gpu_context());
+        let software = gpu_engine.is_some_and(|c| c.adapter.device_type == "Cpu");
+        if args.sweep && software && !args.e2e_workgroups {
+            unavailable.push(Unavailable {
+                backend: "gpu workgroup sizes end to end".into(),
+                reason: "not run on a software adapter unless --e2e-workgroups is given (an engine per size takes minutes there); the sweep still compares the verify and hash kernels' sizes".into(),
+            });
+        }
+        if args.sweep && gpu_engine.is_some() && (!software || args.e2e_workgroups) {
+            for wg in SWEEP_WORKGROUP_SIZES {
+                if wg == DEFAULT_WORKGROUP_SIZE && base_tunables == Default::default() {
+                    continue;
+                }
+                let mut t = base_tunables;
+                for k in Kernel::ALL.iter().filter(|k| **k != Kernel::Verify) {
+                    t.set_workgroup_size(*k, wg);
+                }
+                eprintln!("bench: end to end on gpu, workgroup size {wg}");
+                let engine = match Engine::new(EngineConfig {
+                    backend: Backend::Gpu,
+                    threads: args.threads,
+                    adapter: args.adapter.clone(),
+                    gpu: t,
+                    ..Default::default()
+                }) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        unavailable.push(Unavailable {
+                            backend: format!("gpu {}", tunables_label(&t)),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                e2e_rows.push(e2e::run(
+                    &engine,
+                    "gpu",
+                    &format!("gpu wg{wg}"),
+                    &input,
+                    &plan,
+                    Some(tunables_label(&t)),
+                )?);
+            }
+        }
+    }
+
+    let sweep = if args.sweep {
+        let mut sizes = args.sizes.clone().unwrap_or(sweep::DEFAULT_SIZES.to_vec());
+        if let Some(max) = args.max_size {
+            sizes.retain(|n| *n <= max);
+        }
+        sizes.retain(|n| *n > 0);
+        sizes.sort_unstable();
+        sizes.dedup();
+        if sizes.is_empty() {
+            return Err(
+                anyhow::anyhow!("no batch size left to sweep (see --sizes, --max-size)").into(),
+            );
+        }
+        let rules: Vec<VerifyRule> = args
+            .rules
+            .clone()
+            .map(|r| r.into_iter().map(VerifyRule::from).collect())
+            .unwrap_or(vec![VerifyRule::Strict, VerifyRule::Zip215]);
+        let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
+            .map(|r| txwave::verify::cpu::verify_signatures(&checks, r));
+        let inputs = sweep::Inputs {
+            checks: checks.clone(),
+            verdicts,
+            msgs: msgs.clone(),
+        };
+        let software = adapter.as_ref().is_some_and(|a| a.device_type == "Cpu");
+        let (variants, hash_workgroups) = match args.variants {
+            VariantsArg::All => (sweep::all_variants(), SWEEP_WORKGROUP_SIZES.to_vec()),
+            VariantsArg::Engine => (
+                vec![base_tunables.verify],
+                vec![base_tunables.hash_workgroup_size],
+            ),
+        };
+        let cfg = sweep::SweepConfig {
+            sizes,
+            rules,
+            hash: true,
+            variants,
+            hash_workgroups,
+            variant_size: args
+                .variant_size
+                .unwrap_or(if software { 1024 } else { 65536 }),
+            plan,
+        };
+        let backends = sweep::Backends {
+            cpu: find(BackendArg::Cpu),
+            gpu: find(BackendArg::Gpu).filter(|e| e.gpu_context().is_some()),
+            auto: find(BackendArg::Auto),
+        };
+        Some(sweep::run(&cfg, &inputs, &backends, true)?)
+    } else {
+        None
+    };
+
+    let accounts = genesis.account_count();
+    let report = Report {
+        command: std::env::args().collect(),
+        started_unix_s,
+        machine: Machine::this(
+            engines
+                .first()
+                .map_or(rayon::current_num_threads(), |(_, e)| e.threads()),
+        ),
+        adapter,
+        workload: Workload {
+            source,
+            blocks: blocks.len(),
+            txs,
+            accounts,
+            rule,
+        },
+        plan,
+        e2e: e2e_rows,
+        unavailable,
+        auto_thresholds,
+        sweep,
+        wall_s: started.elapsed().as_secs_f64(),
+    };
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;
+        write_atomically(&dir.join("bench.json"), json.as_bytes())?;
+        let svg = chart::svg(
+            &chart_title(&report),
+            report.sweep.as_ref().map_or(&[][..], |s| &s.rows[..]),
+            &report.e2e,
+        )?;
+        write_atomically(&dir.join("bench.svg"), svg.as_bytes())?;
+        eprintln!(
+            "bench: wrote {} and {}",
+            dir.join("bench.json").display(),
+            dir.join("bench.svg").display()
+        );
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("cannot encode the report")?
+        );
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn chart_title(r: &Report) -> String {
+    let adapter = r.adapter.as_ref().map_or("no GPU".to_string(), |a| {
+        format!("{} ({})", a.name, a.driver)
+    });
+    format!("txwave bench — {} — {adapter}", r.machine.describe())
+}
+
+fn print_report(r: &Report) {
+    println!(
+        "txwave bench on {}; {}",
+        r.machine.describe(),
+        r.adapter
+            .as_ref()
+            .map_or("no GPU adapter".to_string(), |a| format!(
+                "adapter {} ({}, {}, driver {})",
+                a.name, a.backend, a.device_type, a.driver
+            ))
+    );
+    println!(
+        "workload: {} ({} blocks, {} txs, rule {}); median of {} after {} warm-up",
+        r.workload.source,
+        r.workload.blocks,
+        r.workload.txs,
+        r.workload.rule.name(),
+        r.plan.repeat,
+        r.plan.warmup
+    );
+    for u in &r.unavailable {
+        println!("\n{}: unavailable ({})", u.backend, u.reason);
+    }
+    if let Some(t) = &r.auto_thresholds {
+        println!("\n{}", t.describe());
+        if let Some(n) = &t.note {
+            println!("  {n}");
+        }
+    }
+    for row in &r.e2e {
+        println!(
+            "\n{} on {}{}",
+            row.backend,
+            row.device,
+            row.tunables
+                .as_ref()
+                .map_or(String::new(), |t| format!(" [{t}]"))
+        );
+        let s = &row.stages_ns;
+        for (name, ns) in [
+            ("decode", s.decode_ns),
+            ("hash", s.hash_ns),
+            ("verify", s.verify_ns),
+            ("resolve", s.resolve_ns),
+            ("schedule", s.schedule_ns),
+            ("execute", s.execute_ns),
+            ("commit", s.commit_ns),
+        ] {
+            println!("  {name:<10}{:>10.2} ms", ns as f64 / 1e6);
+        }
+        println!(
+            "  end to end {:>9.2} ms = {:.0} tx/s (spread {:.0}%); streamed {:.0} tx/s",
+            row.time.median_ns as f64 / 1e6,
+            row.tx_per_s,
+            row.time.spread * 100.0,
+            row.stream_tx_per_s
+        );
+        let raw: Vec<String> = row
+            .raw_verify_per_s
+            .iter()
+            .map(|(rule, v)| format!("{} {v:.0} sig/s", rule.name()))
+            .collect();
+        println!(
+            "  raw verify {}; streamed / raw verify = {:.2}",
+            raw.join(", "),
+            row.stream_over_raw_verify
+        );
+        for f in &row.fallbacks {
+            println!("  fell back: {f}");
+        }
+    }
+    let Some(s) = &r.sweep else { return };
+    if !s.variants.is_empty() {
+        println!("\nGPU variants:");
+        for v in &s.variants {
+            println!(
+                "  {:<14} {:<26} {:>8} items {:>14.0}/s  (built in {:.2} s)",
+                sweep::stage_name(v.stage),
+                v.variant,
+                v.size,
+                v.per_s,
+                v.compile_s
+            );
+        }
+    }
+    println!("\nsweep (items per second, median):");
+    for row in &s.rows {
+        let phases = row.gpu.map_or(String::new(), |g| {
+            format!(
+                "  upload {:.2} ms, dispatch {:.2} ms, readback {:.2} ms",
+                g.upload_ns as f64 / 1e6,
+                g.dispatch_ns as f64 / 1e6,
+                g.readback_ns as f64 / 1e6
+            )
+        });
+        println!(
+            "  {:<14} {:<5} {:>8} {:>14.0}/s{phases}",
+            sweep::stage_name(row.stage),
+            row.backend,
+            row.size,
+            row.per_s
+        );
+    }
+    for k in &s.skipped {
+        println!(
+            "  {} {} from {}: skipped ({})",
+            sweep::stage_name(k.stage),
+            k.backend,
+            k.from_size,
+            k.reason
+        );
+    }
+    for b in &s.break_even {
+        println!("break-even {}: {}", sweep::stage_name(b.stage), b.text);
+    }
+}

@@ -1,0 +1,548 @@
+//! `--sweep`: verify (each rule) and hash over growing batch sizes on each backend, the
+//! GPU's phases apart, the break-even size of every stage, and a table of every GPU
+//! variant (verifier shape, base-point table, workgroup sizes) at one size.
+//!
+//! Every GPU result is checked against the CPU's on the same items before it is timed:
+//! a variant that answered differently would be reported as an error, never as a speed.
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use txwave::gpu::GpuContext;
+use txwave::gpu::tunables::{SWEEP_WORKGROUP_SIZES, VerifyVariant};
+use txwave::hash::gpu::GpuHasher;
+use txwave::split::{BreakEven, Stage, break_even_of};
+use txwave::verify::gpu::GpuVerifier;
+use txwave::{Engine, SigCheck, VerifyRule};
+
+use super::measure::{GpuPhases, Plan, Stats};
+
+/// Batch sizes of a default sweep: 256 to 1M, ×4.
+pub const DEFAULT_SIZES: [usize; 7] = [256, 1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20];
+
+/// The items a sweep draws its batches from: a batch of `n` cycles through them.
+pub struct Inputs<'a> {
+    /// Signature checks (the workload's transactions).
+    pub checks: Vec<SigCheck<'a>>,
+    /// The CPU's verdict on each check, per rule (`[strict, zip215]`).
+    pub verdicts: [Vec<bool>; 2],
+    /// Messages to hash (the workload's transactions: their ids).
+    pub msgs: Vec<&'a [u8]>,
+}
+
+impl<'a> Inputs<'a> {
+    fn checks(&self, n: usize) -> Vec<SigCheck<'a>> {
+        (0..n).map(|i| self.checks[i % self.checks.len()]).collect()
+    }
+
+    fn verdicts(&self, rule: VerifyRule, n: usize) -> Vec<bool> {
+        let v = &self.verdicts[rule_index(rule)];
+        (0..n).map(|i| v[i % v.len()]).collect()
+    }
+
+    fn msgs(&self, n: usize) -> Vec<&'a [u8]> {
+        (0..n).map(|i| self.msgs[i % self.msgs.len()]).collect()
+    }
+}
+
+fn rule_index(rule: VerifyRule) -> usize {
+    match rule {
+        VerifyRule::Strict => 0,
+        VerifyRule::Zip215 => 1,
+    }
+}
+
+/// The sweep's stage for a rule.
+pub fn verify_stage(rule: VerifyRule) -> Stage {
+    Stage::verify(rule)
+}
+
+/// One backend's rate at one batch size.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// `verify_strict`, `verify_zip215` or `hash`.
+    pub stage: Stage,
+    /// `cpu`, `gpu` or `auto`.
+    pub backend: &'static str,
+    /// The GPU verifier variant or hash workgroup size, for `gpu` rows.
+    pub variant: Option<String>,
+    /// Items in the batch.
+    pub size: usize,
+    /// Wall time of one call.
+    pub time: Stats,
+    /// Items per second at the median.
+    pub per_s: f64,
+    /// Upload, dispatch and readback apart, for `gpu` rows.
+    pub gpu: Option<GpuPhases>,
+}
+
+/// A size not measured, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// The stage.
+    pub stage: Stage,
+    /// The backend.
+    pub backend: &'static str,
+    /// The first size skipped (every larger one is skipped too).
+    pub from_size: usize,
+    /// Why.
+    pub reason: String,
+}
+
+/// One GPU variant at the variant-table size.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantRow {
+    /// The stage.
+    pub stage: Stage,
+    /// Label, e.g. `straight/table/wg128` or `wg256` for the hash kernel.
+    pub variant: String,
+    /// Items in the batch.
+    pub size: usize,
+    /// Wall time of one call.
+    pub time: Stats,
+    /// Items per second at the median.
+    pub per_s: f64,
+    /// The GPU's phases.
+    pub gpu: Option<GpuPhases>,
+    /// Seconds to build the variant's pipeline (the pipeline cache may make it short).
+    pub compile_s: f64,
+}
+
+/// Where the GPU overtakes the CPU on one stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakEvenRow {
+    /// The stage.
+    pub stage: Stage,
+    /// Smallest measured size from which the GPU was faster at every larger measured
+    /// size; `None` = never up to `largest_measured`.
+    pub size: Option<usize>,
+    /// Largest size measured on both.
+    pub largest_measured: usize,
+    /// In words: `4096` or `never up to 1048576`.
+    pub text: String,
+}
+
+impl BreakEvenRow {
+    /// As a calibration entry.
+    pub fn to_calibration(&self) -> BreakEven {
+        BreakEven {
+            stage: self.stage,
+            batch: self.size,
+            largest_measured: self.largest_measured,
+        }
+    }
+}
+
+/// What a sweep measured.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepReport {
+    /// Sizes asked for.
+    pub sizes: Vec<usize>,
+    /// Every measured point.
+    pub rows: Vec<Row>,
+    /// Sizes left out (budget, errors).
+    pub skipped: Vec<Skipped>,
+    /// Every GPU variant at one size, per stage.
+    pub variants: Vec<VariantRow>,
+    /// The variant the `gpu` rows of each stage used (the fastest in `variants`).
+    pub gpu_variant_used: Vec<(Stage, String)>,
+    /// Break-even per stage (where both `cpu` and `gpu` were measured).
+    pub break_even: Vec<BreakEvenRow>,
+}
+
+/// What to sweep.
+pub struct SweepConfig {
+    /// Batch sizes, ascending.
+    pub sizes: Vec<usize>,
+    /// Rules to verify under.
+    pub rules: Vec<VerifyRule>,
+    /// Whether to sweep the hash stage.
+    pub hash: bool,
+    /// GPU verifier variants to compare (empty: only the engine's own).
+    pub variants: Vec<VerifyVariant>,
+    /// Workgroup sizes of the hash kernel to compare.
+    pub hash_workgroups: Vec<u32>,
+    /// Size of the variant table (capped by the largest sweep size).
+    pub variant_size: usize,
+    /// Repetitions and budget.
+    pub plan: Plan,
+}
+
+/// The backends a sweep runs on.
+pub struct Backends<'e> {
+    /// CPU engine.
+    pub cpu: Option<&'e Engine>,
+    /// GPU engine (its context builds the variants).
+    pub gpu: Option<&'e Engine>,
+    /// Auto engine.
+    pub auto: Option<&'e Engine>,
+}
+
+/// Runs the sweep, printing progress lines to stderr when `verbose`.
+pub fn run(
+    cfg: &SweepConfig,
+    inputs: &Inputs<'_>,
+    b: &Backends<'_>,
+    verbose: bool,
+) -> anyhow::Result<SweepReport> {
+    let mut rep = SweepReport {
+        sizes: cfg.sizes.clone(),
+        ..Default::default()
+    };
+    let say = |s: String| {
+        if verbose {
+            eprintln!("sweep: {s}");
+        }
+    };
+    // GPU variants first: the size sweep uses the fastest.
+    let gpu_ctx = b.gpu.and_then(|e| e.gpu_context());
+    let vsize = cfg
+        .variant_size
+        .min(cfg.sizes.last().copied().unwrap_or(cfg.variant_size))
+        .max(1);
+    let mut best: Vec<(Stage, GpuKernel)> = Vec::new();
+    if let Some(ctx) = gpu_ctx {
+        for &rule in &cfg.rules {
+            let stage = verify_stage(rule);
+            let mut fastest: Option<(f64, VerifyVariant)> = None;
+            for &v in &cfg.variants {
+                say(format!(
+                    "{} variant {} at {vsize}",
+                    stage_name(stage),
+                    v.label()
+                ));
+                let built = std::time::Instant::now();
+                let verifier = build_verifier(ctx, v)
+                    .with_context(|| format!("cannot build GPU verifier {}", v.label()))?;
+                let compile_s = built.elapsed().as_secs_f64();
+                let items = inputs.checks(vsize);
+                let expect = inputs.verdicts(rule, vsize);
+                let t = cfg.plan.time(|| -> anyhow::Result<_> {
+                    let (ok, t) = verifier.verify(ctx, &items, rule)?;
+                    check_same(&ok, &expect, &v.label())?;
+                    Ok(Some(t))
+                })?;
+                let per_s = t.stats.per_s(vsize);
+                if fastest.is_none_or(|(r, _)| per_s > r) {
+                    fastest = Some((per_s, v));
+                }
+                rep.variants.push(VariantRow {
+                    stage,
+                    variant: v.label(),
+                    size: vsize,
+                    time: t.stats,
+                    per_s,
+                    gpu: t.gpu,
+                    compile_s,
+                });
+            }
+            if let Some((_, v)) = fastest {
+                rep.gpu_variant_used.push((stage, v.label()));
+                best.push((stage, GpuKernel::Verify(build_verifier(ctx, v)?, v.label())));
+            }
+        }
+        if cfg.hash {
+            let mut fastest: Option<(f64, u32)> = None;
+            for &wg in &cfg.hash_workgroups {
+                say(format!(
+                    "hash workgroup size {wg} at {}",
+                    cfg.sizes.last().unwrap_or(&0)
+                ));
+                let n = *cfg.sizes.last().unwrap_or(&1);
+                let built = std::time::Instant::now();
+                let hasher = build_hasher(ctx, wg)?;
+                let compile_s = built.elapsed().as_secs_f64();
+                let msgs = inputs.msgs(n);
+                let expect: Vec<[u8; 32]> =
+                    msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
+                let t = cfg.plan.time(|| -> anyhow::Result<_> {
+                    let (ids, t) = hasher.hash_many(ctx, &msgs)?;
+                    if ids != expect {
+                        bail!("the GPU hash kernel (workgroup size {wg}) disagrees with the blake3 crate");
+                    }
+                    Ok(Some(t))
+                })?;
+                let per_s = t.stats.per_s(n);
+                if fastest.is_none_or(|(r, _)| per_s > r) {
+                    fastest = Some((per_s, wg));
+                }
+                rep.variants.push(VariantRow {
+                    stage: Stage::Hash,
+                    variant: format!("wg{wg}"),
+                    size: n,
+                    time: t.stats,
+                    per_s,
+                    gpu: t.gpu,
+                    compile_s,
+                });
+            }
+            if let Some((_, wg)) = fastest {
+                rep.gpu_variant_used.push((Stage::Hash, format!("wg{wg}")));
+                best.push((
+                    Stage::Hash,
+                    GpuKernel::Hash(build_hasher(ctx, wg)?, format!("wg{wg}")),
+                ));
+            }
+        }
+    }
+
+    let mut stages: Vec<Stage> = cfg.rules.iter().map(|r| verify_stage(*r)).collect();
+    if cfg.hash {
+        stages.push(Stage::Hash);
+    }
+    for &stage in &stages {
+        for (backend, engine) in [("cpu", b.cpu), ("auto", b.auto), ("gpu", b.gpu)] {
+            let Some(engine) = engine else { continue };
+            let kernel = best.iter().find(|(s, _)| *s == stage).map(|(_, k)| k);
+            if backend == "gpu" && kernel.is_none() {
+                continue;
+            }
+            for (i, &n) in cfg.sizes.iter().enumerate() {
+                say(format!("{} {backend} {n}", stage_name(stage)));
+                let measured = match (backend, kernel) {
+                    ("gpu", Some(k)) => time_gpu(cfg, inputs, engine, stage, k, n),
+                    _ => time_engine(cfg, inputs, engine, stage, n),
+                };
+                let (t, variant) = match measured {
+                    Ok(v) => v,
+                    Err(e) => {
+                        rep.skipped.push(Skipped {
+                            stage,
+                            backend,
+                            from_size: n,
+                            reason: format!("{e:#}"),
+                        });
+                        break;
+                    }
+                };
+                rep.rows.push(Row {
+                    stage,
+                    backend,
+                    variant,
+                    size: n,
+                    per_s: t.stats.per_s(n),
+                    time: t.stats,
+                    gpu: t.gpu,
+                });
+                if t.over_budget
+                    && let Some(&next) = cfg.sizes.get(i + 1)
+                {
+                    rep.skipped.push(Skipped {
+                        stage,
+                        backend,
+                        from_size: next,
+                        reason: format!(
+                            "a call at size {n} took over the {} s budget per call (--max-call-s)",
+                            cfg.plan.max_call_s
+                        ),
+                    });
+                    break;
+                }
+            }
+        }
+        if b.cpu.is_some() && gpu_ctx.is_some() {
+            rep.break_even.push(break_even(&rep.rows, stage));
+        }
+    }
+    Ok(rep)
+}
+
+/// A GPU kernel built for the size sweep, with its label.
+pub enum GpuKernel {
+    /// A verifier variant.
+    Verify(GpuVerifier, String),
+    /// A hasher at one workgroup size.
+    Hash(GpuHasher, String),
+}
+
+fn time_gpu(
+    cfg: &SweepConfig,
+    inputs: &Inputs<'_>,
+    engine: &Engine,
+    stage: Stage,
+    kernel: &GpuKernel,
+    n: usize,
+) -> anyhow::Result<(super::measure::Timed, Option<String>)> {
+    let ctx = engine.gpu_context().context("no GPU")?;
+    match (kernel, stage) {
+        (GpuKernel::Verify(v, label), Stage::VerifyStrict | Stage::VerifyZip215) => {
+            let rule = rule_of(stage);
+            let items = inputs.checks(n);
+            let expect = inputs.verdicts(rule, n);
+            let t = cfg.plan.time(|| -> anyhow::Result<_> {
+                let (ok, t) = v.verify(ctx, &items, rule)?;
+                check_same(&ok, &expect, label)?;
+                Ok(Some(t))
+            })?;
+            Ok((t, Some(label.clone())))
+        }
+        (GpuKernel::Hash(h, label), Stage::Hash) => {
+            let msgs = inputs.msgs(n);
+            let expect: Vec<[u8; 32]> = msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
+            let t = cfg.plan.time(|| -> anyhow::Result<_> {
+                let (ids, t) = h.hash_many(ctx, &msgs)?;
+                if ids != expect {
+                    bail!("the GPU hash kernel disagrees with the blake3 crate");
+                }
+                Ok(Some(t))
+            })?;
+            Ok((t, Some(label.clone())))
+        }
+        _ => bail!("kernel and stage do not match"),
+    }
+}
+
+fn time_engine(
+    cfg: &SweepConfig,
+    inputs: &Inputs<'_>,
+    engine: &Engine,
+    stage: Stage,
+    n: usize,
+) -> anyhow::Result<(super::measure::Timed, Option<String>)> {
+    let t = match stage {
+        Stage::VerifyStrict | Stage::VerifyZip215 => {
+            let rule = rule_of(stage);
+            let items = inputs.checks(n);
+            let expect = inputs.verdicts(rule, n);
+            cfg.plan.time(|| -> anyhow::Result<_> {
+                let ok = engine.verify_signatures(&items, rule)?;
+                check_same(&ok, &expect, "the engine")?;
+                Ok(None)
+            })?
+        }
+        Stage::Hash => {
+            let msgs = inputs.msgs(n);
+            cfg.plan.time(|| -> anyhow::Result<_> {
+                std::hint::black_box(engine.hash_many(&msgs)?);
+                Ok(None)
+            })?
+        }
+    };
+    Ok((t, None))
+}
+
+fn rule_of(stage: Stage) -> VerifyRule {
+    match stage {
+        Stage::VerifyStrict => VerifyRule::Strict,
+        _ => VerifyRule::Zip215,
+    }
+}
+
+/// The short name of a stage in reports.
+pub fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::VerifyStrict => "verify_strict",
+        Stage::VerifyZip215 => "verify_zip215",
+        Stage::Hash => "hash",
+    }
+}
+
+fn check_same(got: &[bool], expect: &[bool], who: &str) -> anyhow::Result<()> {
+    if got.len() != expect.len() {
+        bail!(
+            "{who} returned {} verdicts for {} signatures",
+            got.len(),
+            expect.len()
+        );
+    }
+    if let Some(i) = got.iter().zip(expect).position(|(a, b)| a != b) {
+        bail!(
+            "{who} says {} for signature {i} where the CPU says {}",
+            got[i],
+            expect[i]
+        );
+    }
+    Ok(())
+}
+
+/// Break-even of `stage` from the `cpu` and `gpu` rows at the sizes both measured.
+pub fn break_even(rows: &[Row], stage: Stage) -> BreakEvenRow {
+    let rate = |backend: &str, n: usize| {
+        rows.iter()
+            .find(|r| r.stage == stage && r.backend == backend && r.size == n)
+            .map(|r| r.per_s)
+    };
+    let mut sizes: Vec<usize> = rows
+        .iter()
+        .filter(|r| r.stage == stage && r.backend == "cpu")
+        .map(|r| r.size)
+        .collect();
+    sizes.sort_unstable();
+    let both: Vec<(usize, f64, f64)> = sizes
+        .iter()
+        .filter_map(|&n| Some((n, rate("cpu", n)?, rate("gpu", n)?)))
+        .collect();
+    let largest_measured = both.last().map_or(0, |p| p.0);
+    let size = break_even_of(both.iter().copied());
+    BreakEvenRow {
+        stage,
+        size,
+        largest_measured,
+        text: match size {
+            Some(n) => n.to_string(),
+            None => format!("never up to {largest_measured}"),
+        },
+    }
+}
+
+/// The GPU verifier of one variant on `ctx`.
+pub fn build_verifier(ctx: &GpuContext, v: VerifyVariant) -> txwave::Result<GpuVerifier> {
+    if v != VerifyVariant::default() {
+        return Err(txwave::Error::InvalidArgument(format!(
+            "verifier variant {} is not in this build",
+            v.label()
+        )));
+    }
+    GpuVerifier::new(ctx)
+}
+
+/// The GPU hasher at one workgroup size on `ctx`.
+pub fn build_hasher(ctx: &GpuContext, workgroup_size: u32) -> txwave::Result<GpuHasher> {
+    if workgroup_size != txwave::gpu::tunables::DEFAULT_WORKGROUP_SIZE {
+        return Err(txwave::Error::InvalidArgument(format!(
+            "hash workgroup size {workgroup_size} is not in this build"
+        )));
+    }
+    GpuHasher::new(ctx)
+}
+
+/// Every verifier variant a full sweep compares.
+pub fn all_variants() -> Vec<VerifyVariant> {
+    let _ = SWEEP_WORKGROUP_SIZES;
+    vec![VerifyVariant::default()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(stage: Stage, backend: &'static str, size: usize, per_s: f64) -> Row {
+        Row {
+            stage,
+            backend,
+            variant: None,
+            size,
+            time: Stats::of(vec![1]),
+            per_s,
+            gpu: None,
+        }
+    }
+
+    #[test]
+    fn break_even_reads_both_backends_at_common_sizes() {
+        let s = Stage::Hash;
+        let rows = vec![
+            row(s, "cpu", 256, 100.0),
+            row(s, "gpu", 256, 10.0),
+            row(s, "cpu", 4096, 100.0),
+            row(s, "gpu", 4096, 300.0),
+            // Measured on the CPU only: not a common size.
+            row(s, "cpu", 65536, 100.0),
+        ];
+        let b = break_even(&rows, s);
+        assert_eq!((b.size, b.largest_measured), (Some(4096), 4096));
+        let slow = vec![row(s, "cpu", 256, 100.0), row(s, "gpu", 256, 10.0)];
+        let b = break_even(&slow, s);
+        assert_eq!(b.size, None);
+        assert_eq!(b.text, "never up to 256");
+    }
+}
