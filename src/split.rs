@@ -179,15 +179,18 @@ pub struct Calibration {
 impl Calibration {
     /// Parses a calibration from JSON text.
     pub fn from_json(text: &str) -> Result<Calibration> {
-        let cal: Calibration = serde_json::from_str(text)
-            .map_err(|e| Error::InvalidArgument(format!("calibration: {e}")))?;
+        Self::parse(text).map_err(|e| Error::InvalidArgument(format!("calibration: {e}")))
+    }
+
+    fn parse(text: &str) -> std::result::Result<Calibration, String> {
+        let cal: Calibration = serde_json::from_str(text).map_err(|e| e.to_string())?;
         for (i, p) in cal.rates.iter().enumerate() {
             let ok = |v: f64| v.is_finite() && v >= 0.0;
             if p.batch == 0 || !ok(p.cpu_per_s) || !ok(p.gpu_per_s) {
-                return Err(Error::InvalidArgument(format!(
-                    "calibration: rates[{i}] needs batch >= 1 and finite rates >= 0, got batch {} cpu_per_s {} gpu_per_s {}",
+                return Err(format!(
+                    "rates[{i}] needs batch >= 1 and finite rates >= 0, got batch {} cpu_per_s {} gpu_per_s {}",
                     p.batch, p.cpu_per_s, p.gpu_per_s
-                )));
+                ));
             }
         }
         Ok(cal)
@@ -200,8 +203,11 @@ impl Calibration {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::InvalidArgument(format!("calibration file {}: {e}", path.display()))
         })?;
-        let cal = Calibration::from_json(&text).map_err(|e| {
-            Error::InvalidArgument(format!("calibration file {}: {e}", path.display()))
+        let cal = Calibration::parse(&text).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "calibration file {} is not a valid calibration: {e}",
+                path.display()
+            ))
         })?;
         if let Some(name) = adapter
             && cal.adapter != name

@@ -96,7 +96,12 @@ impl Engine {
 
         // Hash: tx ids and tx_root together (on the GPU the root is reduced on the device).
         let tx_msgs: Vec<&[u8]> = block_ref.txs().collect();
-        let hashed = self.staged(
+        // Under Auto, blocks below the hash threshold (a calibration's break-even) hash on
+        // the CPU, as `hash_many` batches do.
+        let cpu_only =
+            self.config.backend == super::Backend::Auto && tx_msgs.len() < self.auto.hash;
+        let hashed = self.staged_unless(
+            cpu_only,
             "hash",
             &mut fallbacks,
             |g| {

@@ -316,6 +316,25 @@ impl Engine {
 
     /// Runs a stage on the GPU when there is one; under `Auto` a GPU error is recorded in
     /// `fallbacks` and the CPU finishes the stage, under `Gpu` the error is returned.
+    /// [`Engine::staged`], or the CPU alone when `cpu_only`.
+    fn staged_unless<T>(
+        &self,
+        cpu_only: bool,
+        stage: &'static str,
+        fallbacks: &mut Vec<String>,
+        gpu: impl FnOnce(&GpuStages) -> Result<(T, GpuTimings)>,
+        cpu: impl FnOnce() -> T,
+    ) -> Result<Ran<T>> {
+        if cpu_only {
+            return Ok(Ran {
+                value: cpu(),
+                device: Device::Cpu,
+                timings: GpuTimings::default(),
+            });
+        }
+        self.staged(stage, fallbacks, gpu, cpu)
+    }
+
     fn staged<T>(
         &self,
         stage: &'static str,
@@ -381,6 +400,21 @@ impl Engine {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The GPU verifier, when the engine runs on a GPU (benches time it alone).
+    pub fn gpu_verifier(&self) -> Option<&GpuVerifier> {
+        self.gpu.as_ref().map(|g| &g.verifier)
+    }
+
+    /// The GPU hasher, when the engine runs on a GPU (benches time it alone).
+    pub fn gpu_hasher(&self) -> Option<&GpuHasher> {
+        self.gpu.as_ref().map(|g| &g.hasher)
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
     }
 
     /// The GPU executor, when the engine runs on a GPU (for its settings and sync report).

@@ -555,13 +555,15 @@ fn print_report(r: &Report) {
     if !s.variants.is_empty() {
         println!("\nGPU variants:");
         for v in &s.variants {
+            let built = v
+                .compile_s
+                .map_or(String::new(), |c| format!("  (built in {c:.2} s)"));
             println!(
-                "  {:<14} {:<26} {:>8} items {:>14.0}/s  (built in {:.2} s)",
+                "  {:<14} {:<26} {:>8} items {:>14.0}/s{built}",
                 sweep::stage_name(v.stage),
                 v.variant,
                 v.size,
                 v.per_s,
-                v.compile_s
             );
         }
     }

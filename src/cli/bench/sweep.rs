@@ -103,8 +103,9 @@ pub struct VariantRow {
     pub per_s: f64,
     /// The GPU's phases.
     pub gpu: Option<GpuPhases>,
-    /// Seconds to build the variant's pipeline (the pipeline cache may make it short).
-    pub compile_s: f64,
+    /// Seconds to build the variant's pipeline (the pipeline cache may make it short);
+    /// `None` for a hash kernel the engine had already built.
+    pub compile_s: Option<f64>,
 }
 
 /// Where the GPU overtakes the CPU on one stage.
@@ -194,13 +195,14 @@ pub fn run(
         }
     };
     // GPU variants first: the size sweep uses the fastest.
-    let gpu_ctx = b.gpu.and_then(|e| e.gpu_context());
+    let gpu_engine = b.gpu.filter(|e| e.gpu_context().is_some());
+    let gpu_ctx = gpu_engine.and_then(|e| e.gpu_context());
     let vsize = cfg
         .variant_size
         .min(cfg.sizes.last().copied().unwrap_or(cfg.variant_size))
         .max(1);
     let mut best: Vec<(Stage, GpuKernel)> = Vec::new();
-    if let Some(ctx) = gpu_ctx {
+    if let (Some(engine), Some(ctx)) = (gpu_engine, gpu_ctx) {
         for &rule in &cfg.rules {
             let stage = verify_stage(rule);
             let mut fastest: Option<(f64, VerifyVariant)> = None;
@@ -210,10 +212,9 @@ pub fn run(
                     stage_name(stage),
                     v.label()
                 ));
-                let built = std::time::Instant::now();
-                let verifier = build_verifier(ctx, v)
+                let verifier = verifier(engine, ctx, v)
                     .with_context(|| format!("cannot build GPU verifier {}", v.label()))?;
-                let compile_s = built.elapsed().as_secs_f64();
+                let compile_s = Some(verifier.compile_time().as_secs_f64());
                 let items = inputs.checks(vsize);
                 let expect = inputs.verdicts(rule, vsize);
                 let t = cfg.plan.time(|| -> anyhow::Result<_> {
@@ -237,7 +238,10 @@ pub fn run(
             }
             if let Some((_, v)) = fastest {
                 rep.gpu_variant_used.push((stage, v.label()));
-                best.push((stage, GpuKernel::Verify(build_verifier(ctx, v)?, v.label())));
+                best.push((
+                    stage,
+                    GpuKernel::Verify(verifier(engine, ctx, v)?, v.label()),
+                ));
             }
         }
         if cfg.hash {
@@ -249,8 +253,9 @@ pub fn run(
                 ));
                 let n = *cfg.sizes.last().unwrap_or(&1);
                 let built = std::time::Instant::now();
-                let hasher = build_hasher(ctx, wg)?;
-                let compile_s = built.elapsed().as_secs_f64();
+                let hasher = hasher(engine, ctx, wg)?;
+                let compile_s =
+                    matches!(hasher, Kept::Built(_)).then(|| built.elapsed().as_secs_f64());
                 let msgs = inputs.msgs(n);
                 let expect: Vec<[u8; 32]> =
                     msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
@@ -279,7 +284,7 @@ pub fn run(
                 rep.gpu_variant_used.push((Stage::Hash, format!("wg{wg}")));
                 best.push((
                     Stage::Hash,
-                    GpuKernel::Hash(build_hasher(ctx, wg)?, format!("wg{wg}")),
+                    GpuKernel::Hash(hasher(engine, ctx, wg)?, format!("wg{wg}")),
                 ));
             }
         }
@@ -346,12 +351,54 @@ pub fn run(
     Ok(rep)
 }
 
-/// A GPU kernel built for the size sweep, with its label.
-pub enum GpuKernel {
+/// A kernel that is either the engine's own or one built for the sweep.
+pub enum Kept<'e, T> {
+    /// The engine's own pipeline.
+    Engine(&'e T),
+    /// Built for the sweep.
+    Built(T),
+}
+
+impl<T> std::ops::Deref for Kept<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Kept::Engine(t) => t,
+            Kept::Built(t) => t,
+        }
+    }
+}
+
+/// A GPU kernel for the size sweep, with its label.
+pub enum GpuKernel<'e> {
     /// A verifier variant.
-    Verify(GpuVerifier, String),
+    Verify(Kept<'e, GpuVerifier>, String),
     /// A hasher at one workgroup size.
-    Hash(GpuHasher, String),
+    Hash(Kept<'e, GpuHasher>, String),
+}
+
+/// The engine's verifier when it is of variant `v`, else a new one.
+fn verifier<'e>(
+    engine: &'e Engine,
+    ctx: &GpuContext,
+    v: VerifyVariant,
+) -> txwave::Result<Kept<'e, GpuVerifier>> {
+    match engine.gpu_verifier() {
+        Some(own) if engine.config().gpu.verify == v => Ok(Kept::Engine(own)),
+        _ => build_verifier(ctx, v).map(Kept::Built),
+    }
+}
+
+/// The engine's hasher when it has workgroup size `wg`, else a new one.
+fn hasher<'e>(
+    engine: &'e Engine,
+    ctx: &GpuContext,
+    wg: u32,
+) -> txwave::Result<Kept<'e, GpuHasher>> {
+    match engine.gpu_hasher() {
+        Some(own) if engine.config().gpu.hash_workgroup_size == wg => Ok(Kept::Engine(own)),
+        _ => build_hasher(ctx, wg).map(Kept::Built),
+    }
 }
 
 fn time_gpu(
