@@ -106,6 +106,7 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
             warmup: 1,
             repeat: args.repeat,
             max_call_s: args.max_call_s,
+            deadline: None,
         },
     };
     let inputs = sweep::Inputs {

@@ -71,6 +71,12 @@ pub fn run(
         checks,
         rule,
     } = *input;
+    plan.check_deadline()?;
+    // A row once started is finished: its own calls ignore the deadline.
+    let plan = &Plan {
+        deadline: None,
+        ..*plan
+    };
     let txs: usize = blocks.iter().map(Block::tx_count).sum();
     let mut passes: Vec<(u64, StageTimings, StageGpuTimings)> = Vec::new();
     let mut fallbacks = Vec::new();

@@ -90,6 +90,10 @@ pub struct Plan {
     /// A point whose warm-up call takes longer than this many seconds is timed once, and
     /// larger sizes of the same series are skipped.
     pub max_call_s: f64,
+    /// No measurement starts after this instant (`--time-limit`): it fails with a
+    /// message saying so, and the report is written with what was measured.
+    #[serde(skip)]
+    pub deadline: Option<Instant>,
 }
 
 /// One measured point.
@@ -105,10 +109,11 @@ pub struct Timed {
 impl Plan {
     /// Runs `call` `warmup` times untimed, then `repeat` times timed (once when a
     /// warm-up call was over budget). `call` returns the GPU's timings when it ran there.
-    pub fn time<E>(
+    pub fn time(
         &self,
-        mut call: impl FnMut() -> Result<Option<GpuTimings>, E>,
-    ) -> Result<Timed, E> {
+        mut call: impl FnMut() -> anyhow::Result<Option<GpuTimings>>,
+    ) -> anyhow::Result<Timed> {
+        self.check_deadline()?;
         let mut over_budget = false;
         for _ in 0..self.warmup {
             let t = Instant::now();
@@ -130,6 +135,18 @@ impl Plan {
             gpu: (!gpu.is_empty()).then(|| GpuPhases::median_of(&gpu)),
             over_budget: over_budget || last as f64 / 1e9 > self.max_call_s,
         })
+    }
+}
+
+impl Plan {
+    /// An error once the deadline has passed.
+    pub fn check_deadline(&self) -> anyhow::Result<()> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => {
+                anyhow::bail!("not measured: the bench's --time-limit was reached")
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -209,12 +226,13 @@ mod tests {
             warmup: 1,
             repeat: 5,
             max_call_s: 0.0,
+            deadline: None,
         };
         let mut calls = 0;
         let t = plan
             .time(|| {
                 calls += 1;
-                Ok::<_, ()>(None)
+                Ok(None)
             })
             .unwrap();
         assert!(t.over_budget);
@@ -227,7 +245,7 @@ mod tests {
         let t = plan
             .time(|| {
                 calls += 1;
-                Ok::<_, ()>(Some(GpuTimings {
+                Ok(Some(GpuTimings {
                     upload_ns: calls,
                     ..Default::default()
                 }))
@@ -236,5 +254,11 @@ mod tests {
         assert!(!t.over_budget);
         assert_eq!((calls, t.stats.samples), (6, 5));
         assert_eq!(t.gpu.unwrap().upload_ns, 4, "median of uploads 2..=6");
+        let late = Plan {
+            deadline: Some(Instant::now()),
+            ..plan
+        };
+        let e = late.time(|| Ok(None)).err().unwrap().to_string();
+        assert!(e.contains("--time-limit"), "{e}");
     }
 }

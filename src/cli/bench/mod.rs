@@ -87,10 +87,17 @@ pub struct BenchArgs {
     /// GPU variants the sweep compares.
     #[arg(long, value_enum, default_value = "all")]
     variants: VariantsArg,
+    /// Workgroup sizes `--variants all` compares (default 32,64,128,256).
+    #[arg(long, value_delimiter = ',', value_name = "N,…")]
+    variant_workgroup_sizes: Option<Vec<u32>>,
     /// Batch size of the variant comparison (default 65,536, or 1,024 on a software
     /// adapter; capped by the largest sweep size).
     #[arg(long, value_name = "N")]
     variant_size: Option<usize>,
+    /// Start no measurement after this many seconds: what is left is reported as not
+    /// measured, and the report is still written.
+    #[arg(long, value_name = "SECONDS", value_parser = super::positive_seconds)]
+    time_limit: Option<f64>,
     /// Skip the end-to-end runs (sweep only).
     #[arg(long)]
     no_e2e: bool,
@@ -266,6 +273,9 @@ pub fn bench(args: BenchArgs) -> CliResult {
         warmup: args.warmup,
         repeat: args.repeat,
         max_call_s: args.max_call_s,
+        deadline: args
+            .time_limit
+            .map(|s| started + std::time::Duration::from_secs_f64(s)),
     };
 
     let explicit = args.backends.is_some();
@@ -312,14 +322,20 @@ pub fn bench(args: BenchArgs) -> CliResult {
         for (b, engine) in &engines {
             eprintln!("bench: end to end on {}", backend_name(*b));
             let label = engine.gpu_context().map(|_| tunables_label(&base_tunables));
-            e2e_rows.push(e2e::run(
+            match e2e::run(
                 engine,
                 backend_name(*b),
                 backend_name(*b),
                 &input,
                 &plan,
                 label,
-            )?);
+            ) {
+                Ok(row) => e2e_rows.push(row),
+                Err(e) => unavailable.push(Unavailable {
+                    backend: format!("{} end to end", backend_name(*b)),
+                    reason: format!("{e:#}"),
+                }),
+            }
         }
         // With --sweep on a GPU: the other kernels' workgroup sizes end to end.
         let gpu_engine = find(BackendArg::Gpu).and_then(|e| e.gpu_context());
@@ -356,14 +372,20 @@ pub fn bench(args: BenchArgs) -> CliResult {
                         continue;
                     }
                 };
-                e2e_rows.push(e2e::run(
+                match e2e::run(
                     &engine,
                     "gpu",
                     &format!("gpu wg{wg}"),
                     &input,
                     &plan,
                     Some(tunables_label(&t)),
-                )?);
+                ) {
+                    Ok(row) => e2e_rows.push(row),
+                    Err(e) => unavailable.push(Unavailable {
+                        backend: format!("gpu wg{wg} end to end"),
+                        reason: format!("{e:#}"),
+                    }),
+                }
             }
         }
     }
@@ -395,7 +417,17 @@ pub fn bench(args: BenchArgs) -> CliResult {
         };
         let software = adapter.as_ref().is_some_and(|a| a.device_type == "Cpu");
         let (variants, hash_workgroups) = match args.variants {
-            VariantsArg::All => (sweep::all_variants(), SWEEP_WORKGROUP_SIZES.to_vec()),
+            VariantsArg::All => {
+                let sizes = args
+                    .variant_workgroup_sizes
+                    .clone()
+                    .unwrap_or(SWEEP_WORKGROUP_SIZES.to_vec());
+                for &wg in &sizes {
+                    txwave::gpu::tunables::check_workgroup_size(wg)
+                        .context("--variant-workgroup-sizes")?;
+                }
+                (sweep::all_variants(&sizes), sizes)
+            }
             VariantsArg::Engine => (
                 vec![base_tunables.verify],
                 vec![base_tunables.hash_workgroup_size],

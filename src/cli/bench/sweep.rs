@@ -201,30 +201,54 @@ pub fn run(
         .variant_size
         .min(cfg.sizes.last().copied().unwrap_or(cfg.variant_size))
         .max(1);
-    let mut best: Vec<(Stage, GpuKernel)> = Vec::new();
+    let mut verifiers: Vec<(VerifyVariant, Kept<'_, GpuVerifier>)> = Vec::new();
+    let mut best_verify: Vec<(Stage, usize)> = Vec::new();
+    let mut best_hash: Option<(u32, Kept<'_, GpuHasher>)> = None;
     if let (Some(engine), Some(ctx)) = (gpu_engine, gpu_ctx) {
-        for &rule in &cfg.rules {
-            let stage = verify_stage(rule);
-            let mut fastest: Option<(f64, VerifyVariant)> = None;
-            for &v in &cfg.variants {
-                say(format!(
-                    "{} variant {} at {vsize}",
-                    stage_name(stage),
-                    v.label()
-                ));
-                let verifier = verifier(engine, ctx, v)
-                    .with_context(|| format!("cannot build GPU verifier {}", v.label()))?;
-                let compile_s = Some(verifier.compile_time().as_secs_f64());
+        // Each variant is built once and timed under every rule.
+        let mut fastest: Vec<(Stage, f64, usize)> = Vec::new();
+        for &v in &cfg.variants {
+            let skip = |rep: &mut SweepReport, stage, reason: String| {
+                rep.skipped.push(Skipped {
+                    stage,
+                    backend: "gpu",
+                    from_size: vsize,
+                    reason: format!("variant {}: {reason}", v.label()),
+                })
+            };
+            let verifier = match cfg.plan.check_deadline().and_then(|()| {
+                verifier(engine, ctx, v).context("cannot build the GPU verifier")
+            }) {
+                Ok(k) => k,
+                Err(e) => {
+                    for &rule in &cfg.rules {
+                        skip(&mut rep, verify_stage(rule), format!("{e:#}"));
+                    }
+                    continue;
+                }
+            };
+            let compile_s = Some(verifier.compile_time().as_secs_f64());
+            for &rule in &cfg.rules {
+                let stage = verify_stage(rule);
+                say(format!("{} variant {} at {vsize}", stage_name(stage), v.label()));
                 let items = inputs.checks(vsize);
                 let expect = inputs.verdicts(rule, vsize);
-                let t = cfg.plan.time(|| -> anyhow::Result<_> {
+                let t = match cfg.plan.time(|| -> anyhow::Result<_> {
                     let (ok, t) = verifier.verify(ctx, &items, rule)?;
                     check_same(&ok, &expect, &v.label())?;
                     Ok(Some(t))
-                })?;
+                }) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        skip(&mut rep, stage, fatal(e)?);
+                        continue;
+                    }
+                };
                 let per_s = t.stats.per_s(vsize);
-                if fastest.is_none_or(|(r, _)| per_s > r) {
-                    fastest = Some((per_s, v));
+                match fastest.iter_mut().find(|f| f.0 == stage) {
+                    Some(f) if per_s > f.1 => *f = (stage, per_s, verifiers.len()),
+                    Some(_) => {}
+                    None => fastest.push((stage, per_s, verifiers.len())),
                 }
                 rep.variants.push(VariantRow {
                     stage,
@@ -236,13 +260,11 @@ pub fn run(
                     compile_s,
                 });
             }
-            if let Some((_, v)) = fastest {
-                rep.gpu_variant_used.push((stage, v.label()));
-                best.push((
-                    stage,
-                    GpuKernel::Verify(verifier(engine, ctx, v)?, v.label()),
-                ));
-            }
+            verifiers.push((v, verifier));
+        }
+        for (stage, _, i) in fastest {
+            rep.gpu_variant_used.push((stage, verifiers[i].0.label()));
+            best_verify.push((stage, i));
         }
         if cfg.hash {
             let mut fastest: Option<(f64, u32)> = None;
@@ -253,19 +275,37 @@ pub fn run(
                 ));
                 let n = *cfg.sizes.last().unwrap_or(&1);
                 let built = std::time::Instant::now();
-                let hasher = hasher(engine, ctx, wg)?;
-                let compile_s =
-                    matches!(hasher, Kept::Built(_)).then(|| built.elapsed().as_secs_f64());
                 let msgs = inputs.msgs(n);
                 let expect: Vec<[u8; 32]> =
                     msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
-                let t = cfg.plan.time(|| -> anyhow::Result<_> {
-                    let (ids, t) = hasher.hash_many(ctx, &msgs)?;
-                    if ids != expect {
-                        bail!("the GPU hash kernel (workgroup size {wg}) disagrees with the blake3 crate");
+                let timed = cfg.plan.check_deadline().and_then(|()| {
+                    let hasher = hasher(engine, ctx, wg)?;
+                    let compile_s =
+                        matches!(hasher, Kept::Built(_)).then(|| built.elapsed().as_secs_f64());
+                    let t = cfg.plan.time(|| -> anyhow::Result<_> {
+                        let (ids, t) = hasher.hash_many(ctx, &msgs)?;
+                        if ids != expect {
+                            return Err(Disagrees(format!(
+                                "the GPU hash kernel (workgroup size {wg}) disagrees with the blake3 crate"
+                            ))
+                            .into());
+                        }
+                        Ok(Some(t))
+                    })?;
+                    Ok((t, compile_s))
+                });
+                let (t, compile_s) = match timed {
+                    Ok(v) => v,
+                    Err(e) => {
+                        rep.skipped.push(Skipped {
+                            stage: Stage::Hash,
+                            backend: "gpu",
+                            from_size: n,
+                            reason: format!("hash workgroup size {wg}: {}", fatal(e)?),
+                        });
+                        continue;
                     }
-                    Ok(Some(t))
-                })?;
+                };
                 let per_s = t.stats.per_s(n);
                 if fastest.is_none_or(|(r, _)| per_s > r) {
                     fastest = Some((per_s, wg));
@@ -282,10 +322,7 @@ pub fn run(
             }
             if let Some((_, wg)) = fastest {
                 rep.gpu_variant_used.push((Stage::Hash, format!("wg{wg}")));
-                best.push((
-                    Stage::Hash,
-                    GpuKernel::Hash(hasher(engine, ctx, wg)?, format!("wg{wg}")),
-                ));
+                best_hash = Some((wg, hasher(engine, ctx, wg)?));
             }
         }
     }
@@ -297,13 +334,21 @@ pub fn run(
     for &stage in &stages {
         for (backend, engine) in [("cpu", b.cpu), ("auto", b.auto), ("gpu", b.gpu)] {
             let Some(engine) = engine else { continue };
-            let kernel = best.iter().find(|(s, _)| *s == stage).map(|(_, k)| k);
+            let kernel = match stage {
+                Stage::Hash => best_hash
+                    .as_ref()
+                    .map(|(wg, h)| GpuKernel::Hash(h, format!("wg{wg}"))),
+                _ => best_verify.iter().find(|(s, _)| *s == stage).map(|(_, i)| {
+                    let (v, k) = &verifiers[*i];
+                    GpuKernel::Verify(k, v.label())
+                }),
+            };
             if backend == "gpu" && kernel.is_none() {
                 continue;
             }
             for (i, &n) in cfg.sizes.iter().enumerate() {
                 say(format!("{} {backend} {n}", stage_name(stage)));
-                let measured = match (backend, kernel) {
+                let measured = match (backend, &kernel) {
                     ("gpu", Some(k)) => time_gpu(cfg, inputs, engine, stage, k, n),
                     _ => time_engine(cfg, inputs, engine, stage, n),
                 };
@@ -314,7 +359,7 @@ pub fn run(
                             stage,
                             backend,
                             from_size: n,
-                            reason: format!("{e:#}"),
+                            reason: fatal(e)?,
                         });
                         break;
                     }
@@ -370,11 +415,11 @@ impl<T> std::ops::Deref for Kept<'_, T> {
 }
 
 /// A GPU kernel for the size sweep, with its label.
-pub enum GpuKernel<'e> {
+pub enum GpuKernel<'k> {
     /// A verifier variant.
-    Verify(Kept<'e, GpuVerifier>, String),
+    Verify(&'k GpuVerifier, String),
     /// A hasher at one workgroup size.
-    Hash(Kept<'e, GpuHasher>, String),
+    Hash(&'k GpuHasher, String),
 }
 
 /// The engine's verifier when it is of variant `v`, else a new one.
@@ -428,7 +473,10 @@ fn time_gpu(
             let t = cfg.plan.time(|| -> anyhow::Result<_> {
                 let (ids, t) = h.hash_many(ctx, &msgs)?;
                 if ids != expect {
-                    bail!("the GPU hash kernel disagrees with the blake3 crate");
+                    return Err(Disagrees(format!(
+                        "the GPU hash kernel ({label}) disagrees with the blake3 crate"
+                    ))
+                    .into());
                 }
                 Ok(Some(t))
             })?;
@@ -483,22 +531,44 @@ pub fn stage_name(stage: Stage) -> &'static str {
     }
 }
 
+/// A GPU answer that differs from the CPU's: never a speed, always an error of the bench.
+#[derive(Debug)]
+pub struct Disagrees(pub String);
+
+impl std::fmt::Display for Disagrees {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "wrong answer: {}", self.0)
+    }
+}
+
+impl std::error::Error for Disagrees {}
+
 fn check_same(got: &[bool], expect: &[bool], who: &str) -> anyhow::Result<()> {
     if got.len() != expect.len() {
-        bail!(
+        return Err(Disagrees(format!(
             "{who} returned {} verdicts for {} signatures",
             got.len(),
             expect.len()
-        );
+        ))
+        .into());
     }
     if let Some(i) = got.iter().zip(expect).position(|(a, b)| a != b) {
-        bail!(
+        return Err(Disagrees(format!(
             "{who} says {} for signature {i} where the CPU says {}",
-            got[i],
-            expect[i]
-        );
+            got[i], expect[i]
+        ))
+        .into());
     }
     Ok(())
+}
+
+/// Passes a wrong answer on; anything else (a limit, the deadline) is only a skip.
+fn fatal(e: anyhow::Error) -> anyhow::Result<String> {
+    if e.is::<Disagrees>() {
+        Err(e)
+    } else {
+        Ok(format!("{e:#}"))
+    }
 }
 
 /// Break-even of `stage` from the `cpu` and `gpu` rows at the sizes both measured.
@@ -552,9 +622,9 @@ pub fn build_hasher(ctx: &GpuContext, workgroup_size: u32) -> txwave::Result<Gpu
     GpuHasher::new(ctx)
 }
 
-/// Every verifier variant a full sweep compares.
-pub fn all_variants() -> Vec<VerifyVariant> {
-    let _ = SWEEP_WORKGROUP_SIZES;
+/// Every verifier variant a full sweep compares at these workgroup sizes.
+pub fn all_variants(workgroup_sizes: &[u32]) -> Vec<VerifyVariant> {
+    let _ = (SWEEP_WORKGROUP_SIZES, workgroup_sizes);
     vec![VerifyVariant::default()]
 }
 
