@@ -216,21 +216,26 @@ pub fn run(
                     reason: format!("variant {}: {reason}", v.label()),
                 })
             };
-            let verifier = match cfg.plan.check_deadline().and_then(|()| {
-                verifier(engine, ctx, v).context("cannot build the GPU verifier")
-            }) {
-                Ok(k) => k,
-                Err(e) => {
-                    for &rule in &cfg.rules {
-                        skip(&mut rep, verify_stage(rule), format!("{e:#}"));
+            let verifier =
+                match cfg.plan.check_deadline().and_then(|()| {
+                    verifier(engine, ctx, v).context("cannot build the GPU verifier")
+                }) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        for &rule in &cfg.rules {
+                            skip(&mut rep, verify_stage(rule), format!("{e:#}"));
+                        }
+                        continue;
                     }
-                    continue;
-                }
-            };
+                };
             let compile_s = Some(verifier.compile_time().as_secs_f64());
             for &rule in &cfg.rules {
                 let stage = verify_stage(rule);
-                say(format!("{} variant {} at {vsize}", stage_name(stage), v.label()));
+                say(format!(
+                    "{} variant {} at {vsize}",
+                    stage_name(stage),
+                    v.label()
+                ));
                 let items = inputs.checks(vsize);
                 let expect = inputs.verdicts(rule, vsize);
                 let t = match cfg.plan.time(|| -> anyhow::Result<_> {
