@@ -43,7 +43,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE", num_args = 1.., requires = "genesis")]
     log: Vec<PathBuf>,
     /// Timed repetitions of every measurement (median and spread are reported).
-    #[arg(long, default_value_t = 5,
+    #[arg(long, default_value_t = 3,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     repeat: usize,
     /// Untimed calls before the timed ones.
@@ -311,6 +311,71 @@ pub fn bench(args: BenchArgs) -> CliResult {
         .find_map(|(_, e)| e.gpu_context().map(|c| c.adapter.clone()));
     let auto_thresholds = find(BackendArg::Auto).map(|e| e.auto_thresholds().clone());
 
+    // The sweep first: under a --time-limit its figures matter most.
+    let sweep = if args.sweep {
+        let mut sizes = args.sizes.clone().unwrap_or(sweep::DEFAULT_SIZES.to_vec());
+        if let Some(max) = args.max_size {
+            sizes.retain(|n| *n <= max);
+        }
+        sizes.retain(|n| *n > 0);
+        sizes.sort_unstable();
+        sizes.dedup();
+        if sizes.is_empty() {
+            return Err(
+                anyhow::anyhow!("no batch size left to sweep (see --sizes, --max-size)").into(),
+            );
+        }
+        let rules: Vec<VerifyRule> = args
+            .rules
+            .clone()
+            .map(|r| r.into_iter().map(VerifyRule::from).collect())
+            .unwrap_or(vec![VerifyRule::Strict, VerifyRule::Zip215]);
+        let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
+            .map(|r| txwave::verify::cpu::verify_signatures(&checks, r));
+        let inputs = sweep::Inputs {
+            checks: checks.clone(),
+            verdicts,
+            msgs: msgs.clone(),
+        };
+        let software = adapter.as_ref().is_some_and(|a| a.device_type == "Cpu");
+        let (variants, hash_workgroups) = match args.variants {
+            VariantsArg::All => {
+                let sizes = args
+                    .variant_workgroup_sizes
+                    .clone()
+                    .unwrap_or(SWEEP_WORKGROUP_SIZES.to_vec());
+                for &wg in &sizes {
+                    txwave::gpu::tunables::check_workgroup_size(wg)
+                        .context("--variant-workgroup-sizes")?;
+                }
+                (sweep::all_variants(&sizes), sizes)
+            }
+            VariantsArg::Engine => (
+                vec![base_tunables.verify],
+                vec![base_tunables.hash_workgroup_size],
+            ),
+        };
+        let cfg = sweep::SweepConfig {
+            sizes,
+            rules,
+            hash: true,
+            variants,
+            hash_workgroups,
+            variant_size: args
+                .variant_size
+                .unwrap_or(if software { 1024 } else { 65536 }),
+            plan,
+        };
+        let backends = sweep::Backends {
+            cpu: find(BackendArg::Cpu),
+            gpu: find(BackendArg::Gpu).filter(|e| e.gpu_context().is_some()),
+            auto: find(BackendArg::Auto),
+        };
+        Some(sweep::run(&cfg, &inputs, &backends, true)?)
+    } else {
+        None
+    };
+
     let mut e2e_rows = Vec::new();
     let input = e2e::Input {
         genesis: &genesis,
@@ -389,70 +454,6 @@ pub fn bench(args: BenchArgs) -> CliResult {
             }
         }
     }
-
-    let sweep = if args.sweep {
-        let mut sizes = args.sizes.clone().unwrap_or(sweep::DEFAULT_SIZES.to_vec());
-        if let Some(max) = args.max_size {
-            sizes.retain(|n| *n <= max);
-        }
-        sizes.retain(|n| *n > 0);
-        sizes.sort_unstable();
-        sizes.dedup();
-        if sizes.is_empty() {
-            return Err(
-                anyhow::anyhow!("no batch size left to sweep (see --sizes, --max-size)").into(),
-            );
-        }
-        let rules: Vec<VerifyRule> = args
-            .rules
-            .clone()
-            .map(|r| r.into_iter().map(VerifyRule::from).collect())
-            .unwrap_or(vec![VerifyRule::Strict, VerifyRule::Zip215]);
-        let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
-            .map(|r| txwave::verify::cpu::verify_signatures(&checks, r));
-        let inputs = sweep::Inputs {
-            checks: checks.clone(),
-            verdicts,
-            msgs: msgs.clone(),
-        };
-        let software = adapter.as_ref().is_some_and(|a| a.device_type == "Cpu");
-        let (variants, hash_workgroups) = match args.variants {
-            VariantsArg::All => {
-                let sizes = args
-                    .variant_workgroup_sizes
-                    .clone()
-                    .unwrap_or(SWEEP_WORKGROUP_SIZES.to_vec());
-                for &wg in &sizes {
-                    txwave::gpu::tunables::check_workgroup_size(wg)
-                        .context("--variant-workgroup-sizes")?;
-                }
-                (sweep::all_variants(&sizes), sizes)
-            }
-            VariantsArg::Engine => (
-                vec![base_tunables.verify],
-                vec![base_tunables.hash_workgroup_size],
-            ),
-        };
-        let cfg = sweep::SweepConfig {
-            sizes,
-            rules,
-            hash: true,
-            variants,
-            hash_workgroups,
-            variant_size: args
-                .variant_size
-                .unwrap_or(if software { 1024 } else { 65536 }),
-            plan,
-        };
-        let backends = sweep::Backends {
-            cpu: find(BackendArg::Cpu),
-            gpu: find(BackendArg::Gpu).filter(|e| e.gpu_context().is_some()),
-            auto: find(BackendArg::Auto),
-        };
-        Some(sweep::run(&cfg, &inputs, &backends, true)?)
-    } else {
-        None
-    };
 
     let accounts = genesis.account_count();
     let report = Report {
