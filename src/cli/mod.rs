@@ -42,7 +42,7 @@ enum Command {
     /// Time CPU and GPU side by side: end to end per stage on a generated workload (the
     /// `gen` options; by default 4 blocks × 2,500 txs) or a given log, and with --sweep
     /// verify and hash over batch sizes, every GPU variant and the break-even sizes.
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
     /// Measure the break-even sizes and rates `--backend auto` needs and write them to a
     /// calibration file.
     Calibrate(calibrate::CalibrateArgs),
@@ -160,7 +160,7 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a),
         Command::Gen(a) => generate::generate(a),
         Command::Inspect(a) => inspect::inspect(a),
-        Command::Bench(a) => bench::bench(a),
+        Command::Bench(a) => bench::bench(*a),
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Devices(a) => devices(a),
     };
