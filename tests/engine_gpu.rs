@@ -5,6 +5,7 @@
 mod common;
 
 use txwave::engine::Device;
+use txwave::gpu::tunables::{GpuTunables, Kernel};
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Engine, EngineConfig, Error, State};
 
@@ -22,8 +23,31 @@ fn dataset() -> (State, Vec<txwave::Block>) {
     (State::from_genesis(&g.genesis).unwrap(), g.blocks)
 }
 
+/// Many accounts and pools, uniformly used, so that waves hold hundreds of txs (parallel
+/// segments over many workgroups) and new accounts appear every block.
+fn wide_dataset() -> (State, Vec<txwave::Block>) {
+    let cfg = GenConfig {
+        accounts: 4000,
+        pools: 20,
+        blocks: 2,
+        txs_per_block: 600,
+        seed: 5,
+        account_skew: 0.0,
+        pool_skew: 0.0,
+        new_recipient_share: 0.05,
+        ..Default::default()
+    };
+    let g = generate(&cfg, |_, _| {}).unwrap();
+    (State::from_genesis(&g.genesis).unwrap(), g.blocks)
+}
+
 /// An engine on the test adapter; `Auto` needs the adapter named to accept a software one.
 fn gpu_engine(backend: Backend) -> Option<Engine> {
+    gpu_engine_with(backend, GpuTunables::default())
+}
+
+/// [`gpu_engine`] with these GPU tunables.
+fn gpu_engine_with(backend: Backend, gpu: GpuTunables) -> Option<Engine> {
     let ctx = txwave::gpu::test_context()?;
     Some(
         Engine::new(EngineConfig {
@@ -31,6 +55,7 @@ fn gpu_engine(backend: Backend) -> Option<Engine> {
             adapter: Some(ctx.adapter.name.clone()),
             auto_min_hash_batch: 0,
             auto_min_verify_batch: 0,
+            gpu,
             ..Default::default()
         })
         .expect("engine on the test adapter"),
@@ -66,6 +91,58 @@ fn gpu_blocks_equal_cpu_blocks() {
         assert!(y.fallbacks.is_empty());
     }
     assert_eq!(a, b);
+}
+
+/// Every kernel but the verifier at workgroups of 32 and of 256 (the host sizes its grids,
+/// sub-batches and tree splits by the same numbers): the CPU engine's receipts, roots and
+/// state bytes, and `hash_many` equal to the `blake3` crate on multi-chunk messages.
+#[test]
+fn other_workgroup_sizes_give_the_cpu_bytes() {
+    let cpu = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .unwrap();
+    let (genesis, blocks) = wide_dataset();
+    let mut want_state = genesis.clone();
+    let want: Vec<_> = blocks
+        .iter()
+        .map(|b| cpu.process_block(&mut want_state, b).unwrap())
+        .collect();
+    let msgs: Vec<Vec<u8>> = (0..700usize)
+        .map(|i| (0..(i * 13) % 3100).map(|j| (j % 251) as u8).collect())
+        .collect();
+    let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+    for size in [32, 256] {
+        let mut tunables = GpuTunables::default();
+        for kernel in Kernel::ALL.into_iter().filter(|k| *k != Kernel::Verify) {
+            tunables.set_workgroup_size(kernel, size);
+        }
+        let Some(gpu) = gpu_engine_with(Backend::Gpu, tunables) else {
+            return;
+        };
+        let mut state = genesis.clone();
+        for (i, (block, x)) in blocks.iter().zip(&want).enumerate() {
+            let y = gpu.process_block(&mut state, block).unwrap();
+            assert_eq!(y.devices.execute, Device::Gpu, "size {size}, block {i}");
+            assert_eq!(y.devices.commit, Device::Gpu, "size {size}, block {i}");
+            assert_eq!(x.receipts, y.receipts, "size {size}, block {i}");
+            assert_eq!(
+                (x.tx_root, x.receipts_root, x.state_root, x.block_hash),
+                (y.tx_root, y.receipts_root, y.state_root, y.block_hash),
+                "size {size}, block {i}"
+            );
+        }
+        assert_eq!(state, want_state, "size {size}");
+        let got = gpu.hash_many(&refs).unwrap();
+        for (i, m) in msgs.iter().enumerate() {
+            assert_eq!(
+                got[i],
+                *blake3::hash(m).as_bytes(),
+                "size {size}, message {i}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -188,7 +265,7 @@ fn gpu_account_lookups_match_the_state_index() {
         return;
     };
     let resident = txwave::gpu::resident::ResidentState::new(&ctx);
-    let resolver = txwave::resolve::gpu::GpuResolver::new(&ctx).unwrap();
+    let resolver = txwave::resolve::gpu::GpuResolver::new(&ctx, &Default::default()).unwrap();
     let g = generate(
         &GenConfig {
             accounts: 3000,

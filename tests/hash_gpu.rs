@@ -6,6 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use txwave::Error;
 use txwave::gpu::pool::BatchLimits;
 use txwave::gpu::test_context;
+use txwave::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
 use txwave::hash::gpu::{GpuHasher, plan_sub_batches};
 use txwave::hash::twin;
 
@@ -61,7 +62,7 @@ fn twin_passes_official_vectors() {
 #[test]
 fn gpu_passes_official_vectors() {
     let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
     let vectors = official_vectors();
     let msgs: Vec<&[u8]> = vectors.iter().map(|(_, m, _)| m.as_slice()).collect();
     let (got, _) = hasher.hash_many(&ctx, &msgs).expect("hash");
@@ -76,7 +77,7 @@ fn gpu_passes_official_vectors() {
 #[test]
 fn gpu_matches_blake3_and_twin_on_every_length_to_4200_in_one_batch() {
     let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let mut owned: Vec<Vec<u8>> = (0..=4200).map(|n| random_bytes(&mut rng, n)).collect();
     owned.shuffle(&mut rng);
@@ -99,7 +100,7 @@ fn gpu_matches_blake3_and_twin_on_every_length_to_4200_in_one_batch() {
 #[test]
 fn gpu_matches_blake3_on_long_and_transaction_sized_messages() {
     let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // Transaction sizes (134 = swap, 155 = transfer), long trees (up to 100 chunks, with
     // odd chunk counts at several levels), and lengths exactly on chunk boundaries.
@@ -132,7 +133,7 @@ fn gpu_matches_blake3_on_long_and_transaction_sized_messages() {
 #[test]
 fn gpu_splits_batches_over_binding_and_dispatch_limits() {
     let Some(ctx) = test_context() else { return };
-    let mut hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let mut hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
     let limits = BatchLimits {
         max_binding_bytes: 8192,
         max_workgroups_per_dim: 2,
@@ -150,7 +151,8 @@ fn gpu_splits_batches_over_binding_and_dispatch_limits() {
         })
         .collect();
     let msgs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-    let plan = plan_sub_batches(&msgs, &limits).expect("every message fits alone");
+    let plan =
+        plan_sub_batches(&msgs, &limits, DEFAULT_WORKGROUP_SIZE).expect("every message fits alone");
     assert!(
         plan.len() > 10,
         "expected many sub-batches, got {}",
@@ -185,7 +187,7 @@ fn gpu_splits_batches_over_binding_and_dispatch_limits() {
 #[test]
 fn reused_buffers_leak_nothing_between_calls() {
     let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for round in 0..6 {
         let count = [3000, 1, 17, 2500, 0, 64][round];
@@ -204,7 +206,7 @@ fn reused_buffers_leak_nothing_between_calls() {
 #[test]
 fn injected_fault_is_an_error_and_the_next_call_works() {
     let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
     let msgs: [&[u8]; 2] = [b"abc", &[7u8; 1500]];
     ctx.inject_fault();
     match hasher.hash_many(&ctx, &msgs) {
@@ -220,7 +222,7 @@ fn injected_fault_is_an_error_and_the_next_call_works() {
 #[test]
 fn destroyed_device_is_an_error_not_a_panic() {
     let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
     ctx.device.destroy();
     let msgs: [&[u8]; 1] = [b"abc"];
     let result = hasher.hash_many(&ctx, &msgs);

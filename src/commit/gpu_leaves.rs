@@ -21,16 +21,13 @@ use std::time::Instant;
 
 use crate::commit::gpu_merkle::GpuMerkle;
 use crate::error::{Error, Result};
-use crate::gpu::pass::{allocated, entry, pipelines};
+use crate::gpu::pass::{allocated, entry, stage_pipelines};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, clear_all, elapsed_ns};
 use crate::gpu::resident::ResidentColumns;
 use crate::gpu::shaders;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::state::{State, SyncTag};
-
-/// Invocations per workgroup of both entry points; keep in sync with
-/// `LEAF_WORKGROUP_SIZE` in shaders/stages/state_leaves.wgsl.
-pub const LEAF_WORKGROUP_SIZE: u32 = 64;
 
 /// Per-call parameters. Keep in sync with `LeafParams` in shaders/stages/state_leaves.wgsl.
 #[repr(C)]
@@ -95,6 +92,7 @@ pub struct GpuStateLeaves {
     accounts: wgpu::ComputePipeline,
     pools: wgpu::ComputePipeline,
     limits: BatchLimits,
+    workgroup_size: u32,
     buffers: Mutex<LeafBuffers>,
 }
 
@@ -102,18 +100,22 @@ impl std::fmt::Debug for GpuStateLeaves {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GpuStateLeaves")
             .field("limits", &self.limits)
+            .field("workgroup_size", &self.workgroup_size)
             .finish()
     }
 }
 
 impl GpuStateLeaves {
-    /// Compiles the leaf pipelines for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [accounts, pools] = pipelines(
+    /// Compiles the leaf pipelines for the device behind `ctx`, with workgroups of
+    /// `tunables.state_leaves_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        let workgroup_size = tunables.state_leaves_workgroup_size;
+        let [accounts, pools] = stage_pipelines(
             ctx,
-            shaders::STATE_LEAVES.name,
-            &shaders::STATE_LEAVES.source(),
+            &shaders::STATE_LEAVES,
             ["hash_account_leaves", "hash_pool_leaves"],
+            workgroup_size,
+            None,
         )?;
         let timer = ctx.scoped("state leaves timer", || PassTimer::new(ctx))?;
         let rw = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
@@ -121,6 +123,7 @@ impl GpuStateLeaves {
             accounts,
             pools,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             buffers: Mutex::new(LeafBuffers {
                 params: GrowBuffer::new(
                     "leaf params",
@@ -224,8 +227,8 @@ impl GpuStateLeaves {
         let kept = if grew { None } else { kept };
         let dirty = super::stale_accounts(kept.map(|k| (k.tag, k.accounts)), since, touched, n);
         let count = dirty.as_ref().map_or(n, Vec::len);
-        let grid = self.limits.grid(count as u64, LEAF_WORKGROUP_SIZE)?;
-        let pool_grid = self.limits.grid(n_pools as u64, LEAF_WORKGROUP_SIZE)?;
+        let grid = self.limits.grid(count as u64, self.workgroup_size)?;
+        let pool_grid = self.limits.grid(n_pools as u64, self.workgroup_size)?;
         let params = LeafParams {
             count: count as u32,
             all_accounts: u32::from(dirty.is_none()),

@@ -16,15 +16,12 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::gpu::pass::{add_pass, allocated, pipelines};
+use crate::gpu::pass::{add_pass, allocated, stage_pipelines};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
 use crate::gpu::shaders;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::{GpuHasher, Leaves, OnDevice};
-
-/// Invocations per workgroup of `merkle_level`; keep in sync with `MERKLE_WORKGROUP_SIZE`
-/// in shaders/stages/merkle.wgsl.
-pub const MERKLE_WORKGROUP_SIZE: u32 = 64;
 
 /// The size of one level. Keep in sync with `LevelParams` in shaders/stages/merkle.wgsl.
 #[repr(C)]
@@ -58,6 +55,7 @@ impl MerkleBuffers {
 pub struct GpuMerkle {
     level: wgpu::ComputePipeline,
     limits: BatchLimits,
+    workgroup_size: u32,
     /// Distance between the uniforms of successive levels in the params buffer.
     param_stride: u64,
     max_uniform_bytes: u64,
@@ -68,6 +66,7 @@ impl std::fmt::Debug for GpuMerkle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GpuMerkle")
             .field("limits", &self.limits)
+            .field("workgroup_size", &self.workgroup_size)
             .finish()
     }
 }
@@ -84,13 +83,16 @@ fn level_sizes(n: u64) -> Vec<u64> {
 }
 
 impl GpuMerkle {
-    /// Compiles the level pipeline for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [level] = pipelines(
+    /// Compiles the level pipeline for the device behind `ctx`, with workgroups of
+    /// `tunables.merkle_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        let workgroup_size = tunables.merkle_workgroup_size;
+        let [level] = stage_pipelines(
             ctx,
-            shaders::MERKLE.name,
-            &shaders::MERKLE.source(),
+            &shaders::MERKLE,
             ["merkle_level"],
+            workgroup_size,
+            None,
         )?;
         let timer = ctx.scoped("merkle timer", || PassTimer::new(ctx))?;
         let nodes = || {
@@ -104,6 +106,7 @@ impl GpuMerkle {
         Ok(Self {
             level,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             param_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<LevelParams>() as u64),
             max_uniform_bytes: ctx.limits.max_uniform_buffer_binding_size,
@@ -139,7 +142,7 @@ impl GpuMerkle {
     /// Most nodes one pass can reduce: the level fits one binding and its pairs one dispatch.
     fn max_single_pass(&self) -> u64 {
         (self.limits.max_binding_bytes / 32)
-            .min(2 * self.limits.max_invocations(MERKLE_WORKGROUP_SIZE))
+            .min(2 * self.limits.max_invocations(self.workgroup_size))
             .min(u64::from(u32::MAX))
     }
 
@@ -229,7 +232,7 @@ impl GpuMerkle {
         let sizes = level_sizes(n);
         let grids = sizes
             .iter()
-            .map(|&n_in| self.limits.grid(n_in.div_ceil(2), MERKLE_WORKGROUP_SIZE))
+            .map(|&n_in| self.limits.grid(n_in.div_ceil(2), self.workgroup_size))
             .collect::<Result<Vec<_>>>()?;
         let cap = self.limits.max_binding_bytes;
         let stride = self.param_stride;
@@ -442,11 +445,6 @@ mod tests {
         // WGSL: struct LevelParams { n_in, pad0, pad1, pad2 } — 16 bytes.
         assert_eq!(std::mem::size_of::<LevelParams>(), 16);
         assert_eq!(std::mem::offset_of!(LevelParams, n_in), 0);
-        assert!(
-            shaders::MERKLE
-                .source()
-                .contains("const MERKLE_WORKGROUP_SIZE: u32 = 64u;")
-        );
         assert!(
             shaders::MERKLE
                 .source()

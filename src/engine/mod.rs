@@ -100,11 +100,11 @@ impl GpuStages {
     fn open(ctx: GpuContext, tunables: &GpuTunables) -> Result<Self> {
         tunables.check(&ctx.limits)?;
         let resident = ResidentState::new(&ctx);
-        let hasher = GpuHasher::new(&ctx)?;
-        let commit = GpuCommit::new(&ctx)?;
+        let hasher = GpuHasher::new(&ctx, tunables)?;
+        let commit = GpuCommit::new(&ctx, tunables)?;
         let verifier = GpuVerifier::new(&ctx)?;
-        let resolver = GpuResolver::new(&ctx)?;
-        let exec = GpuExecutor::new(&ctx)?;
+        let resolver = GpuResolver::new(&ctx, tunables)?;
+        let exec = GpuExecutor::new(&ctx, tunables)?;
         Ok(GpuStages {
             ctx,
             resident,

@@ -62,9 +62,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::{Error, GpuErrorKind, Result};
-use crate::gpu::pass::{add_pass, allocated, entry, layout_entry};
+use crate::gpu::pass::{add_pass, allocated, entry, layout_entry, stage_pipelines};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
 use crate::gpu::shaders;
+use crate::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::receipt::Status;
 use crate::resolve::ResolvedBlock;
@@ -113,6 +114,7 @@ pub struct GpuExecutor {
     gather: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
     limits: BatchLimits,
+    workgroup_size: u32,
     segment_stride: u64,
     serial_wave_max: usize,
     buffers: Mutex<ExecBuffers>,
@@ -123,6 +125,7 @@ impl std::fmt::Debug for GpuExecutor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GpuExecutor")
             .field("limits", &self.limits)
+            .field("workgroup_size", &self.workgroup_size)
             .field("serial_wave_max", &self.serial_wave_max)
             .finish()
     }
@@ -136,11 +139,13 @@ fn words_from_bytes(bytes: &[u8]) -> Vec<u32> {
 }
 
 impl GpuExecutor {
-    /// Compiles the execution pipelines for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
+    /// Compiles the execution pipelines for the device behind `ctx`, with workgroups of
+    /// `tunables.exec_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
         use wgpu::BufferBindingType as B;
         let storage = |read_only| B::Storage { read_only };
-        let (exec, gather, layout) = ctx.scoped("exec.wgsl", || {
+        let workgroup_size = tunables.exec_workgroup_size;
+        let (layout, pipeline_layout) = ctx.scoped("exec.wgsl", || {
             let dev = &ctx.device;
             let layout = dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("exec"),
@@ -161,22 +166,15 @@ impl GpuExecutor {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-            let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(shaders::EXEC.name),
-                source: wgpu::ShaderSource::Wgsl(shaders::EXEC.source().into()),
-            });
-            let pipeline = |entry: &'static str| {
-                dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-            };
-            (pipeline("exec_segment"), pipeline("gather_changed"), layout)
+            (layout, pipeline_layout)
         })?;
+        let [exec, gather] = stage_pipelines(
+            ctx,
+            &shaders::EXEC,
+            ["exec_segment", "gather_changed"],
+            workgroup_size,
+            Some(&pipeline_layout),
+        )?;
         let timer = ctx.scoped("exec timer", || PassTimer::new(ctx))?;
         let rw = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
@@ -185,6 +183,7 @@ impl GpuExecutor {
             gather,
             layout,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             segment_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<Segment>() as u64),
             serial_wave_max: if ctx.adapter.device_type == "Cpu" {
@@ -266,7 +265,7 @@ impl GpuExecutor {
             state.account_count(),
             state.pools().len(),
             self.serial_wave_max,
-            usize::try_from(self.limits.max_invocations(EXEC_WORKGROUP_SIZE)).unwrap_or(usize::MAX),
+            usize::try_from(self.limits.max_invocations(self.workgroup_size)).unwrap_or(usize::MAX),
         )?;
         if plan.txs.is_empty() {
             // Nothing executes; appended accounts are picked up by the next upload.
@@ -323,13 +322,13 @@ impl GpuExecutor {
                 } else {
                     u64::from(s.count)
                 };
-                self.limits.grid(n, EXEC_WORKGROUP_SIZE)
+                self.limits.grid(n, self.workgroup_size)
             })
             .collect::<Result<Vec<_>>>()?;
         let gather_grids = plan
             .gather_segments
             .iter()
-            .map(|s| self.limits.grid(u64::from(s.count), EXEC_WORKGROUP_SIZE))
+            .map(|s| self.limits.grid(u64::from(s.count), self.workgroup_size))
             .collect::<Result<Vec<_>>>()?;
         let all_segments: Vec<Segment> = plan
             .segments
@@ -475,12 +474,13 @@ pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<V
         return Ok(Vec::new());
     }
     let limits = BatchLimits::of(ctx);
-    let grid = limits.grid(probes.len() as u64, EXEC_WORKGROUP_SIZE)?;
-    let [pipeline] = crate::gpu::pass::pipelines(
+    let grid = limits.grid(probes.len() as u64, DEFAULT_WORKGROUP_SIZE)?;
+    let [pipeline] = stage_pipelines(
         ctx,
-        "exec_probe.wgsl",
-        &shaders::EXEC_PROBE.source(),
+        &shaders::EXEC_PROBE,
         ["swap_out_probe"],
+        DEFAULT_WORKGROUP_SIZE,
+        None,
     )?;
     let out_bytes = 16 * probes.len() as u64;
     let out = ctx.scoped("exec probe", || {

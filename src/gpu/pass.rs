@@ -3,6 +3,7 @@
 //! and readback are in [`super::pool`]; the shader table in [`super::shaders`].
 
 use super::pool::GrowBuffer;
+use super::shaders::ShaderModule;
 use super::{GpuContext, GpuTimings};
 use crate::error::{Error, GpuErrorKind, Result};
 
@@ -47,6 +48,38 @@ pub fn pipelines_with<const N: usize>(
     entry_points: [&'static str; N],
     constants: &[(&str, f64)],
 ) -> Result<[wgpu::ComputePipeline; N]> {
+    build_pipelines(ctx, label, source, entry_points, constants, None)
+}
+
+/// The pipelines of `module`'s `entry_points` with its `WORKGROUP_SIZE` override set to
+/// `workgroup_size`: with automatic layouts, or all with `layout` when given (a stage
+/// whose bindings take dynamic offsets).
+pub fn stage_pipelines<const N: usize>(
+    ctx: &GpuContext,
+    module: &ShaderModule,
+    entry_points: [&'static str; N],
+    workgroup_size: u32,
+    layout: Option<&wgpu::PipelineLayout>,
+) -> Result<[wgpu::ComputePipeline; N]> {
+    super::tunables::check_workgroup_size(workgroup_size)?;
+    build_pipelines(
+        ctx,
+        module.name,
+        &module.source(),
+        entry_points,
+        &[(WORKGROUP_SIZE_CONSTANT, f64::from(workgroup_size))],
+        layout,
+    )
+}
+
+fn build_pipelines<const N: usize>(
+    ctx: &GpuContext,
+    label: &'static str,
+    source: &str,
+    entry_points: [&'static str; N],
+    constants: &[(&str, f64)],
+    layout: Option<&wgpu::PipelineLayout>,
+) -> Result<[wgpu::ComputePipeline; N]> {
     ctx.scoped(label, || {
         let module = ctx
             .device
@@ -58,7 +91,7 @@ pub fn pipelines_with<const N: usize>(
             ctx.device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(entry),
-                    layout: None,
+                    layout,
                     module: &module,
                     entry_point: Some(entry),
                     compilation_options: wgpu::PipelineCompilationOptions {

@@ -22,14 +22,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::{Error, GpuErrorKind, Result};
-use crate::gpu::pass::{add_pass, allocated, entry, pipelines};
+use crate::gpu::pass::{add_pass, allocated, entry, stage_pipelines};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
 use crate::gpu::shaders;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
-
-/// Invocations per workgroup of both entry points; keep in sync with `HASH_WORKGROUP_SIZE`
-/// in shaders/stages/hash.wgsl.
-pub const HASH_WORKGROUP_SIZE: u32 = 64;
 
 /// Counts of one sub-batch. Keep in sync with `HashParams` in shaders/stages/hash.wgsl.
 #[repr(C)]
@@ -137,10 +134,14 @@ impl PackedBatch {
 }
 
 /// Splits `msgs` into consecutive sub-batches whose every buffer fits one binding and
-/// whose invocations fit one dispatch.
-pub fn plan_sub_batches(msgs: &[&[u8]], limits: &BatchLimits) -> Result<Vec<Range<usize>>> {
+/// whose invocations fit one dispatch of workgroups of `workgroup_size`.
+pub fn plan_sub_batches(
+    msgs: &[&[u8]],
+    limits: &BatchLimits,
+    workgroup_size: u32,
+) -> Result<Vec<Range<usize>>> {
     let max_bytes = limits.max_binding_bytes;
-    let max_inv = limits.max_invocations(HASH_WORKGROUP_SIZE);
+    let max_inv = limits.max_invocations(workgroup_size);
     let fits = |words: u64, chunks: u64, n: u64| {
         4 * words <= max_bytes
             // cvs hold 8 words per chunk (and cover chunk_msg's one).
@@ -232,6 +233,7 @@ pub struct GpuHasher {
     chunks: wgpu::ComputePipeline,
     reduce: wgpu::ComputePipeline,
     limits: BatchLimits,
+    workgroup_size: u32,
     buffers: Mutex<HashBuffers>,
 }
 
@@ -239,6 +241,7 @@ impl std::fmt::Debug for GpuHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GpuHasher")
             .field("limits", &self.limits)
+            .field("workgroup_size", &self.workgroup_size)
             .finish()
     }
 }
@@ -255,13 +258,16 @@ fn digests_from_bytes(bytes: &[u8]) -> Vec<[u8; 32]> {
 }
 
 impl GpuHasher {
-    /// Compiles the hashing pipelines for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [chunks, reduce] = pipelines(
+    /// Compiles the hashing pipelines for the device behind `ctx`, with workgroups of
+    /// `tunables.hash_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        let workgroup_size = tunables.hash_workgroup_size;
+        let [chunks, reduce] = stage_pipelines(
             ctx,
-            shaders::HASH.name,
-            &shaders::HASH.source(),
+            &shaders::HASH,
             ["hash_chunks", "reduce_chunk_trees"],
+            workgroup_size,
+            None,
         )?;
         let timer = ctx.scoped("hash timer", || PassTimer::new(ctx))?;
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
@@ -269,6 +275,7 @@ impl GpuHasher {
             chunks,
             reduce,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             buffers: Mutex::new(HashBuffers {
                 params: GrowBuffer::new(
                     "hash params",
@@ -318,7 +325,7 @@ impl GpuHasher {
         if msgs.is_empty() {
             return Ok((out, timings));
         }
-        let plan = plan_sub_batches(msgs, &self.limits)?;
+        let plan = plan_sub_batches(msgs, &self.limits, self.workgroup_size)?;
         let mut guard = self.lock();
         let bufs = &mut *guard;
         for range in plan {
@@ -358,7 +365,8 @@ impl GpuHasher {
         leaves: Leaves,
         then: impl FnOnce(DeviceDigests<'_>, &mut GpuTimings) -> Result<T>,
     ) -> Result<Option<OnDevice<T>>> {
-        if msgs.is_empty() || plan_sub_batches(msgs, &self.limits)?.len() != 1 {
+        if msgs.is_empty() || plan_sub_batches(msgs, &self.limits, self.workgroup_size)?.len() != 1
+        {
             return Ok(None);
         }
         let mut timings = GpuTimings::default();
@@ -438,8 +446,8 @@ impl GpuHasher {
         ctx.wait("hash upload")?;
         t.upload_ns += elapsed_ns(upload);
 
-        let chunk_grid = self.limits.grid(n_chunks, HASH_WORKGROUP_SIZE)?;
-        let msg_grid = self.limits.grid(n_msgs, HASH_WORKGROUP_SIZE)?;
+        let chunk_grid = self.limits.grid(n_chunks, self.workgroup_size)?;
+        let msg_grid = self.limits.grid(n_msgs, self.workgroup_size)?;
         let dispatch = Instant::now();
         ctx.scoped("hash dispatch", || -> Result<()> {
             let stage = "hash dispatch";
@@ -518,12 +526,6 @@ mod tests {
         assert_eq!(std::mem::offset_of!(MsgDesc, len_bytes), 4);
         assert_eq!(std::mem::offset_of!(MsgDesc, first_chunk), 8);
         assert_eq!(std::mem::offset_of!(MsgDesc, n_chunks), 12);
-        assert!(
-            shaders::HASH
-                .source()
-                .contains("const HASH_WORKGROUP_SIZE: u32 = 64u;")
-        );
-        assert!(shaders::HASH.source().contains("@workgroup_size(64)"));
     }
 
     #[test]
@@ -566,12 +568,12 @@ mod tests {
         let m = [0u8; 100]; // 25 words = 100 bytes: two fit in 256 bytes, three do not.
         let msgs: Vec<&[u8]> = vec![&m; 5];
         assert_eq!(
-            plan_sub_batches(&msgs, &limits).expect("fits"),
+            plan_sub_batches(&msgs, &limits, 64).expect("fits"),
             vec![0..2, 2..4, 4..5]
         );
         let big = [0u8; 257];
         assert!(matches!(
-            plan_sub_batches(&[&big], &limits),
+            plan_sub_batches(&[&big], &limits, 64),
             Err(Error::Gpu {
                 kind: GpuErrorKind::LimitExceeded,
                 ..
@@ -580,7 +582,7 @@ mod tests {
         // Digests bound the count: 32 bytes each, 8 per 256 bytes.
         let empties: Vec<&[u8]> = vec![&[]; 17];
         assert_eq!(
-            plan_sub_batches(&empties, &limits).expect("fits"),
+            plan_sub_batches(&empties, &limits, 64).expect("fits"),
             vec![0..8, 8..16, 16..17]
         );
     }

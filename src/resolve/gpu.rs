@@ -21,10 +21,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::Result;
-use crate::gpu::pass::{add_pass, allocated, entry, pipelines};
+use crate::gpu::pass::{add_pass, allocated, entry, stage_pipelines};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
 use crate::gpu::resident::{ResidentState, ResidentTable, TABLE_EMPTY};
 use crate::gpu::shaders;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::twin::{BLAKE3_CHUNK_END, BLAKE3_CHUNK_START, BLAKE3_ROOT, blake3_compress};
 use crate::state::State;
@@ -33,9 +34,6 @@ use crate::tx::Tx;
 #[cfg(test)]
 use crate::gpu::resident::{AccountTable, key_words};
 
-/// Invocations per workgroup of `lookup_accounts`; keep in sync with
-/// `RESOLVE_WORKGROUP_SIZE`.
-pub const RESOLVE_WORKGROUP_SIZE: u32 = 64;
 /// An empty table slot, and "no such account" in the results; keep in sync with
 /// `RESOLVE_EMPTY`.
 pub const RESOLVE_EMPTY: u32 = TABLE_EMPTY;
@@ -114,6 +112,7 @@ impl ResolveBuffers {
 pub struct GpuResolver {
     pipeline: wgpu::ComputePipeline,
     limits: BatchLimits,
+    workgroup_size: u32,
     timer: Option<PassTimer>,
     buffers: Mutex<ResolveBuffers>,
 }
@@ -122,6 +121,7 @@ impl std::fmt::Debug for GpuResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GpuResolver")
             .field("limits", &self.limits)
+            .field("workgroup_size", &self.workgroup_size)
             .finish()
     }
 }
@@ -165,18 +165,22 @@ impl GpuResolver {
         Ok((known, t))
     }
 
-    /// Compiles the lookup pipeline for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [pipeline] = pipelines(
+    /// Compiles the lookup pipeline for the device behind `ctx`, with workgroups of
+    /// `tunables.resolve_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        let workgroup_size = tunables.resolve_workgroup_size;
+        let [pipeline] = stage_pipelines(
             ctx,
-            shaders::RESOLVE.name,
-            &shaders::RESOLVE.source(),
+            &shaders::RESOLVE,
             ["lookup_accounts"],
+            workgroup_size,
+            None,
         )?;
         let timer = ctx.scoped("resolve timer", || PassTimer::new(ctx))?;
         Ok(Self {
             pipeline,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             timer,
             buffers: Mutex::new(ResolveBuffers::new()),
         })
@@ -212,9 +216,7 @@ impl GpuResolver {
                 ),
             });
         }
-        let grid = self
-            .limits
-            .grid(keys.len() as u64, RESOLVE_WORKGROUP_SIZE)?;
+        let grid = self.limits.grid(keys.len() as u64, self.workgroup_size)?;
         let mut guard = self.lock();
         let bufs = &mut *guard;
         let result = (|| {
