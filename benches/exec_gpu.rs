@@ -59,14 +59,7 @@ fn exec_gpu(c: &mut Criterion) {
             ctx.adapter.name, ctx.adapter.device_type
         );
     }
-    let base = GenConfig {
-        accounts: 2000,
-        pools: 16,
-        blocks: 1,
-        txs_per_block: txs,
-        seed: 3,
-        ..GenConfig::default()
-    };
+    let base = GenConfig::sized(2000, 16, 1, txs, 3);
     let workloads = [
         ("uniform", base.clone()),
         (

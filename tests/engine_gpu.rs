@@ -11,13 +11,8 @@ use txwave::{Backend, Engine, EngineConfig, Error, State};
 
 fn dataset() -> (State, Vec<txwave::Block>) {
     let cfg = GenConfig {
-        accounts: 300,
-        pools: 5,
-        blocks: 3,
-        txs_per_block: 700,
-        seed: 3,
         account_skew: 1.0,
-        ..Default::default()
+        ..GenConfig::sized(300, 5, 3, 700, 3)
     };
     let g = generate(&cfg, |_, _| {}).unwrap();
     (State::from_genesis(&g.genesis).unwrap(), g.blocks)
@@ -27,51 +22,19 @@ fn dataset() -> (State, Vec<txwave::Block>) {
 /// segments over many workgroups) and new accounts appear every block.
 fn wide_dataset() -> (State, Vec<txwave::Block>) {
     let cfg = GenConfig {
-        accounts: 4000,
-        pools: 20,
-        blocks: 2,
-        txs_per_block: 600,
-        seed: 5,
-        account_skew: 0.0,
-        pool_skew: 0.0,
         new_recipient_share: 0.05,
-        ..Default::default()
+        ..GenConfig::sized(4000, 20, 2, 600, 5)
     };
     let g = generate(&cfg, |_, _| {}).unwrap();
     (State::from_genesis(&g.genesis).unwrap(), g.blocks)
 }
 
-/// An engine on the test adapter; `Auto` needs the adapter named to accept a software one.
-fn gpu_engine(backend: Backend) -> Option<Engine> {
-    gpu_engine_with(backend, GpuTunables::default())
-}
-
-/// [`gpu_engine`] with these GPU tunables.
-fn gpu_engine_with(backend: Backend, gpu: GpuTunables) -> Option<Engine> {
-    let ctx = txwave::gpu::test_context()?;
-    Some(
-        Engine::new(EngineConfig {
-            backend,
-            adapter: Some(ctx.adapter.name.clone()),
-            auto_min_hash_batch: 0,
-            auto_min_verify_batch: 0,
-            gpu,
-            ..Default::default()
-        })
-        .expect("engine on the test adapter"),
-    )
-}
-
 #[test]
 fn gpu_blocks_equal_cpu_blocks() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
-    let cpu = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .unwrap();
+    let cpu = common::cpu_engine();
     let (genesis, blocks) = dataset();
     let (mut a, mut b) = (genesis.clone(), genesis);
     for block in &blocks {
@@ -98,11 +61,7 @@ fn gpu_blocks_equal_cpu_blocks() {
 /// state bytes, and `hash_many` equal to the `blake3` crate on multi-chunk messages.
 #[test]
 fn other_workgroup_sizes_give_the_cpu_bytes() {
-    let cpu = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .unwrap();
+    let cpu = common::cpu_engine();
     let (genesis, blocks) = wide_dataset();
     let mut want_state = genesis.clone();
     let want: Vec<_> = blocks
@@ -118,7 +77,7 @@ fn other_workgroup_sizes_give_the_cpu_bytes() {
         for kernel in Kernel::ALL.into_iter().filter(|k| *k != Kernel::Verify) {
             tunables.set_workgroup_size(kernel, size);
         }
-        let Some(gpu) = gpu_engine_with(Backend::Gpu, tunables) else {
+        let Some(gpu) = common::gpu_engine_with(Backend::Gpu, tunables) else {
             return;
         };
         let mut state = genesis.clone();
@@ -147,7 +106,7 @@ fn other_workgroup_sizes_give_the_cpu_bytes() {
 
 #[test]
 fn gpu_hash_many_matches_blake3() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let msgs: Vec<Vec<u8>> = (0..3000usize)
@@ -167,7 +126,7 @@ fn gpu_hash_many_matches_blake3() {
 
 #[test]
 fn device_error_fails_gpu_backend_and_leaves_state_unchanged() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let (genesis, blocks) = dataset();
@@ -184,7 +143,7 @@ fn device_error_fails_gpu_backend_and_leaves_state_unchanged() {
 
 #[test]
 fn auto_falls_back_to_the_cpu_for_the_failed_stage() {
-    let Some(auto) = gpu_engine(Backend::Auto) else {
+    let Some(auto) = common::gpu_engine(Backend::Auto) else {
         return;
     };
     assert_eq!(auto.backend(), Backend::Gpu);
@@ -225,7 +184,7 @@ fn auto_passes_over_software_adapters_unless_named() {
 
 #[test]
 fn gpu_commit_keeps_account_leaves_on_the_device() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     common::commit_cache_scenario(&gpu);
@@ -233,19 +192,14 @@ fn gpu_commit_keeps_account_leaves_on_the_device() {
 
 #[test]
 fn gpu_account_leaves_of_one_two_and_three_chunks() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     // Leaf messages are 41 + 8·tokens bytes: 1017 (one chunk), 1025 (two), 2089 (three).
     for tokens in [122, 123, 256] {
         let cfg = GenConfig {
-            accounts: 40,
             tokens,
-            pools: 3,
-            blocks: 2,
-            txs_per_block: 60,
-            seed: tokens as u64,
-            ..Default::default()
+            ..GenConfig::sized(40, 3, 2, 60, tokens as u64)
         };
         let g = generate(&cfg, |_, _| {}).unwrap();
         let mut state = State::from_genesis(&g.genesis).unwrap();
@@ -266,16 +220,7 @@ fn gpu_account_lookups_match_the_state_index() {
     };
     let resident = txwave::gpu::resident::ResidentState::new(&ctx);
     let resolver = txwave::resolve::gpu::GpuResolver::new(&ctx, &Default::default()).unwrap();
-    let g = generate(
-        &GenConfig {
-            accounts: 3000,
-            blocks: 1,
-            txs_per_block: 10,
-            ..Default::default()
-        },
-        |_, _| {},
-    )
-    .unwrap();
+    let g = generate(&GenConfig::sized(3000, 16, 1, 10, 1), |_, _| {}).unwrap();
     let state = State::from_genesis(&g.genesis).unwrap();
     // Every account, then keys no account has (one differs from a real key in one bit).
     let mut keys: Vec<[u8; 32]> = state.pubkeys().to_vec();

@@ -33,6 +33,13 @@ fn official_vectors() -> Vec<(usize, Vec<u8>, [u8; 32])> {
         .collect()
 }
 
+/// The test adapter and a hasher on it at the default workgroup size.
+fn gpu_hasher() -> Option<(txwave::gpu::GpuContext, GpuHasher)> {
+    let ctx = test_context()?;
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    Some((ctx, hasher))
+}
+
 fn random_bytes(rng: &mut ChaCha8Rng, n: usize) -> Vec<u8> {
     (0..n).map(|_| rng.r#gen()).collect()
 }
@@ -61,8 +68,9 @@ fn twin_passes_official_vectors() {
 
 #[test]
 fn gpu_passes_official_vectors() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let vectors = official_vectors();
     let msgs: Vec<&[u8]> = vectors.iter().map(|(_, m, _)| m.as_slice()).collect();
     let (got, _) = hasher.hash_many(&ctx, &msgs).expect("hash");
@@ -76,8 +84,9 @@ fn gpu_passes_official_vectors() {
 /// shuffled so that neighbours in the batch have unrelated lengths.
 #[test]
 fn gpu_matches_blake3_and_twin_on_every_length_to_4200_in_one_batch() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let mut owned: Vec<Vec<u8>> = (0..=4200).map(|n| random_bytes(&mut rng, n)).collect();
     owned.shuffle(&mut rng);
@@ -99,8 +108,9 @@ fn gpu_matches_blake3_and_twin_on_every_length_to_4200_in_one_batch() {
 
 #[test]
 fn gpu_matches_blake3_on_long_and_transaction_sized_messages() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // Transaction sizes (134 = swap, 155 = transfer), long trees (up to 100 chunks, with
     // odd chunk counts at several levels), and lengths exactly on chunk boundaries.
@@ -132,8 +142,9 @@ fn gpu_matches_blake3_on_long_and_transaction_sized_messages() {
 /// chunks per dispatch, laid out 2 x 2).
 #[test]
 fn gpu_splits_batches_over_binding_and_dispatch_limits() {
-    let Some(ctx) = test_context() else { return };
-    let mut hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    let Some((ctx, mut hasher)) = gpu_hasher() else {
+        return;
+    };
     let limits = BatchLimits {
         max_binding_bytes: 8192,
         max_workgroups_per_dim: 2,
@@ -186,8 +197,9 @@ fn gpu_splits_batches_over_binding_and_dispatch_limits() {
 /// words, chaining values or hashes of the earlier call.
 #[test]
 fn reused_buffers_leak_nothing_between_calls() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for round in 0..6 {
         let count = [3000, 1, 17, 2500, 0, 64][round];
@@ -205,8 +217,9 @@ fn reused_buffers_leak_nothing_between_calls() {
 
 #[test]
 fn injected_fault_is_an_error_and_the_next_call_works() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let msgs: [&[u8]; 2] = [b"abc", &[7u8; 1500]];
     ctx.inject_fault();
     match hasher.hash_many(&ctx, &msgs) {
@@ -221,8 +234,9 @@ fn injected_fault_is_an_error_and_the_next_call_works() {
 
 #[test]
 fn destroyed_device_is_an_error_not_a_panic() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     ctx.device.destroy();
     let msgs: [&[u8]; 1] = [b"abc"];
     let result = hasher.hash_many(&ctx, &msgs);

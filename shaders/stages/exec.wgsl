@@ -1,6 +1,7 @@
-// Execution of a block's waves over resident structure-of-arrays state: docs/SPEC.md (Semantics) steps
-// 4–10 for every ready tx. Needs shaders/shared/dispatch.wgsl and
-// shaders/shared/u64.wgsl in front. CPU twin: src/exec/twin.rs.
+// Execution of a block's waves over resident structure-of-arrays state: docs/SPEC.md
+// (Semantics) steps 4–10 for every ready tx. Needs shaders/shared/dispatch.wgsl,
+// shaders/shared/u64.wgsl and shaders/shared/pool_words.wgsl in front. CPU twin:
+// src/exec/twin.rs.
 // Host side, buffer layout and the dispatch scheme: src/exec/gpu.rs.
 
 // Keep in sync with `ExecParams` in src/exec/layout.rs.
@@ -43,16 +44,6 @@ struct ExecTx {
     amount: vec2<u32>,
     min_out: vec2<u32>,
     pad1: vec2<u32>,
-}
-
-// A pool. Keep in sync with `PoolWords` in src/gpu/resident.rs.
-struct PoolWords {
-    token_a: u32,
-    token_b: u32,
-    fee_bps: u32,
-    pad0: u32,
-    reserve_a: vec2<u32>,
-    reserve_b: vec2<u32>,
 }
 
 // Keep in sync with the constants of the same names in src/exec/layout.rs.

@@ -1,7 +1,7 @@
 // Account and pool leaves (docs/FORMATS.md, "Roots") hashed straight from the executor's
 // resident columns, so the commit stage uploads nothing but the list of accounts a block
-// touched. Needs shaders/shared/dispatch.wgsl and
-// shaders/shared/blake3_compress.wgsl in front of it. CPU twin: src/commit/twin.rs.
+// touched. Needs shaders/shared/dispatch.wgsl, shaders/shared/blake3_compress.wgsl and
+// shaders/shared/pool_words.wgsl in front of it. CPU twin: src/commit/twin.rs.
 //
 // Account leaf message: 0x00 ‖ pubkey ‖ nonce ‖ balance of every token (u64 little-endian),
 // 41 + 8·tokens bytes. After the tag byte the message is a run of whole words V — the
@@ -23,16 +23,6 @@ struct LeafParams {
     pad2: u32,
 }
 
-// Keep in sync with `PoolWords` in src/gpu/resident.rs (and shaders/stages/exec.wgsl).
-struct LeafPool {
-    token_a: u32,
-    token_b: u32,
-    fee_bps: u32,
-    pad0: u32,
-    reserve_a: vec2<u32>,
-    reserve_b: vec2<u32>,
-}
-
 const ACCOUNT_LEAF_TAG: u32 = 0x00u;
 const POOL_LEAF_TAG: u32 = 0x02u;
 
@@ -47,7 +37,7 @@ const POOL_LEAF_TAG: u32 = 0x02u;
 @group(0) @binding(4) var<storage, read> dirty: array<u32>;
 // 8 words per account: the leaves, kept between blocks.
 @group(0) @binding(5) var<storage, read_write> account_leaves: array<u32>;
-@group(0) @binding(6) var<storage, read> leaf_pools: array<LeafPool>;
+@group(0) @binding(6) var<storage, read> leaf_pools: array<PoolWords>;
 // 8 words per pool.
 @group(0) @binding(7) var<storage, read_write> pool_leaves: array<u32>;
 
@@ -146,7 +136,7 @@ fn hash_account_leaves(
 }
 
 // The 23-byte pool leaf message as 6 words (the last holds 3 bytes).
-fn pool_message(p: LeafPool) -> array<u32, 16> {
+fn pool_message(p: PoolWords) -> array<u32, 16> {
     var m: array<u32, 16>;
     m[0] = POOL_LEAF_TAG | ((p.token_a & 0xFFFFu) << 8u) | ((p.token_b & 0xFFu) << 24u);
     m[1] = ((p.token_b >> 8u) & 0xFFu) | ((p.fee_bps & 0xFFFFu) << 8u) | (p.reserve_a.x << 24u);

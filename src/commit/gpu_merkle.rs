@@ -13,11 +13,12 @@
 //! the subtree roots is the root.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::gpu::pass::{add_pass, allocated, stage_pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::pass::{
+    allocated, bind_and_dispatch, entry, entry_range, run_pass, stage_pipelines, upload,
+};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback};
 use crate::gpu::shaders;
 use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
@@ -52,6 +53,7 @@ impl MerkleBuffers {
 
 /// Merkle roots of docs/FORMATS.md ("Roots") on the GPU, bit-identical to
 /// [`crate::merkle::merkle_root`].
+#[derive(Debug)]
 pub struct GpuMerkle {
     level: wgpu::ComputePipeline,
     limits: BatchLimits,
@@ -60,15 +62,6 @@ pub struct GpuMerkle {
     param_stride: u64,
     max_uniform_bytes: u64,
     buffers: Mutex<MerkleBuffers>,
-}
-
-impl std::fmt::Debug for GpuMerkle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuMerkle")
-            .field("limits", &self.limits)
-            .field("workgroup_size", &self.workgroup_size)
-            .finish()
-    }
 }
 
 /// Level sizes from `n` nodes down to (not including) the root.
@@ -111,10 +104,7 @@ impl GpuMerkle {
                 .max(std::mem::size_of::<LevelParams>() as u64),
             max_uniform_bytes: ctx.limits.max_uniform_buffer_binding_size,
             buffers: Mutex::new(MerkleBuffers {
-                params: GrowBuffer::new(
-                    "merkle params",
-                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                ),
+                params: GrowBuffer::uniform("merkle params"),
                 nodes: [nodes(), nodes()],
                 readback: Readback::default(),
                 timer,
@@ -199,19 +189,12 @@ impl GpuMerkle {
         leaves: &[[u8; 32]],
         t: &mut GpuTimings,
     ) -> Result<[u8; 32]> {
-        let upload = Instant::now();
         let bytes: &[u8] = bytemuck::cast_slice(leaves);
-        ctx.scoped("merkle upload", || {
-            let nodes = bufs.nodes[0].ensure(
-                &ctx.device,
-                bytes.len() as u64,
-                self.limits.max_binding_bytes,
-            );
-            ctx.queue.write_buffer(nodes, 0, bytes);
-            ctx.queue.submit([]);
+        upload(ctx, "merkle upload", t, |dev, queue| {
+            let nodes =
+                bufs.nodes[0].ensure(dev, bytes.len() as u64, self.limits.max_binding_bytes);
+            queue.write_buffer(nodes, 0, bytes);
         })?;
-        ctx.wait("merkle upload")?;
-        t.upload_ns += elapsed_ns(upload);
         self.reduce(ctx, bufs, None, leaves.len() as u64, None, t)
     }
 
@@ -236,10 +219,12 @@ impl GpuMerkle {
             .collect::<Result<Vec<_>>>()?;
         let cap = self.limits.max_binding_bytes;
         let stride = self.param_stride;
-        let dispatch = Instant::now();
-        ctx.scoped(stage, || -> Result<()> {
+        let level_bytes = std::mem::size_of::<LevelParams>() as u64;
+        let timer = bufs.timer.as_ref();
+        let (params, nodes) = (&mut bufs.params, &mut bufs.nodes);
+        run_pass(ctx, stage, timer, t, |pass| {
             let dev = &ctx.device;
-            let params = bufs.params.ensure(
+            let params = params.ensure(
                 dev,
                 stride * sizes.len() as u64,
                 self.max_uniform_bytes.max(stride * 64),
@@ -254,83 +239,43 @@ impl GpuMerkle {
                     .write_buffer(params, i as u64 * stride, bytemuck::bytes_of(&level));
             }
             if first.is_some() {
-                bufs.nodes[0].ensure(dev, 32 * n.div_ceil(4), cap);
+                nodes[0].ensure(dev, 32 * n.div_ceil(4), cap);
             }
-            bufs.nodes[1].ensure(dev, 32 * n.div_ceil(2), cap);
-            let params = allocated(stage, &bufs.params)?;
-            let nodes = [
-                allocated(stage, &bufs.nodes[0])?,
-                allocated(stage, &bufs.nodes[1])?,
-            ];
-            let layout = self.level.get_bind_group_layout(0);
-            let groups: Vec<wgpu::BindGroup> = (0..sizes.len())
-                .map(|i| {
-                    let input = match (i, first) {
-                        (0, Some(buffer)) => buffer,
-                        _ => nodes[i % 2],
-                    };
-                    dev.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("merkle_level"),
-                        layout: &layout,
-                        entries: &[
-                            wgpu::BindGroupEntry {
-                                binding: 0,
-                                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                    buffer: params,
-                                    offset: i as u64 * stride,
-                                    size: wgpu::BufferSize::new(
-                                        std::mem::size_of::<LevelParams>() as u64
-                                    ),
-                                }),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: input.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 2,
-                                resource: nodes[(i + 1) % 2].as_entire_binding(),
-                            },
-                        ],
-                    })
-                })
-                .collect();
-            let mut enc =
-                dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("merkle levels"),
-                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
-                });
-                pass.set_pipeline(&self.level);
-                for (group, grid) in groups.iter().zip(&grids) {
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(grid[0], grid[1], 1);
-                }
+            nodes[1].ensure(dev, 32 * n.div_ceil(2), cap);
+            let nodes = [allocated(stage, &nodes[0])?, allocated(stage, &nodes[1])?];
+            for (i, grid) in grids.iter().enumerate() {
+                let input = match (i, first) {
+                    (0, Some(buffer)) => buffer,
+                    _ => nodes[i % 2],
+                };
+                bind_and_dispatch(
+                    ctx,
+                    pass,
+                    "merkle_level",
+                    &self.level,
+                    &[
+                        entry_range(0, params, i as u64 * stride, level_bytes),
+                        entry(1, input),
+                        entry(2, nodes[(i + 1) % 2]),
+                    ],
+                    *grid,
+                );
             }
-            if let Some(timer) = &bufs.timer {
-                timer.resolve(&mut enc);
-            }
-            ctx.queue.submit([enc.finish()]);
             Ok(())
-        })??;
-        ctx.wait(stage)?;
-        t.dispatch_ns += elapsed_ns(dispatch);
+        })?;
 
-        let root_buffer = allocated("merkle readback", &bufs.nodes[sizes.len() % 2])?;
         let timers: Vec<&PassTimer> = [extra_timer, bufs.timer.as_ref()]
             .into_iter()
             .flatten()
             .collect();
-        let (bytes, pass_ns) = bufs.readback.read(
+        let bytes = bufs.readback.read_into(
             ctx,
             "merkle readback",
-            root_buffer,
+            &bufs.nodes[sizes.len() % 2],
             32,
             &timers,
-            &mut t.readback_ns,
+            t,
         )?;
-        add_pass(t, pass_ns);
         root_from(&bytes)
     }
 

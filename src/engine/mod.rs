@@ -269,29 +269,7 @@ impl Engine {
         gpu: impl FnOnce(&GpuStages) -> Result<(T, GpuTimings)>,
         cpu: impl FnOnce() -> T,
     ) -> Result<Ran<T>> {
-        let Some(g) = &self.gpu else {
-            return Ok(Ran {
-                value: cpu(),
-                device: Device::Cpu,
-                timings: GpuTimings::default(),
-            });
-        };
-        match gpu(g) {
-            Ok((value, timings)) => Ok(Ran {
-                value,
-                device: Device::Gpu,
-                timings,
-            }),
-            Err(e) if self.config.backend == Backend::Auto => {
-                fallbacks.push(format!("{stage}: {e}; the CPU finished it"));
-                Ok(Ran {
-                    value: cpu(),
-                    device: Device::CpuFallback,
-                    timings: GpuTimings::default(),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        self.staged_mut(stage, fallbacks, &mut (), |g, _| gpu(g), |_| cpu())
     }
 
     /// [`Engine::staged`] for a stage that changes `target`: the GPU closure must leave it

@@ -59,11 +59,13 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::error::{Error, GpuErrorKind, Result};
-use crate::gpu::pass::{add_pass, allocated, entry, layout_entry, stage_pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
+use crate::gpu::pass::{
+    allocated, bind_and_dispatch, bind_group, dispatch, entry, entry_range, layout_entry, run_pass,
+    stage_pipelines, upload,
+};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, words_le};
 use crate::gpu::shaders;
 use crate::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
 use crate::gpu::{GpuContext, GpuTimings};
@@ -109,33 +111,16 @@ impl ExecBuffers {
 }
 
 /// Executes blocks on the GPU over resident state, bit-identical to the reference.
+#[derive(Debug)]
 pub struct GpuExecutor {
     exec: wgpu::ComputePipeline,
     gather: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
     limits: BatchLimits,
     workgroup_size: u32,
     segment_stride: u64,
     serial_wave_max: usize,
     buffers: Mutex<ExecBuffers>,
     fault_after_dispatch: AtomicBool,
-}
-
-impl std::fmt::Debug for GpuExecutor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuExecutor")
-            .field("limits", &self.limits)
-            .field("workgroup_size", &self.workgroup_size)
-            .field("serial_wave_max", &self.serial_wave_max)
-            .finish()
-    }
-}
-
-fn words_from_bytes(bytes: &[u8]) -> Vec<u32> {
-    bytes
-        .chunks_exact(4)
-        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-        .collect()
 }
 
 impl GpuExecutor {
@@ -145,7 +130,7 @@ impl GpuExecutor {
         use wgpu::BufferBindingType as B;
         let storage = |read_only| B::Storage { read_only };
         let workgroup_size = tunables.exec_workgroup_size;
-        let (layout, pipeline_layout) = ctx.scoped("exec.wgsl", || {
+        let pipeline_layout = ctx.scoped("exec.wgsl", || {
             let dev = &ctx.device;
             let layout = dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("exec"),
@@ -161,12 +146,11 @@ impl GpuExecutor {
                     layout_entry(8, storage(true), false),
                 ],
             });
-            let pipeline_layout = dev.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            dev.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some("exec"),
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
-            });
-            (layout, pipeline_layout)
+            })
         })?;
         let [exec, gather] = stage_pipelines(
             ctx,
@@ -176,12 +160,9 @@ impl GpuExecutor {
             Some(&pipeline_layout),
         )?;
         let timer = ctx.scoped("exec timer", || PassTimer::new(ctx))?;
-        let rw = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
         Ok(Self {
             exec,
             gather,
-            layout,
             limits: BatchLimits::of(ctx),
             workgroup_size,
             segment_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
@@ -192,15 +173,12 @@ impl GpuExecutor {
                 DEFAULT_SERIAL_WAVE_MAX
             },
             buffers: Mutex::new(ExecBuffers {
-                params: GrowBuffer::new("exec params", uniform),
-                segments: GrowBuffer::new("exec segments", uniform),
-                txs: GrowBuffer::new("exec txs", rw),
-                order: GrowBuffer::new("exec order", rw),
-                gather: GrowBuffer::new("exec gather", rw),
-                out: GrowBuffer::new(
-                    "exec out",
-                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                ),
+                params: GrowBuffer::uniform("exec params"),
+                segments: GrowBuffer::uniform("exec segments"),
+                txs: GrowBuffer::input("exec txs"),
+                order: GrowBuffer::input("exec order"),
+                gather: GrowBuffer::input("exec gather"),
+                out: GrowBuffer::output("exec out"),
                 readback: Readback::default(),
                 timer,
             }),
@@ -348,10 +326,8 @@ impl GpuExecutor {
             ));
         }
 
-        let upload = Instant::now();
         let account_cap = cols.account_cap;
-        ctx.scoped("execute upload", || {
-            let (dev, queue) = (&ctx.device, &ctx.queue);
+        upload(ctx, "execute upload", t, |dev, queue| {
             let params = plan.params(tokens, account_cap, pools);
             queue.write_buffer(
                 bufs.params.ensure(dev, 32, 256),
@@ -385,26 +361,17 @@ impl GpuExecutor {
                 bytemuck::cast_slice(&gather),
             );
             bufs.out.ensure(dev, out_bytes, cap_bytes);
-            queue.submit([]);
         })?;
-        ctx.wait("execute upload")?;
-        t.upload_ns += elapsed_ns(upload);
 
-        let dispatch = Instant::now();
-        ctx.scoped("execute dispatch", || -> Result<()> {
-            let stage = "execute dispatch";
-            let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("exec"),
-                layout: &self.layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: allocated(stage, &bufs.segments)?,
-                            offset: 0,
-                            size: wgpu::BufferSize::new(std::mem::size_of::<Segment>() as u64),
-                        }),
-                    },
+        let stage = "execute dispatch";
+        run_pass(ctx, stage, bufs.timer.as_ref(), t, |pass| {
+            let segment_bytes = std::mem::size_of::<Segment>() as u64;
+            let group = bind_group(
+                ctx,
+                "exec",
+                &self.exec,
+                &[
+                    entry_range(0, allocated(stage, &bufs.segments)?, 0, segment_bytes),
                     entry(1, allocated(stage, &bufs.params)?),
                     entry(2, allocated(stage, &bufs.txs)?),
                     entry(3, allocated(stage, &bufs.order)?),
@@ -414,47 +381,25 @@ impl GpuExecutor {
                     entry(7, allocated(stage, &bufs.out)?),
                     entry(8, allocated(stage, &bufs.gather)?),
                 ],
-            });
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
+            );
+            // Segment k's uniform is at k strides; the offsets fit u32 (checked above).
+            let kernels = std::iter::repeat_n(&self.exec, grids.len())
+                .chain(std::iter::repeat_n(&self.gather, gather_grids.len()));
+            for (k, (pipeline, grid)) in kernels.zip(grids.iter().chain(&gather_grids)).enumerate()
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("execute waves"),
-                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
-                });
-                pass.set_pipeline(&self.exec);
-                for (k, grid) in grids.iter().enumerate() {
-                    // The offset fits u32: the buffer was created with this many strides.
-                    pass.set_bind_group(0, &group, &[(k as u64 * stride) as u32]);
-                    pass.dispatch_workgroups(grid[0], grid[1], 1);
-                }
-                pass.set_pipeline(&self.gather);
-                for (k, grid) in gather_grids.iter().enumerate() {
-                    let at = (grids.len() + k) as u64 * stride;
-                    pass.set_bind_group(0, &group, &[at as u32]);
-                    pass.dispatch_workgroups(grid[0], grid[1], 1);
-                }
+                dispatch(pass, pipeline, &group, &[(k as u64 * stride) as u32], *grid);
             }
-            if let Some(timer) = &bufs.timer {
-                timer.resolve(&mut enc);
-            }
-            ctx.queue.submit([enc.finish()]);
             Ok(())
-        })??;
-        ctx.wait("execute dispatch")?;
-        t.dispatch_ns += elapsed_ns(dispatch);
+        })?;
 
-        let out = allocated("execute readback", &bufs.out)?;
-        let (bytes, pass_ns) = bufs.readback.read(
+        let bytes = bufs.readback.read_into(
             ctx,
             "execute readback",
-            out,
+            &bufs.out,
             out_bytes,
             bufs.timer.as_ref().as_slice(),
-            &mut t.readback_ns,
+            t,
         )?;
-        add_pass(t, pass_ns);
         if self.fault_after_dispatch.swap(false, Ordering::SeqCst) {
             return Err(gpu_err(
                 "execute readback",
@@ -462,7 +407,7 @@ impl GpuExecutor {
                 "injected fault (GpuExecutor::inject_fault_after_dispatch)".into(),
             ));
         }
-        Ok(words_from_bytes(&bytes))
+        Ok(words_le(&bytes))
     }
 }
 
@@ -483,44 +428,34 @@ pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<V
         None,
     )?;
     let out_bytes = 16 * probes.len() as u64;
-    let out = ctx.scoped("exec probe", || {
-        let dev = &ctx.device;
-        let input = dev.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("exec probes"),
-            size: std::mem::size_of_val(probes) as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        ctx.queue
-            .write_buffer(&input, 0, bytemuck::cast_slice(probes));
-        let out = dev.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("exec probe out"),
-            size: out_bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("swap_out_probe"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[entry(0, &input), entry(1, &out)],
-        });
-        let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("exec probe"),
-        });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("swap_out_probe"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &group, &[]);
-            pass.dispatch_workgroups(grid[0], grid[1], 1);
-        }
-        ctx.queue.submit([enc.finish()]);
-        out
+    let (mut input, mut out) = (
+        GrowBuffer::input("exec probes"),
+        GrowBuffer::output("exec probe out"),
+    );
+    let mut t = GpuTimings::default();
+    upload(ctx, "exec probe upload", &mut t, |dev, queue| {
+        let input = input.ensure(dev, std::mem::size_of_val(probes) as u64, u64::MAX);
+        queue.write_buffer(input, 0, bytemuck::cast_slice(probes));
+        out.ensure(dev, out_bytes, u64::MAX);
     })?;
-    let bytes = crate::gpu::pool::read_once(ctx, "exec probe readback", &out, out_bytes)?;
-    let words = words_from_bytes(&bytes);
+    let stage = "exec probe";
+    run_pass(ctx, stage, None, &mut t, |pass| {
+        bind_and_dispatch(
+            ctx,
+            pass,
+            "swap_out_probe",
+            &pipeline,
+            &[
+                entry(0, allocated(stage, &input)?),
+                entry(1, allocated(stage, &out)?),
+            ],
+            grid,
+        );
+        Ok(())
+    })?;
+    let bytes =
+        Readback::default().read_into(ctx, "exec probe readback", &out, out_bytes, &[], &mut t)?;
+    let words = words_le(&bytes);
     Ok(words
         .chunks_exact(4)
         .map(|w| (join([w[0], w[1]]), join([w[2], w[3]])))

@@ -40,7 +40,7 @@ use crate::state::{Pool, State, SyncTag};
 pub const TABLE_EMPTY: u32 = u32::MAX;
 
 /// A pool as the shaders read it. Keep in sync with `PoolWords` in
-/// shaders/stages/exec.wgsl and shaders/stages/state_leaves.wgsl.
+/// shaders/shared/pool_words.wgsl (read by exec.wgsl and state_leaves.wgsl).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct PoolWords {

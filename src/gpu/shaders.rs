@@ -6,9 +6,10 @@
 //!
 //! `shaders/` is in three folders: `shared/` (pieces several modules include: the
 //! workgroup-size override and invocation index, BLAKE3's compression, u64 in u32 pairs,
-//! the field, SHA-512, scalar and curve arithmetic), `stages/` (one file of entry points
-//! per pipeline stage) and `test/` (entry points only the parity tests dispatch). Two shared pieces are generated from the verifier's CPU twin
-//! so the constants and the unrolled limb arithmetic cannot drift from it:
+//! the resident pool layout, the field, SHA-512, scalar and curve arithmetic), `stages/`
+//! (one file of entry points per pipeline stage) and `test/` (entry points only the parity
+//! tests dispatch). Two shared pieces are generated from the verifier's CPU twin so the
+//! constants and the unrolled limb arithmetic cannot drift from it:
 //! `field25519_consts.wgsl` and `field25519_arith.wgsl`, written by
 //! `txwave::verify::wgsl_gen` and checked to be current by a test (which says how to
 //! regenerate them).
@@ -33,6 +34,8 @@ macro_rules! piece {
 
 /// The `WORKGROUP_SIZE` override and the 2D invocation index (every stage but verify).
 pub const DISPATCH: Piece = piece!("shaders/shared/dispatch.wgsl");
+/// The resident pool layout (exec, state_leaves).
+pub const POOL_WORDS: Piece = piece!("shaders/shared/pool_words.wgsl");
 /// BLAKE3's compression function (hash, merkle, state_leaves, resolve).
 pub const BLAKE3_COMPRESS: Piece = piece!("shaders/shared/blake3_compress.wgsl");
 /// u64 arithmetic in u32 pairs and the exact swap formula (exec, exec_probe).
@@ -97,6 +100,7 @@ pub const STATE_LEAVES: ShaderModule = ShaderModule {
     pieces: &[
         DISPATCH,
         BLAKE3_COMPRESS,
+        POOL_WORDS,
         piece!("shaders/stages/state_leaves.wgsl"),
     ],
     entry_points: &["hash_account_leaves", "hash_pool_leaves"],
@@ -155,7 +159,12 @@ pub const VERIFY_TEST: ShaderModule = ShaderModule {
 /// Waves over the resident state (execute stage).
 pub const EXEC: ShaderModule = ShaderModule {
     name: "exec",
-    pieces: &[DISPATCH, U64, piece!("shaders/stages/exec.wgsl")],
+    pieces: &[
+        DISPATCH,
+        U64,
+        POOL_WORDS,
+        piece!("shaders/stages/exec.wgsl"),
+    ],
     entry_points: &["exec_segment", "gather_changed"],
 };
 

@@ -19,11 +19,10 @@
 
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::error::{Error, GpuErrorKind, Result};
-use crate::gpu::pass::{add_pass, allocated, entry, stage_pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
+use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all};
 use crate::gpu::shaders;
 use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
@@ -192,6 +191,27 @@ pub(crate) struct HashBuffers {
 }
 
 impl HashBuffers {
+    /// Reads back the hashes of the `n` messages the last sub-batch left in `digests`.
+    fn read_digests(
+        &mut self,
+        ctx: &GpuContext,
+        n: u64,
+        t: &mut GpuTimings,
+    ) -> Result<Vec<[u8; 32]>> {
+        let bytes = self.readback.read_into(
+            ctx,
+            "hash readback",
+            &self.digests,
+            32 * n,
+            self.timer.as_ref().as_slice(),
+            t,
+        )?;
+        Ok(bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32-byte chunks"))
+            .collect())
+    }
+
     fn clear(&mut self) {
         clear_all([
             &mut self.params,
@@ -229,32 +249,13 @@ pub(crate) struct DeviceDigests<'a> {
 pub(crate) type OnDevice<T> = (Option<Vec<[u8; 32]>>, T, GpuTimings);
 
 /// BLAKE3 of many messages on the GPU, bit-identical to the `blake3` crate.
+#[derive(Debug)]
 pub struct GpuHasher {
     chunks: wgpu::ComputePipeline,
     reduce: wgpu::ComputePipeline,
     limits: BatchLimits,
     workgroup_size: u32,
     buffers: Mutex<HashBuffers>,
-}
-
-impl std::fmt::Debug for GpuHasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuHasher")
-            .field("limits", &self.limits)
-            .field("workgroup_size", &self.workgroup_size)
-            .finish()
-    }
-}
-
-fn digests_from_bytes(bytes: &[u8]) -> Vec<[u8; 32]> {
-    bytes
-        .chunks_exact(32)
-        .map(|c| {
-            let mut d = [0u8; 32];
-            d.copy_from_slice(c);
-            d
-        })
-        .collect()
 }
 
 impl GpuHasher {
@@ -270,25 +271,18 @@ impl GpuHasher {
             None,
         )?;
         let timer = ctx.scoped("hash timer", || PassTimer::new(ctx))?;
-        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         Ok(Self {
             chunks,
             reduce,
             limits: BatchLimits::of(ctx),
             workgroup_size,
             buffers: Mutex::new(HashBuffers {
-                params: GrowBuffer::new(
-                    "hash params",
-                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                ),
-                data: GrowBuffer::new("hash data", storage),
-                descs: GrowBuffer::new("hash descs", storage),
-                chunk_msg: GrowBuffer::new("hash chunk_msg", storage),
+                params: GrowBuffer::uniform("hash params"),
+                data: GrowBuffer::input("hash data"),
+                descs: GrowBuffer::input("hash descs"),
+                chunk_msg: GrowBuffer::input("hash chunk_msg"),
                 cvs: GrowBuffer::new("hash cvs", wgpu::BufferUsages::STORAGE),
-                digests: GrowBuffer::new(
-                    "hash digests",
-                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                ),
+                digests: GrowBuffer::output("hash digests"),
                 readback: Readback::default(),
                 timer,
             }),
@@ -331,19 +325,7 @@ impl GpuHasher {
         for range in plan {
             let result = self
                 .run(ctx, bufs, &msgs[range], &mut timings)
-                .and_then(|n| {
-                    let digests = allocated("hash readback", &bufs.digests)?;
-                    let (bytes, pass_ns) = bufs.readback.read(
-                        ctx,
-                        "hash readback",
-                        digests,
-                        32 * n,
-                        bufs.timer.as_ref().as_slice(),
-                        &mut timings.readback_ns,
-                    )?;
-                    add_pass(&mut timings, pass_ns);
-                    Ok(digests_from_bytes(&bytes))
-                });
+                .and_then(|n| bufs.read_digests(ctx, n, &mut timings));
             match result {
                 Ok(d) => out.extend(d),
                 Err(e) => {
@@ -373,24 +355,12 @@ impl GpuHasher {
         let mut guard = self.lock();
         let bufs = &mut *guard;
         let result = self.run(ctx, bufs, msgs, &mut timings).and_then(|n| {
-            let buffer = allocated("hash readback", &bufs.digests)?;
             let (read, timer) = match leaves {
-                Leaves::Read => {
-                    let (bytes, pass_ns) = bufs.readback.read(
-                        ctx,
-                        "hash readback",
-                        buffer,
-                        32 * n,
-                        bufs.timer.as_ref().as_slice(),
-                        &mut timings.readback_ns,
-                    )?;
-                    add_pass(&mut timings, pass_ns);
-                    (Some(digests_from_bytes(&bytes)), None)
-                }
+                Leaves::Read => (Some(bufs.read_digests(ctx, n, &mut timings)?), None),
                 Leaves::DeviceOnly => (None, bufs.timer.as_ref()),
             };
             let digests = DeviceDigests {
-                buffer,
+                buffer: allocated("hash readback", &bufs.digests)?,
                 count: n,
                 timer,
             };
@@ -416,13 +386,10 @@ impl GpuHasher {
         t: &mut GpuTimings,
     ) -> Result<u64> {
         let cap = self.limits.max_binding_bytes;
-        let upload = Instant::now();
-        let batch = PackedBatch::pack(msgs)?;
-        let n_msgs = u64::from(batch.params.n_msgs);
-        let n_chunks = u64::from(batch.params.n_chunks);
-        let multi = batch.has_multi_chunk();
-        ctx.scoped("hash upload", || {
-            let (dev, queue) = (&ctx.device, &ctx.queue);
+        let (counts, multi) = upload(ctx, "hash upload", t, |dev, queue| -> Result<_> {
+            let batch = PackedBatch::pack(msgs)?;
+            let n_msgs = u64::from(batch.params.n_msgs);
+            let n_chunks = u64::from(batch.params.n_chunks);
             queue.write_buffer(
                 bufs.params.ensure(dev, 16, 256),
                 0,
@@ -437,75 +404,55 @@ impl GpuHasher {
             queue.write_buffer(descs, 0, bytemuck::cast_slice(&batch.descs));
             let chunk_msg = bufs.chunk_msg.ensure(dev, 4 * n_chunks, cap);
             queue.write_buffer(chunk_msg, 0, bytemuck::cast_slice(&batch.chunk_msg));
+            let multi = batch.has_multi_chunk();
             bufs.cvs
                 .ensure(dev, if multi { 32 * n_chunks } else { 0 }, cap);
             bufs.digests.ensure(dev, 32 * n_msgs, cap);
-            // Start the transfers now, so that their time is not counted as dispatch.
-            queue.submit([]);
-        })?;
-        ctx.wait("hash upload")?;
-        t.upload_ns += elapsed_ns(upload);
+            Ok((batch.params, multi))
+        })??;
+        let n_msgs = u64::from(counts.n_msgs);
+        let n_chunks = u64::from(counts.n_chunks);
 
         let chunk_grid = self.limits.grid(n_chunks, self.workgroup_size)?;
         let msg_grid = self.limits.grid(n_msgs, self.workgroup_size)?;
-        let dispatch = Instant::now();
-        ctx.scoped("hash dispatch", || -> Result<()> {
-            let stage = "hash dispatch";
+        let stage = "hash dispatch";
+        run_pass(ctx, stage, bufs.timer.as_ref(), t, |pass| {
             let params = allocated(stage, &bufs.params)?;
-            let data = allocated(stage, &bufs.data)?;
             let descs = allocated(stage, &bufs.descs)?;
-            let chunk_msg = allocated(stage, &bufs.chunk_msg)?;
             let cvs = allocated(stage, &bufs.cvs)?;
             let digests = allocated(stage, &bufs.digests)?;
-            let chunks_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("hash_chunks"),
-                layout: &self.chunks.get_bind_group_layout(0),
-                entries: &[
+            bind_and_dispatch(
+                ctx,
+                pass,
+                "hash_chunks",
+                &self.chunks,
+                &[
                     entry(0, params),
-                    entry(1, data),
+                    entry(1, allocated(stage, &bufs.data)?),
                     entry(2, descs),
-                    entry(3, chunk_msg),
+                    entry(3, allocated(stage, &bufs.chunk_msg)?),
                     entry(4, cvs),
                     entry(5, digests),
                 ],
-            });
-            let reduce_group = multi.then(|| {
-                ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("reduce_chunk_trees"),
-                    layout: &self.reduce.get_bind_group_layout(0),
-                    entries: &[
+                chunk_grid,
+            );
+            if multi {
+                bind_and_dispatch(
+                    ctx,
+                    pass,
+                    "reduce_chunk_trees",
+                    &self.reduce,
+                    &[
                         entry(0, params),
                         entry(2, descs),
                         entry(4, cvs),
                         entry(5, digests),
                     ],
-                })
-            });
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("hash"),
-                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
-                });
-                pass.set_pipeline(&self.chunks);
-                pass.set_bind_group(0, &chunks_group, &[]);
-                pass.dispatch_workgroups(chunk_grid[0], chunk_grid[1], 1);
-                if let Some(group) = &reduce_group {
-                    pass.set_pipeline(&self.reduce);
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(msg_grid[0], msg_grid[1], 1);
-                }
+                    msg_grid,
+                );
             }
-            if let Some(timer) = &bufs.timer {
-                timer.resolve(&mut enc);
-            }
-            ctx.queue.submit([enc.finish()]);
             Ok(())
-        })??;
-        ctx.wait("hash dispatch")?;
-        t.dispatch_ns += elapsed_ns(dispatch);
+        })?;
         Ok(n_msgs)
     }
 }
