@@ -9,24 +9,26 @@ use txwave::gpu::tunables::{GpuTunables, Kernel};
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Engine, EngineConfig, Error, State};
 
+/// The genesis state and blocks of `cfg`.
+fn blocks_of(cfg: GenConfig) -> (State, Vec<txwave::Block>) {
+    let (g, genesis) = common::dataset(&cfg);
+    (genesis, g.blocks)
+}
+
 fn dataset() -> (State, Vec<txwave::Block>) {
-    let cfg = GenConfig {
+    blocks_of(GenConfig {
         account_skew: 1.0,
         ..GenConfig::sized(300, 5, 3, 700, 3)
-    };
-    let g = generate(&cfg, |_, _| {}).unwrap();
-    (State::from_genesis(&g.genesis).unwrap(), g.blocks)
+    })
 }
 
 /// Many accounts and pools, uniformly used, so that waves hold hundreds of txs (parallel
 /// segments over many workgroups) and new accounts appear every block.
 fn wide_dataset() -> (State, Vec<txwave::Block>) {
-    let cfg = GenConfig {
+    blocks_of(GenConfig {
         new_recipient_share: 0.05,
         ..GenConfig::sized(4000, 20, 2, 600, 5)
-    };
-    let g = generate(&cfg, |_, _| {}).unwrap();
-    (State::from_genesis(&g.genesis).unwrap(), g.blocks)
+    })
 }
 
 #[test]
@@ -154,12 +156,7 @@ fn auto_falls_back_to_the_cpu_for_the_failed_stage() {
     auto.gpu_context().unwrap().inject_fault();
     let out = auto.process_block(&mut state, &blocks[0]).unwrap();
     assert_eq!(out.devices.hash, Device::CpuFallback);
-    assert_eq!(out.fallbacks.len(), 1, "{:?}", out.fallbacks);
-    assert!(
-        out.fallbacks[0].starts_with("hash: GPU error"),
-        "{:?}",
-        out.fallbacks
-    );
+    common::assert_one_gpu_fallback(&out.fallbacks, "hash");
     assert_eq!(
         out.devices.commit,
         Device::Gpu,

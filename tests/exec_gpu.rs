@@ -17,6 +17,24 @@ use txwave::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Block, BlockOutcome, Engine, Error, State, Status, VerifyRule};
 
+/// A GPU engine of `backend`, the `hot_pool_30` workload, and the engine's and the
+/// reference's states after its first block (checked equal).
+fn after_first_block(
+    backend: Backend,
+) -> Option<(Engine, txwave::workload::Generated, State, State)> {
+    let engine = common::gpu_engine(backend)?;
+    let (g, mut state) = common::dataset(&workload("hot_pool_30"));
+    let mut reference_state = state.clone();
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[0],
+        "block 1",
+    );
+    Some((engine, g, state, reference_state))
+}
+
 /// Runs `block` on the GPU engine and on the reference; asserts identical receipts, roots
 /// and state, and that execution ran on the GPU.
 fn same_as_reference(
@@ -393,19 +411,9 @@ fn edge_block_at_u64_limits_matches_the_reference() {
 
 #[test]
 fn rejected_block_then_good_block_keeps_the_device_copy_consistent() {
-    let Some(engine) = common::gpu_engine(Backend::Gpu) else {
+    let Some((engine, g, mut state, mut reference_state)) = after_first_block(Backend::Gpu) else {
         return;
     };
-    let g = generate(&workload("hot_pool_30"), |_, _| {}).expect("valid config");
-    let mut state = State::from_genesis(&g.genesis).expect("genesis");
-    let mut reference_state = state.clone();
-    same_as_reference(
-        &engine,
-        &mut state,
-        &mut reference_state,
-        &g.blocks[0],
-        "block 1",
-    );
     // Block 2 with a wrong claimed root: executed on the device, then rejected.
     let mut wrong = g.blocks[1].clone();
     wrong.claimed_state_root = [7; 32];
@@ -463,19 +471,9 @@ fn one_engine_with_several_states_and_host_edits_between_blocks() {
 
 #[test]
 fn failure_after_dispatch_leaves_the_host_untouched_and_auto_falls_back() {
-    let Some(engine) = common::gpu_engine(Backend::Auto) else {
+    let Some((engine, g, mut state, mut reference_state)) = after_first_block(Backend::Auto) else {
         return;
     };
-    let g = generate(&workload("hot_pool_30"), |_, _| {}).expect("valid config");
-    let mut state = State::from_genesis(&g.genesis).expect("genesis");
-    let mut reference_state = state.clone();
-    same_as_reference(
-        &engine,
-        &mut state,
-        &mut reference_state,
-        &g.blocks[0],
-        "block 1",
-    );
     engine
         .gpu_executor()
         .expect("GPU")
@@ -485,12 +483,7 @@ fn failure_after_dispatch_leaves_the_host_untouched_and_auto_falls_back() {
         .process_block(&mut state, &g.blocks[1])
         .expect("Auto recovers");
     assert_eq!(out.devices.execute, Device::CpuFallback);
-    assert_eq!(out.fallbacks.len(), 1, "{:?}", out.fallbacks);
-    assert!(
-        out.fallbacks[0].starts_with("execute: GPU error"),
-        "{:?}",
-        out.fallbacks
-    );
+    common::assert_one_gpu_fallback(&out.fallbacks, "execute");
     assert_eq!(out.receipts, want.receipts);
     assert!(state == reference_state);
     same_as_reference(

@@ -33,6 +33,13 @@ fn official_vectors() -> Vec<(usize, Vec<u8>, [u8; 32])> {
         .collect()
 }
 
+fn expect_vectors(vectors: &[(usize, Vec<u8>, [u8; 32])], got: &[[u8; 32]]) {
+    assert_eq!(got.len(), vectors.len());
+    for (i, ((len, _, want), h)) in vectors.iter().zip(got).enumerate() {
+        assert_eq!(h, want, "vector {i} (input_len {len})");
+    }
+}
+
 /// The test adapter and a hasher on it at the default workgroup size.
 fn gpu_hasher() -> Option<(txwave::gpu::GpuContext, GpuHasher)> {
     let ctx = test_context()?;
@@ -60,10 +67,7 @@ fn expect_blake3(msgs: &[&[u8]], got: &[[u8; 32]], what: &str) {
 fn twin_passes_official_vectors() {
     let vectors = official_vectors();
     let msgs: Vec<&[u8]> = vectors.iter().map(|(_, m, _)| m.as_slice()).collect();
-    let got = twin::hash_many(&msgs).expect("fits");
-    for (i, ((len, _, want), h)) in vectors.iter().zip(&got).enumerate() {
-        assert_eq!(h, want, "vector {i} (input_len {len})");
-    }
+    expect_vectors(&vectors, &twin::hash_many(&msgs).expect("fits"));
 }
 
 #[test]
@@ -73,10 +77,7 @@ fn gpu_passes_official_vectors() {
     };
     let vectors = official_vectors();
     let msgs: Vec<&[u8]> = vectors.iter().map(|(_, m, _)| m.as_slice()).collect();
-    let (got, _) = hasher.hash_many(&ctx, &msgs).expect("hash");
-    for (i, ((len, _, want), h)) in vectors.iter().zip(&got).enumerate() {
-        assert_eq!(h, want, "vector {i} (input_len {len})");
-    }
+    expect_vectors(&vectors, &hasher.hash_many(&ctx, &msgs).expect("hash").0);
 }
 
 /// Every length 0..=4200 (one to five chunks: every block boundary, and the chunk

@@ -213,11 +213,8 @@ fn execute_tx(i: u32) {
 // small waves (invocation 0 runs every entry in order: waves in order, and inside a wave
 // any order is serial-equivalent).
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn exec_segment(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = invocation_index(gid, groups);
+fn exec_segment(inv: Invocation) {
+    let j = invocation_index(inv);
     if (segment.mode == SEGMENT_SERIAL) {
         if (j == 0u) {
             for (var k = 0u; k < segment.count; k++) {
@@ -236,11 +233,8 @@ fn exec_segment(
 // of each gathered account, reserves of each gathered pool) to `out` for the readback.
 // Invocation j handles gather entry `segment.first + j`.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn gather_changed(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = invocation_index(gid, groups);
+fn gather_changed(inv: Invocation) {
+    let j = invocation_index(inv);
     if (j >= segment.count) {
         return;
     }

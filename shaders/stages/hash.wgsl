@@ -99,11 +99,8 @@ fn store_digest(msg: u32, cv: array<u32, 8>) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn hash_chunks(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let i = invocation_index(gid, groups);
+fn hash_chunks(inv: Invocation) {
+    let i = invocation_index(inv);
     if (i >= params.n_chunks) {
         return;
     }
@@ -118,11 +115,8 @@ fn hash_chunks(
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn reduce_chunk_trees(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let msg = invocation_index(gid, groups);
+fn reduce_chunk_trees(inv: Invocation) {
+    let msg = invocation_index(inv);
     if (msg >= params.n_msgs) {
         return;
     }

@@ -56,11 +56,8 @@ fn store_node(index: u32, node: array<u32, 8>) {
 
 // Invocation j writes node j of the next level from nodes 2j and 2j + 1 of this one.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn merkle_level(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = invocation_index(gid, groups);
+fn merkle_level(inv: Invocation) {
+    let j = invocation_index(inv);
     let n_out = level.n_in / 2u + (level.n_in & 1u);
     if (j >= n_out) {
         return;

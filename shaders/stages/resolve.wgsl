@@ -75,11 +75,8 @@ fn lookup(pk: array<u32, 8>) -> u32 {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn lookup_accounts(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let q = invocation_index(gid, groups);
+fn lookup_accounts(inv: Invocation) {
+    let q = invocation_index(inv);
     if (q >= resolve_params.n_queries) {
         return;
     }

@@ -117,11 +117,8 @@ fn account_leaf_hash(i: u32) -> array<u32, 8> {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn hash_account_leaves(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = invocation_index(gid, groups);
+fn hash_account_leaves(inv: Invocation) {
+    let j = invocation_index(inv);
     if (j >= leaf_params.count) {
         return;
     }
@@ -148,11 +145,8 @@ fn pool_message(p: PoolWords) -> array<u32, 16> {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn hash_pool_leaves(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = invocation_index(gid, groups);
+fn hash_pool_leaves(inv: Invocation) {
+    let j = invocation_index(inv);
     if (j >= leaf_params.n_pools) {
         return;
     }

@@ -17,11 +17,8 @@ struct SwapProbe {
 @group(0) @binding(1) var<storage, read_write> probe_out: array<vec4<u32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn swap_out_probe(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let i = invocation_index(gid, groups);
+fn swap_out_probe(inv: Invocation) {
+    let i = invocation_index(inv);
     if (i >= arrayLength(&probes)) {
         return;
     }

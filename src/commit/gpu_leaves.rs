@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::commit::gpu_merkle::GpuMerkle;
 use crate::error::{Error, Result};
 use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, clear_all};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, clear_all, lock_or_reset};
 use crate::gpu::resident::ResidentColumns;
 use crate::gpu::shaders;
 use crate::gpu::tunables::GpuTunables;
@@ -127,11 +127,7 @@ impl GpuStateLeaves {
 
     fn lock(&self) -> MutexGuard<'_, LeafBuffers> {
         // A panic mid-call may have left leaves half-written: forget them.
-        self.buffers.lock().unwrap_or_else(|p| {
-            let mut g = p.into_inner();
-            g.clear();
-            g
-        })
+        lock_or_reset(&self.buffers, |g| g.clear())
     }
 
     /// accounts_root and pools_root of `state`, whose columns `cols` holds on the device.

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::gpu::pass::{
     allocated, bind_and_dispatch, entry, entry_range, run_pass, stage_pipelines, upload,
 };
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, limits_accessors, lock_kept};
 use crate::gpu::shaders;
 use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
@@ -112,21 +112,11 @@ impl GpuMerkle {
         })
     }
 
-    /// The limits trees are split by.
-    pub fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-
-    /// Replaces the limits trees are split by, so tests can force subtree splitting on any
-    /// adapter.
-    #[doc(hidden)]
-    pub fn set_limits(&mut self, limits: BatchLimits) {
-        self.limits = limits;
-    }
+    limits_accessors!();
 
     fn lock(&self) -> MutexGuard<'_, MerkleBuffers> {
         // Every call rewrites what it reads, so a poisoned lock holds nothing stale.
-        self.buffers.lock().unwrap_or_else(|p| p.into_inner())
+        lock_kept(&self.buffers)
     }
 
     /// Most nodes one pass can reduce: the level fits one binding and its pairs one dispatch.

@@ -65,7 +65,10 @@ use crate::gpu::pass::{
     allocated, bind_and_dispatch, bind_group, dispatch, entry, entry_range, layout_entry, run_pass,
     stage_pipelines, upload,
 };
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, words_le};
+use crate::gpu::pool::{
+    BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, limits_accessors, lock_or_reset,
+    words_le,
+};
 use crate::gpu::shaders;
 use crate::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
 use crate::gpu::{GpuContext, GpuTimings};
@@ -197,24 +200,11 @@ impl GpuExecutor {
         self.serial_wave_max = n;
     }
 
-    /// The limits blocks are checked against.
-    pub fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-
-    /// Replaces the limits, so tests can force the too-large paths on any adapter.
-    #[doc(hidden)]
-    pub fn set_limits(&mut self, limits: BatchLimits) {
-        self.limits = limits;
-    }
+    limits_accessors!();
 
     fn lock(&self) -> MutexGuard<'_, ExecBuffers> {
         // A panic while holding the lock could leave half-written buffers: drop them.
-        self.buffers.lock().unwrap_or_else(|p| {
-            let mut g = p.into_inner();
-            g.clear();
-            g
-        })
+        lock_or_reset(&self.buffers, |g| g.clear())
     }
 
     /// Makes the next block fail with [`Error::Gpu`] after its dispatch and readback, when

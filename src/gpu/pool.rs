@@ -2,6 +2,7 @@
 //! pass timers and a reused readback buffer (with the readback phase of a stage call,
 //! [`Readback::read_into`]).
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::pass::{add_pass, allocated};
@@ -364,6 +365,42 @@ impl Readback {
         result
     }
 }
+
+/// Locks a stage's buffers, ignoring poison: for stages whose every call rewrites what it
+/// reads, so a panic elsewhere while the lock was held leaves nothing the next call uses.
+pub fn lock_kept<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Locks a stage's buffers; when a panic while the lock was held may have left them
+/// half-written, `reset` runs on them first.
+pub fn lock_or_reset<T>(m: &Mutex<T>, reset: impl FnOnce(&mut T)) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| {
+        let mut g = p.into_inner();
+        reset(&mut g);
+        g
+    })
+}
+
+/// `limits()` and `set_limits()` for a GPU stage whose `limits` field holds the
+/// [`BatchLimits`] its calls are split by and checked against.
+macro_rules! limits_accessors {
+    () => {
+        /// The limits calls are split by and checked against.
+        pub fn limits(&self) -> $crate::gpu::pool::BatchLimits {
+            self.limits
+        }
+
+        /// Replaces the limits, so tests can force splitting, 2D grids and the too-large
+        /// paths on any adapter. Limits above the device's make calls fail with
+        /// [`crate::Error::Gpu`].
+        #[doc(hidden)]
+        pub fn set_limits(&mut self, limits: $crate::gpu::pool::BatchLimits) {
+            self.limits = limits;
+        }
+    };
+}
+pub(crate) use limits_accessors;
 
 /// Little-endian u32 words of `bytes` (whose length is a multiple of 4), as read back.
 pub fn words_le(bytes: &[u8]) -> Vec<u32> {

@@ -22,7 +22,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all};
+use crate::gpu::pool::{
+    BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, limits_accessors, lock_kept,
+};
 use crate::gpu::shaders;
 use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
@@ -289,23 +291,12 @@ impl GpuHasher {
         })
     }
 
-    /// The limits batches are split by.
-    pub fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-
-    /// Replaces the limits batches are split by, so tests can force splitting and 2D
-    /// dispatch on any adapter. Limits above the device's make calls fail with
-    /// [`Error::Gpu`].
-    #[doc(hidden)]
-    pub fn set_limits(&mut self, limits: BatchLimits) {
-        self.limits = limits;
-    }
+    limits_accessors!();
 
     fn lock(&self) -> MutexGuard<'_, HashBuffers> {
         // A panic elsewhere while holding the lock leaves nothing half-done that the next
         // call relies on: every call rewrites what it reads.
-        self.buffers.lock().unwrap_or_else(|p| p.into_inner())
+        lock_kept(&self.buffers)
     }
 
     /// BLAKE3 of every message, in order, with the time each phase took.

@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::error::Result;
 use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, words_le};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, lock_kept, words_le};
 use crate::gpu::resident::{AccountTable, ResidentState, ResidentTable, TABLE_EMPTY};
 use crate::gpu::shaders;
 use crate::gpu::tunables::GpuTunables;
@@ -170,7 +170,7 @@ impl GpuResolver {
 
     fn lock(&self) -> MutexGuard<'_, ResolveBuffers> {
         // Every call rewrites what it reads.
-        self.buffers.lock().unwrap_or_else(|p| p.into_inner())
+        lock_kept(&self.buffers)
     }
 
     /// The account index of each of `keys` ([`RESOLVE_EMPTY`] for none), looked up in

@@ -63,6 +63,15 @@ pub fn gpu_engine(backend: Backend) -> Option<Engine> {
     gpu_engine_with(backend, GpuTunables::default())
 }
 
+/// `fallbacks` (a block's) names one GPU error, in `stage`, that the CPU recovered from.
+pub fn assert_one_gpu_fallback(fallbacks: &[String], stage: &str) {
+    assert_eq!(fallbacks.len(), 1, "{fallbacks:?}");
+    assert!(
+        fallbacks[0].starts_with(&format!("{stage}: GPU error")),
+        "{fallbacks:?}"
+    );
+}
+
 /// The dataset `cfg` describes and its genesis state.
 pub fn dataset(cfg: &GenConfig) -> (Generated, State) {
     let g = generate(cfg, |_, _| {}).expect("valid config");
