@@ -145,8 +145,8 @@ impl BatchLimits {
     }
 
     /// Workgroup counts `[x, y]` covering `invocations`: one row while it fits, more rows
-    /// (2D dispatch) beyond. Shaders compute their index as `gid.x + gid.y * x * size` and
-    /// return past the end.
+    /// (2D dispatch) beyond. Shaders compute their index as `gid.x + gid.y * x * size`
+    /// (`invocation_index` in shaders/shared/dispatch.wgsl) and return past the end.
     pub fn grid(&self, invocations: u64, workgroup_size: u32) -> Result<[u32; 2]> {
         let groups = invocations.div_ceil(u64::from(workgroup_size)).max(1);
         let per_dim = u64::from(self.max_workgroups_per_dim.max(1));
