@@ -31,12 +31,9 @@ fn e2e(c: &mut Criterion) {
     for rule in [VerifyRule::Zip215, VerifyRule::Strict] {
         let cfg = GenConfig {
             verify_rule: rule,
-            accounts: 20_000,
-            txs_per_block: txs,
-            blocks: 1,
             account_skew: 0.8,
             pool_skew: 0.8,
-            ..GenConfig::default()
+            ..GenConfig::sized(20_000, 16, 1, txs, 1)
         };
         let g = generate(&cfg, |_, _| {}).expect("generate");
         let genesis = State::from_genesis(&g.genesis).expect("genesis");

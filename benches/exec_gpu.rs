@@ -17,6 +17,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use txwave::exec::gpu::GpuExecutor;
 use txwave::gpu::GpuContext;
 use txwave::gpu::resident::ResidentState;
+use txwave::gpu::tunables::GpuTunables;
 use txwave::resolve::{ResolvedBlock, resolve};
 use txwave::schedule::Schedule;
 use txwave::tx::{Block, Tx};
@@ -48,9 +49,9 @@ fn exec_gpu(c: &mut Criterion) {
             None
         }
     };
-    let mut executor = ctx
-        .as_ref()
-        .map(|ctx| GpuExecutor::new(ctx).expect("execution pipelines compile"));
+    let mut executor = ctx.as_ref().map(|ctx| {
+        GpuExecutor::new(ctx, &GpuTunables::default()).expect("execution pipelines compile")
+    });
     let resident = ctx.as_ref().map(ResidentState::new);
     if let Some(ctx) = &ctx {
         eprintln!(
@@ -58,14 +59,7 @@ fn exec_gpu(c: &mut Criterion) {
             ctx.adapter.name, ctx.adapter.device_type
         );
     }
-    let base = GenConfig {
-        accounts: 2000,
-        pools: 16,
-        blocks: 1,
-        txs_per_block: txs,
-        seed: 3,
-        ..GenConfig::default()
-    };
+    let base = GenConfig::sized(2000, 16, 1, txs, 3);
     let workloads = [
         ("uniform", base.clone()),
         (

@@ -25,6 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use txwave::commit::gpu_merkle::GpuMerkle;
+use txwave::gpu::tunables::GpuTunables;
 use txwave::gpu::{GpuContext, GpuTimings};
 use txwave::hash::gpu::GpuHasher;
 
@@ -131,10 +132,10 @@ fn open_gpu() -> Option<Gpu> {
             ""
         }
     );
-    let hasher = GpuHasher::new(&ctx)
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default())
         .map_err(|e| eprintln!("GPU benches skipped: {e}"))
         .ok()?;
-    let merkle = GpuMerkle::new(&ctx)
+    let merkle = GpuMerkle::new(&ctx, &GpuTunables::default())
         .map_err(|e| eprintln!("GPU benches skipped: {e}"))
         .ok()?;
     Some(Gpu {

@@ -29,12 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let g = generate(
         &GenConfig {
-            seed: 1,
             verify_rule: VerifyRule::Zip215,
-            accounts,
-            blocks,
-            txs_per_block: txs,
-            ..Default::default()
+            ..GenConfig::sized(accounts, 16, blocks, txs, 1)
         },
         |_, _| {},
     )?;

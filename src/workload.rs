@@ -94,6 +94,27 @@ impl Default for GenConfig {
     }
 }
 
+impl GenConfig {
+    /// The default workload resized: `accounts` funded accounts, `pools` pools, `blocks`
+    /// blocks of `txs_per_block` txs, from `seed` (the knobs most tests and benches set).
+    pub fn sized(
+        accounts: usize,
+        pools: usize,
+        blocks: usize,
+        txs_per_block: usize,
+        seed: u64,
+    ) -> Self {
+        GenConfig {
+            seed,
+            accounts,
+            pools,
+            blocks,
+            txs_per_block,
+            ..Default::default()
+        }
+    }
+}
+
 /// A generated dataset: genesis, the decoded blocks and their log encoding.
 #[derive(Debug, Clone)]
 pub struct Generated {

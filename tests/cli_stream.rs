@@ -28,18 +28,7 @@ struct Workload {
 }
 
 fn workload(dir: &Path, seed: u64, blocks: usize) -> Workload {
-    let g = generate(
-        &GenConfig {
-            seed,
-            blocks,
-            txs_per_block: 60,
-            accounts: 30,
-            pools: 3,
-            ..Default::default()
-        },
-        |_, _| {},
-    )
-    .unwrap();
+    let g = generate(&GenConfig::sized(30, 3, blocks, 60, seed), |_, _| {}).unwrap();
     let genesis = dir.join(format!("genesis-{seed}.json"));
     std::fs::write(&genesis, g.genesis_json()).unwrap();
     let mut bytes = Vec::new();

@@ -5,48 +5,38 @@
 mod common;
 
 use txwave::engine::Device;
+use txwave::gpu::tunables::{GpuTunables, Kernel};
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Engine, EngineConfig, Error, State};
 
-fn dataset() -> (State, Vec<txwave::Block>) {
-    let cfg = GenConfig {
-        accounts: 300,
-        pools: 5,
-        blocks: 3,
-        txs_per_block: 700,
-        seed: 3,
-        account_skew: 1.0,
-        ..Default::default()
-    };
-    let g = generate(&cfg, |_, _| {}).unwrap();
-    (State::from_genesis(&g.genesis).unwrap(), g.blocks)
+/// The genesis state and blocks of `cfg`.
+fn blocks_of(cfg: GenConfig) -> (State, Vec<txwave::Block>) {
+    let (g, genesis) = common::dataset(&cfg);
+    (genesis, g.blocks)
 }
 
-/// An engine on the test adapter; `Auto` needs the adapter named to accept a software one.
-fn gpu_engine(backend: Backend) -> Option<Engine> {
-    let ctx = txwave::gpu::test_context()?;
-    Some(
-        Engine::new(EngineConfig {
-            backend,
-            adapter: Some(ctx.adapter.name.clone()),
-            auto_min_hash_batch: 0,
-            auto_min_verify_batch: 0,
-            ..Default::default()
-        })
-        .expect("engine on the test adapter"),
-    )
+fn dataset() -> (State, Vec<txwave::Block>) {
+    blocks_of(GenConfig {
+        account_skew: 1.0,
+        ..GenConfig::sized(300, 5, 3, 700, 3)
+    })
+}
+
+/// Many accounts and pools, uniformly used, so that waves hold hundreds of txs (parallel
+/// segments over many workgroups) and new accounts appear every block.
+fn wide_dataset() -> (State, Vec<txwave::Block>) {
+    blocks_of(GenConfig {
+        new_recipient_share: 0.05,
+        ..GenConfig::sized(4000, 20, 2, 600, 5)
+    })
 }
 
 #[test]
 fn gpu_blocks_equal_cpu_blocks() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
-    let cpu = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .unwrap();
+    let cpu = common::cpu_engine();
     let (genesis, blocks) = dataset();
     let (mut a, mut b) = (genesis.clone(), genesis);
     for block in &blocks {
@@ -68,9 +58,57 @@ fn gpu_blocks_equal_cpu_blocks() {
     assert_eq!(a, b);
 }
 
+/// Every kernel but the verifier at workgroups of 32 and of 256 (the host sizes its grids,
+/// sub-batches and tree splits by the same numbers): the CPU engine's receipts, roots and
+/// state bytes, and `hash_many` equal to the `blake3` crate on multi-chunk messages.
+#[test]
+fn other_workgroup_sizes_give_the_cpu_bytes() {
+    let cpu = common::cpu_engine();
+    let (genesis, blocks) = wide_dataset();
+    let mut want_state = genesis.clone();
+    let want: Vec<_> = blocks
+        .iter()
+        .map(|b| cpu.process_block(&mut want_state, b).unwrap())
+        .collect();
+    let msgs: Vec<Vec<u8>> = (0..700usize)
+        .map(|i| (0..(i * 13) % 3100).map(|j| (j % 251) as u8).collect())
+        .collect();
+    let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+    for size in [32, 256] {
+        let mut tunables = GpuTunables::default();
+        for kernel in Kernel::ALL.into_iter().filter(|k| *k != Kernel::Verify) {
+            tunables.set_workgroup_size(kernel, size);
+        }
+        let Some(gpu) = common::gpu_engine_with(Backend::Gpu, tunables) else {
+            return;
+        };
+        let mut state = genesis.clone();
+        for (i, (block, x)) in blocks.iter().zip(&want).enumerate() {
+            let y = gpu.process_block(&mut state, block).unwrap();
+            assert_eq!(y.devices.execute, Device::Gpu, "size {size}, block {i}");
+            assert_eq!(y.devices.commit, Device::Gpu, "size {size}, block {i}");
+            assert_eq!(x.receipts, y.receipts, "size {size}, block {i}");
+            assert_eq!(
+                (x.tx_root, x.receipts_root, x.state_root, x.block_hash),
+                (y.tx_root, y.receipts_root, y.state_root, y.block_hash),
+                "size {size}, block {i}"
+            );
+        }
+        assert_eq!(state, want_state, "size {size}");
+        let got = gpu.hash_many(&refs).unwrap();
+        for (i, m) in msgs.iter().enumerate() {
+            assert_eq!(
+                got[i],
+                *blake3::hash(m).as_bytes(),
+                "size {size}, message {i}"
+            );
+        }
+    }
+}
+
 #[test]
 fn gpu_hash_many_matches_blake3() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let msgs: Vec<Vec<u8>> = (0..3000usize)
@@ -90,7 +128,7 @@ fn gpu_hash_many_matches_blake3() {
 
 #[test]
 fn device_error_fails_gpu_backend_and_leaves_state_unchanged() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let (genesis, blocks) = dataset();
@@ -107,7 +145,7 @@ fn device_error_fails_gpu_backend_and_leaves_state_unchanged() {
 
 #[test]
 fn auto_falls_back_to_the_cpu_for_the_failed_stage() {
-    let Some(auto) = gpu_engine(Backend::Auto) else {
+    let Some(auto) = common::gpu_engine(Backend::Auto) else {
         return;
     };
     assert_eq!(auto.backend(), Backend::Gpu);
@@ -118,12 +156,7 @@ fn auto_falls_back_to_the_cpu_for_the_failed_stage() {
     auto.gpu_context().unwrap().inject_fault();
     let out = auto.process_block(&mut state, &blocks[0]).unwrap();
     assert_eq!(out.devices.hash, Device::CpuFallback);
-    assert_eq!(out.fallbacks.len(), 1, "{:?}", out.fallbacks);
-    assert!(
-        out.fallbacks[0].starts_with("hash: GPU error"),
-        "{:?}",
-        out.fallbacks
-    );
+    common::assert_one_gpu_fallback(&out.fallbacks, "hash");
     assert_eq!(
         out.devices.commit,
         Device::Gpu,
@@ -148,7 +181,7 @@ fn auto_passes_over_software_adapters_unless_named() {
 
 #[test]
 fn gpu_commit_keeps_account_leaves_on_the_device() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     common::commit_cache_scenario(&gpu);
@@ -156,19 +189,14 @@ fn gpu_commit_keeps_account_leaves_on_the_device() {
 
 #[test]
 fn gpu_account_leaves_of_one_two_and_three_chunks() {
-    let Some(gpu) = gpu_engine(Backend::Gpu) else {
+    let Some(gpu) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     // Leaf messages are 41 + 8·tokens bytes: 1017 (one chunk), 1025 (two), 2089 (three).
     for tokens in [122, 123, 256] {
         let cfg = GenConfig {
-            accounts: 40,
             tokens,
-            pools: 3,
-            blocks: 2,
-            txs_per_block: 60,
-            seed: tokens as u64,
-            ..Default::default()
+            ..GenConfig::sized(40, 3, 2, 60, tokens as u64)
         };
         let g = generate(&cfg, |_, _| {}).unwrap();
         let mut state = State::from_genesis(&g.genesis).unwrap();
@@ -188,17 +216,8 @@ fn gpu_account_lookups_match_the_state_index() {
         return;
     };
     let resident = txwave::gpu::resident::ResidentState::new(&ctx);
-    let resolver = txwave::resolve::gpu::GpuResolver::new(&ctx).unwrap();
-    let g = generate(
-        &GenConfig {
-            accounts: 3000,
-            blocks: 1,
-            txs_per_block: 10,
-            ..Default::default()
-        },
-        |_, _| {},
-    )
-    .unwrap();
+    let resolver = txwave::resolve::gpu::GpuResolver::new(&ctx, &Default::default()).unwrap();
+    let g = generate(&GenConfig::sized(3000, 16, 1, 10, 1), |_, _| {}).unwrap();
     let state = State::from_genesis(&g.genesis).unwrap();
     // Every account, then keys no account has (one differs from a real key in one bit).
     let mut keys: Vec<[u8; 32]> = state.pubkeys().to_vec();

@@ -4,6 +4,8 @@
 //! arithmetic against its CPU twin and a big-integer oracle. Runs on whatever adapter
 //! exists (lavapipe in CI); skips without one unless `TXWAVE_REQUIRE_GPU=1`.
 
+mod common;
+
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use txwave::engine::Device;
@@ -13,22 +15,24 @@ use txwave::gpu::resident::{join, split};
 use txwave::state::{AccountJson, GenesisJson, Pool};
 use txwave::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
 use txwave::workload::{GenConfig, generate};
-use txwave::{
-    Backend, Block, BlockOutcome, Engine, EngineConfig, Error, State, Status, VerifyRule,
-};
+use txwave::{Backend, Block, BlockOutcome, Engine, Error, State, Status, VerifyRule};
 
-/// An engine on the test adapter; `Auto` needs the adapter named to accept a software one.
-fn gpu_engine(backend: Backend) -> Option<Engine> {
-    let ctx = txwave::gpu::test_context()?;
-    Some(
-        Engine::new(EngineConfig {
-            backend,
-            adapter: Some(ctx.adapter.name.clone()),
-            auto_min_hash_batch: 0,
-            ..Default::default()
-        })
-        .expect("engine on the test adapter"),
-    )
+/// A GPU engine of `backend`, the `hot_pool_30` workload, and the engine's and the
+/// reference's states after its first block (checked equal).
+fn after_first_block(
+    backend: Backend,
+) -> Option<(Engine, txwave::workload::Generated, State, State)> {
+    let engine = common::gpu_engine(backend)?;
+    let (g, mut state) = common::dataset(&workload("hot_pool_30"));
+    let mut reference_state = state.clone();
+    same_as_reference(
+        &engine,
+        &mut state,
+        &mut reference_state,
+        &g.blocks[0],
+        "block 1",
+    );
+    Some((engine, g, state, reference_state))
 }
 
 /// Runs `block` on the GPU engine and on the reference; asserts identical receipts, roots
@@ -75,14 +79,7 @@ fn same_as_reference(
 }
 
 fn workload(name: &str) -> GenConfig {
-    let base = GenConfig {
-        accounts: 300,
-        pools: 6,
-        blocks: 3,
-        txs_per_block: 600,
-        seed: 21,
-        ..Default::default()
-    };
+    let base = GenConfig::sized(300, 6, 3, 600, 21);
     match name {
         "uniform" => base,
         "hot_pool_30" => GenConfig {
@@ -106,7 +103,7 @@ fn workload(name: &str) -> GenConfig {
 
 #[test]
 fn workloads_match_the_reference_with_state_resident_across_blocks() {
-    let Some(mut engine) = gpu_engine(Backend::Gpu) else {
+    let Some(mut engine) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     for name in ["uniform", "hot_pool_30", "all_one_pool", "transfers_only"] {
@@ -143,7 +140,7 @@ fn workloads_match_the_reference_with_state_resident_across_blocks() {
 
 #[test]
 fn waves_split_over_two_dimensional_grids_match() {
-    let Some(mut engine) = gpu_engine(Backend::Gpu) else {
+    let Some(mut engine) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let exec = engine.gpu_executor_mut().expect("GPU engine");
@@ -387,7 +384,7 @@ fn edge_block(state: &State) -> Block {
 
 #[test]
 fn edge_block_at_u64_limits_matches_the_reference() {
-    let Some(engine) = gpu_engine(Backend::Gpu) else {
+    let Some(engine) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let mut state = edge_genesis();
@@ -414,19 +411,9 @@ fn edge_block_at_u64_limits_matches_the_reference() {
 
 #[test]
 fn rejected_block_then_good_block_keeps_the_device_copy_consistent() {
-    let Some(engine) = gpu_engine(Backend::Gpu) else {
+    let Some((engine, g, mut state, mut reference_state)) = after_first_block(Backend::Gpu) else {
         return;
     };
-    let g = generate(&workload("hot_pool_30"), |_, _| {}).expect("valid config");
-    let mut state = State::from_genesis(&g.genesis).expect("genesis");
-    let mut reference_state = state.clone();
-    same_as_reference(
-        &engine,
-        &mut state,
-        &mut reference_state,
-        &g.blocks[0],
-        "block 1",
-    );
     // Block 2 with a wrong claimed root: executed on the device, then rejected.
     let mut wrong = g.blocks[1].clone();
     wrong.claimed_state_root = [7; 32];
@@ -457,14 +444,10 @@ fn rejected_block_then_good_block_keeps_the_device_copy_consistent() {
 
 #[test]
 fn one_engine_with_several_states_and_host_edits_between_blocks() {
-    let Some(engine) = gpu_engine(Backend::Gpu) else {
+    let Some(engine) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
-    let cpu = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .expect("CPU engine");
+    let cpu = common::cpu_engine();
     let g = generate(&workload("uniform"), |_, _| {}).expect("valid config");
     let genesis = State::from_genesis(&g.genesis).expect("genesis");
     let (mut a, mut b) = (genesis.clone(), genesis.clone());
@@ -488,19 +471,9 @@ fn one_engine_with_several_states_and_host_edits_between_blocks() {
 
 #[test]
 fn failure_after_dispatch_leaves_the_host_untouched_and_auto_falls_back() {
-    let Some(engine) = gpu_engine(Backend::Auto) else {
+    let Some((engine, g, mut state, mut reference_state)) = after_first_block(Backend::Auto) else {
         return;
     };
-    let g = generate(&workload("hot_pool_30"), |_, _| {}).expect("valid config");
-    let mut state = State::from_genesis(&g.genesis).expect("genesis");
-    let mut reference_state = state.clone();
-    same_as_reference(
-        &engine,
-        &mut state,
-        &mut reference_state,
-        &g.blocks[0],
-        "block 1",
-    );
     engine
         .gpu_executor()
         .expect("GPU")
@@ -510,12 +483,7 @@ fn failure_after_dispatch_leaves_the_host_untouched_and_auto_falls_back() {
         .process_block(&mut state, &g.blocks[1])
         .expect("Auto recovers");
     assert_eq!(out.devices.execute, Device::CpuFallback);
-    assert_eq!(out.fallbacks.len(), 1, "{:?}", out.fallbacks);
-    assert!(
-        out.fallbacks[0].starts_with("execute: GPU error"),
-        "{:?}",
-        out.fallbacks
-    );
+    common::assert_one_gpu_fallback(&out.fallbacks, "execute");
     assert_eq!(out.receipts, want.receipts);
     assert!(state == reference_state);
     same_as_reference(
@@ -529,7 +497,7 @@ fn failure_after_dispatch_leaves_the_host_untouched_and_auto_falls_back() {
 
 #[test]
 fn failure_after_dispatch_under_gpu_backend_is_an_error_and_changes_nothing() {
-    let Some(engine) = gpu_engine(Backend::Gpu) else {
+    let Some(engine) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let g = generate(&workload("uniform"), |_, _| {}).expect("valid config");
@@ -566,27 +534,18 @@ fn failure_after_dispatch_under_gpu_backend_is_an_error_and_changes_nothing() {
 
 #[test]
 fn block_of_65537_txs_matches() {
-    let Some(engine) = gpu_engine(Backend::Gpu) else {
+    let Some(engine) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let cfg = GenConfig {
-        accounts: 4000,
-        pools: 8,
-        blocks: 1,
-        txs_per_block: 65_537,
         hot_pool_share: 0.3,
-        seed: 5,
-        ..Default::default()
+        ..GenConfig::sized(4000, 8, 1, 65_537, 5)
     };
     let g = generate(&cfg, |_, _| {}).expect("valid config");
     let mut state = State::from_genesis(&g.genesis).expect("genesis");
     // The block claims the reference's state root, so acceptance is a root check; the
     // receipts are compared with the CPU engine, itself checked against the reference.
-    let cpu = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .expect("CPU engine");
+    let cpu = common::cpu_engine();
     let mut cpu_state = state.clone();
     let want = cpu
         .process_block(&mut cpu_state, &g.blocks[0])
@@ -612,22 +571,7 @@ fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
     let Some(ctx) = txwave::gpu::test_context() else {
         return;
     };
-    let edges = [
-        0u64,
-        1,
-        2,
-        9_999,
-        10_000,
-        0xffff,
-        0x1_0000,
-        u32::MAX as u64 - 1,
-        u32::MAX as u64,
-        1 << 32,
-        (1 << 32) + 1,
-        1 << 63,
-        u64::MAX - 1,
-        u64::MAX,
-    ];
+    let edges = txwave::exec::twin::LIMB_EDGES;
     let mut probes = Vec::new();
     for &amount in &edges {
         for &r_in in edges.iter().filter(|&&r| r >= 1) {
@@ -680,7 +624,7 @@ fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
 fn shipped_defi_small_dataset_matches() {
     // Also the regression test for long serial segments: with 4096 txs per segment,
     // lavapipe's loop limiter cut invocations short from about the 1000th swap on.
-    let Some(mut engine) = gpu_engine(Backend::Gpu) else {
+    let Some(mut engine) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/defi-small");

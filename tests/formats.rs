@@ -1,10 +1,12 @@
 //! Binary formats of docs/FORMATS.md: tx and block-log round trips, and damaged logs that must
 //! give an `Error` naming the block (never a panic) while leaving the state untouched.
 
+mod common;
+
 use proptest::prelude::*;
 use txwave::tx::{Action, Direction, SWAP_LEN, Swap, TRANSFER_LEN, Transfer, Tx};
 use txwave::workload::{GenConfig, generate};
-use txwave::{Backend, Block, Engine, EngineConfig, Error, State};
+use txwave::{Block, Error, State};
 
 fn arb_action() -> impl Strategy<Value = Action> {
     prop_oneof![
@@ -89,14 +91,7 @@ proptest! {
 }
 
 fn small_dataset() -> (State, Vec<Block>, Vec<u8>) {
-    let cfg = GenConfig {
-        accounts: 20,
-        pools: 3,
-        blocks: 2,
-        txs_per_block: 12,
-        seed: 7,
-        ..Default::default()
-    };
+    let cfg = GenConfig::sized(20, 3, 2, 12, 7);
     let g = generate(&cfg, |_, _| {}).unwrap();
     (
         State::from_genesis(&g.genesis).unwrap(),
@@ -149,18 +144,10 @@ fn every_single_byte_flip_is_an_error() {
     }
 }
 
-fn engine() -> Engine {
-    Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .unwrap()
-}
-
 #[test]
 fn rejected_blocks_leave_the_state_unchanged() {
     let (genesis, blocks, _) = small_dataset();
-    let engine = engine();
+    let engine = common::cpu_engine();
     let mut state = genesis.clone();
     engine.process_block(&mut state, &blocks[0]).unwrap();
     let after_first = state.clone();
@@ -208,7 +195,7 @@ fn snapshot_round_trip_and_damage() {
     let (genesis, blocks, _) = small_dataset();
     let mut state = genesis;
     for b in &blocks {
-        engine().process_block(&mut state, b).unwrap();
+        common::cpu_engine().process_block(&mut state, b).unwrap();
     }
     let snap = state.to_snapshot();
     assert_eq!(State::from_snapshot(&snap).unwrap(), state);

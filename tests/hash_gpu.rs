@@ -6,6 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use txwave::Error;
 use txwave::gpu::pool::BatchLimits;
 use txwave::gpu::test_context;
+use txwave::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
 use txwave::hash::gpu::{GpuHasher, plan_sub_batches};
 use txwave::hash::twin;
 
@@ -32,6 +33,20 @@ fn official_vectors() -> Vec<(usize, Vec<u8>, [u8; 32])> {
         .collect()
 }
 
+fn expect_vectors(vectors: &[(usize, Vec<u8>, [u8; 32])], got: &[[u8; 32]]) {
+    assert_eq!(got.len(), vectors.len());
+    for (i, ((len, _, want), h)) in vectors.iter().zip(got).enumerate() {
+        assert_eq!(h, want, "vector {i} (input_len {len})");
+    }
+}
+
+/// The test adapter and a hasher on it at the default workgroup size.
+fn gpu_hasher() -> Option<(txwave::gpu::GpuContext, GpuHasher)> {
+    let ctx = test_context()?;
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
+    Some((ctx, hasher))
+}
+
 fn random_bytes(rng: &mut ChaCha8Rng, n: usize) -> Vec<u8> {
     (0..n).map(|_| rng.r#gen()).collect()
 }
@@ -52,22 +67,17 @@ fn expect_blake3(msgs: &[&[u8]], got: &[[u8; 32]], what: &str) {
 fn twin_passes_official_vectors() {
     let vectors = official_vectors();
     let msgs: Vec<&[u8]> = vectors.iter().map(|(_, m, _)| m.as_slice()).collect();
-    let got = twin::hash_many(&msgs).expect("fits");
-    for (i, ((len, _, want), h)) in vectors.iter().zip(&got).enumerate() {
-        assert_eq!(h, want, "vector {i} (input_len {len})");
-    }
+    expect_vectors(&vectors, &twin::hash_many(&msgs).expect("fits"));
 }
 
 #[test]
 fn gpu_passes_official_vectors() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let vectors = official_vectors();
     let msgs: Vec<&[u8]> = vectors.iter().map(|(_, m, _)| m.as_slice()).collect();
-    let (got, _) = hasher.hash_many(&ctx, &msgs).expect("hash");
-    for (i, ((len, _, want), h)) in vectors.iter().zip(&got).enumerate() {
-        assert_eq!(h, want, "vector {i} (input_len {len})");
-    }
+    expect_vectors(&vectors, &hasher.hash_many(&ctx, &msgs).expect("hash").0);
 }
 
 /// Every length 0..=4200 (one to five chunks: every block boundary, and the chunk
@@ -75,8 +85,9 @@ fn gpu_passes_official_vectors() {
 /// shuffled so that neighbours in the batch have unrelated lengths.
 #[test]
 fn gpu_matches_blake3_and_twin_on_every_length_to_4200_in_one_batch() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let mut owned: Vec<Vec<u8>> = (0..=4200).map(|n| random_bytes(&mut rng, n)).collect();
     owned.shuffle(&mut rng);
@@ -98,8 +109,9 @@ fn gpu_matches_blake3_and_twin_on_every_length_to_4200_in_one_batch() {
 
 #[test]
 fn gpu_matches_blake3_on_long_and_transaction_sized_messages() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // Transaction sizes (134 = swap, 155 = transfer), long trees (up to 100 chunks, with
     // odd chunk counts at several levels), and lengths exactly on chunk boundaries.
@@ -131,8 +143,9 @@ fn gpu_matches_blake3_on_long_and_transaction_sized_messages() {
 /// chunks per dispatch, laid out 2 x 2).
 #[test]
 fn gpu_splits_batches_over_binding_and_dispatch_limits() {
-    let Some(ctx) = test_context() else { return };
-    let mut hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let Some((ctx, mut hasher)) = gpu_hasher() else {
+        return;
+    };
     let limits = BatchLimits {
         max_binding_bytes: 8192,
         max_workgroups_per_dim: 2,
@@ -150,7 +163,8 @@ fn gpu_splits_batches_over_binding_and_dispatch_limits() {
         })
         .collect();
     let msgs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-    let plan = plan_sub_batches(&msgs, &limits).expect("every message fits alone");
+    let plan =
+        plan_sub_batches(&msgs, &limits, DEFAULT_WORKGROUP_SIZE).expect("every message fits alone");
     assert!(
         plan.len() > 10,
         "expected many sub-batches, got {}",
@@ -184,8 +198,9 @@ fn gpu_splits_batches_over_binding_and_dispatch_limits() {
 /// words, chaining values or hashes of the earlier call.
 #[test]
 fn reused_buffers_leak_nothing_between_calls() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for round in 0..6 {
         let count = [3000, 1, 17, 2500, 0, 64][round];
@@ -203,8 +218,9 @@ fn reused_buffers_leak_nothing_between_calls() {
 
 #[test]
 fn injected_fault_is_an_error_and_the_next_call_works() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     let msgs: [&[u8]; 2] = [b"abc", &[7u8; 1500]];
     ctx.inject_fault();
     match hasher.hash_many(&ctx, &msgs) {
@@ -219,8 +235,9 @@ fn injected_fault_is_an_error_and_the_next_call_works() {
 
 #[test]
 fn destroyed_device_is_an_error_not_a_panic() {
-    let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("pipelines compile");
+    let Some((ctx, hasher)) = gpu_hasher() else {
+        return;
+    };
     ctx.device.destroy();
     let msgs: [&[u8]; 1] = [b"abc"];
     let result = hasher.hash_many(&ctx, &msgs);

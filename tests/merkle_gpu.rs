@@ -9,6 +9,7 @@ use txwave::commit::gpu_merkle::GpuMerkle;
 use txwave::commit::twin;
 use txwave::gpu::pool::BatchLimits;
 use txwave::gpu::test_context;
+use txwave::gpu::tunables::GpuTunables;
 use txwave::hash::gpu::GpuHasher;
 use txwave::merkle::merkle_root;
 
@@ -33,7 +34,7 @@ fn twin_matches_cpu_root() {
 #[test]
 fn gpu_root_matches_cpu_root() {
     let Some(ctx) = test_context() else { return };
-    let merkle = GpuMerkle::new(&ctx).expect("pipeline compiles");
+    let merkle = GpuMerkle::new(&ctx, &GpuTunables::default()).expect("pipeline compiles");
     for n in COUNTS {
         let l = leaves(n);
         let (root, _) = merkle.merkle_root(&ctx, &l).expect("root");
@@ -49,7 +50,7 @@ fn gpu_root_matches_cpu_root() {
 #[test]
 fn gpu_root_over_split_subtrees_matches_cpu_root() {
     let Some(ctx) = test_context() else { return };
-    let mut merkle = GpuMerkle::new(&ctx).expect("pipeline compiles");
+    let mut merkle = GpuMerkle::new(&ctx, &GpuTunables::default()).expect("pipeline compiles");
     merkle.set_limits(BatchLimits {
         max_binding_bytes: 1024,
         max_workgroups_per_dim: 1,
@@ -73,8 +74,8 @@ fn tx_like(rng: &mut ChaCha8Rng, n: usize) -> Vec<Vec<u8>> {
 #[test]
 fn hashing_then_reducing_on_device_matches_cpu() {
     let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("hash pipelines compile");
-    let merkle = GpuMerkle::new(&ctx).expect("merkle pipeline compiles");
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("hash pipelines compile");
+    let merkle = GpuMerkle::new(&ctx, &GpuTunables::default()).expect("merkle pipeline compiles");
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     for n in [0usize, 1, 2, 3, 1000, 4097] {
         let owned = tx_like(&mut rng, n);
@@ -94,8 +95,9 @@ fn hashing_then_reducing_on_device_matches_cpu() {
 #[test]
 fn hashing_then_reducing_over_split_batches_matches_cpu() {
     let Some(ctx) = test_context() else { return };
-    let mut hasher = GpuHasher::new(&ctx).expect("hash pipelines compile");
-    let mut merkle = GpuMerkle::new(&ctx).expect("merkle pipeline compiles");
+    let mut hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("hash pipelines compile");
+    let mut merkle =
+        GpuMerkle::new(&ctx, &GpuTunables::default()).expect("merkle pipeline compiles");
     let small = BatchLimits {
         max_binding_bytes: 4096,
         max_workgroups_per_dim: 2,
@@ -111,11 +113,44 @@ fn hashing_then_reducing_over_split_batches_matches_cpu() {
     assert_eq!(root, merkle_root(&ids));
 }
 
+/// Hash and Merkle kernels at workgroups of 32 and 256 under limits of two workgroups per
+/// dimension, so that grids are 2D and the shader's invocation index must use the size the
+/// pipeline was built with: the CPU's ids and roots.
+#[test]
+fn other_workgroup_sizes_over_2d_grids_match_cpu() {
+    let Some(ctx) = test_context() else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let owned = tx_like(&mut rng, 1500);
+    let msgs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let ids: Vec<[u8; 32]> = msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
+    let l = leaves(3000);
+    for size in [32, 256] {
+        let tunables = GpuTunables {
+            hash_workgroup_size: size,
+            merkle_workgroup_size: size,
+            ..Default::default()
+        };
+        let mut hasher = GpuHasher::new(&ctx, &tunables).expect("hash pipelines compile");
+        let mut merkle = GpuMerkle::new(&ctx, &tunables).expect("merkle pipeline compiles");
+        let small = BatchLimits {
+            max_workgroups_per_dim: 2,
+            ..hasher.limits()
+        };
+        hasher.set_limits(small);
+        merkle.set_limits(small);
+        let (got_ids, root, _) = merkle.hash_and_root(&ctx, &hasher, &msgs).expect("root");
+        assert_eq!(got_ids, ids, "size {size}");
+        assert_eq!(root, merkle_root(&ids), "size {size}");
+        let (root, _) = merkle.merkle_root(&ctx, &l).expect("root");
+        assert_eq!(root, merkle_root(&l), "size {size}");
+    }
+}
+
 #[test]
 fn injected_fault_is_an_error_and_the_next_call_works() {
     let Some(ctx) = test_context() else { return };
-    let hasher = GpuHasher::new(&ctx).expect("hash pipelines compile");
-    let merkle = GpuMerkle::new(&ctx).expect("merkle pipeline compiles");
+    let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("hash pipelines compile");
+    let merkle = GpuMerkle::new(&ctx, &GpuTunables::default()).expect("merkle pipeline compiles");
     let l = leaves(100);
     ctx.inject_fault();
     assert!(matches!(

@@ -2,9 +2,11 @@
 //! resolve rules, u64-edge amounts and nonces, and the genesis checks. The CPU engine must
 //! give the same bytes on each.
 
+mod common;
+
 use txwave::exec::reference;
 use txwave::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
-use txwave::{Backend, Block, Engine, EngineConfig, Error, State, Status};
+use txwave::{Block, Error, State, Status};
 
 const ALICE: [u8; 32] = [1; 32];
 const BOB: [u8; 32] = [2; 32];
@@ -44,20 +46,14 @@ fn genesis() -> State {
     .unwrap()
 }
 
-fn engine() -> Engine {
-    Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .unwrap()
-}
-
 /// Runs the block on the reference and on the CPU engine; both must agree on everything.
 fn run_both(state: &State, block: &Block) -> (State, Vec<(Status, u64)>) {
     let mut reference_state = state.clone();
     let r = reference::execute_block(&mut reference_state, block).unwrap();
     let mut engine_state = state.clone();
-    let e = engine().process_block(&mut engine_state, block).unwrap();
+    let e = common::cpu_engine()
+        .process_block(&mut engine_state, block)
+        .unwrap();
     assert_eq!(
         engine_state, reference_state,
         "engine state differs from the reference"

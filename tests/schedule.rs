@@ -7,12 +7,14 @@
 //! points from the earlier tx to the later one; a tx's wave is 1 + the longest path
 //! into it (0-based waves).
 
+mod common;
+
 use txwave::exec::reference;
 use txwave::schedule::NO_WAVE;
 use txwave::state::{AccountJson, GenesisJson, Pool};
 use txwave::tx::{Action, Direction, Swap, Transfer, public_key_of};
 use txwave::verify::VerifyRule;
-use txwave::{Backend, Block, BlockOutcome, Engine, EngineConfig, State, Status, Tx};
+use txwave::{Block, BlockOutcome, State, Status, Tx};
 
 /// Key seed of a named party.
 fn seed(name: u8) -> [u8; 32] {
@@ -113,11 +115,7 @@ fn run(state: &mut State, txs: &[Vec<u8>]) -> BlockOutcome {
     }
     let mut reference_state = state.clone();
     let expected = reference::execute_block(&mut reference_state, &block).expect("reference");
-    let engine = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .expect("engine");
+    let engine = common::cpu_engine();
     let outcome = engine.process_block(state, &block).expect("block accepted");
     assert_eq!(outcome.receipts, expected.receipts);
     assert_eq!(outcome.state_root, expected.state_root);

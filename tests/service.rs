@@ -5,6 +5,8 @@
 //! GPU test skips without one unless `TXWAVE_REQUIRE_GPU=1`). Every test runs under a
 //! timeout of its own, so a deadlock fails instead of hanging.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -151,13 +153,7 @@ fn batch_size(rng: &mut ChaCha20Rng) -> usize {
 }
 
 fn cpu_engine() -> Arc<Engine> {
-    Arc::new(
-        Engine::new(EngineConfig {
-            backend: Backend::Cpu,
-            ..Default::default()
-        })
-        .expect("CPU engine"),
-    )
+    Arc::new(common::cpu_engine())
 }
 
 /// `threads` producers each submit `per_thread` batches (sizes from `batch_size`, one
@@ -344,18 +340,7 @@ fn try_submit_is_busy_when_full_and_close_refuses_but_drains() {
 fn the_engine_serves_many_threads_at_once() {
     with_timeout(Duration::from_secs(120), || {
         let engine = cpu_engine();
-        let g = generate(
-            &GenConfig {
-                accounts: 200,
-                pools: 3,
-                blocks: 3,
-                txs_per_block: 200,
-                seed: 21,
-                ..Default::default()
-            },
-            |_, _| {},
-        )
-        .unwrap();
+        let g = generate(&GenConfig::sized(200, 3, 3, 200, 21), |_, _| {}).unwrap();
         let genesis = State::from_genesis(&g.genesis).unwrap();
         let mut serial = genesis.clone();
         let want: Vec<[u8; 32]> = g
@@ -450,18 +435,7 @@ fn gpu_split_service_blocks_and_a_forced_gpu_error() {
         assert_eq!(engine.hash_many(&msgs).unwrap(), hashes);
 
         // process_block: the verify stage splits, the block equals the CPU engine's.
-        let g = generate(
-            &GenConfig {
-                accounts: 100,
-                pools: 2,
-                blocks: 1,
-                txs_per_block: 600,
-                seed: 4,
-                ..Default::default()
-            },
-            |_, _| {},
-        )
-        .unwrap();
+        let g = generate(&GenConfig::sized(100, 2, 1, 600, 4), |_, _| {}).unwrap();
         let genesis = State::from_genesis(&g.genesis).unwrap();
         let (mut a, mut b) = (genesis.clone(), genesis);
         let x = cpu_engine().process_block(&mut a, &g.blocks[0]).unwrap();

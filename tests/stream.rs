@@ -3,8 +3,9 @@
 //! blocks in the middle and truncated tails, at 1, 2 and 8 threads and queue depths 1, 2
 //! and 8; on the CPU always and on a GPU adapter when one opens.
 
+mod common;
+
 use std::ops::ControlFlow;
-use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use txwave::workload::{FailureShares, GenConfig, generate};
@@ -15,14 +16,7 @@ use txwave::{
 /// The workloads of the generator: its default mix, transfers only, one hot pool, skewed
 /// accounts, the strict rule, many new accounts, and a high failure rate.
 fn workload(kind: usize, seed: u64, blocks: usize, txs: usize) -> GenConfig {
-    let base = GenConfig {
-        seed,
-        blocks,
-        txs_per_block: txs,
-        accounts: 40,
-        pools: 4,
-        ..Default::default()
-    };
+    let base = GenConfig::sized(40, 4, blocks, txs, seed);
     match kind {
         0 => base,
         1 => GenConfig {
@@ -102,29 +96,6 @@ fn seen(o: &BlockOutcome) -> Seen {
         state_root: o.state_root,
         block_hash: o.block_hash,
     }
-}
-
-fn cpu_engine(threads: usize) -> &'static Engine {
-    static ENGINES: OnceLock<Vec<Engine>> = OnceLock::new();
-    let engines = ENGINES.get_or_init(|| {
-        [1, 2, 8]
-            .iter()
-            .map(|&n| {
-                Engine::new(EngineConfig {
-                    backend: Backend::Cpu,
-                    threads: Some(n),
-                    ..Default::default()
-                })
-                .unwrap()
-            })
-            .collect()
-    });
-    let i = match threads {
-        1 => 0,
-        2 => 1,
-        _ => 2,
-    };
-    &engines[i]
 }
 
 /// The log bytes and, for the loop, the blocks it holds before the damage.
@@ -242,7 +213,7 @@ proptest! {
             _ => Damage::Truncate(at),
         };
         let (log, blocks) = damaged_log(&g.blocks, damage);
-        let engine = cpu_engine(threads);
+        let engine = common::threaded_cpu_engine(threads);
         let expected = looped(engine, &genesis, &log, &blocks);
         let got = streamed(engine, &genesis, &log, depth);
         prop_assert_eq!(&got.0, &expected.0, "per-block results, {:?}", damage);
@@ -293,7 +264,7 @@ fn reader_errors_match_decode_log() {
 fn callback_stop_and_zero_depth() {
     let g = generate(&workload(1, 3, 4, 20), |_, _| {}).unwrap();
     let log = g.block_log();
-    let engine = cpu_engine(2);
+    let engine = common::threaded_cpu_engine(2);
     let mut state = State::from_genesis(&g.genesis).unwrap();
     let summary = engine.process_stream_with(
         &mut state,

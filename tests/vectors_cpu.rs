@@ -5,9 +5,11 @@
 //! Every suite is verified in one call, so valid and invalid signatures share batches and
 //! the zebra bisection path is exercised.
 
+mod common;
+
 use serde_json::Value;
 use txwave::verify::cpu::{verify_strict_one, verify_zip215_one};
-use txwave::{Backend, Engine, EngineConfig, SigCheck, VerifyRule};
+use txwave::{SigCheck, VerifyRule};
 
 fn vectors(name: &str) -> Value {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -28,14 +30,6 @@ struct Case {
     msg: Vec<u8>,
 }
 
-fn engine() -> Engine {
-    Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .expect("CPU engine")
-}
-
 /// Runs all cases through the engine under `rule`; cases with wrongly sized fields are
 /// rejected without reaching the API.
 fn engine_verdicts(cases: &[Case], rule: VerifyRule) -> Vec<bool> {
@@ -50,7 +44,9 @@ fn engine_verdicts(cases: &[Case], rule: VerifyRule) -> Vec<bool> {
             message: &cases[i].msg,
         })
         .collect();
-    let got = engine().verify_signatures(&checks, rule).expect("verify");
+    let got = common::cpu_engine()
+        .verify_signatures(&checks, rule)
+        .expect("verify");
     let mut out = vec![false; cases.len()];
     for (&i, ok) in well_formed.iter().zip(got) {
         out[i] = ok;
@@ -215,7 +211,9 @@ fn bisection_finds_every_bad_signature_in_large_batches() {
         checks[i].signature[40] ^= 0x10; // S changes: a valid-looking but wrong signature
     }
     for rule in [VerifyRule::Zip215, VerifyRule::Strict] {
-        let got = engine().verify_signatures(&checks, rule).unwrap();
+        let got = common::cpu_engine()
+            .verify_signatures(&checks, rule)
+            .unwrap();
         for (i, ok) in got.iter().enumerate() {
             assert_eq!(*ok, !bad.contains(&i), "signature {i} under {rule:?}");
         }
@@ -248,7 +246,7 @@ fn adaptive_batches_agree_with_single_checks_at_any_bad_share() {
                 c.signature[(i * 7) % 64] ^= 1 << (i % 8);
             }
         }
-        let got = engine()
+        let got = common::cpu_engine()
             .verify_signatures(&checks, VerifyRule::Zip215)
             .unwrap();
         for (i, c) in checks.iter().enumerate() {

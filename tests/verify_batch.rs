@@ -5,6 +5,8 @@
 //!   RFC 8032's examples with a flipped bit), under each rule, hidden alone inside a
 //!   batch of 1,000 valid signatures, is the one signature the batch rejects.
 
+mod common;
+
 #[path = "common/adversarial.rs"]
 #[allow(dead_code)]
 mod adversarial;
@@ -16,15 +18,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
 use txwave::verify::batch::DecodedSet;
-use txwave::{Backend, Engine, EngineConfig, SigCheck, VerifyRule};
-
-fn engine() -> Engine {
-    Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .expect("CPU engine")
-}
+use txwave::{SigCheck, VerifyRule};
 
 /// `n` valid signatures from 100 keys (a few signers sign many times).
 fn valid(n: usize, seed: u64) -> Vec<Input> {
@@ -84,7 +78,7 @@ fn errors_that_cancel_under_fixed_coefficients_are_still_rejected() {
             "random coefficients expose them"
         );
     }
-    let engine = engine();
+    let engine = common::cpu_engine();
     for rule in [VerifyRule::Zip215, VerifyRule::Strict] {
         assert_eq!(
             engine.verify_signatures(&checks, rule).unwrap(),
@@ -236,7 +230,7 @@ fn every_invalid_vector_is_found_alone_in_a_batch_of_1000_valid() {
         rfc_valid, 3,
         "the three RFC 8032 examples verify under both oracles"
     );
-    let engine = engine();
+    let engine = common::cpu_engine();
     let base = valid(1000, 13);
     let mut rng = ChaCha20Rng::seed_from_u64(14);
     for rule in [VerifyRule::Zip215, VerifyRule::Strict] {

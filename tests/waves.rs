@@ -19,6 +19,8 @@
 //!   `reference::execute_block` in receipts, all roots and state, and gives the same
 //!   bytes (receipts, roots, state snapshot) with 1, 2 and 8 threads.
 
+mod common;
+
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
@@ -31,7 +33,7 @@ use txwave::state::{AccountJson, GenesisJson, Pool};
 use txwave::tx::{Action, Direction, Swap, Transfer, public_key_of};
 use txwave::verify::VerifyRule;
 use txwave::workload::{GenConfig, generate};
-use txwave::{Backend, Block, Engine, EngineConfig, State, Tx};
+use txwave::{Block, State, Tx};
 
 const TOKENS: u16 = 3;
 const START_BALANCE: u64 = 500;
@@ -436,27 +438,6 @@ fn schedule_property(u: Universe, fc: usize, specs: &[TxSpec]) -> Result<(), Tes
     Ok(())
 }
 
-fn engine(threads: usize) -> &'static Engine {
-    static ENGINES: OnceLock<Vec<Engine>> = OnceLock::new();
-    let engines = ENGINES.get_or_init(|| {
-        [1, 2, 8]
-            .iter()
-            .map(|&n| {
-                Engine::new(EngineConfig {
-                    backend: Backend::Cpu,
-                    threads: Some(n),
-                    ..Default::default()
-                })
-                .expect("engine")
-            })
-            .collect()
-    });
-    &engines[[1, 2, 8]
-        .iter()
-        .position(|&n| n == threads)
-        .expect("1, 2 or 8")]
-}
-
 /// Runs `block` on the reference and on the engine with 1, 2 and 8 threads; all must
 /// agree byte for byte.
 fn engine_matches_reference(state: &State, block: &Block) -> Result<(), TestCaseError> {
@@ -464,7 +445,7 @@ fn engine_matches_reference(state: &State, block: &Block) -> Result<(), TestCase
     let expected = reference::execute_block(&mut ref_state, block).expect("reference accepts");
     for threads in [1, 2, 8] {
         let mut s = state.clone();
-        let got = engine(threads)
+        let got = common::threaded_cpu_engine(threads)
             .process_block(&mut s, block)
             .expect("engine accepts");
         prop_assert_eq!(&got.receipts, &expected.receipts, "{} threads", threads);
@@ -527,27 +508,17 @@ fn engine_parallel_waves_match_reference_on_generated_blocks() {
         (
             "uniform",
             GenConfig {
-                seed: 7,
-                accounts: 20_000,
-                pools: 64,
-                blocks: 2,
-                txs_per_block: 4_000,
                 swap_share: 0.3,
-                ..GenConfig::default()
+                ..GenConfig::sized(20_000, 64, 2, 4_000, 7)
             },
         ),
         (
             "hot fee collector and recipients",
             GenConfig {
-                seed: 8,
-                accounts: 20_000,
-                pools: 8,
-                blocks: 1,
-                txs_per_block: 8_000,
                 swap_share: 0.1,
                 account_skew: 0.8,
                 new_recipient_share: 0.2,
-                ..GenConfig::default()
+                ..GenConfig::sized(20_000, 8, 1, 8_000, 8)
             },
         ),
     ] {
@@ -559,7 +530,7 @@ fn engine_parallel_waves_match_reference_on_generated_blocks() {
             let mut bytes = Vec::new();
             for block in &generated.blocks {
                 // The block claims the reference executor's root: acceptance is equality.
-                let outcome = engine(threads)
+                let outcome = common::threaded_cpu_engine(threads)
                     .process_block(&mut state, block)
                     .unwrap_or_else(|e| panic!("{name}, {threads} threads: {e}"));
                 if threads > 1 {

@@ -3,18 +3,13 @@
 mod common;
 
 use txwave::workload::{GenConfig, generate};
-use txwave::{Backend, Engine, EngineConfig, State, Status};
+use txwave::{State, Status};
 
 fn cfg() -> GenConfig {
     GenConfig {
-        accounts: 50,
-        pools: 4,
-        blocks: 3,
-        txs_per_block: 200,
-        seed: 42,
         account_skew: 1.0,
         pool_skew: 1.0,
-        ..Default::default()
+        ..GenConfig::sized(50, 4, 3, 200, 42)
     }
 }
 
@@ -38,11 +33,7 @@ fn same_config_same_bytes_different_seed_different_bytes() {
 #[test]
 fn generated_blocks_claim_roots_the_engine_reproduces_and_fail_every_way() {
     let g = generate(&cfg(), |_, _| {}).unwrap();
-    let engine = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = common::cpu_engine();
     let mut state = State::from_genesis(&g.genesis).unwrap();
     let mut seen = std::collections::BTreeSet::new();
     for block in &g.blocks {
@@ -94,10 +85,6 @@ fn bad_configs_are_errors() {
 
 #[test]
 fn cpu_commit_cache_follows_blocks_rollbacks_and_other_states() {
-    let engine = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = common::cpu_engine();
     common::commit_cache_scenario(&engine);
 }

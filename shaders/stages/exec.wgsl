@@ -1,8 +1,10 @@
-// Execution of a block's waves over resident structure-of-arrays state: docs/SPEC.md (Semantics) steps
-// 4–10 for every ready tx. Needs shaders/shared/u64.wgsl in front. CPU twin: src/exec/twin.rs.
+// Execution of a block's waves over resident structure-of-arrays state: docs/SPEC.md
+// (Semantics) steps 4–10 for every ready tx. Needs shaders/shared/dispatch.wgsl,
+// shaders/shared/u64.wgsl and shaders/shared/pool_words.wgsl in front. CPU twin:
+// src/exec/twin.rs.
 // Host side, buffer layout and the dispatch scheme: src/exec/gpu.rs.
 
-// Keep in sync with `ExecParams` in src/exec/gpu.rs.
+// Keep in sync with `ExecParams` in src/exec/layout.rs.
 struct ExecParams {
     fee_collector: u32,
     tokens: u32,
@@ -18,7 +20,7 @@ struct ExecParams {
 }
 
 // One dispatch: `count` entries of `order` from `first`. Keep in sync with `Segment` in
-// src/exec/gpu.rs.
+// src/exec/layout.rs.
 struct Segment {
     first: u32,
     count: u32,
@@ -26,7 +28,7 @@ struct Segment {
     pad0: u32,
 }
 
-// A ready tx. Keep in sync with `ExecTx` in src/exec/gpu.rs.
+// A ready tx. Keep in sync with `ExecTx` in src/exec/layout.rs.
 struct ExecTx {
     kind: u32,
     signer: u32,
@@ -44,18 +46,7 @@ struct ExecTx {
     pad1: vec2<u32>,
 }
 
-// A pool. Keep in sync with `PoolWords` in src/exec/gpu.rs.
-struct PoolWords {
-    token_a: u32,
-    token_b: u32,
-    fee_bps: u32,
-    pad0: u32,
-    reserve_a: vec2<u32>,
-    reserve_b: vec2<u32>,
-}
-
-// Keep in sync with the constants of the same names in src/exec/gpu.rs.
-const EXEC_WORKGROUP_SIZE: u32 = 64u;
+// Keep in sync with the constants of the same names in src/exec/layout.rs.
 const NO_ACCOUNT: u32 = 0xffffffffu;
 const TX_KIND_TRANSFER: u32 = 1u;
 const TX_KIND_SWAP: u32 = 2u;
@@ -221,12 +212,9 @@ fn execute_tx(i: u32) {
 // One segment: a parallel wave (invocation j runs entry j) or a serial run of consecutive
 // small waves (invocation 0 runs every entry in order: waves in order, and inside a wave
 // any order is serial-equivalent).
-@compute @workgroup_size(64)
-fn exec_segment(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = gid.x + gid.y * groups.x * EXEC_WORKGROUP_SIZE;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn exec_segment(inv: Invocation) {
+    let j = invocation_index(inv);
     if (segment.mode == SEGMENT_SERIAL) {
         if (j == 0u) {
             for (var k = 0u; k < segment.count; k++) {
@@ -244,12 +232,9 @@ fn exec_segment(
 // After every segment: copies the columns the block may have changed (nonce and balances
 // of each gathered account, reserves of each gathered pool) to `out` for the readback.
 // Invocation j handles gather entry `segment.first + j`.
-@compute @workgroup_size(64)
-fn gather_changed(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = gid.x + gid.y * groups.x * EXEC_WORKGROUP_SIZE;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gather_changed(inv: Invocation) {
+    let j = invocation_index(inv);
     if (j >= segment.count) {
         return;
     }

@@ -1,5 +1,6 @@
 // Batch BLAKE3 of many messages of any length (BLAKE3 specification, sections 2.3–2.5).
-// Needs shaders/shared/blake3_compress.wgsl in front of it. CPU twin: src/hash/twin.rs.
+// Needs shaders/shared/dispatch.wgsl and shaders/shared/blake3_compress.wgsl in front of
+// it. CPU twin: src/hash/twin.rs.
 //
 // A batch is split into 1024-byte chunks, globally numbered. `hash_chunks` runs one
 // invocation per chunk: a one-chunk message is finished there (ROOT on its last block) and
@@ -27,8 +28,6 @@ struct MsgDesc {
     n_chunks: u32,
 }
 
-const HASH_WORKGROUP_SIZE: u32 = 64u;
-
 @group(0) @binding(0) var<uniform> params: HashParams;
 @group(0) @binding(1) var<storage, read> data: array<u32>;
 @group(0) @binding(2) var<storage, read> descs: array<MsgDesc>;
@@ -38,11 +37,6 @@ const HASH_WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(4) var<storage, read_write> cvs: array<u32>;
 // 8 words per message: the hashes.
 @group(0) @binding(5) var<storage, read_write> digests: array<u32>;
-
-// Dispatches are 2D when one dimension's workgroup limit is too small for the batch.
-fn hash_invocation_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * HASH_WORKGROUP_SIZE;
-}
 
 // The 16 words of the block that starts at byte `block_start` of message d, zero past its end.
 fn load_block(d: MsgDesc, block_start: u32) -> array<u32, 16> {
@@ -104,12 +98,9 @@ fn store_digest(msg: u32, cv: array<u32, 8>) {
     }
 }
 
-@compute @workgroup_size(64)
-fn hash_chunks(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let i = hash_invocation_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn hash_chunks(inv: Invocation) {
+    let i = invocation_index(inv);
     if (i >= params.n_chunks) {
         return;
     }
@@ -123,12 +114,9 @@ fn hash_chunks(
     }
 }
 
-@compute @workgroup_size(64)
-fn reduce_chunk_trees(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let msg = hash_invocation_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn reduce_chunk_trees(inv: Invocation) {
+    let msg = invocation_index(inv);
     if (msg >= params.n_msgs) {
         return;
     }

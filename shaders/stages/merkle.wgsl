@@ -1,8 +1,8 @@
 // One level of the txwave Merkle tree (docs/FORMATS.md, "Roots"): parent = BLAKE3(0x01 ‖ left ‖
-// right), an odd last node moves up unchanged. Needs shaders/shared/blake3_compress.wgsl in front
-// of it. CPU twin: src/commit/twin.rs.
+// right), an odd last node moves up unchanged. Needs shaders/shared/dispatch.wgsl and
+// shaders/shared/blake3_compress.wgsl in front of it. CPU twin: src/commit/twin.rs.
 
-// Keep in sync with `LevelParams` in src/commit/gpu.rs.
+// Keep in sync with `LevelParams` in src/commit/gpu_merkle.rs.
 struct LevelParams {
     n_in: u32,
     pad0: u32,
@@ -12,7 +12,6 @@ struct LevelParams {
 
 // Domain byte of an interior node; keep in sync with `commit::NODE_TAG`.
 const MERKLE_NODE_TAG: u32 = 0x01u;
-const MERKLE_WORKGROUP_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> level: LevelParams;
 // 8 words per node.
@@ -56,12 +55,9 @@ fn store_node(index: u32, node: array<u32, 8>) {
 }
 
 // Invocation j writes node j of the next level from nodes 2j and 2j + 1 of this one.
-@compute @workgroup_size(64)
-fn merkle_level(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = gid.x + gid.y * groups.x * MERKLE_WORKGROUP_SIZE;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn merkle_level(inv: Invocation) {
+    let j = invocation_index(inv);
     let n_out = level.n_in / 2u + (level.n_in & 1u);
     if (j >= n_out) {
         return;

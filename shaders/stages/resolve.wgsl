@@ -1,6 +1,7 @@
 // Account lookups for the resolve stage: public key → account index through a hash table
 // kept on the device beside the executor's resident pubkeys. Needs
-// shaders/shared/blake3_compress.wgsl in front of it. CPU twin: src/exec/gpu_resolve.rs.
+// shaders/shared/dispatch.wgsl and shaders/shared/blake3_compress.wgsl in front of it.
+// CPU twin: `lookup` and `home_slot` in src/resolve/gpu.rs.
 //
 // The table has a power-of-two number of slots, each an account index or RESOLVE_EMPTY,
 // filled by linear probing from the slot a keyed BLAKE3 hash of the pubkey names (the key
@@ -8,7 +9,7 @@
 // the same table, inserts the accounts each block appends, uploads only the slots that
 // changed, and passes the longest probe run so every loop is bounded.
 
-// Keep in sync with `ResolveParams` in src/exec/gpu_resolve.rs.
+// Keep in sync with `ResolveParams` in src/resolve/gpu.rs.
 struct ResolveParams {
     n_queries: u32,
     // Slots − 1.
@@ -20,7 +21,6 @@ struct ResolveParams {
     key_hi: vec4<u32>,
 }
 
-const RESOLVE_WORKGROUP_SIZE: u32 = 64u;
 const RESOLVE_EMPTY: u32 = 0xFFFFFFFFu;
 // BLAKE3 specification table 3.
 const RESOLVE_KEYED_HASH: u32 = 16u;
@@ -74,12 +74,9 @@ fn lookup(pk: array<u32, 8>) -> u32 {
     return RESOLVE_EMPTY;
 }
 
-@compute @workgroup_size(64)
-fn lookup_accounts(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let q = gid.x + gid.y * groups.x * RESOLVE_WORKGROUP_SIZE;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn lookup_accounts(inv: Invocation) {
+    let q = invocation_index(inv);
     if (q >= resolve_params.n_queries) {
         return;
     }

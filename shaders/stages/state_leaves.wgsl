@@ -1,6 +1,7 @@
 // Account and pool leaves (docs/FORMATS.md, "Roots") hashed straight from the executor's
 // resident columns, so the commit stage uploads nothing but the list of accounts a block
-// touched. Needs shaders/shared/blake3_compress.wgsl in front of it. CPU twin: src/commit/twin.rs.
+// touched. Needs shaders/shared/dispatch.wgsl, shaders/shared/blake3_compress.wgsl and
+// shaders/shared/pool_words.wgsl in front of it. CPU twin: src/commit/twin.rs.
 //
 // Account leaf message: 0x00 ‖ pubkey ‖ nonce ‖ balance of every token (u64 little-endian),
 // 41 + 8·tokens bytes. After the tag byte the message is a run of whole words V — the
@@ -8,7 +9,7 @@
 // V[w − 1] joined with the low three bytes of V[w]. Pool leaf message: 0x02 ‖ token_a ‖
 // token_b ‖ fee_bps (u16 each) ‖ reserve_a ‖ reserve_b (u64), 23 bytes, one block.
 
-// Keep in sync with `LeafParams` in src/exec/gpu.rs.
+// Keep in sync with `LeafParams` in src/commit/gpu_leaves.rs.
 struct LeafParams {
     // Accounts to hash: entries of `dirty`, or accounts 0..count when all_accounts is 1.
     count: u32,
@@ -22,17 +23,6 @@ struct LeafParams {
     pad2: u32,
 }
 
-// Keep in sync with `PoolWords` in src/exec/gpu.rs (and shaders/stages/exec.wgsl).
-struct LeafPool {
-    token_a: u32,
-    token_b: u32,
-    fee_bps: u32,
-    pad0: u32,
-    reserve_a: vec2<u32>,
-    reserve_b: vec2<u32>,
-}
-
-const LEAF_WORKGROUP_SIZE: u32 = 64u;
 const ACCOUNT_LEAF_TAG: u32 = 0x00u;
 const POOL_LEAF_TAG: u32 = 0x02u;
 
@@ -47,13 +37,9 @@ const POOL_LEAF_TAG: u32 = 0x02u;
 @group(0) @binding(4) var<storage, read> dirty: array<u32>;
 // 8 words per account: the leaves, kept between blocks.
 @group(0) @binding(5) var<storage, read_write> account_leaves: array<u32>;
-@group(0) @binding(6) var<storage, read> leaf_pools: array<LeafPool>;
+@group(0) @binding(6) var<storage, read> leaf_pools: array<PoolWords>;
 // 8 words per pool.
 @group(0) @binding(7) var<storage, read_write> pool_leaves: array<u32>;
-
-fn leaf_invocation_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * LEAF_WORKGROUP_SIZE;
-}
 
 // Word k of the run V of account i (everything after the tag byte).
 fn account_run_word(i: u32, k: u32) -> u32 {
@@ -130,12 +116,9 @@ fn account_leaf_hash(i: u32) -> array<u32, 8> {
     return parent_cv(parent_cv(c0, c1, 0u), c2, BLAKE3_ROOT);
 }
 
-@compute @workgroup_size(64)
-fn hash_account_leaves(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = leaf_invocation_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn hash_account_leaves(inv: Invocation) {
+    let j = invocation_index(inv);
     if (j >= leaf_params.count) {
         return;
     }
@@ -150,7 +133,7 @@ fn hash_account_leaves(
 }
 
 // The 23-byte pool leaf message as 6 words (the last holds 3 bytes).
-fn pool_message(p: LeafPool) -> array<u32, 16> {
+fn pool_message(p: PoolWords) -> array<u32, 16> {
     var m: array<u32, 16>;
     m[0] = POOL_LEAF_TAG | ((p.token_a & 0xFFFFu) << 8u) | ((p.token_b & 0xFFu) << 24u);
     m[1] = ((p.token_b >> 8u) & 0xFFu) | ((p.fee_bps & 0xFFFFu) << 8u) | (p.reserve_a.x << 24u);
@@ -161,12 +144,9 @@ fn pool_message(p: LeafPool) -> array<u32, 16> {
     return m;
 }
 
-@compute @workgroup_size(64)
-fn hash_pool_leaves(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let j = leaf_invocation_index(gid, groups);
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn hash_pool_leaves(inv: Invocation) {
+    let j = invocation_index(inv);
     if (j >= leaf_params.n_pools) {
         return;
     }

@@ -1,9 +1,9 @@
 // Test entry point for the execution arithmetic: evaluates swap_out and mul_wide of
-// shaders/shared/u64.wgsl (which must come first) on a batch of inputs, so tests can compare the
-// shader with its CPU twin (src/exec/twin.rs) and a big-integer oracle. The runtime never
+// shaders/shared/u64.wgsl (which must come first, after shaders/shared/dispatch.wgsl) on
+// a batch of inputs, so tests can compare the shader with its CPU twin (src/exec/twin.rs) and a big-integer oracle. The runtime never
 // dispatches it.
 
-// Keep in sync with `SwapProbe` in src/exec/gpu.rs.
+// Keep in sync with `SwapProbe` in src/exec/layout.rs.
 struct SwapProbe {
     amount_in: vec2<u32>,
     reserve_in: vec2<u32>,
@@ -12,18 +12,13 @@ struct SwapProbe {
     pad0: u32,
 }
 
-const PROBE_WORKGROUP_SIZE: u32 = 64u;
-
 @group(0) @binding(0) var<storage, read> probes: array<SwapProbe>;
 // Per probe: swap_out (low, high), then mul_wide(amount_in.x, reserve_out.y) (low, high).
 @group(0) @binding(1) var<storage, read_write> probe_out: array<vec4<u32>>;
 
-@compute @workgroup_size(64)
-fn swap_out_probe(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let i = gid.x + gid.y * groups.x * PROBE_WORKGROUP_SIZE;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn swap_out_probe(inv: Invocation) {
+    let i = invocation_index(inv);
     if (i >= arrayLength(&probes)) {
         return;
     }

@@ -10,6 +10,7 @@ use super::gpu_leaves::GpuStateLeaves;
 use super::gpu_merkle::GpuMerkle;
 use crate::error::Result;
 use crate::gpu::resident::ResidentState;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::GpuHasher;
 use crate::receipt::{RECEIPT_LEAF_LEN, Receipt};
@@ -24,11 +25,12 @@ pub struct GpuCommit {
 }
 
 impl GpuCommit {
-    /// Compiles the Merkle and leaf pipelines for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
+    /// Compiles the Merkle and leaf pipelines for the device behind `ctx`, with the
+    /// workgroup sizes `tunables` gives them.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
         Ok(GpuCommit {
-            merkle: GpuMerkle::new(ctx)?,
-            leaves: GpuStateLeaves::new(ctx)?,
+            merkle: GpuMerkle::new(ctx, tunables)?,
+            leaves: GpuStateLeaves::new(ctx, tunables)?,
         })
     }
 

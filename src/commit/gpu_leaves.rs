@@ -17,20 +17,16 @@
 //! leaf buffer that had to grow makes the next commit rehash every account.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::commit::gpu_merkle::GpuMerkle;
 use crate::error::{Error, Result};
-use crate::gpu::pass::{allocated, entry, pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, clear_all, elapsed_ns};
+use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, clear_all, lock_or_reset};
 use crate::gpu::resident::ResidentColumns;
 use crate::gpu::shaders;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::state::{State, SyncTag};
-
-/// Invocations per workgroup of both entry points; keep in sync with
-/// `LEAF_WORKGROUP_SIZE` in shaders/stages/state_leaves.wgsl.
-pub const LEAF_WORKGROUP_SIZE: u32 = 64;
 
 /// Per-call parameters. Keep in sync with `LeafParams` in shaders/stages/state_leaves.wgsl.
 #[repr(C)]
@@ -91,44 +87,38 @@ impl LeafBuffers {
 }
 
 /// Account and pool leaves hashed on the device from resident columns, and their roots.
+#[derive(Debug)]
 pub struct GpuStateLeaves {
     accounts: wgpu::ComputePipeline,
     pools: wgpu::ComputePipeline,
     limits: BatchLimits,
+    workgroup_size: u32,
     buffers: Mutex<LeafBuffers>,
 }
 
-impl std::fmt::Debug for GpuStateLeaves {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuStateLeaves")
-            .field("limits", &self.limits)
-            .finish()
-    }
-}
-
 impl GpuStateLeaves {
-    /// Compiles the leaf pipelines for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [accounts, pools] = pipelines(
+    /// Compiles the leaf pipelines for the device behind `ctx`, with workgroups of
+    /// `tunables.state_leaves_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        let workgroup_size = tunables.state_leaves_workgroup_size;
+        let [accounts, pools] = stage_pipelines(
             ctx,
-            shaders::STATE_LEAVES.name,
-            &shaders::STATE_LEAVES.source(),
+            &shaders::STATE_LEAVES,
             ["hash_account_leaves", "hash_pool_leaves"],
+            workgroup_size,
+            None,
         )?;
         let timer = ctx.scoped("state leaves timer", || PassTimer::new(ctx))?;
-        let rw = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         Ok(Self {
             accounts,
             pools,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             buffers: Mutex::new(LeafBuffers {
-                params: GrowBuffer::new(
-                    "leaf params",
-                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                ),
-                dirty: GrowBuffer::new("leaf dirty list", rw),
-                accounts: GrowBuffer::new("account leaves", rw),
-                pools: GrowBuffer::new("pool leaves", rw),
+                params: GrowBuffer::uniform("leaf params"),
+                dirty: GrowBuffer::input("leaf dirty list"),
+                accounts: GrowBuffer::input("account leaves"),
+                pools: GrowBuffer::input("pool leaves"),
                 timer,
                 kept: None,
             }),
@@ -137,11 +127,7 @@ impl GpuStateLeaves {
 
     fn lock(&self) -> MutexGuard<'_, LeafBuffers> {
         // A panic mid-call may have left leaves half-written: forget them.
-        self.buffers.lock().unwrap_or_else(|p| {
-            let mut g = p.into_inner();
-            g.clear();
-            g
-        })
+        lock_or_reset(&self.buffers, |g| g.clear())
     }
 
     /// accounts_root and pools_root of `state`, whose columns `cols` holds on the device.
@@ -212,7 +198,6 @@ impl GpuStateLeaves {
                 cols.account_cap
             )));
         }
-        let upload = Instant::now();
         let grew = ctx.scoped("commit upload", || {
             let before = bufs.accounts.capacity();
             bufs.accounts.ensure(&ctx.device, leaf_bytes, cap_bytes);
@@ -224,8 +209,8 @@ impl GpuStateLeaves {
         let kept = if grew { None } else { kept };
         let dirty = super::stale_accounts(kept.map(|k| (k.tag, k.accounts)), since, touched, n);
         let count = dirty.as_ref().map_or(n, Vec::len);
-        let grid = self.limits.grid(count as u64, LEAF_WORKGROUP_SIZE)?;
-        let pool_grid = self.limits.grid(n_pools as u64, LEAF_WORKGROUP_SIZE)?;
+        let grid = self.limits.grid(count as u64, self.workgroup_size)?;
+        let pool_grid = self.limits.grid(n_pools as u64, self.workgroup_size)?;
         let params = LeafParams {
             count: count as u32,
             all_accounts: u32::from(dirty.is_none()),
@@ -235,8 +220,7 @@ impl GpuStateLeaves {
             pad: [0; 3],
         };
         let list = dirty.as_deref().unwrap_or(&[]);
-        ctx.scoped("commit upload", || {
-            let (dev, queue) = (&ctx.device, &ctx.queue);
+        upload(ctx, "commit upload", t, |dev, queue| {
             queue.write_buffer(
                 bufs.params.ensure(dev, 32, 256),
                 0,
@@ -247,84 +231,65 @@ impl GpuStateLeaves {
                 queue.write_buffer(dirty_buf, 0, bytemuck::cast_slice(list));
             }
         })?;
-        t.upload_ns += elapsed_ns(upload);
 
-        let dispatch = Instant::now();
-        ctx.scoped("commit dispatch", || -> Result<()> {
-            let stage = "commit dispatch";
-            let dev = &ctx.device;
+        let stage = "commit dispatch";
+        run_pass(ctx, stage, bufs.timer.as_ref(), t, |pass| {
             let params = allocated(stage, &bufs.params)?;
-            let account_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("hash_account_leaves"),
-                layout: &self.accounts.get_bind_group_layout(0),
-                entries: &[
-                    entry(0, params),
-                    entry(1, cols.pubkeys),
-                    entry(2, cols.nonces),
-                    entry(3, cols.balances),
-                    entry(4, allocated(stage, &bufs.dirty)?),
-                    entry(5, allocated(stage, &bufs.accounts)?),
-                ],
-            });
-            let pool_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("hash_pool_leaves"),
-                layout: &self.pools.get_bind_group_layout(0),
-                entries: &[
-                    entry(0, params),
-                    entry(6, cols.pools),
-                    entry(7, allocated(stage, &bufs.pools)?),
-                ],
-            });
-            let mut enc =
-                dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("state leaves"),
-                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
-                });
-                if count > 0 {
-                    pass.set_pipeline(&self.accounts);
-                    pass.set_bind_group(0, &account_group, &[]);
-                    pass.dispatch_workgroups(grid[0], grid[1], 1);
-                }
-                if n_pools > 0 {
-                    pass.set_pipeline(&self.pools);
-                    pass.set_bind_group(0, &pool_group, &[]);
-                    pass.dispatch_workgroups(pool_grid[0], pool_grid[1], 1);
-                }
+            if count > 0 {
+                bind_and_dispatch(
+                    ctx,
+                    pass,
+                    "hash_account_leaves",
+                    &self.accounts,
+                    &[
+                        entry(0, params),
+                        entry(1, cols.pubkeys),
+                        entry(2, cols.nonces),
+                        entry(3, cols.balances),
+                        entry(4, allocated(stage, &bufs.dirty)?),
+                        entry(5, allocated(stage, &bufs.accounts)?),
+                    ],
+                    grid,
+                );
             }
-            if let Some(timer) = &bufs.timer {
-                timer.resolve(&mut enc);
+            if n_pools > 0 {
+                bind_and_dispatch(
+                    ctx,
+                    pass,
+                    "hash_pool_leaves",
+                    &self.pools,
+                    &[
+                        entry(0, params),
+                        entry(6, cols.pools),
+                        entry(7, allocated(stage, &bufs.pools)?),
+                    ],
+                    pool_grid,
+                );
             }
-            ctx.queue.submit([enc.finish()]);
             Ok(())
-        })??;
-        t.dispatch_ns += elapsed_ns(dispatch);
+        })?;
 
         // The reductions are submitted after the leaf pass, so they see its writes.
-        let stage = "commit dispatch";
-        let accounts_root = match n {
-            0 => [0u8; 32],
-            1 => state.account_leaf(0),
-            _ => merkle.root_of_device_leaves(
-                ctx,
-                allocated(stage, &bufs.accounts)?,
-                n as u64,
-                bufs.timer.as_ref(),
-                t,
-            )?,
+        let mut root = |n: usize,
+                        only: &dyn Fn() -> [u8; 32],
+                        leaves: &GrowBuffer,
+                        timer: Option<&PassTimer>|
+         -> Result<[u8; 32]> {
+            match n {
+                0 => Ok([0u8; 32]),
+                1 => Ok(only()),
+                _ => {
+                    merkle.root_of_device_leaves(ctx, allocated(stage, leaves)?, n as u64, timer, t)
+                }
+            }
         };
-        let pools_root = match n_pools {
-            0 => [0u8; 32],
-            1 => state.pools()[0].leaf(),
-            _ => merkle.root_of_device_leaves(
-                ctx,
-                allocated(stage, &bufs.pools)?,
-                n_pools as u64,
-                None,
-                t,
-            )?,
-        };
+        let accounts_root = root(
+            n,
+            &|| state.account_leaf(0),
+            &bufs.accounts,
+            bufs.timer.as_ref(),
+        )?;
+        let pools_root = root(n_pools, &|| state.pools()[0].leaf(), &bufs.pools, None)?;
         Ok(LeafRoots {
             accounts_root,
             pools_root,

@@ -13,18 +13,16 @@
 //! the subtree roots is the root.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::gpu::pass::{add_pass, allocated, pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
+use crate::gpu::pass::{
+    allocated, bind_and_dispatch, entry, entry_range, run_pass, stage_pipelines, upload,
+};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, limits_accessors, lock_kept};
 use crate::gpu::shaders;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::{GpuHasher, Leaves, OnDevice};
-
-/// Invocations per workgroup of `merkle_level`; keep in sync with `MERKLE_WORKGROUP_SIZE`
-/// in shaders/stages/merkle.wgsl.
-pub const MERKLE_WORKGROUP_SIZE: u32 = 64;
 
 /// The size of one level. Keep in sync with `LevelParams` in shaders/stages/merkle.wgsl.
 #[repr(C)]
@@ -55,21 +53,15 @@ impl MerkleBuffers {
 
 /// Merkle roots of docs/FORMATS.md ("Roots") on the GPU, bit-identical to
 /// [`crate::merkle::merkle_root`].
+#[derive(Debug)]
 pub struct GpuMerkle {
     level: wgpu::ComputePipeline,
     limits: BatchLimits,
+    workgroup_size: u32,
     /// Distance between the uniforms of successive levels in the params buffer.
     param_stride: u64,
     max_uniform_bytes: u64,
     buffers: Mutex<MerkleBuffers>,
-}
-
-impl std::fmt::Debug for GpuMerkle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuMerkle")
-            .field("limits", &self.limits)
-            .finish()
-    }
 }
 
 /// Level sizes from `n` nodes down to (not including) the root.
@@ -84,13 +76,16 @@ fn level_sizes(n: u64) -> Vec<u64> {
 }
 
 impl GpuMerkle {
-    /// Compiles the level pipeline for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [level] = pipelines(
+    /// Compiles the level pipeline for the device behind `ctx`, with workgroups of
+    /// `tunables.merkle_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        let workgroup_size = tunables.merkle_workgroup_size;
+        let [level] = stage_pipelines(
             ctx,
-            shaders::MERKLE.name,
-            &shaders::MERKLE.source(),
+            &shaders::MERKLE,
             ["merkle_level"],
+            workgroup_size,
+            None,
         )?;
         let timer = ctx.scoped("merkle timer", || PassTimer::new(ctx))?;
         let nodes = || {
@@ -104,14 +99,12 @@ impl GpuMerkle {
         Ok(Self {
             level,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             param_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<LevelParams>() as u64),
             max_uniform_bytes: ctx.limits.max_uniform_buffer_binding_size,
             buffers: Mutex::new(MerkleBuffers {
-                params: GrowBuffer::new(
-                    "merkle params",
-                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                ),
+                params: GrowBuffer::uniform("merkle params"),
                 nodes: [nodes(), nodes()],
                 readback: Readback::default(),
                 timer,
@@ -119,27 +112,17 @@ impl GpuMerkle {
         })
     }
 
-    /// The limits trees are split by.
-    pub fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-
-    /// Replaces the limits trees are split by, so tests can force subtree splitting on any
-    /// adapter.
-    #[doc(hidden)]
-    pub fn set_limits(&mut self, limits: BatchLimits) {
-        self.limits = limits;
-    }
+    limits_accessors!();
 
     fn lock(&self) -> MutexGuard<'_, MerkleBuffers> {
         // Every call rewrites what it reads, so a poisoned lock holds nothing stale.
-        self.buffers.lock().unwrap_or_else(|p| p.into_inner())
+        lock_kept(&self.buffers)
     }
 
     /// Most nodes one pass can reduce: the level fits one binding and its pairs one dispatch.
     fn max_single_pass(&self) -> u64 {
         (self.limits.max_binding_bytes / 32)
-            .min(2 * self.limits.max_invocations(MERKLE_WORKGROUP_SIZE))
+            .min(2 * self.limits.max_invocations(self.workgroup_size))
             .min(u64::from(u32::MAX))
     }
 
@@ -196,19 +179,12 @@ impl GpuMerkle {
         leaves: &[[u8; 32]],
         t: &mut GpuTimings,
     ) -> Result<[u8; 32]> {
-        let upload = Instant::now();
         let bytes: &[u8] = bytemuck::cast_slice(leaves);
-        ctx.scoped("merkle upload", || {
-            let nodes = bufs.nodes[0].ensure(
-                &ctx.device,
-                bytes.len() as u64,
-                self.limits.max_binding_bytes,
-            );
-            ctx.queue.write_buffer(nodes, 0, bytes);
-            ctx.queue.submit([]);
+        upload(ctx, "merkle upload", t, |dev, queue| {
+            let nodes =
+                bufs.nodes[0].ensure(dev, bytes.len() as u64, self.limits.max_binding_bytes);
+            queue.write_buffer(nodes, 0, bytes);
         })?;
-        ctx.wait("merkle upload")?;
-        t.upload_ns += elapsed_ns(upload);
         self.reduce(ctx, bufs, None, leaves.len() as u64, None, t)
     }
 
@@ -229,14 +205,16 @@ impl GpuMerkle {
         let sizes = level_sizes(n);
         let grids = sizes
             .iter()
-            .map(|&n_in| self.limits.grid(n_in.div_ceil(2), MERKLE_WORKGROUP_SIZE))
+            .map(|&n_in| self.limits.grid(n_in.div_ceil(2), self.workgroup_size))
             .collect::<Result<Vec<_>>>()?;
         let cap = self.limits.max_binding_bytes;
         let stride = self.param_stride;
-        let dispatch = Instant::now();
-        ctx.scoped(stage, || -> Result<()> {
+        let level_bytes = std::mem::size_of::<LevelParams>() as u64;
+        let timer = bufs.timer.as_ref();
+        let (params, nodes) = (&mut bufs.params, &mut bufs.nodes);
+        run_pass(ctx, stage, timer, t, |pass| {
             let dev = &ctx.device;
-            let params = bufs.params.ensure(
+            let params = params.ensure(
                 dev,
                 stride * sizes.len() as u64,
                 self.max_uniform_bytes.max(stride * 64),
@@ -251,83 +229,43 @@ impl GpuMerkle {
                     .write_buffer(params, i as u64 * stride, bytemuck::bytes_of(&level));
             }
             if first.is_some() {
-                bufs.nodes[0].ensure(dev, 32 * n.div_ceil(4), cap);
+                nodes[0].ensure(dev, 32 * n.div_ceil(4), cap);
             }
-            bufs.nodes[1].ensure(dev, 32 * n.div_ceil(2), cap);
-            let params = allocated(stage, &bufs.params)?;
-            let nodes = [
-                allocated(stage, &bufs.nodes[0])?,
-                allocated(stage, &bufs.nodes[1])?,
-            ];
-            let layout = self.level.get_bind_group_layout(0);
-            let groups: Vec<wgpu::BindGroup> = (0..sizes.len())
-                .map(|i| {
-                    let input = match (i, first) {
-                        (0, Some(buffer)) => buffer,
-                        _ => nodes[i % 2],
-                    };
-                    dev.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("merkle_level"),
-                        layout: &layout,
-                        entries: &[
-                            wgpu::BindGroupEntry {
-                                binding: 0,
-                                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                    buffer: params,
-                                    offset: i as u64 * stride,
-                                    size: wgpu::BufferSize::new(
-                                        std::mem::size_of::<LevelParams>() as u64
-                                    ),
-                                }),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: input.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 2,
-                                resource: nodes[(i + 1) % 2].as_entire_binding(),
-                            },
-                        ],
-                    })
-                })
-                .collect();
-            let mut enc =
-                dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("merkle levels"),
-                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
-                });
-                pass.set_pipeline(&self.level);
-                for (group, grid) in groups.iter().zip(&grids) {
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(grid[0], grid[1], 1);
-                }
+            nodes[1].ensure(dev, 32 * n.div_ceil(2), cap);
+            let nodes = [allocated(stage, &nodes[0])?, allocated(stage, &nodes[1])?];
+            for (i, grid) in grids.iter().enumerate() {
+                let input = match (i, first) {
+                    (0, Some(buffer)) => buffer,
+                    _ => nodes[i % 2],
+                };
+                bind_and_dispatch(
+                    ctx,
+                    pass,
+                    "merkle_level",
+                    &self.level,
+                    &[
+                        entry_range(0, params, i as u64 * stride, level_bytes),
+                        entry(1, input),
+                        entry(2, nodes[(i + 1) % 2]),
+                    ],
+                    *grid,
+                );
             }
-            if let Some(timer) = &bufs.timer {
-                timer.resolve(&mut enc);
-            }
-            ctx.queue.submit([enc.finish()]);
             Ok(())
-        })??;
-        ctx.wait(stage)?;
-        t.dispatch_ns += elapsed_ns(dispatch);
+        })?;
 
-        let root_buffer = allocated("merkle readback", &bufs.nodes[sizes.len() % 2])?;
         let timers: Vec<&PassTimer> = [extra_timer, bufs.timer.as_ref()]
             .into_iter()
             .flatten()
             .collect();
-        let (bytes, pass_ns) = bufs.readback.read(
+        let bytes = bufs.readback.read_into(
             ctx,
             "merkle readback",
-            root_buffer,
+            &bufs.nodes[sizes.len() % 2],
             32,
             &timers,
-            &mut t.readback_ns,
+            t,
         )?;
-        add_pass(t, pass_ns);
         root_from(&bytes)
     }
 
@@ -442,11 +380,6 @@ mod tests {
         // WGSL: struct LevelParams { n_in, pad0, pad1, pad2 } — 16 bytes.
         assert_eq!(std::mem::size_of::<LevelParams>(), 16);
         assert_eq!(std::mem::offset_of!(LevelParams, n_in), 0);
-        assert!(
-            shaders::MERKLE
-                .source()
-                .contains("const MERKLE_WORKGROUP_SIZE: u32 = 64u;")
-        );
         assert!(
             shaders::MERKLE
                 .source()

@@ -107,11 +107,11 @@ impl GpuStages {
     fn open(ctx: GpuContext, tunables: &GpuTunables) -> Result<Self> {
         tunables.check(&ctx.limits)?;
         let resident = ResidentState::new(&ctx);
-        let hasher = GpuHasher::new(&ctx)?;
-        let commit = GpuCommit::new(&ctx)?;
+        let hasher = GpuHasher::new(&ctx, tunables)?;
+        let commit = GpuCommit::new(&ctx, tunables)?;
         let verifier = GpuVerifier::new(&ctx)?;
-        let resolver = GpuResolver::new(&ctx)?;
-        let exec = GpuExecutor::new(&ctx)?;
+        let resolver = GpuResolver::new(&ctx, tunables)?;
+        let exec = GpuExecutor::new(&ctx, tunables)?;
         Ok(GpuStages {
             ctx,
             resident,
@@ -342,29 +342,7 @@ impl Engine {
         gpu: impl FnOnce(&GpuStages) -> Result<(T, GpuTimings)>,
         cpu: impl FnOnce() -> T,
     ) -> Result<Ran<T>> {
-        let Some(g) = &self.gpu else {
-            return Ok(Ran {
-                value: cpu(),
-                device: Device::Cpu,
-                timings: GpuTimings::default(),
-            });
-        };
-        match gpu(g) {
-            Ok((value, timings)) => Ok(Ran {
-                value,
-                device: Device::Gpu,
-                timings,
-            }),
-            Err(e) if self.config.backend == Backend::Auto => {
-                fallbacks.push(format!("{stage}: {e}; the CPU finished it"));
-                Ok(Ran {
-                    value: cpu(),
-                    device: Device::CpuFallback,
-                    timings: GpuTimings::default(),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        self.staged_mut(stage, fallbacks, &mut (), |g, _| gpu(g), |_| cpu())
     }
 
     /// [`Engine::staged`] for a stage that changes `target`: the GPU closure must leave it

@@ -59,12 +59,18 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::error::{Error, GpuErrorKind, Result};
-use crate::gpu::pass::{add_pass, allocated, entry, layout_entry};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
+use crate::gpu::pass::{
+    allocated, bind_and_dispatch, bind_group, dispatch, entry, entry_range, layout_entry, run_pass,
+    stage_pipelines, upload,
+};
+use crate::gpu::pool::{
+    BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, limits_accessors, lock_or_reset,
+    words_le,
+};
 use crate::gpu::shaders;
+use crate::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::receipt::Status;
 use crate::resolve::ResolvedBlock;
@@ -108,39 +114,26 @@ impl ExecBuffers {
 }
 
 /// Executes blocks on the GPU over resident state, bit-identical to the reference.
+#[derive(Debug)]
 pub struct GpuExecutor {
     exec: wgpu::ComputePipeline,
     gather: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
     limits: BatchLimits,
+    workgroup_size: u32,
     segment_stride: u64,
     serial_wave_max: usize,
     buffers: Mutex<ExecBuffers>,
     fault_after_dispatch: AtomicBool,
 }
 
-impl std::fmt::Debug for GpuExecutor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuExecutor")
-            .field("limits", &self.limits)
-            .field("serial_wave_max", &self.serial_wave_max)
-            .finish()
-    }
-}
-
-fn words_from_bytes(bytes: &[u8]) -> Vec<u32> {
-    bytes
-        .chunks_exact(4)
-        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-        .collect()
-}
-
 impl GpuExecutor {
-    /// Compiles the execution pipelines for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
+    /// Compiles the execution pipelines for the device behind `ctx`, with workgroups of
+    /// `tunables.exec_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
         use wgpu::BufferBindingType as B;
         let storage = |read_only| B::Storage { read_only };
-        let (exec, gather, layout) = ctx.scoped("exec.wgsl", || {
+        let workgroup_size = tunables.exec_workgroup_size;
+        let pipeline_layout = ctx.scoped("exec.wgsl", || {
             let dev = &ctx.device;
             let layout = dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("exec"),
@@ -156,35 +149,25 @@ impl GpuExecutor {
                     layout_entry(8, storage(true), false),
                 ],
             });
-            let pipeline_layout = dev.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            dev.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some("exec"),
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
-            });
-            let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(shaders::EXEC.name),
-                source: wgpu::ShaderSource::Wgsl(shaders::EXEC.source().into()),
-            });
-            let pipeline = |entry: &'static str| {
-                dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-            };
-            (pipeline("exec_segment"), pipeline("gather_changed"), layout)
+            })
         })?;
+        let [exec, gather] = stage_pipelines(
+            ctx,
+            &shaders::EXEC,
+            ["exec_segment", "gather_changed"],
+            workgroup_size,
+            Some(&pipeline_layout),
+        )?;
         let timer = ctx.scoped("exec timer", || PassTimer::new(ctx))?;
-        let rw = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let uniform = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
         Ok(Self {
             exec,
             gather,
-            layout,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             segment_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<Segment>() as u64),
             serial_wave_max: if ctx.adapter.device_type == "Cpu" {
@@ -193,15 +176,12 @@ impl GpuExecutor {
                 DEFAULT_SERIAL_WAVE_MAX
             },
             buffers: Mutex::new(ExecBuffers {
-                params: GrowBuffer::new("exec params", uniform),
-                segments: GrowBuffer::new("exec segments", uniform),
-                txs: GrowBuffer::new("exec txs", rw),
-                order: GrowBuffer::new("exec order", rw),
-                gather: GrowBuffer::new("exec gather", rw),
-                out: GrowBuffer::new(
-                    "exec out",
-                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                ),
+                params: GrowBuffer::uniform("exec params"),
+                segments: GrowBuffer::uniform("exec segments"),
+                txs: GrowBuffer::input("exec txs"),
+                order: GrowBuffer::input("exec order"),
+                gather: GrowBuffer::input("exec gather"),
+                out: GrowBuffer::output("exec out"),
                 readback: Readback::default(),
                 timer,
             }),
@@ -220,24 +200,11 @@ impl GpuExecutor {
         self.serial_wave_max = n;
     }
 
-    /// The limits blocks are checked against.
-    pub fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-
-    /// Replaces the limits, so tests can force the too-large paths on any adapter.
-    #[doc(hidden)]
-    pub fn set_limits(&mut self, limits: BatchLimits) {
-        self.limits = limits;
-    }
+    limits_accessors!();
 
     fn lock(&self) -> MutexGuard<'_, ExecBuffers> {
         // A panic while holding the lock could leave half-written buffers: drop them.
-        self.buffers.lock().unwrap_or_else(|p| {
-            let mut g = p.into_inner();
-            g.clear();
-            g
-        })
+        lock_or_reset(&self.buffers, |g| g.clear())
     }
 
     /// Makes the next block fail with [`Error::Gpu`] after its dispatch and readback, when
@@ -266,7 +233,7 @@ impl GpuExecutor {
             state.account_count(),
             state.pools().len(),
             self.serial_wave_max,
-            usize::try_from(self.limits.max_invocations(EXEC_WORKGROUP_SIZE)).unwrap_or(usize::MAX),
+            usize::try_from(self.limits.max_invocations(self.workgroup_size)).unwrap_or(usize::MAX),
         )?;
         if plan.txs.is_empty() {
             // Nothing executes; appended accounts are picked up by the next upload.
@@ -323,13 +290,13 @@ impl GpuExecutor {
                 } else {
                     u64::from(s.count)
                 };
-                self.limits.grid(n, EXEC_WORKGROUP_SIZE)
+                self.limits.grid(n, self.workgroup_size)
             })
             .collect::<Result<Vec<_>>>()?;
         let gather_grids = plan
             .gather_segments
             .iter()
-            .map(|s| self.limits.grid(u64::from(s.count), EXEC_WORKGROUP_SIZE))
+            .map(|s| self.limits.grid(u64::from(s.count), self.workgroup_size))
             .collect::<Result<Vec<_>>>()?;
         let all_segments: Vec<Segment> = plan
             .segments
@@ -349,10 +316,8 @@ impl GpuExecutor {
             ));
         }
 
-        let upload = Instant::now();
         let account_cap = cols.account_cap;
-        ctx.scoped("execute upload", || {
-            let (dev, queue) = (&ctx.device, &ctx.queue);
+        upload(ctx, "execute upload", t, |dev, queue| {
             let params = plan.params(tokens, account_cap, pools);
             queue.write_buffer(
                 bufs.params.ensure(dev, 32, 256),
@@ -386,26 +351,17 @@ impl GpuExecutor {
                 bytemuck::cast_slice(&gather),
             );
             bufs.out.ensure(dev, out_bytes, cap_bytes);
-            queue.submit([]);
         })?;
-        ctx.wait("execute upload")?;
-        t.upload_ns += elapsed_ns(upload);
 
-        let dispatch = Instant::now();
-        ctx.scoped("execute dispatch", || -> Result<()> {
-            let stage = "execute dispatch";
-            let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("exec"),
-                layout: &self.layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: allocated(stage, &bufs.segments)?,
-                            offset: 0,
-                            size: wgpu::BufferSize::new(std::mem::size_of::<Segment>() as u64),
-                        }),
-                    },
+        let stage = "execute dispatch";
+        run_pass(ctx, stage, bufs.timer.as_ref(), t, |pass| {
+            let segment_bytes = std::mem::size_of::<Segment>() as u64;
+            let group = bind_group(
+                ctx,
+                "exec",
+                &self.exec,
+                &[
+                    entry_range(0, allocated(stage, &bufs.segments)?, 0, segment_bytes),
                     entry(1, allocated(stage, &bufs.params)?),
                     entry(2, allocated(stage, &bufs.txs)?),
                     entry(3, allocated(stage, &bufs.order)?),
@@ -415,47 +371,25 @@ impl GpuExecutor {
                     entry(7, allocated(stage, &bufs.out)?),
                     entry(8, allocated(stage, &bufs.gather)?),
                 ],
-            });
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
+            );
+            // Segment k's uniform is at k strides; the offsets fit u32 (checked above).
+            let kernels = std::iter::repeat_n(&self.exec, grids.len())
+                .chain(std::iter::repeat_n(&self.gather, gather_grids.len()));
+            for (k, (pipeline, grid)) in kernels.zip(grids.iter().chain(&gather_grids)).enumerate()
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("execute waves"),
-                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
-                });
-                pass.set_pipeline(&self.exec);
-                for (k, grid) in grids.iter().enumerate() {
-                    // The offset fits u32: the buffer was created with this many strides.
-                    pass.set_bind_group(0, &group, &[(k as u64 * stride) as u32]);
-                    pass.dispatch_workgroups(grid[0], grid[1], 1);
-                }
-                pass.set_pipeline(&self.gather);
-                for (k, grid) in gather_grids.iter().enumerate() {
-                    let at = (grids.len() + k) as u64 * stride;
-                    pass.set_bind_group(0, &group, &[at as u32]);
-                    pass.dispatch_workgroups(grid[0], grid[1], 1);
-                }
+                dispatch(pass, pipeline, &group, &[(k as u64 * stride) as u32], *grid);
             }
-            if let Some(timer) = &bufs.timer {
-                timer.resolve(&mut enc);
-            }
-            ctx.queue.submit([enc.finish()]);
             Ok(())
-        })??;
-        ctx.wait("execute dispatch")?;
-        t.dispatch_ns += elapsed_ns(dispatch);
+        })?;
 
-        let out = allocated("execute readback", &bufs.out)?;
-        let (bytes, pass_ns) = bufs.readback.read(
+        let bytes = bufs.readback.read_into(
             ctx,
             "execute readback",
-            out,
+            &bufs.out,
             out_bytes,
             bufs.timer.as_ref().as_slice(),
-            &mut t.readback_ns,
+            t,
         )?;
-        add_pass(t, pass_ns);
         if self.fault_after_dispatch.swap(false, Ordering::SeqCst) {
             return Err(gpu_err(
                 "execute readback",
@@ -463,7 +397,7 @@ impl GpuExecutor {
                 "injected fault (GpuExecutor::inject_fault_after_dispatch)".into(),
             ));
         }
-        Ok(words_from_bytes(&bytes))
+        Ok(words_le(&bytes))
     }
 }
 
@@ -475,52 +409,43 @@ pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<V
         return Ok(Vec::new());
     }
     let limits = BatchLimits::of(ctx);
-    let grid = limits.grid(probes.len() as u64, EXEC_WORKGROUP_SIZE)?;
-    let [pipeline] = crate::gpu::pass::pipelines(
+    let grid = limits.grid(probes.len() as u64, DEFAULT_WORKGROUP_SIZE)?;
+    let [pipeline] = stage_pipelines(
         ctx,
-        "exec_probe.wgsl",
-        &shaders::EXEC_PROBE.source(),
+        &shaders::EXEC_PROBE,
         ["swap_out_probe"],
+        DEFAULT_WORKGROUP_SIZE,
+        None,
     )?;
     let out_bytes = 16 * probes.len() as u64;
-    let out = ctx.scoped("exec probe", || {
-        let dev = &ctx.device;
-        let input = dev.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("exec probes"),
-            size: std::mem::size_of_val(probes) as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        ctx.queue
-            .write_buffer(&input, 0, bytemuck::cast_slice(probes));
-        let out = dev.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("exec probe out"),
-            size: out_bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("swap_out_probe"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[entry(0, &input), entry(1, &out)],
-        });
-        let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("exec probe"),
-        });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("swap_out_probe"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &group, &[]);
-            pass.dispatch_workgroups(grid[0], grid[1], 1);
-        }
-        ctx.queue.submit([enc.finish()]);
-        out
+    let (mut input, mut out) = (
+        GrowBuffer::input("exec probes"),
+        GrowBuffer::output("exec probe out"),
+    );
+    let mut t = GpuTimings::default();
+    upload(ctx, "exec probe upload", &mut t, |dev, queue| {
+        let input = input.ensure(dev, std::mem::size_of_val(probes) as u64, u64::MAX);
+        queue.write_buffer(input, 0, bytemuck::cast_slice(probes));
+        out.ensure(dev, out_bytes, u64::MAX);
     })?;
-    let bytes = crate::gpu::pool::read_once(ctx, "exec probe readback", &out, out_bytes)?;
-    let words = words_from_bytes(&bytes);
+    let stage = "exec probe";
+    run_pass(ctx, stage, None, &mut t, |pass| {
+        bind_and_dispatch(
+            ctx,
+            pass,
+            "swap_out_probe",
+            &pipeline,
+            &[
+                entry(0, allocated(stage, &input)?),
+                entry(1, allocated(stage, &out)?),
+            ],
+            grid,
+        );
+        Ok(())
+    })?;
+    let bytes =
+        Readback::default().read_into(ctx, "exec probe readback", &out, out_bytes, &[], &mut t)?;
+    let words = words_le(&bytes);
     Ok(words
         .chunks_exact(4)
         .map(|w| (join([w[0], w[1]]), join([w[2], w[3]])))

@@ -4,10 +4,6 @@
 //! resident columns' own layout ([`crate::gpu::resident::PoolWords`], u64 as u32 pairs) is
 //! [`crate::gpu::resident`]'s.
 
-/// Invocations per workgroup of every execution entry point; keep in sync with
-/// `EXEC_WORKGROUP_SIZE` in shaders/stages/exec.wgsl (and `PROBE_WORKGROUP_SIZE` in
-/// shaders/test/exec_probe.wgsl).
-pub const EXEC_WORKGROUP_SIZE: u32 = 64;
 /// Kind of a transfer in [`ExecTx::kind`]; keep in sync with `TX_KIND_TRANSFER`.
 pub const TX_KIND_TRANSFER: u32 = 1;
 /// Kind of a swap in [`ExecTx::kind`]; keep in sync with `TX_KIND_SWAP`.
@@ -190,8 +186,6 @@ mod tests {
                 "exec.wgsl lacks {line:?}"
             )
         };
-        has("const EXEC_WORKGROUP_SIZE: u32 = 64u;");
-        has("@workgroup_size(64)");
         has(&format!("const NO_ACCOUNT: u32 = 0x{NO_ACCOUNT:x}u;"));
         has(&format!(
             "const TX_KIND_TRANSFER: u32 = {TX_KIND_TRANSFER}u;"
@@ -219,11 +213,6 @@ mod tests {
         ] {
             has(&format!("const {name}: u32 = {}u;", s as u8));
         }
-        assert!(
-            shaders::EXEC_PROBE
-                .source()
-                .contains("const PROBE_WORKGROUP_SIZE: u32 = 64u;")
-        );
     }
 
     #[test]

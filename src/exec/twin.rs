@@ -443,6 +443,25 @@ pub fn execute_block(
     Ok(results)
 }
 
+/// Values that sit on limb boundaries: 0, 1, 2^16 ± 1, 2^32 ± 1, 2^63, 2^64 − 1; the
+/// edge cases of the swap-formula tests, here and against the shader.
+pub const LIMB_EDGES: [u64; 14] = [
+    0,
+    1,
+    2,
+    9_999,
+    10_000,
+    0xffff,
+    0x1_0000,
+    u32::MAX as u64 - 1,
+    u32::MAX as u64,
+    1 << 32,
+    (1 << 32) + 1,
+    1 << 63,
+    u64::MAX - 1,
+    u64::MAX,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,24 +485,6 @@ mod tests {
             u32::from(fee_bps),
         ))
     }
-
-    /// Values that sit on limb boundaries: 0, 1, 2^16 ± 1, 2^32 ± 1, 2^63, 2^64 − 1.
-    const EDGES: [u64; 14] = [
-        0,
-        1,
-        2,
-        9_999,
-        10_000,
-        0xffff,
-        0x1_0000,
-        u32::MAX as u64 - 1,
-        u32::MAX as u64,
-        1 << 32,
-        (1 << 32) + 1,
-        1 << 63,
-        u64::MAX - 1,
-        u64::MAX,
-    ];
 
     #[test]
     fn mul_wide_and_mac_equal_u64_arithmetic() {
@@ -519,7 +520,7 @@ mod tests {
     #[test]
     fn u64_pairs_equal_u64_arithmetic() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-        let mut vals: Vec<u64> = EDGES.to_vec();
+        let mut vals: Vec<u64> = LIMB_EDGES.to_vec();
         vals.extend((0..100).map(|_| rng.r#gen::<u64>()));
         for &a in &vals {
             for &b in &vals {
@@ -559,9 +560,9 @@ mod tests {
 
     #[test]
     fn swap_out_limbs_equal_big_integer_oracle_on_extremes() {
-        for &amount in &EDGES {
-            for &r_in in EDGES.iter().filter(|&&r| r >= 1) {
-                for &r_out in &EDGES {
+        for &amount in &LIMB_EDGES {
+            for &r_in in LIMB_EDGES.iter().filter(|&&r| r >= 1) {
+                for &r_out in &LIMB_EDGES {
                     for fee in [0u16, 1, 30, 9_999] {
                         let want = oracle(amount, r_in, r_out, fee);
                         assert_eq!(

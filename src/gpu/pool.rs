@@ -1,9 +1,12 @@
 //! GPU runtime pieces that stages keep across calls: grow-only buffers, batch limits,
-//! pass timers and a reused readback buffer.
+//! pass timers and a reused readback buffer (with the readback phase of a stage call,
+//! [`Readback::read_into`]).
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::GpuContext;
+use super::pass::{add_pass, allocated};
+use super::{GpuContext, GpuTimings};
 use crate::error::{Error, GpuErrorKind, Result};
 
 /// A buffer kept between calls and reallocated only when a call needs more room.
@@ -58,6 +61,30 @@ impl GrowBuffer {
         self.buffer
             .as_ref()
             .expect("a buffer was stored just above when none fitted")
+    }
+
+    /// A uniform buffer the host writes.
+    pub fn uniform(label: &'static str) -> Self {
+        Self::new(
+            label,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        )
+    }
+
+    /// A storage buffer the host writes.
+    pub fn input(label: &'static str) -> Self {
+        Self::new(
+            label,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        )
+    }
+
+    /// A storage buffer the host reads back.
+    pub fn output(label: &'static str) -> Self {
+        Self::new(
+            label,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        )
     }
 
     /// The current buffer, if one was allocated.
@@ -118,8 +145,8 @@ impl BatchLimits {
     }
 
     /// Workgroup counts `[x, y]` covering `invocations`: one row while it fits, more rows
-    /// (2D dispatch) beyond. Shaders compute their index as `gid.x + gid.y * x * size` and
-    /// return past the end.
+    /// (2D dispatch) beyond. Shaders compute their index as `gid.x + gid.y * x * size`
+    /// (`invocation_index` in shaders/shared/dispatch.wgsl) and return past the end.
     pub fn grid(&self, invocations: u64, workgroup_size: u32) -> Result<[u32; 2]> {
         let groups = invocations.div_ceil(u64::from(workgroup_size)).max(1);
         let per_dim = u64::from(self.max_workgroups_per_dim.max(1));
@@ -248,6 +275,23 @@ fn mapped(
 pub type ReadbackResult = (Vec<u8>, Option<u64>);
 
 impl Readback {
+    /// The readback phase of a stage call: [`Readback::read`] of the first `size` bytes of
+    /// `src`, with the wall time and the time of the passes `timers` recorded added to `t`.
+    pub fn read_into(
+        &mut self,
+        ctx: &GpuContext,
+        stage: &'static str,
+        src: &GrowBuffer,
+        size: u64,
+        timers: &[&PassTimer],
+        t: &mut GpuTimings,
+    ) -> Result<Vec<u8>> {
+        let src = allocated(stage, src)?;
+        let (bytes, pass_ns) = self.read(ctx, stage, src, size, timers, &mut t.readback_ns)?;
+        add_pass(t, pass_ns);
+        Ok(bytes)
+    }
+
     /// Copies the first `size` bytes of `src` (which needs `COPY_SRC`, `size` a multiple
     /// of 4) to the host, with the total time of the passes `timers` recorded (`None` when
     /// none did). Adds the wall time to `readback_ns`.
@@ -261,79 +305,109 @@ impl Readback {
         readback_ns: &mut u64,
     ) -> Result<ReadbackResult> {
         let start = Instant::now();
-        let result = self.read_inner(ctx, stage, src, size, timers);
+        let result = (|| -> Result<ReadbackResult> {
+            if size == 0 {
+                return Ok((Vec::new(), None));
+            }
+            ctx.scoped(stage, || {
+                let staging = self
+                    .staging
+                    .ensure(&ctx.device, size, ctx.limits.max_buffer_size);
+                let mut enc = ctx
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
+                enc.copy_buffer_to_buffer(src, 0, staging, 0, size);
+                ctx.queue.submit([enc.finish()]);
+            })?;
+            let staging = allocated(stage, &self.staging)?;
+            let slice = staging.slice(..size);
+            let rx = map_read(slice);
+            let timer_rx: Vec<_> = timers
+                .iter()
+                .map(|t| map_read(t.staging.slice(..)))
+                .collect();
+            ctx.wait(stage)?;
+            mapped(stage, &rx)?;
+            let bytes = {
+                let view = slice
+                    .get_mapped_range()
+                    .map_err(|e| Error::gpu(stage, GpuErrorKind::Readback, e.to_string()))?;
+                view.to_vec()
+            };
+            staging.unmap();
+            let mut pass_ns = None;
+            for (t, trx) in timers.iter().zip(&timer_rx) {
+                mapped(stage, trx)?;
+                let ticks = {
+                    let view =
+                        t.staging.slice(..).get_mapped_range().map_err(|e| {
+                            Error::gpu(stage, GpuErrorKind::Readback, e.to_string())
+                        })?;
+                    let tick = |i: usize| {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(&view[8 * i..8 * i + 8]);
+                        u64::from_le_bytes(b)
+                    };
+                    tick(1).checked_sub(tick(0))
+                };
+                t.staging.unmap();
+                // A driver that writes the end before the begin gives no usable time.
+                if let Some(ticks) = ticks {
+                    pass_ns = Some(pass_ns.unwrap_or(0) + (ticks as f64 * t.period_ns) as u64);
+                }
+            }
+            Ok((bytes, pass_ns))
+        })();
         *readback_ns += elapsed_ns(start);
         if result.is_err() {
             self.staging.clear();
         }
         result
     }
+}
 
-    fn read_inner(
-        &mut self,
-        ctx: &GpuContext,
-        stage: &'static str,
-        src: &wgpu::Buffer,
-        size: u64,
-        timers: &[&PassTimer],
-    ) -> Result<ReadbackResult> {
-        if size == 0 {
-            return Ok((Vec::new(), None));
+/// Locks a stage's buffers, ignoring poison: for stages whose every call rewrites what it
+/// reads, so a panic elsewhere while the lock was held leaves nothing the next call uses.
+pub fn lock_kept<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Locks a stage's buffers; when a panic while the lock was held may have left them
+/// half-written, `reset` runs on them first.
+pub fn lock_or_reset<T>(m: &Mutex<T>, reset: impl FnOnce(&mut T)) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| {
+        let mut g = p.into_inner();
+        reset(&mut g);
+        g
+    })
+}
+
+/// `limits()` and `set_limits()` for a GPU stage whose `limits` field holds the
+/// [`BatchLimits`] its calls are split by and checked against.
+macro_rules! limits_accessors {
+    () => {
+        /// The limits calls are split by and checked against.
+        pub fn limits(&self) -> $crate::gpu::pool::BatchLimits {
+            self.limits
         }
-        ctx.scoped(stage, || {
-            let staging = self
-                .staging
-                .ensure(&ctx.device, size, ctx.limits.max_buffer_size);
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
-            enc.copy_buffer_to_buffer(src, 0, staging, 0, size);
-            ctx.queue.submit([enc.finish()]);
-        })?;
-        let staging = self.staging.get().ok_or(Error::gpu(
-            stage,
-            GpuErrorKind::Internal,
-            "readback buffer missing after allocation",
-        ))?;
-        let slice = staging.slice(..size);
-        let rx = map_read(slice);
-        let timer_rx: Vec<_> = timers
-            .iter()
-            .map(|t| map_read(t.staging.slice(..)))
-            .collect();
-        ctx.wait(stage)?;
-        mapped(stage, &rx)?;
-        let bytes = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| Error::gpu(stage, GpuErrorKind::Readback, e.to_string()))?;
-            view.to_vec()
-        };
-        staging.unmap();
-        let mut pass_ns = None;
-        for (t, trx) in timers.iter().zip(&timer_rx) {
-            mapped(stage, trx)?;
-            let ticks = {
-                let view = t
-                    .staging
-                    .slice(..)
-                    .get_mapped_range()
-                    .map_err(|e| Error::gpu(stage, GpuErrorKind::Readback, e.to_string()))?;
-                let tick = |i: usize| {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(&view[8 * i..8 * i + 8]);
-                    u64::from_le_bytes(b)
-                };
-                tick(1).checked_sub(tick(0))
-            };
-            t.staging.unmap();
-            // A driver that writes the end before the begin gives no usable time.
-            if let Some(ticks) = ticks {
-                pass_ns = Some(pass_ns.unwrap_or(0) + (ticks as f64 * t.period_ns) as u64);
-            }
+
+        /// Replaces the limits, so tests can force splitting, 2D grids and the too-large
+        /// paths on any adapter. Limits above the device's make calls fail with
+        /// [`crate::Error::Gpu`].
+        #[doc(hidden)]
+        pub fn set_limits(&mut self, limits: $crate::gpu::pool::BatchLimits) {
+            self.limits = limits;
         }
-        Ok((bytes, pass_ns))
-    }
+    };
+}
+pub(crate) use limits_accessors;
+
+/// Little-endian u32 words of `bytes` (whose length is a multiple of 4), as read back.
+pub fn words_le(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        .collect()
 }
 
 /// Nanoseconds since `start`, saturating.

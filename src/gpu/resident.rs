@@ -32,7 +32,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::GpuContext;
-use super::pool::{BatchLimits, GrowBuffer, clear_all};
+use super::pool::{BatchLimits, GrowBuffer, clear_all, limits_accessors, lock_or_reset};
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::state::{Pool, State, SyncTag};
 
@@ -40,7 +40,7 @@ use crate::state::{Pool, State, SyncTag};
 pub const TABLE_EMPTY: u32 = u32::MAX;
 
 /// A pool as the shaders read it. Keep in sync with `PoolWords` in
-/// shaders/stages/exec.wgsl and shaders/stages/state_leaves.wgsl.
+/// shaders/shared/pool_words.wgsl (read by exec.wgsl and state_leaves.wgsl).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct PoolWords {
@@ -286,19 +286,11 @@ impl ResidentState {
         }
     }
 
-    /// Replaces the limits, so tests can force the too-large paths on any adapter.
-    #[doc(hidden)]
-    pub fn set_limits(&mut self, limits: BatchLimits) {
-        self.limits = limits;
-    }
+    limits_accessors!();
 
     fn lock(&self) -> MutexGuard<'_, Columns> {
         // A panic while holding the lock could leave a half-updated copy: drop it.
-        self.columns.lock().unwrap_or_else(|p| {
-            let mut g = p.into_inner();
-            g.clear();
-            g
-        })
+        lock_or_reset(&self.columns, |g| g.clear())
     }
 
     /// Drops the device copy: the next use uploads the whole state.

@@ -4,11 +4,12 @@
 //! the pipeline cache keys its files by a module's name and source. Adding a shader is one
 //! line here.
 //!
-//! `shaders/` is in three folders: `shared/` (pieces several modules include: BLAKE3's
-//! compression, u64 in u32 pairs, the field, SHA-512, scalar and curve arithmetic),
-//! `stages/` (one file of entry points per pipeline stage) and `test/` (entry points only
-//! the parity tests dispatch). Two shared pieces are generated from the verifier's CPU twin
-//! so the constants and the unrolled limb arithmetic cannot drift from it:
+//! `shaders/` is in three folders: `shared/` (pieces several modules include: the
+//! workgroup-size override and invocation index, BLAKE3's compression, u64 in u32 pairs,
+//! the resident pool layout, the field, SHA-512, scalar and curve arithmetic), `stages/`
+//! (one file of entry points per pipeline stage) and `test/` (entry points only the parity
+//! tests dispatch). Two shared pieces are generated from the verifier's CPU twin so the
+//! constants and the unrolled limb arithmetic cannot drift from it:
 //! `field25519_consts.wgsl` and `field25519_arith.wgsl`, written by
 //! `txwave::verify::wgsl_gen` and checked to be current by a test (which says how to
 //! regenerate them).
@@ -31,6 +32,10 @@ macro_rules! piece {
     };
 }
 
+/// The `WORKGROUP_SIZE` override and the 2D invocation index (every stage but verify).
+pub const DISPATCH: Piece = piece!("shaders/shared/dispatch.wgsl");
+/// The resident pool layout (exec, state_leaves).
+pub const POOL_WORDS: Piece = piece!("shaders/shared/pool_words.wgsl");
 /// BLAKE3's compression function (hash, merkle, state_leaves, resolve).
 pub const BLAKE3_COMPRESS: Piece = piece!("shaders/shared/blake3_compress.wgsl");
 /// u64 arithmetic in u32 pairs and the exact swap formula (exec, exec_probe).
@@ -70,28 +75,45 @@ impl ShaderModule {
 /// Tx ids and batch BLAKE3 (hash stage).
 pub const HASH: ShaderModule = ShaderModule {
     name: "hash",
-    pieces: &[BLAKE3_COMPRESS, piece!("shaders/stages/hash.wgsl")],
+    pieces: &[
+        DISPATCH,
+        BLAKE3_COMPRESS,
+        piece!("shaders/stages/hash.wgsl"),
+    ],
     entry_points: &["hash_chunks", "reduce_chunk_trees"],
 };
 
 /// One Merkle tree level (commit stage).
 pub const MERKLE: ShaderModule = ShaderModule {
     name: "merkle",
-    pieces: &[BLAKE3_COMPRESS, piece!("shaders/stages/merkle.wgsl")],
+    pieces: &[
+        DISPATCH,
+        BLAKE3_COMPRESS,
+        piece!("shaders/stages/merkle.wgsl"),
+    ],
     entry_points: &["merkle_level"],
 };
 
 /// Account and pool leaves from the resident columns (commit stage).
 pub const STATE_LEAVES: ShaderModule = ShaderModule {
     name: "state_leaves",
-    pieces: &[BLAKE3_COMPRESS, piece!("shaders/stages/state_leaves.wgsl")],
+    pieces: &[
+        DISPATCH,
+        BLAKE3_COMPRESS,
+        POOL_WORDS,
+        piece!("shaders/stages/state_leaves.wgsl"),
+    ],
     entry_points: &["hash_account_leaves", "hash_pool_leaves"],
 };
 
 /// Pubkey → account lookups in the resident table (resolve stage).
 pub const RESOLVE: ShaderModule = ShaderModule {
     name: "resolve",
-    pieces: &[BLAKE3_COMPRESS, piece!("shaders/stages/resolve.wgsl")],
+    pieces: &[
+        DISPATCH,
+        BLAKE3_COMPRESS,
+        piece!("shaders/stages/resolve.wgsl"),
+    ],
     entry_points: &["lookup_accounts"],
 };
 
@@ -137,14 +159,19 @@ pub const VERIFY_TEST: ShaderModule = ShaderModule {
 /// Waves over the resident state (execute stage).
 pub const EXEC: ShaderModule = ShaderModule {
     name: "exec",
-    pieces: &[U64, piece!("shaders/stages/exec.wgsl")],
+    pieces: &[
+        DISPATCH,
+        U64,
+        POOL_WORDS,
+        piece!("shaders/stages/exec.wgsl"),
+    ],
     entry_points: &["exec_segment", "gather_changed"],
 };
 
 /// The swap formula alone, for its parity test.
 pub const EXEC_PROBE: ShaderModule = ShaderModule {
     name: "exec_probe",
-    pieces: &[U64, piece!("shaders/test/exec_probe.wgsl")],
+    pieces: &[DISPATCH, U64, piece!("shaders/test/exec_probe.wgsl")],
     entry_points: &["swap_out_probe"],
 };
 
@@ -159,3 +186,31 @@ pub const SHADERS: [&ShaderModule; 8] = [
     &EXEC,
     &EXEC_PROBE,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every module but the verifier's takes its workgroup size from the one override in
+    /// [`DISPATCH`], whose default is the tunables' default, and no kernel fixes a size.
+    #[test]
+    fn stage_kernels_take_the_workgroup_size_override() {
+        let default = crate::gpu::tunables::DEFAULT_WORKGROUP_SIZE;
+        assert!(DISPATCH.text.contains(&format!(
+            "override {}: u32 = {default}u;",
+            crate::gpu::pass::WORKGROUP_SIZE_CONSTANT
+        )));
+        for module in [&HASH, &MERKLE, &STATE_LEAVES, &RESOLVE, &EXEC, &EXEC_PROBE] {
+            let source = module.source();
+            assert_eq!(module.pieces[0].path, DISPATCH.path, "{}", module.name);
+            let sized = source.matches("@workgroup_size(").count();
+            assert_eq!(sized, module.entry_points.len(), "{}", module.name);
+            assert_eq!(
+                source.matches("@workgroup_size(WORKGROUP_SIZE)").count(),
+                sized,
+                "{}: a kernel with a fixed workgroup size",
+                module.name
+            );
+        }
+    }
+}

@@ -19,17 +19,15 @@
 
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::error::{Error, GpuErrorKind, Result};
-use crate::gpu::pass::{add_pass, allocated, entry, pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
+use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pool::{
+    BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, limits_accessors, lock_kept,
+};
 use crate::gpu::shaders;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
-
-/// Invocations per workgroup of both entry points; keep in sync with `HASH_WORKGROUP_SIZE`
-/// in shaders/stages/hash.wgsl.
-pub const HASH_WORKGROUP_SIZE: u32 = 64;
 
 /// Counts of one sub-batch. Keep in sync with `HashParams` in shaders/stages/hash.wgsl.
 #[repr(C)]
@@ -137,10 +135,14 @@ impl PackedBatch {
 }
 
 /// Splits `msgs` into consecutive sub-batches whose every buffer fits one binding and
-/// whose invocations fit one dispatch.
-pub fn plan_sub_batches(msgs: &[&[u8]], limits: &BatchLimits) -> Result<Vec<Range<usize>>> {
+/// whose invocations fit one dispatch of workgroups of `workgroup_size`.
+pub fn plan_sub_batches(
+    msgs: &[&[u8]],
+    limits: &BatchLimits,
+    workgroup_size: u32,
+) -> Result<Vec<Range<usize>>> {
     let max_bytes = limits.max_binding_bytes;
-    let max_inv = limits.max_invocations(HASH_WORKGROUP_SIZE);
+    let max_inv = limits.max_invocations(workgroup_size);
     let fits = |words: u64, chunks: u64, n: u64| {
         4 * words <= max_bytes
             // cvs hold 8 words per chunk (and cover chunk_msg's one).
@@ -191,6 +193,27 @@ pub(crate) struct HashBuffers {
 }
 
 impl HashBuffers {
+    /// Reads back the hashes of the `n` messages the last sub-batch left in `digests`.
+    fn read_digests(
+        &mut self,
+        ctx: &GpuContext,
+        n: u64,
+        t: &mut GpuTimings,
+    ) -> Result<Vec<[u8; 32]>> {
+        let bytes = self.readback.read_into(
+            ctx,
+            "hash readback",
+            &self.digests,
+            32 * n,
+            self.timer.as_ref().as_slice(),
+            t,
+        )?;
+        Ok(bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32-byte chunks"))
+            .collect())
+    }
+
     fn clear(&mut self) {
         clear_all([
             &mut self.params,
@@ -228,83 +251,52 @@ pub(crate) struct DeviceDigests<'a> {
 pub(crate) type OnDevice<T> = (Option<Vec<[u8; 32]>>, T, GpuTimings);
 
 /// BLAKE3 of many messages on the GPU, bit-identical to the `blake3` crate.
+#[derive(Debug)]
 pub struct GpuHasher {
     chunks: wgpu::ComputePipeline,
     reduce: wgpu::ComputePipeline,
     limits: BatchLimits,
+    workgroup_size: u32,
     buffers: Mutex<HashBuffers>,
 }
 
-impl std::fmt::Debug for GpuHasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuHasher")
-            .field("limits", &self.limits)
-            .finish()
-    }
-}
-
-fn digests_from_bytes(bytes: &[u8]) -> Vec<[u8; 32]> {
-    bytes
-        .chunks_exact(32)
-        .map(|c| {
-            let mut d = [0u8; 32];
-            d.copy_from_slice(c);
-            d
-        })
-        .collect()
-}
-
 impl GpuHasher {
-    /// Compiles the hashing pipelines for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [chunks, reduce] = pipelines(
+    /// Compiles the hashing pipelines for the device behind `ctx`, with workgroups of
+    /// `tunables.hash_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        let workgroup_size = tunables.hash_workgroup_size;
+        let [chunks, reduce] = stage_pipelines(
             ctx,
-            shaders::HASH.name,
-            &shaders::HASH.source(),
+            &shaders::HASH,
             ["hash_chunks", "reduce_chunk_trees"],
+            workgroup_size,
+            None,
         )?;
         let timer = ctx.scoped("hash timer", || PassTimer::new(ctx))?;
-        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         Ok(Self {
             chunks,
             reduce,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             buffers: Mutex::new(HashBuffers {
-                params: GrowBuffer::new(
-                    "hash params",
-                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                ),
-                data: GrowBuffer::new("hash data", storage),
-                descs: GrowBuffer::new("hash descs", storage),
-                chunk_msg: GrowBuffer::new("hash chunk_msg", storage),
+                params: GrowBuffer::uniform("hash params"),
+                data: GrowBuffer::input("hash data"),
+                descs: GrowBuffer::input("hash descs"),
+                chunk_msg: GrowBuffer::input("hash chunk_msg"),
                 cvs: GrowBuffer::new("hash cvs", wgpu::BufferUsages::STORAGE),
-                digests: GrowBuffer::new(
-                    "hash digests",
-                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                ),
+                digests: GrowBuffer::output("hash digests"),
                 readback: Readback::default(),
                 timer,
             }),
         })
     }
 
-    /// The limits batches are split by.
-    pub fn limits(&self) -> BatchLimits {
-        self.limits
-    }
-
-    /// Replaces the limits batches are split by, so tests can force splitting and 2D
-    /// dispatch on any adapter. Limits above the device's make calls fail with
-    /// [`Error::Gpu`].
-    #[doc(hidden)]
-    pub fn set_limits(&mut self, limits: BatchLimits) {
-        self.limits = limits;
-    }
+    limits_accessors!();
 
     fn lock(&self) -> MutexGuard<'_, HashBuffers> {
         // A panic elsewhere while holding the lock leaves nothing half-done that the next
         // call relies on: every call rewrites what it reads.
-        self.buffers.lock().unwrap_or_else(|p| p.into_inner())
+        lock_kept(&self.buffers)
     }
 
     /// BLAKE3 of every message, in order, with the time each phase took.
@@ -318,25 +310,13 @@ impl GpuHasher {
         if msgs.is_empty() {
             return Ok((out, timings));
         }
-        let plan = plan_sub_batches(msgs, &self.limits)?;
+        let plan = plan_sub_batches(msgs, &self.limits, self.workgroup_size)?;
         let mut guard = self.lock();
         let bufs = &mut *guard;
         for range in plan {
             let result = self
                 .run(ctx, bufs, &msgs[range], &mut timings)
-                .and_then(|n| {
-                    let digests = allocated("hash readback", &bufs.digests)?;
-                    let (bytes, pass_ns) = bufs.readback.read(
-                        ctx,
-                        "hash readback",
-                        digests,
-                        32 * n,
-                        bufs.timer.as_ref().as_slice(),
-                        &mut timings.readback_ns,
-                    )?;
-                    add_pass(&mut timings, pass_ns);
-                    Ok(digests_from_bytes(&bytes))
-                });
+                .and_then(|n| bufs.read_digests(ctx, n, &mut timings));
             match result {
                 Ok(d) => out.extend(d),
                 Err(e) => {
@@ -358,31 +338,20 @@ impl GpuHasher {
         leaves: Leaves,
         then: impl FnOnce(DeviceDigests<'_>, &mut GpuTimings) -> Result<T>,
     ) -> Result<Option<OnDevice<T>>> {
-        if msgs.is_empty() || plan_sub_batches(msgs, &self.limits)?.len() != 1 {
+        if msgs.is_empty() || plan_sub_batches(msgs, &self.limits, self.workgroup_size)?.len() != 1
+        {
             return Ok(None);
         }
         let mut timings = GpuTimings::default();
         let mut guard = self.lock();
         let bufs = &mut *guard;
         let result = self.run(ctx, bufs, msgs, &mut timings).and_then(|n| {
-            let buffer = allocated("hash readback", &bufs.digests)?;
             let (read, timer) = match leaves {
-                Leaves::Read => {
-                    let (bytes, pass_ns) = bufs.readback.read(
-                        ctx,
-                        "hash readback",
-                        buffer,
-                        32 * n,
-                        bufs.timer.as_ref().as_slice(),
-                        &mut timings.readback_ns,
-                    )?;
-                    add_pass(&mut timings, pass_ns);
-                    (Some(digests_from_bytes(&bytes)), None)
-                }
+                Leaves::Read => (Some(bufs.read_digests(ctx, n, &mut timings)?), None),
                 Leaves::DeviceOnly => (None, bufs.timer.as_ref()),
             };
             let digests = DeviceDigests {
-                buffer,
+                buffer: allocated("hash readback", &bufs.digests)?,
                 count: n,
                 timer,
             };
@@ -408,13 +377,10 @@ impl GpuHasher {
         t: &mut GpuTimings,
     ) -> Result<u64> {
         let cap = self.limits.max_binding_bytes;
-        let upload = Instant::now();
-        let batch = PackedBatch::pack(msgs)?;
-        let n_msgs = u64::from(batch.params.n_msgs);
-        let n_chunks = u64::from(batch.params.n_chunks);
-        let multi = batch.has_multi_chunk();
-        ctx.scoped("hash upload", || {
-            let (dev, queue) = (&ctx.device, &ctx.queue);
+        let (counts, multi) = upload(ctx, "hash upload", t, |dev, queue| -> Result<_> {
+            let batch = PackedBatch::pack(msgs)?;
+            let n_msgs = u64::from(batch.params.n_msgs);
+            let n_chunks = u64::from(batch.params.n_chunks);
             queue.write_buffer(
                 bufs.params.ensure(dev, 16, 256),
                 0,
@@ -429,75 +395,55 @@ impl GpuHasher {
             queue.write_buffer(descs, 0, bytemuck::cast_slice(&batch.descs));
             let chunk_msg = bufs.chunk_msg.ensure(dev, 4 * n_chunks, cap);
             queue.write_buffer(chunk_msg, 0, bytemuck::cast_slice(&batch.chunk_msg));
+            let multi = batch.has_multi_chunk();
             bufs.cvs
                 .ensure(dev, if multi { 32 * n_chunks } else { 0 }, cap);
             bufs.digests.ensure(dev, 32 * n_msgs, cap);
-            // Start the transfers now, so that their time is not counted as dispatch.
-            queue.submit([]);
-        })?;
-        ctx.wait("hash upload")?;
-        t.upload_ns += elapsed_ns(upload);
+            Ok((batch.params, multi))
+        })??;
+        let n_msgs = u64::from(counts.n_msgs);
+        let n_chunks = u64::from(counts.n_chunks);
 
-        let chunk_grid = self.limits.grid(n_chunks, HASH_WORKGROUP_SIZE)?;
-        let msg_grid = self.limits.grid(n_msgs, HASH_WORKGROUP_SIZE)?;
-        let dispatch = Instant::now();
-        ctx.scoped("hash dispatch", || -> Result<()> {
-            let stage = "hash dispatch";
+        let chunk_grid = self.limits.grid(n_chunks, self.workgroup_size)?;
+        let msg_grid = self.limits.grid(n_msgs, self.workgroup_size)?;
+        let stage = "hash dispatch";
+        run_pass(ctx, stage, bufs.timer.as_ref(), t, |pass| {
             let params = allocated(stage, &bufs.params)?;
-            let data = allocated(stage, &bufs.data)?;
             let descs = allocated(stage, &bufs.descs)?;
-            let chunk_msg = allocated(stage, &bufs.chunk_msg)?;
             let cvs = allocated(stage, &bufs.cvs)?;
             let digests = allocated(stage, &bufs.digests)?;
-            let chunks_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("hash_chunks"),
-                layout: &self.chunks.get_bind_group_layout(0),
-                entries: &[
+            bind_and_dispatch(
+                ctx,
+                pass,
+                "hash_chunks",
+                &self.chunks,
+                &[
                     entry(0, params),
-                    entry(1, data),
+                    entry(1, allocated(stage, &bufs.data)?),
                     entry(2, descs),
-                    entry(3, chunk_msg),
+                    entry(3, allocated(stage, &bufs.chunk_msg)?),
                     entry(4, cvs),
                     entry(5, digests),
                 ],
-            });
-            let reduce_group = multi.then(|| {
-                ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("reduce_chunk_trees"),
-                    layout: &self.reduce.get_bind_group_layout(0),
-                    entries: &[
+                chunk_grid,
+            );
+            if multi {
+                bind_and_dispatch(
+                    ctx,
+                    pass,
+                    "reduce_chunk_trees",
+                    &self.reduce,
+                    &[
                         entry(0, params),
                         entry(2, descs),
                         entry(4, cvs),
                         entry(5, digests),
                     ],
-                })
-            });
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("hash"),
-                    timestamp_writes: bufs.timer.as_ref().map(PassTimer::writes),
-                });
-                pass.set_pipeline(&self.chunks);
-                pass.set_bind_group(0, &chunks_group, &[]);
-                pass.dispatch_workgroups(chunk_grid[0], chunk_grid[1], 1);
-                if let Some(group) = &reduce_group {
-                    pass.set_pipeline(&self.reduce);
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(msg_grid[0], msg_grid[1], 1);
-                }
+                    msg_grid,
+                );
             }
-            if let Some(timer) = &bufs.timer {
-                timer.resolve(&mut enc);
-            }
-            ctx.queue.submit([enc.finish()]);
             Ok(())
-        })??;
-        ctx.wait("hash dispatch")?;
-        t.dispatch_ns += elapsed_ns(dispatch);
+        })?;
         Ok(n_msgs)
     }
 }
@@ -518,12 +464,6 @@ mod tests {
         assert_eq!(std::mem::offset_of!(MsgDesc, len_bytes), 4);
         assert_eq!(std::mem::offset_of!(MsgDesc, first_chunk), 8);
         assert_eq!(std::mem::offset_of!(MsgDesc, n_chunks), 12);
-        assert!(
-            shaders::HASH
-                .source()
-                .contains("const HASH_WORKGROUP_SIZE: u32 = 64u;")
-        );
-        assert!(shaders::HASH.source().contains("@workgroup_size(64)"));
     }
 
     #[test]
@@ -566,12 +506,12 @@ mod tests {
         let m = [0u8; 100]; // 25 words = 100 bytes: two fit in 256 bytes, three do not.
         let msgs: Vec<&[u8]> = vec![&m; 5];
         assert_eq!(
-            plan_sub_batches(&msgs, &limits).expect("fits"),
+            plan_sub_batches(&msgs, &limits, 64).expect("fits"),
             vec![0..2, 2..4, 4..5]
         );
         let big = [0u8; 257];
         assert!(matches!(
-            plan_sub_batches(&[&big], &limits),
+            plan_sub_batches(&[&big], &limits, 64),
             Err(Error::Gpu {
                 kind: GpuErrorKind::LimitExceeded,
                 ..
@@ -580,7 +520,7 @@ mod tests {
         // Digests bound the count: 32 bytes each, 8 per 256 bytes.
         let empties: Vec<&[u8]> = vec![&[]; 17];
         assert_eq!(
-            plan_sub_batches(&empties, &limits).expect("fits"),
+            plan_sub_batches(&empties, &limits, 64).expect("fits"),
             vec![0..8, 8..16, 16..17]
         );
     }

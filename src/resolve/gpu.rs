@@ -18,24 +18,21 @@
 //! sequential by definition and touches only the block's new accounts.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::error::Result;
-use crate::gpu::pass::{add_pass, allocated, entry, pipelines};
-use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, elapsed_ns};
-use crate::gpu::resident::{ResidentState, ResidentTable, TABLE_EMPTY};
+use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, lock_kept, words_le};
+use crate::gpu::resident::{AccountTable, ResidentState, ResidentTable, TABLE_EMPTY};
 use crate::gpu::shaders;
+use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::twin::{BLAKE3_CHUNK_END, BLAKE3_CHUNK_START, BLAKE3_ROOT, blake3_compress};
 use crate::state::State;
 use crate::tx::Tx;
 
 #[cfg(test)]
-use crate::gpu::resident::{AccountTable, key_words};
+use crate::gpu::resident::key_words;
 
-/// Invocations per workgroup of `lookup_accounts`; keep in sync with
-/// `RESOLVE_WORKGROUP_SIZE`.
-pub const RESOLVE_WORKGROUP_SIZE: u32 = 64;
 /// An empty table slot, and "no such account" in the results; keep in sync with
 /// `RESOLVE_EMPTY`.
 pub const RESOLVE_EMPTY: u32 = TABLE_EMPTY;
@@ -93,47 +90,32 @@ struct ResolveBuffers {
 impl ResolveBuffers {
     fn new() -> Self {
         ResolveBuffers {
-            params: GrowBuffer::new(
-                "resolve params",
-                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            ),
-            queries: GrowBuffer::new(
-                "resolve queries",
-                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            ),
-            found: GrowBuffer::new(
-                "resolve found",
-                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            ),
+            params: GrowBuffer::uniform("resolve params"),
+            queries: GrowBuffer::input("resolve queries"),
+            found: GrowBuffer::output("resolve found"),
             readback: Readback::default(),
         }
     }
 }
 
 /// Runs `lookup_accounts` over resident pubkeys and table.
+#[derive(Debug)]
 pub struct GpuResolver {
     pipeline: wgpu::ComputePipeline,
     limits: BatchLimits,
+    workgroup_size: u32,
     timer: Option<PassTimer>,
     buffers: Mutex<ResolveBuffers>,
 }
 
-impl std::fmt::Debug for GpuResolver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuResolver")
-            .field("limits", &self.limits)
-            .finish()
-    }
-}
-
-/// The shader parameters for `n_queries` lookups in `table`.
-fn params_of(table: ResidentTable<'_>, n_queries: u32) -> ResolveParams {
+/// The shader parameters for `n_queries` lookups in `table` (the host copy).
+fn params_of(table: &AccountTable, n_queries: u32) -> ResolveParams {
     ResolveParams {
         n_queries,
-        mask: table.host.mask(),
-        max_probe: table.host.max_probe(),
+        mask: table.mask(),
+        max_probe: table.max_probe(),
         pad0: 0,
-        key: table.host.key_words(),
+        key: table.key_words(),
     }
 }
 
@@ -165,18 +147,22 @@ impl GpuResolver {
         Ok((known, t))
     }
 
-    /// Compiles the lookup pipeline for the device behind `ctx`.
-    pub fn new(ctx: &GpuContext) -> Result<Self> {
-        let [pipeline] = pipelines(
+    /// Compiles the lookup pipeline for the device behind `ctx`, with workgroups of
+    /// `tunables.resolve_workgroup_size`.
+    pub fn new(ctx: &GpuContext, tunables: &GpuTunables) -> Result<Self> {
+        let workgroup_size = tunables.resolve_workgroup_size;
+        let [pipeline] = stage_pipelines(
             ctx,
-            shaders::RESOLVE.name,
-            &shaders::RESOLVE.source(),
+            &shaders::RESOLVE,
             ["lookup_accounts"],
+            workgroup_size,
+            None,
         )?;
         let timer = ctx.scoped("resolve timer", || PassTimer::new(ctx))?;
         Ok(Self {
             pipeline,
             limits: BatchLimits::of(ctx),
+            workgroup_size,
             timer,
             buffers: Mutex::new(ResolveBuffers::new()),
         })
@@ -184,7 +170,7 @@ impl GpuResolver {
 
     fn lock(&self) -> MutexGuard<'_, ResolveBuffers> {
         // Every call rewrites what it reads.
-        self.buffers.lock().unwrap_or_else(|p| p.into_inner())
+        lock_kept(&self.buffers)
     }
 
     /// The account index of each of `keys` ([`RESOLVE_EMPTY`] for none), looked up in
@@ -212,16 +198,12 @@ impl GpuResolver {
                 ),
             });
         }
-        let grid = self
-            .limits
-            .grid(keys.len() as u64, RESOLVE_WORKGROUP_SIZE)?;
+        let grid = self.limits.grid(keys.len() as u64, self.workgroup_size)?;
         let mut guard = self.lock();
         let bufs = &mut *guard;
         let result = (|| {
-            let upload = Instant::now();
-            ctx.scoped("resolve upload", || {
-                let (dev, queue) = (&ctx.device, &ctx.queue);
-                let params = params_of(table, keys.len() as u32);
+            upload(ctx, "resolve upload", &mut t, |dev, queue| {
+                let params = params_of(table.host, keys.len() as u32);
                 queue.write_buffer(
                     bufs.params.ensure(dev, 48, 256),
                     0,
@@ -233,60 +215,34 @@ impl GpuResolver {
                     bytemuck::cast_slice(keys),
                 );
                 bufs.found.ensure(dev, 4 * keys.len() as u64, cap);
-                queue.submit([]);
             })?;
-            ctx.wait("resolve upload")?;
-            t.upload_ns += elapsed_ns(upload);
-
-            let dispatch = Instant::now();
-            ctx.scoped("resolve dispatch", || -> Result<()> {
-                let stage = "resolve dispatch";
-                let dev = &ctx.device;
-                let group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("lookup_accounts"),
-                    layout: &self.pipeline.get_bind_group_layout(0),
-                    entries: &[
+            let stage = "resolve dispatch";
+            run_pass(ctx, stage, self.timer.as_ref(), &mut t, |pass| {
+                bind_and_dispatch(
+                    ctx,
+                    pass,
+                    "lookup_accounts",
+                    &self.pipeline,
+                    &[
                         entry(0, allocated(stage, &bufs.params)?),
                         entry(1, pubkeys),
                         entry(2, table.buffer),
                         entry(3, allocated(stage, &bufs.queries)?),
                         entry(4, allocated(stage, &bufs.found)?),
                     ],
-                });
-                let mut enc = dev
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(stage) });
-                {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("resolve lookups"),
-                        timestamp_writes: self.timer.as_ref().map(PassTimer::writes),
-                    });
-                    pass.set_pipeline(&self.pipeline);
-                    pass.set_bind_group(0, &group, &[]);
-                    pass.dispatch_workgroups(grid[0], grid[1], 1);
-                }
-                if let Some(timer) = &self.timer {
-                    timer.resolve(&mut enc);
-                }
-                ctx.queue.submit([enc.finish()]);
+                    grid,
+                );
                 Ok(())
-            })??;
-            ctx.wait("resolve dispatch")?;
-            t.dispatch_ns += elapsed_ns(dispatch);
-
-            let found = allocated("resolve readback", &bufs.found)?;
-            let (bytes, pass_ns) = bufs.readback.read(
+            })?;
+            let bytes = bufs.readback.read_into(
                 ctx,
                 "resolve readback",
-                found,
+                &bufs.found,
                 4 * keys.len() as u64,
                 self.timer.as_ref().as_slice(),
-                &mut t.readback_ns,
+                &mut t,
             )?;
-            add_pass(&mut t, pass_ns);
-            Ok(bytes
-                .chunks_exact(4)
-                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-                .collect())
+            Ok(words_le(&bytes))
         })();
         match result {
             Ok(found) => Ok((found, t)),
@@ -348,13 +304,7 @@ mod tests {
             .map(|(i, k)| (*k, i as u32))
             .collect();
         let words: Vec<u32> = all.iter().flat_map(key_words).collect();
-        let params = ResolveParams {
-            n_queries: 0,
-            mask: table.mask(),
-            max_probe: table.max_probe(),
-            pad0: 0,
-            key: table.key_words(),
-        };
+        let params = params_of(&table, 0);
         for q in (0..4000).map(pk) {
             let want = map.get(&q).copied().unwrap_or(RESOLVE_EMPTY);
             assert_eq!(lookup(&params, &words, table.slots(), &key_words(&q)), want);
@@ -368,13 +318,7 @@ mod tests {
         let keys = [pk(1), pk(2)];
         let table = AccountTable::new(key, 4, &keys);
         let words: Vec<u32> = keys.iter().flat_map(key_words).collect();
-        let params = ResolveParams {
-            n_queries: 0,
-            mask: table.mask(),
-            max_probe: table.max_probe(),
-            pad0: 0,
-            key: table.key_words(),
-        };
+        let params = params_of(&table, 0);
         assert_eq!(
             lookup(&params, &words, table.slots(), &key_words(&keys[0])),
             0

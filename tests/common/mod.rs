@@ -1,7 +1,83 @@
-//! Scenarios shared by several test files.
+//! Engines, datasets and scenarios shared by several test files. Each file uses some of
+//! them, so the others are dead code there.
+#![allow(dead_code)]
 
-use txwave::workload::{GenConfig, generate};
-use txwave::{Block, Engine, Error, State};
+use std::sync::OnceLock;
+
+use txwave::gpu::tunables::GpuTunables;
+use txwave::workload::{GenConfig, Generated, generate};
+use txwave::{Backend, Block, Engine, EngineConfig, Error, State};
+
+/// A CPU engine with the default configuration.
+pub fn cpu_engine() -> Engine {
+    Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .expect("CPU engine")
+}
+
+/// A CPU engine of 1, 2 or 8 threads, built once per test process and shared.
+pub fn threaded_cpu_engine(threads: usize) -> &'static Engine {
+    static ENGINES: OnceLock<Vec<Engine>> = OnceLock::new();
+    let engines = ENGINES.get_or_init(|| {
+        [1, 2, 8]
+            .iter()
+            .map(|&n| {
+                Engine::new(EngineConfig {
+                    backend: Backend::Cpu,
+                    threads: Some(n),
+                    ..Default::default()
+                })
+                .expect("CPU engine")
+            })
+            .collect()
+    });
+    let at = [1, 2, 8]
+        .iter()
+        .position(|&n| n == threads)
+        .expect("1, 2 or 8 threads");
+    &engines[at]
+}
+
+/// An engine on the test adapter with these GPU tunables, or `None` without an adapter
+/// (a failure under `TXWAVE_REQUIRE_GPU=1`). `Auto` needs the adapter named to accept a
+/// software one, and batch thresholds of 0 to send every batch to it.
+pub fn gpu_engine_with(backend: Backend, gpu: GpuTunables) -> Option<Engine> {
+    let ctx = txwave::gpu::test_context()?;
+    Some(
+        Engine::new(EngineConfig {
+            backend,
+            adapter: Some(ctx.adapter.name.clone()),
+            auto_min_hash_batch: 0,
+            auto_min_verify_batch: 0,
+            gpu,
+            ..Default::default()
+        })
+        .expect("engine on the test adapter"),
+    )
+}
+
+/// [`gpu_engine_with`] the default tunables.
+pub fn gpu_engine(backend: Backend) -> Option<Engine> {
+    gpu_engine_with(backend, GpuTunables::default())
+}
+
+/// `fallbacks` (a block's) names one GPU error, in `stage`, that the CPU recovered from.
+pub fn assert_one_gpu_fallback(fallbacks: &[String], stage: &str) {
+    assert_eq!(fallbacks.len(), 1, "{fallbacks:?}");
+    assert!(
+        fallbacks[0].starts_with(&format!("{stage}: GPU error")),
+        "{fallbacks:?}"
+    );
+}
+
+/// The dataset `cfg` describes and its genesis state.
+pub fn dataset(cfg: &GenConfig) -> (Generated, State) {
+    let g = generate(cfg, |_, _| {}).expect("valid config");
+    let genesis = State::from_genesis(&g.genesis).expect("genesis");
+    (g, genesis)
+}
 
 /// Drives `engine` through blocks that exercise its commit caches (account leaves kept
 /// between blocks, only touched accounts rehashed): new accounts every block, a block
@@ -12,14 +88,9 @@ use txwave::{Block, Engine, Error, State};
 pub fn commit_cache_scenario(engine: &Engine) {
     let g = generate(
         &GenConfig {
-            accounts: 2000,
-            pools: 4,
-            blocks: 5,
-            txs_per_block: 300,
-            seed: 11,
             account_skew: 1.0,
             new_recipient_share: 0.1,
-            ..Default::default()
+            ..GenConfig::sized(2000, 4, 5, 300, 11)
         },
         |_, _| {},
     )
