@@ -102,7 +102,7 @@ impl GpuStages {
         let resident = ResidentState::new(&ctx);
         let hasher = GpuHasher::new(&ctx)?;
         let commit = GpuCommit::new(&ctx)?;
-        let verifier = GpuVerifier::new(&ctx)?;
+        let verifier = GpuVerifier::new(&ctx, tunables.verify)?;
         let resolver = GpuResolver::new(&ctx)?;
         let exec = GpuExecutor::new(&ctx)?;
         Ok(GpuStages {
