@@ -229,7 +229,7 @@ fn bench(c: &mut Criterion) {
     let data = signed(max);
     let all = checks(&data);
     let gpu = match GpuContext::new(None) {
-        Ok(ctx) => match GpuVerifier::new(&ctx) {
+        Ok(ctx) => match GpuVerifier::new(&ctx, Default::default()) {
             Ok(v) => {
                 eprintln!(
                     "GPU adapter: {} ({}), pipeline compiled in {:?}",

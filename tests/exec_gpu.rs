@@ -22,7 +22,10 @@ use txwave::{Backend, Block, BlockOutcome, Engine, Error, State, Status, VerifyR
 fn after_first_block(
     backend: Backend,
 ) -> Option<(Engine, txwave::workload::Generated, State, State)> {
-    let engine = common::gpu_engine(backend)?;
+    let engine = match backend {
+        Backend::Auto => common::auto_engine_cpu_verify()?,
+        _ => common::gpu_engine(backend)?,
+    };
     let (g, mut state) = common::dataset(&workload("hot_pool_30"));
     let mut reference_state = state.clone();
     same_as_reference(

@@ -3,10 +3,15 @@
 //! valid, mutated and adversarial inputs; and the CPU twin of the shader against the same
 //! oracles on the same inputs. GPU tests skip without an adapter unless
 //! `TXWAVE_REQUIRE_GPU=1`.
+//!
+//! Every verifier variant (both shapes, with and without the base-point table, at
+//! workgroup sizes 64 and 32) runs every vector suite and a differential sized so that the
+//! non-default variants add little time on a software adapter; each variant's pipeline is
+//! compiled once per test binary.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::EdwardsPoint;
@@ -18,6 +23,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha512};
 use txwave::gpu::GpuContext;
+use txwave::gpu::tunables::{GpuTunables, VerifyShape, VerifyVariant};
 use txwave::verify::cpu::{verify_strict_one, verify_zip215_one};
 use txwave::verify::gpu::{GpuVerifier, pack};
 use txwave::verify::layout::rule_code;
@@ -67,7 +73,8 @@ fn gpu() -> Option<&'static (GpuContext, GpuVerifier)> {
     static GPU: OnceLock<Option<(GpuContext, GpuVerifier)>> = OnceLock::new();
     GPU.get_or_init(|| {
         let ctx = txwave::gpu::test_context()?;
-        let verifier = GpuVerifier::new(&ctx).expect("the verifier pipeline compiles");
+        let verifier = GpuVerifier::new(&ctx, VerifyVariant::default())
+            .expect("the verifier pipeline compiles");
         eprintln!(
             "GPU verifier on {} compiled in {:?}",
             ctx.adapter.name,
@@ -78,20 +85,85 @@ fn gpu() -> Option<&'static (GpuContext, GpuVerifier)> {
     .as_ref()
 }
 
-/// Runs every case through the GPU under `rule` and compares with `expected`; all
-/// disagreements are listed before failing.
+/// Every variant the tests run: each shape with and without the base-point table at
+/// workgroup size 64 (the set `run.sh --small` of the GPU kit times, so a CI run compiles
+/// each once; a cold compile takes a minute or more on lavapipe), and the straight-line
+/// shape with the table at 32 for a second workgroup size. The default variant comes
+/// first.
+fn variants() -> Vec<VerifyVariant> {
+    let mut all = VerifyVariant::all(&[64]);
+    all.push(VerifyVariant {
+        shape: VerifyShape::StraightLine,
+        basepoint_table: true,
+        workgroup_size: 32,
+    });
+    assert_eq!(all.len(), VARIANTS);
+    let default = all
+        .iter()
+        .position(|v| *v == VerifyVariant::default())
+        .expect("the default variant is listed");
+    all.swap(0, default);
+    all
+}
+
+const VARIANTS: usize = 5;
+
+/// The verifier of `variants()[index]`, compiled on first use (the default one is
+/// [`gpu`]'s).
+fn verifier(index: usize) -> Option<&'static GpuVerifier> {
+    static VERIFIERS: [OnceLock<GpuVerifier>; VARIANTS] = [const { OnceLock::new() }; VARIANTS];
+    let (ctx, default) = gpu()?;
+    if index == 0 {
+        return Some(default);
+    }
+    Some(VERIFIERS[index].get_or_init(|| {
+        let variant = variants()[index];
+        let v = GpuVerifier::new(ctx, variant).expect("the variant's pipeline compiles");
+        assert_eq!(v.variant(), variant);
+        eprintln!(
+            "GPU verifier {} compiled in {:?}",
+            variant.label(),
+            v.compile_time()
+        );
+        v
+    }))
+}
+
+/// Runs every case through the default GPU verifier under `rule` and compares with
+/// `expected`; all disagreements are listed before failing.
 fn assert_gpu(rule: VerifyRule, cases: &[Case], expected: &[bool]) {
-    let Some((ctx, verifier)) = gpu() else { return };
+    assert_gpu_variant(0, rule, cases, expected);
+}
+
+/// As [`assert_gpu`], on every variant.
+fn assert_gpu_all(rule: VerifyRule, cases: &[Case], expected: &[bool]) {
+    for index in 0..VARIANTS {
+        assert_gpu_variant(index, rule, cases, expected);
+    }
+}
+
+/// As [`assert_gpu`], on variant `index` of [`variants`]; returns the time the call took.
+fn assert_gpu_variant(
+    index: usize,
+    rule: VerifyRule,
+    cases: &[Case],
+    expected: &[bool],
+) -> Duration {
+    let Some((ctx, _)) = gpu() else {
+        return Duration::ZERO;
+    };
+    let verifier = verifier(index).expect("GPU opened");
+    let label = verifier.variant().label();
     let checks: Vec<SigCheck<'_>> = cases.iter().map(Case::check).collect();
     let started = Instant::now();
     let (got, _) = verifier
         .verify(ctx, &checks, rule)
         .expect("GPU verification runs");
+    let took = started.elapsed();
     eprintln!(
-        "{} {} cases on the GPU in {:?} (lavapipe: CPU-emulated, not GPU speed)",
+        "{} {} cases on the GPU ({label}) in {took:?} (lavapipe: CPU-emulated, not GPU speed)",
         cases.len(),
         rule.name(),
-        started.elapsed()
     );
     assert_eq!(got.len(), cases.len());
     let bad: Vec<String> = (0..cases.len())
@@ -107,12 +179,13 @@ fn assert_gpu(rule: VerifyRule, cases: &[Case], expected: &[bool]) {
         .collect();
     assert!(
         bad.is_empty(),
-        "{} of {} disagree under {}:\n{}",
+        "{} of {} disagree under {} ({label}):\n{}",
         bad.len(),
         cases.len(),
         rule.name(),
         bad.join("\n")
     );
+    took
 }
 
 /// The CPU twin of the shader's `verify_item` on every case.
@@ -261,7 +334,7 @@ fn speccheck_cases() -> (Vec<Case>, [Vec<bool>; 2]) {
 fn run_vectors(cases: &[Case]) {
     for rule in RULES {
         let expected: Vec<bool> = cases.iter().map(|c| oracle(rule, c)).collect();
-        assert_gpu(rule, cases, &expected);
+        assert_gpu_all(rule, cases, &expected);
         assert_twin(rule, cases, &expected);
     }
 }
@@ -289,7 +362,7 @@ fn speccheck_vectors() {
                 c.label
             );
         }
-        assert_gpu(*rule, &cases, &expected[r]);
+        assert_gpu_all(*rule, &cases, &expected[r]);
         assert_twin(*rule, &cases, &expected[r]);
     }
 }
@@ -368,7 +441,7 @@ fn rfc8032_vectors() {
     let all_true = vec![true; cases.len()];
     for rule in RULES {
         assert!(cases.iter().all(|c| oracle(rule, c)));
-        assert_gpu(rule, &cases, &all_true);
+        assert_gpu_all(rule, &cases, &all_true);
         assert_twin(rule, &cases, &all_true);
     }
 }
@@ -604,5 +677,95 @@ fn differential_twin_against_oracles() {
         let started = Instant::now();
         assert_twin(*rule, &cases, &expected[r]);
         eprintln!("twin, {}: {:?}", rule.name(), started.elapsed());
+    }
+}
+
+/// Inputs per rule for each non-default variant: every kind of the generator (a multiple
+/// of its 16 kinds) with messages up to 63 bytes, a seed of their own.
+const VARIANT_DIFFERENTIAL_CASES: usize = 1_024;
+
+#[test]
+fn differential_variants_against_oracles() {
+    if gpu().is_none() {
+        return;
+    }
+    let cases = differential_cases(VARIANT_DIFFERENTIAL_CASES, 2025);
+    let expected = expected_per_rule(&cases);
+    for accepted_by_rule in &expected {
+        let accepted = accepted_by_rule.iter().filter(|e| **e).count();
+        assert!(accepted > cases.len() / 20 && accepted < cases.len() / 2);
+    }
+    assert!(expected[0] != expected[1]);
+    for index in 1..VARIANTS {
+        for (r, rule) in RULES.iter().enumerate() {
+            assert_gpu_variant(index, *rule, &cases, &expected[r]);
+        }
+    }
+}
+
+/// One batch through every variant side by side, after every pipeline is built and has
+/// run once: the
+/// times are what a software adapter spends (CPU time), a hint of the relative work of
+/// the shapes, not GPU speed.
+#[test]
+fn variants_side_by_side() {
+    if gpu().is_none() {
+        return;
+    }
+    let cases = differential_cases(512, 7);
+    let expected = expected_per_rule(&cases);
+    // Build every pipeline and dispatch it once first: a driver may finish compiling a
+    // pipeline in its first dispatch (lavapipe does).
+    for index in 0..VARIANTS {
+        assert_gpu_variant(index, VerifyRule::Strict, &cases[..16], &expected[0][..16]);
+    }
+    let times: Vec<Duration> = (0..VARIANTS)
+        .map(|index| assert_gpu_variant(index, VerifyRule::Strict, &cases, &expected[0]))
+        .collect();
+    let base = times[0].as_secs_f64();
+    for (v, t) in variants().iter().zip(&times) {
+        eprintln!(
+            "side by side, {} strict cases: {:<24} {t:>10.2?}  ({:.2}x the default's time)",
+            cases.len(),
+            v.label(),
+            t.as_secs_f64() / base
+        );
+    }
+}
+
+/// An engine built with a non-default verifier variant gives the verdicts of the default
+/// engine (and of the oracles) on a batch.
+#[test]
+fn engine_with_a_variant_matches_the_default_engine() {
+    use txwave::{Backend, Engine, EngineConfig};
+    let Some((ctx, _)) = gpu() else { return };
+    let engine = |verify: VerifyVariant| {
+        Engine::new(EngineConfig {
+            backend: Backend::Gpu,
+            adapter: Some(ctx.adapter.name.clone()),
+            gpu: GpuTunables {
+                verify,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .expect("engine on the test adapter")
+    };
+    let straight = VerifyVariant {
+        shape: VerifyShape::StraightLine,
+        basepoint_table: true,
+        ..Default::default()
+    };
+    let (a, b) = (engine(VerifyVariant::default()), engine(straight));
+    let cases = differential_cases(256, 99);
+    let checks: Vec<SigCheck<'_>> = cases.iter().map(Case::check).collect();
+    for rule in RULES {
+        let expected: Vec<bool> = cases.iter().map(|c| oracle(rule, c)).collect();
+        let x = a.verify_signatures(&checks, rule).expect("default engine");
+        let y = b
+            .verify_signatures(&checks, rule)
+            .expect("straight-line engine");
+        assert_eq!(x, expected, "default engine, {}", rule.name());
+        assert_eq!(y, x, "straight-line engine, {}", rule.name());
     }
 }

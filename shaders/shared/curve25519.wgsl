@@ -1,28 +1,18 @@
-// The twisted Edwards curve -x^2 + y^2 = 1 + d x^2 y^2 in extended coordinates
-// (X : Y : Z : T), x = X/Z, y = Y/Z, x y = T/Z. CPU twin: src/verify/twin/curve.rs (same
-// names and loop shapes).
+// Edwards curve points, register shape: the formulas are programs for the field
+// interpreter (fe_run in field25519_regs.wgsl), composed after curve25519_points.wgsl.
+// CPU twin: src/verify/twin/curve.rs (same names and loop shapes).
 //
-// The formulas are programs for the field interpreter (fe_run in field25519.wgsl), built
-// by the twin's `programs()` and generated into FE_PROGRAM with their PROG_* spans and
-// R_* register numbers: double = dbl-2008-hwcd, add / sub = add-2008-hwcd-3
-// (Hisil-Wong-Carter-Dawson 2008, a = -1; complete on Ed25519 since d is not a square),
-// decompress = y -> u, v and the straight-line part of sqrt_ratio_i, compress = 1/Z by the
-// ref10 addition chain, then X/Z and Y/Z. Points being worked on live in registers: the
-// accumulator Q in R_QX..R_QT and the operand P in R_PX..R_PT.
+// The programs are built by the twin's `programs()` and generated into FE_PROGRAM with
+// their PROG_* spans and R_* register numbers: double = dbl-2008-hwcd, add / sub =
+// add-2008-hwcd-3 (Hisil-Wong-Carter-Dawson 2008, a = -1; complete on Ed25519 since d is
+// not a square), decompress = y -> u, v and the straight-line part of sqrt_ratio_i,
+// compress = 1/Z by the ref10 addition chain, then X/Z and Y/Z. Points being worked on
+// live in registers: the accumulator Q in R_QX..R_QT and the operand P in R_PX..R_PT.
 
-struct EdwardsPoint {
-    x: FieldElement13x20,
-    y: FieldElement13x20,
-    z: FieldElement13x20,
-    t: FieldElement13x20,
-}
-
-fn point_identity() -> EdwardsPoint {
-    return EdwardsPoint(fe_zero(), fe_one(), fe_one(), fe_zero());
-}
-
-fn point_basepoint() -> EdwardsPoint {
-    return EdwardsPoint(BASEPOINT_X, BASEPOINT_Y, fe_one(), BASEPOINT_T);
+// Sets up the register file the programs run on; once per invocation, before any other
+// point function.
+fn point_ops_init() {
+    fe_regs_init();
 }
 
 // Copies a point into the four registers from `base` (Q: R_QX, P: R_PX).
@@ -35,17 +25,6 @@ fn set_point(base: u32, p: EdwardsPoint) {
 
 fn get_point(base: u32) -> EdwardsPoint {
     return EdwardsPoint(fe_reg[base], fe_reg[base + 1u], fe_reg[base + 2u], fe_reg[base + 3u]);
-}
-
-// X = 0 and Y = Z, both through one fe_equal.
-fn point_is_identity(p: EdwardsPoint) -> bool {
-    var lhs = array<FieldElement13x20, 2>(p.x, p.y);
-    var rhs = array<FieldElement13x20, 2>(fe_zero(), p.z);
-    var all = true;
-    for (var c = 0u; c < 2u; c++) {
-        all = all && fe_equal(lhs[c], rhs[c]);
-    }
-    return all;
 }
 
 // For each of the first `count` points: whether [8]P is the identity (curve25519-dalek's
@@ -72,11 +51,6 @@ fn cofactor_identity(points: array<EdwardsPoint, 2>, count: u32, subtract: bool,
     return out;
 }
 
-struct SqrtRatio {
-    was_square: bool,
-    root: FieldElement13x20,
-}
-
 // The decisions of curve25519-dalek's sqrt_ratio_i after the sqrt_ratio program: root =
 // +sqrt(u/v) when u/v is a nonzero square, 0 when u = 0, 0 with false when v = 0 != u,
 // and +sqrt(i u/v) with false otherwise ("+" = even). The root's sign is not yet
@@ -93,11 +67,6 @@ fn sqrt_ratio_select() -> SqrtRatio {
         root = fe_reg[R_SQRT_R_I];
     }
     return SqrtRatio(hit[0] || hit[1], root);
-}
-
-struct Decompressed {
-    valid: bool,
-    point: EdwardsPoint,
 }
 
 // As curve25519-dalek 4's CompressedEdwardsY::decompress: y is the low 255 bits taken mod
@@ -137,14 +106,22 @@ fn point_compress(p: EdwardsPoint) -> array<u32, 8> {
 // digit subtracting its entry.
 // Precondition: a, b < 2^255.
 fn point_double_scalar_mul_basepoint(a: array<u32, 8>, point_a: EdwardsPoint, b: array<u32, 8>) -> EdwardsPoint {
+    return point_double_scalar_mul_basepoint_with(a, point_a, b, false);
+}
+
+// As point_double_scalar_mul_basepoint; with have_table, [1..8]B is read from the host's
+// table (basepoint_multiple in verify.wgsl: the same points this function computes
+// otherwise) where a digit needs it, instead of being computed.
+fn point_double_scalar_mul_basepoint_with(a: array<u32, 8>, point_a: EdwardsPoint, b: array<u32, 8>, have_table: bool) -> EdwardsPoint {
     var da = sc_signed_radix16(a);
     var db = sc_signed_radix16(b);
     // table[0..8] = [1..8]A, table[8..16] = [1..8]B.
     var table: array<EdwardsPoint, 16>;
     table[0] = point_a;
     table[8] = point_basepoint();
+    let tables = select(2u, 1u, have_table);
     for (var j = 1u; j < 8u; j++) {
-        for (var s = 0u; s < 2u; s++) {
+        for (var s = 0u; s < tables; s++) {
             set_point(R_QX, table[s * 8u + j - 1u]);
             set_point(R_PX, table[s * 8u]);
             fe_run(PROG_ADD_START, PROG_ADD_LEN);
@@ -167,7 +144,12 @@ fn point_double_scalar_mul_basepoint(a: array<u32, 8>, point_a: EdwardsPoint, b:
                 if (digit == 0) {
                     continue;
                 }
-                set_point(R_PX, table[s * 8u + u32(abs(digit)) - 1u]);
+                let entry = u32(abs(digit)) - 1u;
+                if (have_table && s == 1u) {
+                    set_point(R_PX, basepoint_multiple(entry));
+                } else {
+                    set_point(R_PX, table[s * 8u + entry]);
+                }
                 start = select(PROG_SUB_START, PROG_ADD_START, digit > 0);
                 len = select(PROG_SUB_LEN, PROG_ADD_LEN, digit > 0);
             }

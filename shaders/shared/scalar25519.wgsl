@@ -1,6 +1,6 @@
 // Scalars mod l = 2^252 + delta, delta = 27742317777372353535851937790883648493.
 // CPU twin: src/verify/twin/scalar.rs (same names and loop shapes). DELTA_12 and
-// ELL_WORDS are generated from the twin by src/verify/gpu.rs.
+// ELL_WORDS are generated from the twin by src/verify/wgsl_gen.rs.
 //
 // A 512-bit hash is reduced by folding with 2^252 = -delta (mod l) in signed 12-bit limbs
 // (252 = 12 * 21, so the fold point is a limb boundary), three times, then adding l once if

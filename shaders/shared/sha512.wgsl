@@ -1,6 +1,6 @@
 // SHA-512 (FIPS 180-4) with every 64-bit word held as vec2<u32>(high, low), because core
 // WGSL has no 64-bit integers. CPU twin: src/verify/twin/sha512.rs (same names and loop
-// shapes). SHA512_K and SHA512_IV are generated from the twin by src/verify/gpu.rs.
+// shapes). SHA512_K and SHA512_IV are generated from the twin by src/verify/wgsl_gen.rs.
 //
 // The including module defines `fn load_data_word(index: u32) -> u32`, the word source of
 // the hashed bytes (little-endian storage, each record zero-padded to a whole word).

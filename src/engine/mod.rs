@@ -109,7 +109,7 @@ impl GpuStages {
         let resident = ResidentState::new(&ctx);
         let hasher = GpuHasher::new(&ctx, tunables)?;
         let commit = GpuCommit::new(&ctx, tunables)?;
-        let verifier = GpuVerifier::new(&ctx)?;
+        let verifier = GpuVerifier::new(&ctx, tunables.verify)?;
         let resolver = GpuResolver::new(&ctx, tunables)?;
         let exec = GpuExecutor::new(&ctx, tunables)?;
         Ok(GpuStages {

@@ -1,7 +1,8 @@
 //! The on-disk pipeline cache: where a stage keeps the driver's compiled pipeline between
 //! processes (Vulkan's `VkPipelineCache`, behind `Features::PIPELINE_CACHE`), keyed by the
-//! adapter, the driver and the module's name and source from the shader table. The
-//! verifier uses it: its module takes seconds to compile on some drivers.
+//! adapter, the driver, the module's name and source from the shader table and the
+//! pipeline's override values. The verifier uses it: its modules take seconds to compile
+//! on some drivers.
 
 use std::path::{Path, PathBuf};
 
@@ -24,10 +25,18 @@ pub fn default_pipeline_cache_dir() -> Option<PathBuf> {
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("txwave")))
 }
 
-/// One file per adapter, driver and module source.
-pub fn cache_file_name(ctx: &GpuContext, module: &ShaderModule) -> String {
+/// One file per adapter, driver, module source and set of override values (`constants`,
+/// as given to the pipeline: each set of values is its own compiled pipeline).
+pub fn cache_file_name(
+    ctx: &GpuContext,
+    module: &ShaderModule,
+    constants: &[(&str, f64)],
+) -> String {
     let a = &ctx.adapter;
-    let key = format!("{}|{}|{}|{}", a.name, a.backend, a.driver, module.source());
+    let mut key = format!("{}|{}|{}|{}", a.name, a.backend, a.driver, module.source());
+    for (name, value) in constants {
+        key += &format!("|{name}={value}");
+    }
     let digest = blake3::hash(key.as_bytes()).to_hex();
     format!("{}-pipeline-{}.bin", module.name, &digest[..16])
 }

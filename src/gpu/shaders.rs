@@ -8,11 +8,19 @@
 //! workgroup-size override and invocation index, BLAKE3's compression, u64 in u32 pairs,
 //! the resident pool layout, the field, SHA-512, scalar and curve arithmetic), `stages/`
 //! (one file of entry points per pipeline stage) and `test/` (entry points only the parity
-//! tests dispatch). Two shared pieces are generated from the verifier's CPU twin so the
-//! constants and the unrolled limb arithmetic cannot drift from it:
-//! `field25519_consts.wgsl` and `field25519_arith.wgsl`, written by
-//! `txwave::verify::wgsl_gen` and checked to be current by a test (which says how to
-//! regenerate them).
+//! tests dispatch). Three shared pieces are generated from the verifier's CPU twin so the
+//! constants, the interpreter programs and the unrolled limb arithmetic cannot drift from
+//! it: `field25519_consts.wgsl`, `field25519_programs.wgsl` and `field25519_arith.wgsl`,
+//! written by `txwave::verify::wgsl_gen` and checked to be current by a test (which says
+//! how to regenerate them).
+//!
+//! The verifier has two modules, one per code shape ([`super::tunables::VerifyShape`]),
+//! sharing the field, SHA-512, scalar and point pieces and the stage file
+//! `stages/verify.wgsl`: [`VERIFY`] runs the curve formulas as programs of the field
+//! interpreter over a private register file (`field25519_regs.wgsl`, `curve25519.wgsl`),
+//! [`VERIFY_STRAIGHT`] as straight-line field calls on locals
+//! (`curve25519_straight.wgsl`). The workgroup size and the base-point table are
+//! pipeline-overridable constants of both, set per pipeline.
 
 /// One WGSL file, by its path in the repository, and its text.
 #[derive(Debug, Clone, Copy)]
@@ -40,18 +48,28 @@ pub const POOL_WORDS: Piece = piece!("shaders/shared/pool_words.wgsl");
 pub const BLAKE3_COMPRESS: Piece = piece!("shaders/shared/blake3_compress.wgsl");
 /// u64 arithmetic in u32 pairs and the exact swap formula (exec, exec_probe).
 pub const U64: Piece = piece!("shaders/shared/u64.wgsl");
-/// Field constants generated from the twin (verify).
+/// Field, SHA-512 and scalar constants generated from the twin (verify, both shapes).
 pub const FIELD_CONSTS: Piece = piece!("shaders/shared/field25519_consts.wgsl");
-/// Field element layout and looped field operations (verify).
+/// The field interpreter's programs generated from the twin (verify, register shape).
+pub const FIELD_PROGRAMS: Piece = piece!("shaders/shared/field25519_programs.wgsl");
+/// Field element layout and looped field operations (verify, both shapes).
 pub const FIELD: Piece = piece!("shaders/shared/field25519.wgsl");
+/// The field interpreter and its register file (verify, register shape).
+pub const FIELD_REGS: Piece = piece!("shaders/shared/field25519_regs.wgsl");
 /// Unrolled limb arithmetic generated from the twin (verify).
 pub const FIELD_ARITH: Piece = piece!("shaders/shared/field25519_arith.wgsl");
 /// SHA-512 (verify).
 pub const SHA512: Piece = piece!("shaders/shared/sha512.wgsl");
 /// Scalars mod ℓ (verify).
 pub const SCALAR: Piece = piece!("shaders/shared/scalar25519.wgsl");
-/// Edwards curve points (verify).
+/// Edwards points and the types both curve shapes share (verify).
+pub const CURVE_POINTS: Piece = piece!("shaders/shared/curve25519_points.wgsl");
+/// Edwards curve formulas as interpreter programs (verify, register shape).
 pub const CURVE: Piece = piece!("shaders/shared/curve25519.wgsl");
+/// Edwards curve formulas as straight-line field calls (verify, straight-line shape).
+pub const CURVE_STRAIGHT: Piece = piece!("shaders/shared/curve25519_straight.wgsl");
+/// The verify stage's bindings, overrides, `verify_item` and entry point (both shapes).
+pub const VERIFY_STAGE: Piece = piece!("shaders/stages/verify.wgsl");
 
 /// A module the device compiles: its pieces concatenated in order.
 #[derive(Debug, Clone, Copy)]
@@ -117,20 +135,42 @@ pub const RESOLVE: ShaderModule = ShaderModule {
     entry_points: &["lookup_accounts"],
 };
 
-const VERIFY_PIECES: [Piece; 7] = [
+const VERIFY_PIECES: [Piece; 10] = [
     FIELD_CONSTS,
+    FIELD_PROGRAMS,
     FIELD,
+    FIELD_REGS,
     FIELD_ARITH,
     SHA512,
     SCALAR,
+    CURVE_POINTS,
     CURVE,
-    piece!("shaders/stages/verify.wgsl"),
+    VERIFY_STAGE,
 ];
 
-/// Ed25519 under both rules (verify stage).
+/// Ed25519 under both rules (verify stage), register shape
+/// ([`super::tunables::VerifyShape::Register`]).
 pub const VERIFY: ShaderModule = ShaderModule {
     name: "verify",
     pieces: &VERIFY_PIECES,
+    entry_points: &["verify_main"],
+};
+
+/// Ed25519 under both rules (verify stage), straight-line shape
+/// ([`super::tunables::VerifyShape::StraightLine`]): no interpreter programs, no register
+/// file.
+pub const VERIFY_STRAIGHT: ShaderModule = ShaderModule {
+    name: "verify_straight",
+    pieces: &[
+        FIELD_CONSTS,
+        FIELD,
+        FIELD_ARITH,
+        SHA512,
+        SCALAR,
+        CURVE_POINTS,
+        CURVE_STRAIGHT,
+        VERIFY_STAGE,
+    ],
     entry_points: &["verify_main"],
 };
 
@@ -145,6 +185,9 @@ pub const VERIFY_TEST: ShaderModule = ShaderModule {
         VERIFY_PIECES[4],
         VERIFY_PIECES[5],
         VERIFY_PIECES[6],
+        VERIFY_PIECES[7],
+        VERIFY_PIECES[8],
+        VERIFY_PIECES[9],
         piece!("shaders/test/verify_test.wgsl"),
     ],
     entry_points: &[
@@ -176,12 +219,13 @@ pub const EXEC_PROBE: ShaderModule = ShaderModule {
 };
 
 /// Every module txwave compiles.
-pub const SHADERS: [&ShaderModule; 8] = [
+pub const SHADERS: [&ShaderModule; 9] = [
     &HASH,
     &MERKLE,
     &STATE_LEAVES,
     &RESOLVE,
     &VERIFY,
+    &VERIFY_STRAIGHT,
     &VERIFY_TEST,
     &EXEC,
     &EXEC_PROBE,

@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::*;
 use crate::gpu::cache::{cache_file_name, read_cache_file, write_cache_file};
 use crate::gpu::shaders;
+use crate::gpu::tunables::DEFAULT_WORKGROUP_SIZE;
 use crate::verify::layout::{ITEM_HEADER_WORDS, RULE_STRICT, RULE_ZIP215};
 use crate::verify::twin;
 
@@ -18,19 +19,97 @@ fn layouts_match_the_shaders() {
     assert_eq!(std::mem::size_of::<VerifyParams>(), 16);
     assert_eq!(std::mem::offset_of!(VerifyParams, count), 0);
     assert_eq!(std::mem::offset_of!(VerifyParams, rule), 4);
-    let src = shaders::VERIFY.source();
-    assert!(src.contains(&format!("const RULE_STRICT: u32 = {RULE_STRICT}u;")));
-    assert!(src.contains(&format!("const RULE_ZIP215: u32 = {RULE_ZIP215}u;")));
-    assert!(src.contains(&format!(
-        "const ITEM_HEADER_WORDS: u32 = {}u;",
-        ITEM_HEADER_WORDS
-    )));
-    assert!(src.contains(&format!("@workgroup_size({WORKGROUP_SIZE})")));
+    for module in [&shaders::VERIFY, &shaders::VERIFY_STRAIGHT] {
+        let src = module.source();
+        let has = |text: &str| assert!(src.contains(text), "{}: no {text:?}", module.name);
+        has(&format!("const RULE_STRICT: u32 = {RULE_STRICT}u;"));
+        has(&format!("const RULE_ZIP215: u32 = {RULE_ZIP215}u;"));
+        has(&format!(
+            "const ITEM_HEADER_WORDS: u32 = {}u;",
+            ITEM_HEADER_WORDS
+        ));
+        // The host sets both overrides by these names; their defaults are the default
+        // variant's.
+        has(&format!(
+            "override {WORKGROUP_SIZE_CONSTANT}: u32 = {DEFAULT_WORKGROUP_SIZE}u;"
+        ));
+        has(&format!("@workgroup_size({WORKGROUP_SIZE_CONSTANT})"));
+        has(&format!(
+            "override {BASEPOINT_TABLE_CONSTANT}: bool = false;"
+        ));
+        has("@group(0) @binding(4) var<storage, read> basepoint_table: array<EdwardsPoint, 8>;");
+        // POINT_WORDS is the size of the shaders' EdwardsPoint.
+        has(
+            "struct EdwardsPoint {\n    x: FieldElement13x20,\n    y: FieldElement13x20,\n    z: FieldElement13x20,\n    t: FieldElement13x20,\n}",
+        );
+        has("alias FieldElement13x20 = array<u32, 20>;");
+    }
+    assert_eq!(POINT_WORDS, 4 * 20);
+    assert_eq!(basepoint_table_words().len(), 8 * POINT_WORDS);
+    // Every variant sets both overrides, by name.
+    for variant in VerifyVariant::all(&[64, 32]) {
+        let names: Vec<&str> = pipeline_constants(&variant).iter().map(|c| c.0).collect();
+        assert_eq!(names, [WORKGROUP_SIZE_CONSTANT, BASEPOINT_TABLE_CONSTANT]);
+    }
+    // The straight-line shape has no interpreter and no register file.
+    let straight = shaders::VERIFY_STRAIGHT.source();
+    for absent in ["fe_reg", "fe_run", "FE_PROGRAM", "set_point("] {
+        assert!(!straight.contains(absent), "verify_straight holds {absent}");
+    }
+    // The test kernels keep a literal size, the one the parity tests dispatch with.
+    let test_src = shaders::VERIFY_TEST.source();
+    assert!(test_src.contains(&format!("@compute @workgroup_size({TEST_WORKGROUP_SIZE})")));
+    assert_eq!(
+        plan_chunks(&[], &wgpu::Limits::default(), DEFAULT_WORKGROUP_SIZE).expect("empty"),
+        vec![]
+    );
+}
+
+/// Invocations per workgroup of the test entry points (`@workgroup_size(64)` in
+/// `shaders/test/verify_test.wgsl`).
+const TEST_WORKGROUP_SIZE: u32 = 64;
+
+#[test]
+fn basepoint_table_is_the_multiples_of_b() {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::scalar::Scalar;
+    use twin::field::{FieldRegs, equal, mul};
+    let mut regs = FieldRegs::new();
+    let table = basepoint_table();
+    let words = basepoint_table_words();
+    for (j, p) in table.iter().enumerate() {
+        // Each entry is (x Z : y Z : Z : x y Z) for the affine point of (j + 1)B, with x
+        // and y from curve25519-dalek's encoding of (j + 1)B.
+        let expected = ED25519_BASEPOINT_POINT * Scalar::from(j as u64 + 1);
+        let enc = expected.compress().to_bytes();
+        let enc_words: [u32; 8] =
+            std::array::from_fn(|i| u32::from_le_bytes(enc[4 * i..4 * i + 4].try_into().unwrap()));
+        let affine = twin::curve::decompress(&mut regs, enc_words).expect("(j + 1)B decompresses");
+        assert!(equal(p.x, mul(affine.x, p.z)), "entry {j}: X");
+        assert!(equal(p.y, mul(affine.y, p.z)), "entry {j}: Y");
+        assert!(equal(mul(p.t, p.z), mul(p.x, p.y)), "entry {j}: T");
+        assert_eq!(twin::curve::compress(&mut regs, *p), enc_words, "entry {j}");
+        // Tight limbs, as every shader function expects of its inputs.
+        for f in [p.x, p.y, p.z, p.t] {
+            assert!(f.0[1] <= 8320 && f.0.iter().enumerate().all(|(i, l)| i == 1 || *l < 8192));
+        }
+        let at = j * POINT_WORDS;
+        let limbs: Vec<u32> = [p.x, p.y, p.z, p.t].iter().flat_map(|f| f.0).collect();
+        assert_eq!(&words[at..at + POINT_WORDS], &limbs[..], "entry {j} words");
+    }
+    // Entry 0 is B itself, with Z = 1.
+    assert_eq!(table[0], twin::curve::BASEPOINT);
 }
 
 #[test]
 fn every_module_passes_naga_validation() {
-    for (name, src) in [shaders::VERIFY, shaders::VERIFY_TEST].map(|m| (m.name, m.source())) {
+    for (name, src) in [
+        shaders::VERIFY,
+        shaders::VERIFY_STRAIGHT,
+        shaders::VERIFY_TEST,
+    ]
+    .map(|m| (m.name, m.source()))
+    {
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&src)));
         naga::valid::Validator::new(
@@ -196,6 +275,16 @@ impl TestKernels {
                 resource: b.as_entire_binding(),
             });
         }
+        // The double-scalar multiplication reaches the base-point table's binding (read
+        // only with the table, which the test kernels do not use).
+        let table_buf = (entry == "test_curve")
+            .then(|| storage("table", bytemuck::cast_slice(&basepoint_table_words())));
+        if let Some(b) = &table_buf {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 4,
+                resource: b.as_entire_binding(),
+            });
+        }
         ctx.scoped("test dispatch", || {
             let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: None,
@@ -207,7 +296,7 @@ impl TestKernels {
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 pass.set_pipeline(&pipeline);
                 pass.set_bind_group(0, &bind_group, &[]);
-                pass.dispatch_workgroups((count as u32).div_ceil(WORKGROUP_SIZE), 1, 1);
+                pass.dispatch_workgroups((count as u32).div_ceil(TEST_WORKGROUP_SIZE), 1, 1);
             }
             ctx.queue.submit([enc.finish()]);
         })
@@ -573,14 +662,22 @@ fn verifier_uses_and_refills_a_pipeline_cache() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let first = GpuVerifier::with_pipeline_cache_dir(&ctx, Some(dir.path())).expect("compiles");
+    let variant = VerifyVariant::default();
+    let first =
+        GpuVerifier::with_pipeline_cache_dir(&ctx, variant, Some(dir.path())).expect("compiles");
     let supported = ctx
         .device
         .features()
         .contains(wgpu::Features::PIPELINE_CACHE);
-    let file = dir.path().join(cache_file_name(&ctx, &shaders::VERIFY));
+    let file = dir.path().join(cache_file_name(
+        &ctx,
+        &shaders::VERIFY,
+        &pipeline_constants(&variant),
+    ));
     assert_eq!(file.exists(), supported, "cache file written iff supported");
-    let second = GpuVerifier::with_pipeline_cache_dir(&ctx, Some(dir.path())).expect("compiles");
+    let second =
+        GpuVerifier::with_pipeline_cache_dir(&ctx, variant, Some(dir.path())).expect("compiles");
+    assert_eq!(second.variant(), variant);
     eprintln!(
         "pipeline cache supported: {supported}; compile {:?} cold, {:?} from the cache",
         first.compile_time(),
@@ -612,7 +709,8 @@ fn long_messages_verify_or_are_refused() {
     let Some(ctx) = crate::gpu::test_context() else {
         return;
     };
-    let verifier = GpuVerifier::with_pipeline_cache_dir(&ctx, None).expect("compiles");
+    let verifier = GpuVerifier::with_pipeline_cache_dir(&ctx, VerifyVariant::default(), None)
+        .expect("compiles");
     let key = SigningKey::from_bytes(&[9u8; 32]);
     let limit = message_len_limit(&ctx);
     for len in [
@@ -669,7 +767,7 @@ fn batches_split_at_the_adapter_limits() {
         max_compute_workgroups_per_dimension: 65535,
         ..wgpu::Limits::default()
     };
-    let chunks = plan_chunks(&items, &limits).expect("every record fits");
+    let chunks = plan_chunks(&items, &limits, 64).expect("every record fits");
     let mut next = 0;
     for &(start, count) in &chunks {
         assert_eq!(start, next);
@@ -691,7 +789,7 @@ fn batches_split_at_the_adapter_limits() {
         message: &big,
     }];
     assert!(matches!(
-        plan_chunks(&too_big, &limits),
+        plan_chunks(&too_big, &limits, 64),
         Err(Error::Gpu {
             kind: GpuErrorKind::LimitExceeded,
             ..
@@ -703,6 +801,11 @@ fn batches_split_at_the_adapter_limits() {
         max_compute_workgroups_per_dimension: 1,
         ..wgpu::Limits::default()
     };
-    let chunks = plan_chunks(&many, &one_group).expect("fits");
+    let chunks = plan_chunks(&many, &one_group, 64).expect("fits");
     assert_eq!(chunks, vec![(0, 64), (64, 64), (128, 64), (192, 8)]);
+    // ... at the verifier's own workgroup size.
+    let chunks = plan_chunks(&many, &one_group, 128).expect("fits");
+    assert_eq!(chunks, vec![(0, 128), (128, 72)]);
+    let chunks = plan_chunks(&many[..70], &one_group, 32).expect("fits");
+    assert_eq!(chunks, vec![(0, 32), (32, 32), (64, 6)]);
 }

@@ -1,7 +1,9 @@
 //! Layout of the verify stage shared by the host code, the CPU twins and
 //! `shaders/stages/verify.wgsl`: the `#[repr(C)]` structs the shader reads, rule numbers,
-//! the record layout of the packed data buffer and the workgroup size. Keep in sync with
-//! the WGSL; `layouts_match_the_shaders` checks it.
+//! and the record layout of the packed data buffer. The workgroup size is the
+//! `WORKGROUP_SIZE` override of `verify.wgsl`, set per pipeline from the verifier's
+//! [`crate::gpu::tunables::VerifyVariant`]. Keep in sync with the WGSL;
+//! `layouts_match_the_shaders` checks it.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -14,8 +16,6 @@ pub const ITEM_HEADER_WORDS: u32 = 24;
 pub const RULE_STRICT: u32 = 0;
 /// `VerifyParams::rule` for [`VerifyRule::Zip215`]; keep in sync with `shaders/stages/verify.wgsl`.
 pub const RULE_ZIP215: u32 = 1;
-/// Invocations per workgroup of every entry point (`@workgroup_size(64)` in the shaders).
-pub const WORKGROUP_SIZE: u32 = 64;
 /// Most signatures per dispatch, whatever the adapter allows: one dispatch of a million
 /// verifications already keeps any GPU busy for long, and a smaller cap keeps each
 /// dispatch well below driver watchdog timeouts.

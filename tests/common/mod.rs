@@ -52,6 +52,7 @@ pub fn gpu_engine_with(backend: Backend, gpu: GpuTunables) -> Option<Engine> {
             auto_min_hash_batch: 0,
             auto_min_verify_batch: 0,
             gpu,
+            calibration: txwave::split::CalibrationChoice::Off,
             ..Default::default()
         })
         .expect("engine on the test adapter"),
@@ -61,6 +62,23 @@ pub fn gpu_engine_with(backend: Backend, gpu: GpuTunables) -> Option<Engine> {
 /// [`gpu_engine_with`] the default tunables.
 pub fn gpu_engine(backend: Backend) -> Option<Engine> {
     gpu_engine_with(backend, GpuTunables::default())
+}
+
+/// An `Auto` engine on the test adapter whose stages all run there except the signature
+/// checks of small blocks, which keep the default threshold and run on the CPU (the GPU
+/// verifier is slow on lavapipe and has tests of its own).
+pub fn auto_engine_cpu_verify() -> Option<Engine> {
+    let ctx = txwave::gpu::test_context()?;
+    Some(
+        Engine::new(EngineConfig {
+            backend: Backend::Auto,
+            adapter: Some(ctx.adapter.name.clone()),
+            auto_min_hash_batch: 0,
+            calibration: txwave::split::CalibrationChoice::Off,
+            ..Default::default()
+        })
+        .expect("engine on the test adapter"),
+    )
 }
 
 /// `fallbacks` (a block's) names one GPU error, in `stage`, that the CPU recovered from.

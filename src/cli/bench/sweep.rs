@@ -8,7 +8,7 @@
 use anyhow::{Context, bail};
 use serde::Serialize;
 use txwave::gpu::GpuContext;
-use txwave::gpu::tunables::{SWEEP_WORKGROUP_SIZES, VerifyVariant};
+use txwave::gpu::tunables::VerifyVariant;
 use txwave::hash::gpu::GpuHasher;
 use txwave::split::{BreakEven, Stage, break_even_of};
 use txwave::verify::gpu::GpuVerifier;
@@ -608,29 +608,23 @@ pub fn break_even(rows: &[Row], stage: Stage) -> BreakEvenRow {
 
 /// The GPU verifier of one variant on `ctx`.
 pub fn build_verifier(ctx: &GpuContext, v: VerifyVariant) -> txwave::Result<GpuVerifier> {
-    if v != VerifyVariant::default() {
-        return Err(txwave::Error::InvalidArgument(format!(
-            "verifier variant {} is not in this build",
-            v.label()
-        )));
-    }
-    GpuVerifier::new(ctx)
+    GpuVerifier::new(ctx, v)
 }
 
 /// The GPU hasher at one workgroup size on `ctx`.
 pub fn build_hasher(ctx: &GpuContext, workgroup_size: u32) -> txwave::Result<GpuHasher> {
-    if workgroup_size != txwave::gpu::tunables::DEFAULT_WORKGROUP_SIZE {
-        return Err(txwave::Error::InvalidArgument(format!(
-            "hash workgroup size {workgroup_size} is not in this build"
-        )));
-    }
-    GpuHasher::new(ctx)
+    GpuHasher::new(
+        ctx,
+        &txwave::gpu::tunables::GpuTunables {
+            hash_workgroup_size: workgroup_size,
+            ..Default::default()
+        },
+    )
 }
 
 /// Every verifier variant a full sweep compares at these workgroup sizes.
 pub fn all_variants(workgroup_sizes: &[u32]) -> Vec<VerifyVariant> {
-    let _ = (SWEEP_WORKGROUP_SIZES, workgroup_sizes);
-    vec![VerifyVariant::default()]
+    VerifyVariant::all(workgroup_sizes)
 }
 
 #[cfg(test)]
