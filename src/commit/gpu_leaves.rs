@@ -20,7 +20,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::commit::gpu_merkle::GpuMerkle;
 use crate::error::{Error, Result};
-use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pass::{bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pool::allocated;
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, clear_all, lock_or_reset};
 use crate::gpu::resident::ResidentColumns;
 use crate::gpu::shaders;

@@ -15,9 +15,8 @@
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
-use crate::gpu::pass::{
-    allocated, bind_and_dispatch, entry, entry_range, run_pass, stage_pipelines, upload,
-};
+use crate::gpu::pass::{bind_and_dispatch, entry, entry_range, run_pass, stage_pipelines, upload};
+use crate::gpu::pool::allocated;
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, limits_accessors, lock_kept};
 use crate::gpu::shaders;
 use crate::gpu::tunables::GpuTunables;

@@ -62,9 +62,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::gpu::pass::{
-    allocated, bind_and_dispatch, bind_group, dispatch, entry, entry_range, layout_entry, run_pass,
+    bind_and_dispatch, bind_group, dispatch, entry, entry_range, layout_entry, run_pass,
     stage_pipelines, upload,
 };
+use crate::gpu::pool::allocated;
 use crate::gpu::pool::{
     BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, limits_accessors, lock_or_reset,
     words_le,

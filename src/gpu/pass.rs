@@ -6,10 +6,10 @@
 
 use std::time::Instant;
 
-use super::pool::{GrowBuffer, PassTimer, elapsed_ns};
+use super::pool::{PassTimer, elapsed_ns};
 use super::shaders::ShaderModule;
 use super::{GpuContext, GpuTimings};
-use crate::error::{Error, GpuErrorKind, Result};
+use crate::error::Result;
 
 /// Compiles `source` once and builds one pipeline per entry point, with automatic layouts.
 pub fn pipelines<const N: usize>(
@@ -108,15 +108,6 @@ fn build_pipelines<const N: usize>(
     })
 }
 
-/// The buffer of a [`GrowBuffer`] that an earlier step of the same call allocated.
-pub fn allocated<'a>(stage: &'static str, b: &'a GrowBuffer) -> Result<&'a wgpu::Buffer> {
-    b.get().ok_or(Error::gpu(
-        stage,
-        GpuErrorKind::Internal,
-        "buffer missing after allocation",
-    ))
-}
-
 /// A bind group layout entry for a compute-stage buffer binding.
 pub fn layout_entry(
     binding: u32,
@@ -143,13 +134,6 @@ pub fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     }
 }
 
-/// Adds one pass's device time to `t`.
-pub fn add_pass(t: &mut GpuTimings, pass_ns: Option<u64>) {
-    if let Some(ns) = pass_ns {
-        t.gpu_pass_ns = Some(t.gpu_pass_ns.unwrap_or(0) + ns);
-    }
-}
-
 /// A bind group entry for `size` bytes of `buffer` from `offset`: one uniform of several
 /// kept in one buffer (at an offset fixed here, or added to a dynamic one at dispatch).
 pub fn entry_range(
@@ -169,7 +153,7 @@ pub fn entry_range(
 }
 
 /// A bind group for group 0 of `pipeline`. Call inside the stage's error scope (in
-/// [`run_pass`]'s `record`), so that a bad binding is an [`Error::Gpu`].
+/// [`run_pass`]'s `record`), so that a bad binding is an [`crate::Error::Gpu`].
 pub fn bind_group(
     ctx: &GpuContext,
     label: &'static str,

@@ -5,7 +5,6 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::pass::{add_pass, allocated};
 use super::{GpuContext, GpuTimings};
 use crate::error::{Error, GpuErrorKind, Result};
 
@@ -428,4 +427,20 @@ pub fn read_once(
     Readback::default()
         .read(ctx, stage, src, size, &[], &mut ns)
         .map(|(bytes, _)| bytes)
+}
+
+/// The buffer of a [`GrowBuffer`] that an earlier step of the same call allocated.
+pub fn allocated<'a>(stage: &'static str, b: &'a GrowBuffer) -> Result<&'a wgpu::Buffer> {
+    b.get().ok_or(Error::gpu(
+        stage,
+        GpuErrorKind::Internal,
+        "buffer missing after allocation",
+    ))
+}
+
+/// Adds one pass's device time to `t`.
+pub fn add_pass(t: &mut GpuTimings, pass_ns: Option<u64>) {
+    if let Some(ns) = pass_ns {
+        t.gpu_pass_ns = Some(t.gpu_pass_ns.unwrap_or(0) + ns);
+    }
 }

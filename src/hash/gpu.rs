@@ -21,7 +21,8 @@ use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, GpuErrorKind, Result};
-use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pass::{bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pool::allocated;
 use crate::gpu::pool::{
     BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, limits_accessors, lock_kept,
 };

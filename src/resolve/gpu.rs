@@ -20,7 +20,8 @@
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::Result;
-use crate::gpu::pass::{allocated, bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pass::{bind_and_dispatch, entry, run_pass, stage_pipelines, upload};
+use crate::gpu::pool::allocated;
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, lock_kept, words_le};
 use crate::gpu::resident::{AccountTable, ResidentState, ResidentTable, TABLE_EMPTY};
 use crate::gpu::shaders;

@@ -50,8 +50,9 @@ use super::layout::{ItemDesc, MAX_ITEMS_PER_DISPATCH, VerifyParams, record_words
 use super::twin;
 use super::{SigCheck, VerifyRule};
 use crate::error::{Error, GpuErrorKind, Result};
-use crate::gpu::pass::{WORKGROUP_SIZE_CONSTANT, add_pass, allocated, entry, layout_entry};
+use crate::gpu::pass::{WORKGROUP_SIZE_CONSTANT, entry, layout_entry};
 use crate::gpu::pool::{BatchLimits, GrowBuffer, PassTimer, Readback, clear_all, elapsed_ns};
+use crate::gpu::pool::{add_pass, allocated};
 use crate::gpu::tunables::{VerifyShape, VerifyVariant, check_workgroup_size};
 use crate::gpu::{GpuContext, GpuTimings, cache, shaders};
 
