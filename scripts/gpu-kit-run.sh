@@ -76,12 +76,13 @@ if [ "$small" = 1 ]; then
   cal_limit=600
   limit=900
 else
-  # Under 6 minutes in all: calibrate stops at 90 s, the bench starts nothing after
-  # 220 s (what is left is reported as not measured) and is stopped at 300 s.
-  calibrate=(--repeat 3)
-  bench=(--blocks 10 --txs 100000 --accounts 1000000 --repeat 3 --max-call-s 3 --time-limit 220)
-  cal_limit=90
-  limit=300
+  # Under 6 minutes in all: calibrate starts nothing after 50 s and is stopped at 80 s;
+  # the bench starts nothing after 200 s (what is left is reported as not measured) and
+  # is stopped at 270 s.
+  calibrate=(--repeat 3 --time-limit 50)
+  bench=(--blocks 10 --txs 100000 --accounts 1000000 --repeat 3 --max-call-s 3 --time-limit 200)
+  cal_limit=80
+  limit=270
 fi
 
 say "calibrate"

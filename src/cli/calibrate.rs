@@ -40,11 +40,16 @@ pub struct CalibrateArgs {
     /// A point whose warm-up call takes longer than this ends its series.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = super::positive_seconds)]
     max_call_s: f64,
+    /// Start no measurement after this many seconds; the file is written from what was
+    /// measured (a stage without points keeps the fixed threshold).
+    #[arg(long, value_name = "SECONDS", value_parser = super::positive_seconds)]
+    time_limit: Option<f64>,
     #[command(flatten)]
     gpu: GpuArgs,
 }
 
 pub fn calibrate(args: CalibrateArgs) -> CliResult {
+    let started = std::time::Instant::now();
     let out = match args.out.clone().or_else(default_calibration_path) {
         Some(p) => p,
         None => {
@@ -106,7 +111,9 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
             warmup: 1,
             repeat: args.repeat,
             max_call_s: args.max_call_s,
-            deadline: None,
+            deadline: args
+                .time_limit
+                .map(|s| started + std::time::Duration::from_secs_f64(s)),
         },
     };
     let inputs = sweep::Inputs {
