@@ -395,7 +395,11 @@ pub fn run(
             }
         }
         if b.cpu.is_some() && gpu_ctx.is_some() {
-            rep.break_even.push(break_even(&rep.rows, stage));
+            // Only where both backends measured at least one common size.
+            let be = break_even(&rep.rows, stage);
+            if be.largest_measured > 0 {
+                rep.break_even.push(be);
+            }
         }
     }
     Ok(rep)
