@@ -24,10 +24,12 @@
 //! executor produces, [`merkle`] the tree shape of every root, [`engine`] runs the stages on a
 //! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]
 //! generates seeded test blocks. [`service`] is the coalescing verify service for
-//! validators ([`VerifyService`]) and [`split`] the CPU/GPU rate model it and `Auto` split
-//! batches by. Start with [`Engine`].
+//! validators ([`VerifyService`]), [`split`] the CPU/GPU rate model it and `Auto` split
+//! batches by, and [`calibration`] the measured rates and break-even sizes `Auto` reads.
+//! Start with [`Engine`].
 #![warn(missing_docs)]
 
+pub mod calibration;
 pub mod chain;
 pub mod commit;
 pub mod engine;

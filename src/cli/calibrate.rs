@@ -1,13 +1,13 @@
 //! `txwave calibrate`: the short sweeps `--backend auto` needs (verify under each rule and
 //! hash, CPU alone and GPU alone, over a few batch sizes), written as a calibration file
-//! (`txwave::split::Calibration`): the machine, the adapter, the rates per stage and size,
+//! (`txwave::calibration::Calibration`): the machine, the adapter, the rates per stage and size,
 //! and the break-even sizes. `Auto` then sends a batch to the GPU only from its stage's
 //! break-even size on, and seeds its CPU+GPU split with the measured rates.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use txwave::split::{Calibration, CalibrationPoint, default_calibration_path};
+use txwave::calibration::{Calibration, CalibrationPoint, default_calibration_path};
 use txwave::workload::GenConfig;
 use txwave::{Backend, Engine, EngineConfig, VerifyRule};
 

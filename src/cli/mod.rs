@@ -204,8 +204,11 @@ fn devices(args: DevicesArgs) -> CliResult {
 }
 
 /// The calibration an `Auto` engine uses, from `--calibration` / `--no-calibration`.
-pub fn calibration_choice(file: Option<&Path>, off: bool) -> txwave::split::CalibrationChoice {
-    use txwave::split::CalibrationChoice;
+pub fn calibration_choice(
+    file: Option<&Path>,
+    off: bool,
+) -> txwave::calibration::CalibrationChoice {
+    use txwave::calibration::CalibrationChoice;
     match (file, off) {
         (_, true) => CalibrationChoice::Off,
         (Some(f), false) => CalibrationChoice::File(f.to_path_buf()),

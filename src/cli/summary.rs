@@ -26,7 +26,7 @@ pub(super) struct Summary {
     pub(super) device: String,
     pub(super) backend_note: Option<String>,
     /// Under `--backend auto`: what it sends to the GPU and where that came from.
-    pub(super) auto_thresholds: Option<txwave::split::AutoThresholds>,
+    pub(super) auto_thresholds: Option<txwave::calibration::AutoThresholds>,
     pub(super) gpu_compile_ns: u64,
     pub(super) threads: usize,
     pub(super) devices: Option<StageDevices>,

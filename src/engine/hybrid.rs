@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{Device, Engine};
+use crate::calibration::{CALIBRATION_ENV, Calibration};
 use crate::error::{Error, Result};
 use crate::gpu::GpuTimings;
 use crate::split::*;
@@ -241,7 +242,7 @@ impl Engine {
         let adapter = self.gpu_context().map(|c| c.adapter.name.clone());
         let cal = Calibration::load(path, adapter.as_deref())?;
         self.rates()
-            .apply_calibration(&cal, &path.display().to_string());
+            .apply_calibration(&cal.stage_rates(), &path.display().to_string());
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! (`block.rs`: one block, rolled back when it fails), splits big batches between CPU and
 //! GPU (`hybrid.rs`) and reports what ran where (`report.rs`).
 
+use crate::calibration::{AutoThresholds, Calibration, CalibrationChoice};
 use crate::commit::cpu::CpuCommit;
 use crate::commit::gpu::GpuCommit;
 use crate::error::{Error, Result};
@@ -12,7 +13,6 @@ use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash;
 use crate::hash::gpu::GpuHasher;
 use crate::resolve::gpu::GpuResolver;
-use crate::split::{AutoThresholds, Calibration, CalibrationChoice};
 use crate::verify::gpu::GpuVerifier;
 use crate::verify::{self, SigCheck, VerifyRule};
 
@@ -264,7 +264,7 @@ impl Engine {
         };
         match Calibration::load(&path, Some(&ctx.adapter.name)) {
             Ok(cal) => {
-                rates.apply_calibration(&cal, &shown);
+                rates.apply_calibration(&cal.stage_rates(), &shown);
                 AutoThresholds::from_calibration(&cal, &shown, &defaults)
             }
             Err(e) => {

@@ -566,3 +566,7 @@ impl GpuVerifier {
 #[cfg(test)]
 #[path = "gpu_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "gpu_parity_tests.rs"]
+mod parity_tests;

@@ -52,7 +52,7 @@ pub fn gpu_engine_with(backend: Backend, gpu: GpuTunables) -> Option<Engine> {
             auto_min_hash_batch: 0,
             auto_min_verify_batch: 0,
             gpu,
-            calibration: txwave::split::CalibrationChoice::Off,
+            calibration: txwave::calibration::CalibrationChoice::Off,
             ..Default::default()
         })
         .expect("engine on the test adapter"),
@@ -74,7 +74,7 @@ pub fn auto_engine_cpu_verify() -> Option<Engine> {
             backend: Backend::Auto,
             adapter: Some(ctx.adapter.name.clone()),
             auto_min_hash_batch: 0,
-            calibration: txwave::split::CalibrationChoice::Off,
+            calibration: txwave::calibration::CalibrationChoice::Off,
             ..Default::default()
         })
         .expect("engine on the test adapter"),

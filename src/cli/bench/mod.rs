@@ -134,7 +134,7 @@ pub struct Report {
     /// Backends asked for that could not run, and why.
     pub unavailable: Vec<Unavailable>,
     /// The `auto` engine's thresholds and where they came from.
-    pub auto_thresholds: Option<txwave::split::AutoThresholds>,
+    pub auto_thresholds: Option<txwave::calibration::AutoThresholds>,
     /// The sweep, with `--sweep`.
     pub sweep: Option<sweep::SweepReport>,
     /// Seconds the whole bench took.

@@ -7,10 +7,11 @@
 
 use anyhow::{Context, bail};
 use serde::Serialize;
+use txwave::calibration::{BreakEven, break_even_of};
 use txwave::gpu::GpuContext;
 use txwave::gpu::tunables::VerifyVariant;
 use txwave::hash::gpu::GpuHasher;
-use txwave::split::{BreakEven, Stage, break_even_of};
+use txwave::split::Stage;
 use txwave::verify::gpu::GpuVerifier;
 use txwave::{Engine, SigCheck, VerifyRule};
 
