@@ -164,17 +164,6 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
         cal.adapter,
         out.display()
     );
-    for b in &report.break_even {
-        println!("  break-even {}: {}", sweep::stage_name(b.stage), b.text);
-    }
-    for s in &report.skipped {
-        println!(
-            "  {} {} from {}: not measured ({})",
-            sweep::stage_name(s.stage),
-            s.backend,
-            s.from_size,
-            s.reason
-        );
-    }
+    report.print_outcome("  ");
     Ok(())
 }

@@ -618,16 +618,5 @@ fn print_report(r: &Report) {
             row.per_s
         );
     }
-    for k in &s.skipped {
-        println!(
-            "  {} {} from {}: skipped ({})",
-            sweep::stage_name(k.stage),
-            k.backend,
-            k.from_size,
-            k.reason
-        );
-    }
-    for b in &s.break_even {
-        println!("break-even {}: {}", sweep::stage_name(b.stage), b.text);
-    }
+    s.print_outcome("");
 }

@@ -151,6 +151,24 @@ pub struct SweepReport {
     pub break_even: Vec<BreakEvenRow>,
 }
 
+impl SweepReport {
+    /// Prints the sizes left out and the break-even size of each stage, one line each.
+    pub fn print_outcome(&self, indent: &str) {
+        for k in &self.skipped {
+            println!(
+                "{indent}{} {} from {}: not measured ({})",
+                stage_name(k.stage),
+                k.backend,
+                k.from_size,
+                k.reason
+            );
+        }
+        for b in &self.break_even {
+            println!("{indent}break-even {}: {}", stage_name(b.stage), b.text);
+        }
+    }
+}
+
 /// What to sweep.
 pub struct SweepConfig {
     /// Batch sizes, ascending.
