@@ -207,7 +207,7 @@ impl Engine {
             items.len(),
             gpu_n,
             |r| self.gpu_verify(&items[r], rule),
-            |r| crate::verify::cpu::verify_signatures(&items[r], rule),
+            |r| crate::verify::cpu::verify_signatures_cached(&items[r], rule, self.key_cache()).0,
         )
     }
 

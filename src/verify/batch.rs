@@ -26,7 +26,8 @@
 //! A failing batch is searched ([`Search`]) for the invalid members, re-using the points
 //! already decompressed: sub-batches with fresh coefficients, and at the leaves single
 //! checks `[8](R − ([S]B − [k]A)) = 0` that are exactly zebra's equation. Batch sizes adapt
-//! to the share of invalid signatures seen so far ([`Zip215Options`]).
+//! to the share of invalid signatures seen so far ([`Zip215Options`]), starting from the
+//! share the key cache remembers from recent calls ([`KeyCache::invalid_share`]).
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -462,7 +463,11 @@ pub fn verify_zip215(
     // At least two tasks per worker so the split balances.
     let per_worker = items.len().div_ceil(2 * rayon::current_num_threads());
     let task = per_worker.clamp(1, opts.task.max(1));
-    let seen = std::sync::atomic::AtomicU64::new(0);
+    // The share of invalid signatures this cache's callers met recently starts the
+    // adaptive batch sizing (bad in the high half, checked in the low half).
+    let (bad0, checked0) = cache.invalid_share();
+    let start = (bad0.min(u32::MAX as u64) << 32) | checked0.min(u32::MAX as u64);
+    let seen = std::sync::atomic::AtomicU64::new(start);
     let stats = sorted_out
         .par_chunks_mut(task)
         .zip(sorted.par_chunks(task))
@@ -476,6 +481,10 @@ pub fn verify_zip215(
             a
         });
     cache.record(&stats);
+    let end = seen.load(std::sync::atomic::Ordering::Relaxed);
+    let invalid = (end >> 32).saturating_sub(start >> 32);
+    let checked = (end & 0xffff_ffff).saturating_sub(start & 0xffff_ffff);
+    cache.remember_invalid(invalid, checked);
     let mut out = vec![false; items.len()];
     for (&i, ok) in order.iter().zip(sorted_out) {
         out[i as usize] = ok;

@@ -6,6 +6,11 @@
 //! bytes, so a cached answer is always the answer a fresh decompression would give; a key
 //! that fails to decompress is cached as failing. The map is a `quick_cache` sync cache
 //! (sharded, CLOCK-Pro eviction), bounded in entries.
+//!
+//! The cache also remembers the recent share of invalid signatures its callers met
+//! ([`KeyCache::invalid_share`]): zip215 sizes its first batches of a call from it rather
+//! than from a fixed guess, which matters for a service that verifies many small calls.
+//! Like the keys, it only changes how fast a verdict comes, never the verdict.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,6 +20,9 @@ use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 /// and a decompressed point (160 bytes) with its flags, about 220 bytes with the map's
 /// own bookkeeping, so the default takes about 55 MB when full.
 pub const DEFAULT_KEY_CACHE_ENTRIES: usize = 250_000;
+
+/// Signatures whose verdicts [`KeyCache::invalid_share`] remembers, about.
+pub const RECENT_WINDOW: u64 = 8192;
 
 /// A public key after decompression: the point, and whether it has small order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +79,9 @@ pub struct KeyCache {
     capacity: usize,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Invalid and checked signatures of recent calls, decayed
+    /// ([`KeyCache::remember_invalid`]).
+    recent: std::sync::Mutex<(f64, f64)>,
 }
 
 impl std::fmt::Debug for KeyCache {
@@ -97,6 +108,34 @@ impl KeyCache {
             capacity: entries,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            recent: std::sync::Mutex::new((0.0, 0.0)),
+        }
+    }
+
+    /// Invalid and checked signatures remembered from recent calls (about the last
+    /// [`RECENT_WINDOW`] signatures; `(0, 0)` for a cache that caches nothing, so that
+    /// one-off calls start from the verifier's fixed prior).
+    pub fn invalid_share(&self) -> (u64, u64) {
+        if self.map.is_none() {
+            return (0, 0);
+        }
+        let r = *self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        (r.0.round() as u64, r.1.round() as u64)
+    }
+
+    /// Adds one call's `invalid` among `checked` to the recent share, keeping the weight
+    /// of the past to about [`RECENT_WINDOW`] signatures.
+    pub(crate) fn remember_invalid(&self, invalid: u64, checked: u64) {
+        if self.map.is_none() || checked == 0 {
+            return;
+        }
+        let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        r.0 += invalid as f64;
+        r.1 += checked as f64;
+        if r.1 > RECENT_WINDOW as f64 {
+            let keep = RECENT_WINDOW as f64 / r.1;
+            r.0 *= keep;
+            r.1 *= keep;
         }
     }
 
