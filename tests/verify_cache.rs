@@ -173,3 +173,54 @@ fn the_engine_keeps_its_cache_between_calls_and_counts() {
     assert_eq!(second.misses, 200, "strict reuses the keys zip215 cached");
     assert_eq!(second.hits, 1800 + 2000);
 }
+
+#[test]
+fn the_split_path_of_the_service_uses_the_engine_cache() {
+    // `verify_split` is what `VerifyService` and the hybrid path call; its CPU share must
+    // look keys up in the engine's cache like `verify_signatures` does.
+    let engine = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        key_cache_entries: 10_000,
+        ..Default::default()
+    })
+    .unwrap();
+    let inputs = signed(1000, 100, 11);
+    let checks: Vec<SigCheck<'_>> = inputs.iter().map(Input::check).collect();
+    for rule in [VerifyRule::Zip215, VerifyRule::Strict] {
+        let run = engine.verify_split(&checks, rule, 256);
+        assert!(run.value.iter().all(|&ok| ok));
+        assert_eq!(run.cpu_items, 1000);
+    }
+    let totals = engine.key_cache().totals();
+    assert_eq!(totals.misses, 100, "each of the 100 keys decompressed once");
+    assert_eq!(totals.hits, 2000 - 100);
+    assert_eq!(engine.key_cache().len(), 100);
+}
+
+#[test]
+fn the_cache_remembers_the_recent_share_of_invalid_signatures() {
+    let mut inputs = signed(1000, 50, 12);
+    for input in inputs.iter_mut().step_by(10) {
+        input.msg[0] ^= 1;
+    }
+    let checks: Vec<SigCheck<'_>> = inputs.iter().map(Input::check).collect();
+    let cache = KeyCache::new(1000);
+    assert_eq!(cache.invalid_share(), (0, 0));
+    let (ok, _) = verify_signatures_cached(&checks, VerifyRule::Zip215, &cache);
+    assert_eq!(ok.iter().filter(|&&v| !v).count(), 100);
+    assert_eq!(cache.invalid_share(), (100, 1000));
+    // The memory is bounded: after many more clean signatures the old share fades.
+    let clean = signed(3000, 50, 13);
+    let clean_checks: Vec<SigCheck<'_>> = clean.iter().map(Input::check).collect();
+    for _ in 0..4 {
+        let (ok, _) = verify_signatures_cached(&clean_checks, VerifyRule::Zip215, &cache);
+        assert!(ok.iter().all(|&v| v));
+    }
+    let (bad, checked) = cache.invalid_share();
+    assert_eq!(checked, txwave::verify::cache::RECENT_WINDOW);
+    assert!(bad < 100 && bad > 0, "{bad} of {checked}");
+    // A cache that caches nothing remembers nothing.
+    let none = KeyCache::new(0);
+    let _ = verify_signatures_cached(&checks, VerifyRule::Zip215, &none);
+    assert_eq!(none.invalid_share(), (0, 0));
+}

@@ -112,7 +112,7 @@ impl KeyCache {
         }
     }
 
-    /// Invalid and checked signatures remembered from recent calls (about the last
+    /// Invalid and checked signatures remembered from recent zip215 calls (about the last
     /// [`RECENT_WINDOW`] signatures; `(0, 0)` for a cache that caches nothing, so that
     /// one-off calls start from the verifier's fixed prior).
     pub fn invalid_share(&self) -> (u64, u64) {
