@@ -77,6 +77,9 @@ impl<R: Read> LogReader<R> {
             self.pos = 0;
         }
         let old = self.buf.len();
+        // Grow by a chunk or a quarter, not by doubling: the buffer holds one block and one
+        // chunk, and should not keep twice the largest block reserved for the whole run.
+        self.buf.reserve_exact(READ_CHUNK.max(old / 4));
         self.buf.resize(old + READ_CHUNK, 0);
         loop {
             match self.src.read(&mut self.buf[old..]) {

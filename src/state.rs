@@ -186,6 +186,15 @@ impl State {
         Self::from_genesis(&g)
     }
 
+    /// [`State::from_genesis_json`] read from `reader` as it is parsed, so that the text
+    /// of a large genesis is never held in memory whole (read through a buffer: the
+    /// parser reads a byte at a time).
+    pub fn from_genesis_reader<R: std::io::Read>(reader: R) -> Result<Self> {
+        let g: GenesisJson = serde_json::from_reader(reader)
+            .map_err(|e| Error::Genesis(format!("invalid JSON: {e}")))?;
+        Self::from_genesis(&g)
+    }
+
     /// Builds and checks a state from a parsed genesis document.
     pub fn from_genesis(g: &GenesisJson) -> Result<Self> {
         let mut state = State::new(g.verify_rule, g.tokens as usize)?;

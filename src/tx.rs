@@ -463,6 +463,9 @@ impl Block {
             block.offsets.push(block.data.len() as u32);
             at += len;
         }
+        // Growing by doubling leaves up to twice the bytes reserved; a stream keeps
+        // several blocks in flight, so each holds only what it uses.
+        block.data.shrink_to_fit();
         if rest.len() < at + 32 {
             return Err(err(
                 start + at,

@@ -214,3 +214,29 @@ fn snapshot_round_trip_and_damage() {
         );
     }
 }
+
+#[test]
+fn a_genesis_read_as_a_stream_equals_one_parsed_from_text() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/datasets/defi-small/genesis.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let whole = State::from_genesis_json(&text).unwrap();
+    let file = std::fs::File::open(path).unwrap();
+    let streamed = State::from_genesis_reader(std::io::BufReader::new(file)).unwrap();
+    assert!(whole.to_snapshot() == streamed.to_snapshot());
+    // The same errors either way.
+    let bad = r#"{"verify_rule": "strict", "tokens": 0, "accounts": [], "pools": []}"#;
+    let a = State::from_genesis_json(bad).unwrap_err().to_string();
+    let b = State::from_genesis_reader(bad.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(a, b);
+    let truncated = &text[..text.len() / 2];
+    let a = State::from_genesis_json(truncated).unwrap_err().to_string();
+    let b = State::from_genesis_reader(truncated.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(a, b);
+}

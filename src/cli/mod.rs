@@ -218,18 +218,23 @@ pub fn calibration_choice(
 
 /// Reads a genesis JSON or a snapshot, whichever the file holds.
 pub fn load_state(path: &Path) -> anyhow::Result<txwave::State> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if txwave::state::is_snapshot(&bytes) {
+    use std::io::Read;
+    let cannot_read = || format!("cannot read {}", path.display());
+    let mut file = std::fs::File::open(path).with_context(cannot_read)?;
+    let mut head = Vec::new();
+    (&mut file)
+        .take(64)
+        .read_to_end(&mut head)
+        .with_context(cannot_read)?;
+    if txwave::state::is_snapshot(&head) {
+        let mut bytes = head;
+        file.read_to_end(&mut bytes).with_context(cannot_read)?;
         txwave::State::from_snapshot(&bytes)
             .with_context(|| format!("{}: not a valid state snapshot", path.display()))
     } else {
-        let text = std::str::from_utf8(&bytes).with_context(|| {
-            format!(
-                "{}: neither a state snapshot nor UTF-8 genesis JSON",
-                path.display()
-            )
-        })?;
-        txwave::State::from_genesis_json(text)
+        // A genesis is parsed as it is read: its text is never in memory whole.
+        let reader = std::io::BufReader::new(std::io::Cursor::new(head).chain(file));
+        txwave::State::from_genesis_reader(reader)
             .with_context(|| format!("{}: not a valid genesis", path.display()))
     }
 }

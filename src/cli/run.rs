@@ -58,11 +58,15 @@ pub struct RunArgs {
     no_calibration: bool,
     #[command(flatten)]
     gpu: super::GpuArgs,
-    /// Blocks each queue of the stream holds between two stages (memory: about
-    /// 2 × N + 3 blocks).
+    /// Blocks each queue of the stream holds between two stages (memory: at most
+    /// 3 × N + 4 blocks in flight, counting the reading thread's queue).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     queue_depth: usize,
+    /// Signer keys the engine keeps decompressed between blocks (0: none). A full cache
+    /// takes about 220 bytes a key; it fills as new signers appear, up to this bound.
+    #[arg(long, value_name = "N", default_value_t = txwave::verify::cache::DEFAULT_KEY_CACHE_ENTRIES)]
+    key_cache: usize,
     /// Write a checkpoint (a state snapshot) after every N accepted blocks.
     #[arg(long, value_name = "N", requires = "checkpoint_dir",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -166,6 +170,7 @@ pub fn run(args: RunArgs) -> CliResult {
         adapter: args.adapter.clone(),
         gpu: args.gpu.tunables()?,
         calibration: super::calibration_choice(args.calibration.as_deref(), args.no_calibration),
+        key_cache_entries: args.key_cache,
         ..Default::default()
     })
     .context("cannot start the engine")?;
