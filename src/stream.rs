@@ -11,7 +11,9 @@
 //! resolves and schedules block N. Both engine stages run inside the engine's one rayon
 //! pool, so the CPU backend never runs more worker threads than the engine was built with
 //! (the read thread does I/O and the block checksum). The queues are bounded
-//! ([`StreamOptions::queue_depth`]), so at most `2 × depth + 3` blocks are in memory
+//! ([`StreamOptions::queue_depth`]): at most `depth` blocks read ahead (the one the read
+//! thread holds and `depth − 1` queued), one being prepared, at most `depth` prepared
+//! and waiting, one being applied; so at most `2 × depth + 2` blocks are in memory
 //! whatever the length of the stream.
 
 use std::borrow::Cow;
@@ -25,15 +27,17 @@ use crate::error::{Error, Result};
 use crate::state::State;
 use crate::tx::Block;
 
-/// Default [`StreamOptions::queue_depth`]: two blocks waiting before each stage, enough
+/// Default [`StreamOptions::queue_depth`]: two blocks ready before each stage, enough
 /// to absorb one slow block without holding many in memory.
 pub const DEFAULT_QUEUE_DEPTH: usize = 2;
 
 /// Settings of [`Engine::process_stream`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamOptions {
-    /// Blocks each queue between two stages holds (at least 1; default
-    /// [`DEFAULT_QUEUE_DEPTH`]). Larger smooths out uneven blocks, smaller saves memory.
+    /// Blocks ready ahead of each engine stage (at least 1; default
+    /// [`DEFAULT_QUEUE_DEPTH`]): read ahead of prepare (counting the one the read thread
+    /// holds), and prepared ahead of apply. Larger smooths out uneven blocks, smaller
+    /// saves memory.
     pub queue_depth: usize,
 }
 
@@ -208,7 +212,8 @@ impl Engine {
         let iter = blocks.into_iter();
 
         std::thread::scope(|scope| {
-            let (raw_tx, raw_rx) = sync_channel::<Result<Block>>(depth);
+            // The read thread's own block counts toward the read-ahead.
+            let (raw_tx, raw_rx) = sync_channel::<Result<Block>>(depth - 1);
             let (prep_tx, prep_rx) = sync_channel::<Prepared>(depth);
             let stop = &stop;
 

@@ -58,8 +58,8 @@ pub struct RunArgs {
     no_calibration: bool,
     #[command(flatten)]
     gpu: super::GpuArgs,
-    /// Blocks each queue of the stream holds between two stages (memory: at most
-    /// 3 × N + 4 blocks in flight, counting the reading thread's queue).
+    /// Blocks ready ahead of each pipeline stage (memory: at most 2 × N + 3 blocks in
+    /// flight).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     queue_depth: usize,
@@ -291,8 +291,10 @@ struct Detached {
 }
 
 impl Detached {
-    fn spawn(mut logs: Logs, depth: usize) -> Detached {
-        let (tx, rx) = std::sync::mpsc::sync_channel(depth);
+    /// The thread holds at most one block: it hands each over when the stream's own read
+    /// stage asks (that stage and its queue do the reading ahead).
+    fn spawn(mut logs: Logs) -> Detached {
+        let (tx, rx) = std::sync::mpsc::sync_channel(0);
         std::thread::spawn(move || {
             for item in logs.by_ref() {
                 let failed = item.is_err();
@@ -466,10 +468,7 @@ fn process_all(
     let mut since_checkpoint = 0u64;
     let mut side_failure: Option<Failure> = None;
     let mut interrupted = false;
-    let blocks = first
-        .map(Ok)
-        .into_iter()
-        .chain(Detached::spawn(logs, args.queue_depth));
+    let blocks = first.map(Ok).into_iter().chain(Detached::spawn(logs));
     let stream = engine.process_stream_with(
         state,
         blocks,
