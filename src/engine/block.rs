@@ -22,10 +22,13 @@ use crate::tx::{Block, Tx};
 use crate::verify::{self, VerifyRule};
 
 /// A block after the state-free stages (decode, tx ids and tx_root, signature checks),
-/// ready for [`Engine::apply_prepared`]. Owns its block (`Cow::Owned`) in a stream, borrows
-/// it in `process_block`.
+/// ready for [`Engine::apply_prepared`]. In a stream it owns its block's header only (the
+/// encoded txs are dropped once decoded, hashed and verified); `process_block` borrows the
+/// caller's block.
 pub(crate) struct PreparedBlock<'b> {
     pub(crate) block: std::borrow::Cow<'b, Block>,
+    /// The block's hash (its header, tx count included, and tx_root).
+    block_hash: [u8; 32],
     decoded: Vec<Option<Tx>>,
     tx_ids: Vec<[u8; 32]>,
     tx_root: [u8; 32],
@@ -132,9 +135,23 @@ impl Engine {
         let sig_ok = verify::verdicts_per_tx(verdicts, &check_of, block_ref.tx_count());
         timings.verify_ns = lap(&mut t);
         let prepare_ns = t_start.elapsed().as_nanos() as u64;
+        // The state stages need only the header, the block hash and what was decoded from
+        // the txs: an owned block (a stream's) lets its encoded txs go now rather than
+        // after apply.
+        let block_hash = block.block_hash(&tx_root);
+        let block = match block {
+            std::borrow::Cow::Owned(b) => std::borrow::Cow::Owned(Block::new(
+                b.height,
+                b.parent_hash,
+                b.fee_collector,
+                b.claimed_state_root,
+            )),
+            borrowed => borrowed,
+        };
 
         Ok(PreparedBlock {
             block,
+            block_hash,
             decoded,
             tx_ids,
             tx_root,
@@ -159,6 +176,7 @@ impl Engine {
         let t_start = Instant::now();
         let PreparedBlock {
             block,
+            block_hash,
             decoded,
             tx_ids,
             tx_root,
@@ -232,7 +250,6 @@ impl Engine {
             }
         };
         t = Instant::now();
-        let block_hash = block.block_hash(&tx_root);
         state.set_tip(block.height, block_hash);
         timings.commit_ns += lap(&mut t);
         timings.total_ns = prepare_ns + t_start.elapsed().as_nanos() as u64;
