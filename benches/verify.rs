@@ -8,6 +8,8 @@
 //! - `verify/anchor/{set}/zebra_batch/{64..1024}`: ed25519-zebra 5 `batch::Verifier`
 //!   over consecutive chunks, in parallel (clean signatures).
 //! - `verify/anchor/{set}/dalek_verify_strict`: ed25519-dalek 3 `verify_strict` from bytes.
+//! - `verify/anchor/{set}/zebra_batch_then_singles/1pct/{16,64,256}`: zebra batches on the
+//!   `1pct` set, a failing chunk verified again one signature at a time.
 //! - `verify/txwave/{set}/{rule}/{clean,1pct}/{warm,cold}`: `verify_signatures_cached`;
 //!   `warm` with a key cache that already holds every key (a validator seeing its signers
 //!   again), `cold` with an empty cache each iteration.
@@ -141,6 +143,30 @@ fn zebra_batches(items: &[SigCheck<'_>], size: usize) -> usize {
         .sum()
 }
 
+/// zebra batches as a caller without a failure search uses them: a chunk whose batch
+/// fails is verified again one signature at a time (`VerificationKey::verify`). Returns
+/// how many signatures were accepted.
+fn zebra_batches_then_singles(items: &[SigCheck<'_>], size: usize) -> usize {
+    items
+        .par_chunks(size)
+        .map(|chunk| {
+            let mut v = ed25519_zebra::batch::Verifier::new();
+            for it in chunk {
+                let vk = ed25519_zebra::VerificationKeyBytes::from(it.public_key);
+                let sig = ed25519_zebra::Signature::from_bytes(&it.signature);
+                v.queue((vk, sig, it.message));
+            }
+            if v.verify(rand10::rng()).is_ok() {
+                return chunk.len();
+            }
+            chunk
+                .iter()
+                .filter(|it| txwave::verify::cpu::verify_zip215_one(it))
+                .count()
+        })
+        .sum()
+}
+
 fn dalek_strict(items: &[SigCheck<'_>]) -> usize {
     items
         .par_iter()
@@ -176,6 +202,12 @@ fn cpu_comparison(c: &mut Criterion) {
         group.bench_function("dalek_verify_strict", |b| {
             b.iter(|| dalek_strict(black_box(&clean_checks)))
         });
+        for size in [16usize, 64, 256] {
+            group.bench_function(
+                BenchmarkId::new("zebra_batch_then_singles/1pct", size),
+                |b| b.iter(|| zebra_batches_then_singles(black_box(&dirty_checks), size)),
+            );
+        }
         group.finish();
 
         let mut group = c.benchmark_group(format!("verify/txwave/{name}"));
