@@ -222,7 +222,7 @@ fn sixteen_threads_get_exactly_their_verdicts_on_the_cpu() {
 }
 
 #[test]
-#[ignore = "16 threads x 1000 batches, about 2M signatures: several minutes on 2 cores"]
+#[ignore = "16 threads x 1000 batches, about 2M signatures: about a minute with --release on 2 cores, several in a debug build; run with `cargo test --release --test service -- --ignored` after a change to src/service.rs"]
 fn sixteen_threads_many_batches_on_the_cpu() {
     with_timeout(Duration::from_secs(3600), || {
         let pool = Pool::new(4000, 8);
