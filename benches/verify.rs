@@ -128,18 +128,21 @@ fn with_invalid(set: &[Signed], share: f64, seed: u64) -> Vec<Signed> {
         .collect()
 }
 
+/// Whether ed25519-zebra 5's `batch::Verifier` accepts `chunk` as one batch.
+fn zebra_batch_ok(chunk: &[SigCheck<'_>]) -> bool {
+    let mut v = ed25519_zebra::batch::Verifier::new();
+    for it in chunk {
+        let vk = ed25519_zebra::VerificationKeyBytes::from(it.public_key);
+        let sig = ed25519_zebra::Signature::from_bytes(&it.signature);
+        v.queue((vk, sig, it.message));
+    }
+    v.verify(rand10::rng()).is_ok()
+}
+
 fn zebra_batches(items: &[SigCheck<'_>], size: usize) -> usize {
     items
         .par_chunks(size)
-        .map(|chunk| {
-            let mut v = ed25519_zebra::batch::Verifier::new();
-            for it in chunk {
-                let vk = ed25519_zebra::VerificationKeyBytes::from(it.public_key);
-                let sig = ed25519_zebra::Signature::from_bytes(&it.signature);
-                v.queue((vk, sig, it.message));
-            }
-            usize::from(v.verify(rand10::rng()).is_ok())
-        })
+        .map(|chunk| usize::from(zebra_batch_ok(chunk)))
         .sum()
 }
 
@@ -150,13 +153,7 @@ fn zebra_batches_then_singles(items: &[SigCheck<'_>], size: usize) -> usize {
     items
         .par_chunks(size)
         .map(|chunk| {
-            let mut v = ed25519_zebra::batch::Verifier::new();
-            for it in chunk {
-                let vk = ed25519_zebra::VerificationKeyBytes::from(it.public_key);
-                let sig = ed25519_zebra::Signature::from_bytes(&it.signature);
-                v.queue((vk, sig, it.message));
-            }
-            if v.verify(rand10::rng()).is_ok() {
+            if zebra_batch_ok(chunk) {
                 return chunk.len();
             }
             chunk
