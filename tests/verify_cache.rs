@@ -224,3 +224,72 @@ fn the_cache_remembers_the_recent_share_of_invalid_signatures() {
     let _ = verify_signatures_cached(&checks, VerifyRule::Zip215, &none);
     assert_eq!(none.invalid_share(), (0, 0));
 }
+
+#[test]
+fn a_warmed_cache_answers_every_lookup_and_keeps_its_bound() {
+    let inputs = signed(600, 60, 14);
+    let bad = undecodable();
+    let mut keys: Vec<[u8; 32]> = inputs.iter().map(|i| i.key).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 60);
+    keys.push(bad);
+
+    // Room for all: every key decompressed once, no lookup counted, then only hits.
+    let cache = KeyCache::new(1000);
+    assert_eq!(cache.warm(&keys), 61);
+    assert_eq!(cache.len(), 61);
+    assert_eq!(cache.warm(&keys), 0, "cached keys are passed over");
+    assert_eq!(cache.totals(), Default::default());
+    assert_eq!(cache.lookup(&bad), (None, true), "stored as failing");
+    let checks: Vec<SigCheck<'_>> = inputs.iter().map(Input::check).collect();
+    for rule in [VerifyRule::Zip215, VerifyRule::Strict] {
+        let (ok, stats) = verify_signatures_cached(&checks, rule, &cache);
+        assert!(ok.iter().all(|&v| v), "{rule:?}");
+        assert_eq!(stats.misses, 0, "{rule:?}");
+    }
+
+    // A bound smaller than the keys: the first keys, up to the bound.
+    let small = KeyCache::new(10);
+    assert_eq!(small.warm(&keys), 10);
+    assert!(small.len() <= 10 && !small.is_empty(), "{}", small.len());
+    assert_eq!(small.totals(), Default::default());
+    assert_eq!(
+        KeyCache::new(0).warm(&keys),
+        0,
+        "a cache of 0 caches nothing"
+    );
+}
+
+#[test]
+fn an_engine_warms_its_cache_from_the_state_and_the_roots_do_not_change() {
+    use txwave::State;
+    use txwave::workload::{GenConfig, generate};
+    let g = generate(&GenConfig::sized(500, 4, 3, 400, 15), |_, _| {}).unwrap();
+    let run = |warm: bool| {
+        let engine = Engine::new(EngineConfig {
+            backend: Backend::Cpu,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut state = State::from_genesis(&g.genesis).unwrap();
+        if warm {
+            assert_eq!(engine.warm_key_cache(&state), 500);
+            assert_eq!(engine.warm_key_cache(&state), 0, "already cached");
+        }
+        let mut roots = Vec::new();
+        for block in &g.blocks {
+            let outcome = engine.process_block(&mut state, block).unwrap();
+            roots.push(outcome.state_root);
+        }
+        (roots, state.to_snapshot(), engine.key_cache().totals())
+    };
+    let (cold_roots, cold_state, cold) = run(false);
+    let (warm_roots, warm_state, warm) = run(true);
+    assert_eq!(cold_roots, warm_roots);
+    assert_eq!(cold_state, warm_state);
+    assert_eq!(warm.hits + warm.misses, cold.hits + cold.misses);
+    // Only signers that are not genesis accounts (created by the blocks) can miss.
+    assert!(cold.misses >= 400, "{cold:?}");
+    assert!(warm.misses * 10 < cold.misses, "{warm:?} vs {cold:?}");
+}

@@ -64,9 +64,14 @@ pub struct RunArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     queue_depth: usize,
     /// Signer keys the engine keeps decompressed between blocks (0: none). A full cache
-    /// takes about 220 bytes a key; it fills as new signers appear, up to this bound.
+    /// takes about 220 bytes a key; it is filled from the state's keys at start (see
+    /// `--no-warm-keys`), then keeps the signers met most, up to this bound.
     #[arg(long, value_name = "N", default_value_t = txwave::verify::cache::DEFAULT_KEY_CACHE_ENTRIES)]
     key_cache: usize,
+    /// Leave the key cache empty at start (by default it is filled from the state's
+    /// account keys, up to `--key-cache`, before the first block).
+    #[arg(long)]
+    no_warm_keys: bool,
     /// Write a checkpoint (a state snapshot) after every N accepted blocks.
     #[arg(long, value_name = "N", requires = "checkpoint_dir",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -174,6 +179,13 @@ pub fn run(args: RunArgs) -> CliResult {
         ..Default::default()
     })
     .context("cannot start the engine")?;
+    let warm_started = std::time::Instant::now();
+    let warmed = if args.no_warm_keys {
+        0
+    } else {
+        engine.warm_key_cache(&state)
+    };
+    let warm_ns = warm_started.elapsed().as_nanos() as u64;
 
     let mut receipts_out = match &args.receipts {
         Some(p) => Some(std::io::BufWriter::new(
@@ -222,6 +234,8 @@ pub fn run(args: RunArgs) -> CliResult {
     {
         write_atomically(p, &state.to_snapshot())?;
     }
+    summary.keys_warmed = warmed;
+    summary.key_warm_ns = warm_ns;
     summary.wall_ns = wall.elapsed().as_nanos() as u64;
     summary.wall_tx_per_s = per_s(summary.txs, summary.wall_ns);
     if args.json {
@@ -404,6 +418,8 @@ fn process_all(
         accounts: 0,
         accounts_rehashed: 0,
         key_cache: Default::default(),
+        keys_warmed: 0,
+        key_warm_ns: 0,
         timings_ns: StageTimings::default(),
         gpu_timings_ns: StageGpuTimings::default(),
         pipeline_tx_per_s: 0.0,

@@ -40,6 +40,9 @@ pub(super) struct Summary {
     pub(super) accounts: usize,
     pub(super) accounts_rehashed: usize,
     pub(super) key_cache: txwave::verify::cache::CacheStats,
+    /// Keys decompressed into the cache from the state before the first block.
+    pub(super) keys_warmed: usize,
+    pub(super) key_warm_ns: u64,
     pub(super) timings_ns: StageTimings,
     pub(super) gpu_timings_ns: StageGpuTimings,
     pub(super) pipeline_tx_per_s: f64,
@@ -165,8 +168,11 @@ pub(super) fn print_summary(s: &Summary) {
         s.accounts_rehashed, s.accounts
     );
     println!(
-        "signer key cache: {} hits, {} misses (CPU signature checks)",
-        s.key_cache.hits, s.key_cache.misses
+        "signer key cache: {} hits, {} misses (CPU signature checks); {} keys of the state decompressed at start ({:.1} ms)",
+        s.key_cache.hits,
+        s.key_cache.misses,
+        s.keys_warmed,
+        s.key_warm_ns as f64 / 1e6
     );
     println!();
     println!("time per stage");

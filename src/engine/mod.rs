@@ -485,6 +485,20 @@ impl Engine {
         &self.key_cache
     }
 
+    /// Fills the key cache from `state`'s account keys (in account order, up to the
+    /// cache's bound; see [`verify::cache::KeyCache::warm`]) on the engine's pool and
+    /// returns how many keys it decompressed. Nothing on the GPU backend, whose verifier
+    /// decompresses keys on the device and uses the cache only to finish a failed call.
+    /// Verdicts never depend on it; it moves the cost of the first lookups to one
+    /// parallel pass at start-up and makes the cache's memory independent of how many
+    /// signers the blocks that follow meet.
+    pub fn warm_key_cache(&self, state: &crate::state::State) -> usize {
+        if self.config.backend == Backend::Gpu {
+            return 0;
+        }
+        self.pool.install(|| self.key_cache.warm(state.pubkeys()))
+    }
+
     /// Compile time of the GPU verifier's pipelines (zero on the CPU backend).
     pub fn verifier_compile_time(&self) -> std::time::Duration {
         self.gpu

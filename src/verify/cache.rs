@@ -189,6 +189,37 @@ impl KeyCache {
         (value, !missed)
     }
 
+    /// Decompresses keys from `keys`, in order, into the cache until it holds its bound,
+    /// and returns how many it stored. Keys already cached are passed over; a key that
+    /// does not decompress is stored as failing, as a lookup would store it. Runs on the
+    /// calling rayon pool; the hit and miss counters are not touched (no signature asked
+    /// for these keys).
+    ///
+    /// Filling the cache from a state's account keys before the first block makes the
+    /// cache's memory a cost paid at start-up, set by the bound, rather than one that grows
+    /// as a long log meets new signers, and takes the decompressions off the blocks.
+    pub fn warm(&self, keys: &[[u8; 32]]) -> usize {
+        use rayon::prelude::*;
+        let Some(map) = &self.map else {
+            return 0;
+        };
+        let room = self.capacity.saturating_sub(map.len());
+        let fresh: Vec<&[u8; 32]> = keys
+            .iter()
+            .filter(|k| map.peek(*k).is_none())
+            .take(room)
+            .collect();
+        fresh
+            .par_chunks(1024)
+            .map(|chunk| {
+                for k in chunk {
+                    map.insert(**k, DecodedKey::decode(k));
+                }
+                chunk.len()
+            })
+            .sum()
+    }
+
     /// Adds one call's counts to the life totals.
     pub(crate) fn record(&self, stats: &CacheStats) {
         if stats.hits > 0 {
