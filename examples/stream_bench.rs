@@ -2,16 +2,20 @@
 //! measured in the same process, with where the pipeline spends its time.
 //!
 //! ```text
-//! cargo run --release --example stream_bench -- [BLOCKS] [TXS_PER_BLOCK] [ACCOUNTS] [QUEUE_DEPTH]
+//! cargo run --release --example stream_bench -- [BLOCKS] [TXS_PER_BLOCK] [ACCOUNTS] [QUEUE_DEPTH] [ROUNDS]
 //! ```
-//! Defaults: 10 blocks × 50,000 txs over 200,000 accounts, zip215, queue depth 2, the CPU
-//! backend with one thread per core. The log is read through `LogReader` from memory.
+//! Defaults: 10 blocks × 50,000 txs over 200,000 accounts, zip215, queue depth 2, 3
+//! rounds, the CPU backend with one thread per core. The log is read through `LogReader`
+//! from memory. Each round times the raw verification pass and then the stream, one after
+//! the other, so that a round's ratio compares the two under the same machine load; the
+//! last line gives the median ratio over the rounds.
 
 use std::time::Instant;
 
-use txwave::workload::{GenConfig, generate};
+use txwave::workload::{GenConfig, Generated, generate};
 use txwave::{
-    Backend, Engine, EngineConfig, LogReader, SigCheck, State, StreamOptions, VerifyRule,
+    Backend, Engine, EngineConfig, LogReader, SigCheck, State, StreamOptions, StreamSummary,
+    VerifyRule,
 };
 
 fn arg(i: usize, default: usize) -> usize {
@@ -21,81 +25,52 @@ fn arg(i: usize, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let blocks = arg(1, 10);
-    let txs = arg(2, 50_000);
-    let accounts = arg(3, 200_000);
-    let depth = arg(4, 2);
+/// Verifies every block's signatures, block by block, nothing else; returns the signature
+/// count and the seconds it took.
+fn raw_verify(engine: &Engine, g: &Generated) -> Result<(usize, f64), txwave::Error> {
     let t = Instant::now();
-    let g = generate(
-        &GenConfig {
-            verify_rule: VerifyRule::Zip215,
-            ..GenConfig::sized(accounts, 16, blocks, txs, 1)
-        },
-        |_, _| {},
-    )?;
-    let log = g.block_log();
-    eprintln!(
-        "generated {blocks} blocks × {txs} txs over {accounts} accounts ({:.1} MB) in {:.1} s",
-        log.len() as f64 / 1e6,
-        t.elapsed().as_secs_f64()
-    );
-    let engine = Engine::new(EngineConfig {
-        backend: Backend::Cpu,
-        ..Default::default()
-    })?;
-
-    // Raw verification: the same signatures, block by block, nothing else. The first
-    // pass fills the engine's key cache (untimed), so that the timed pass and the stream
-    // after it both find every signer's key cached.
     let mut sigs = 0usize;
-    let mut t = Instant::now();
-    for pass in 0..2 {
-        if pass == 1 {
-            sigs = 0;
-            t = Instant::now();
-        }
-        for b in &g.blocks {
-            let decoded: Vec<Option<txwave::Tx>> = b.txs().map(txwave::Tx::decode).collect();
-            let checks: Vec<SigCheck<'_>> = decoded
-                .iter()
-                .enumerate()
-                .filter_map(|(i, tx)| {
-                    tx.as_ref().map(|tx| SigCheck {
-                        public_key: tx.signer,
-                        signature: tx.signature,
-                        message: &b.tx_bytes(i)[txwave::tx::SIGNATURE_LEN..],
-                    })
+    for b in &g.blocks {
+        let decoded: Vec<Option<txwave::Tx>> = b.txs().map(txwave::Tx::decode).collect();
+        let checks: Vec<SigCheck<'_>> = decoded
+            .iter()
+            .enumerate()
+            .filter_map(|(i, tx)| {
+                tx.as_ref().map(|tx| SigCheck {
+                    public_key: tx.signer,
+                    signature: tx.signature,
+                    message: &b.tx_bytes(i)[txwave::tx::SIGNATURE_LEN..],
                 })
-                .collect();
-            sigs += checks.len();
-            let ok = engine.verify_signatures(&checks, VerifyRule::Zip215)?;
-            std::hint::black_box(ok);
-        }
+            })
+            .collect();
+        sigs += checks.len();
+        let ok = engine.verify_signatures(&checks, VerifyRule::Zip215)?;
+        std::hint::black_box(ok);
     }
-    let verify_s = t.elapsed().as_secs_f64();
-    let verify_rate = sigs as f64 / verify_s;
+    Ok((sigs, t.elapsed().as_secs_f64()))
+}
 
-    // End to end through the stream.
+/// The whole log through `process_stream` from genesis; the summary and the seconds.
+fn stream(
+    engine: &Engine,
+    g: &Generated,
+    log: &[u8],
+    depth: usize,
+) -> Result<(StreamSummary, f64), txwave::Error> {
     let mut state = State::from_genesis(&g.genesis)?;
     let t = Instant::now();
     let summary = engine.process_stream(
         &mut state,
-        LogReader::new(&log[..]),
+        LogReader::new(log),
         &StreamOptions { queue_depth: depth },
     )?;
-    let e2e_s = t.elapsed().as_secs_f64();
+    let secs = t.elapsed().as_secs_f64();
     assert_eq!(summary.state_root, Some(g.final_state.state_root()));
-    let e2e_rate = summary.txs as f64 / e2e_s;
+    Ok((summary, secs))
+}
 
+fn print_stages(summary: &StreamSummary) {
     let ms = |ns: u64| ns as f64 / 1e6;
-    println!("threads {}  queue depth {depth}", engine.threads());
-    println!("raw verify: {sigs} signatures in {verify_s:.2} s = {verify_rate:.0} sig/s");
-    println!(
-        "end to end: {} txs in {e2e_s:.2} s = {e2e_rate:.0} tx/s  (ratio {:.3})",
-        summary.txs,
-        e2e_rate / verify_rate
-    );
     for (name, st) in [
         ("read", summary.read),
         ("prepare", summary.prepare),
@@ -120,5 +95,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms(tm.commit_ns)
     );
     println!("  bound by {}", summary.bottleneck());
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let blocks = arg(1, 10);
+    let txs = arg(2, 50_000);
+    let accounts = arg(3, 200_000);
+    let depth = arg(4, 2);
+    let rounds = arg(5, 3).max(1);
+    let t = Instant::now();
+    let g = generate(
+        &GenConfig {
+            verify_rule: VerifyRule::Zip215,
+            ..GenConfig::sized(accounts, 16, blocks, txs, 1)
+        },
+        |_, _| {},
+    )?;
+    let log = g.block_log();
+    eprintln!(
+        "generated {blocks} blocks × {txs} txs over {accounts} accounts ({:.1} MB) in {:.1} s",
+        log.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let engine = Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })?;
+    println!("threads {}  queue depth {depth}", engine.threads());
+
+    // An untimed pass fills the engine's key cache, so that every timed pass, raw or
+    // streamed, finds every signer's key cached.
+    raw_verify(&engine, &g)?;
+    let mut ratios = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
+        let (sigs, verify_s) = raw_verify(&engine, &g)?;
+        let verify_rate = sigs as f64 / verify_s;
+        let (summary, e2e_s) = stream(&engine, &g, &log, depth)?;
+        let e2e_rate = summary.txs as f64 / e2e_s;
+        let ratio = e2e_rate / verify_rate;
+        ratios.push(ratio);
+        println!("round {round}");
+        println!("  raw verify: {sigs} signatures in {verify_s:.2} s = {verify_rate:.0} sig/s");
+        println!(
+            "  end to end: {} txs in {e2e_s:.2} s = {e2e_rate:.0} tx/s  (ratio {ratio:.3})",
+            summary.txs
+        );
+        print_stages(&summary);
+    }
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let list: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
+    println!(
+        "median ratio over {rounds} rounds: {:.3} ({})",
+        sorted[sorted.len() / 2],
+        list.join(", ")
+    );
     Ok(())
 }
