@@ -281,3 +281,40 @@ fn run_on_the_gpu_gives_the_cpu_roots_and_names_the_devices() {
     }
     assert_eq!(roots[0], roots[1]);
 }
+
+#[test]
+fn warming_the_key_cache_changes_no_root_and_is_reported() {
+    let genesis = dataset().join("genesis.json");
+    let blocks = dataset().join("blocks.blk");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", s(&genesis), s(&blocks), "--backend", "cpu", "--json"];
+        args.extend_from_slice(extra);
+        let out = txwave(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let warm = run(&[]);
+    let cold = run(&["--no-warm-keys"]);
+    let small = run(&["--key-cache", "7"]);
+    assert_eq!(warm["state_root"], cold["state_root"]);
+    assert_eq!(warm["state_root"], small["state_root"]);
+    assert_eq!(
+        warm["state_root"].as_str().unwrap(),
+        last_claimed_root(&blocks)
+    );
+    let accounts = txwave::State::from_genesis_json(&std::fs::read_to_string(&genesis).unwrap())
+        .unwrap()
+        .account_count() as u64;
+    assert_eq!(warm["keys_warmed"].as_u64(), Some(accounts));
+    assert_eq!(cold["keys_warmed"].as_u64(), Some(0));
+    assert_eq!(small["keys_warmed"].as_u64(), Some(7), "up to the bound");
+    assert_eq!(
+        cold["key_cache"]["hits"].as_u64().unwrap() + cold["key_cache"]["misses"].as_u64().unwrap(),
+        warm["key_cache"]["hits"].as_u64().unwrap() + warm["key_cache"]["misses"].as_u64().unwrap()
+    );
+    assert!(warm["key_cache"]["misses"].as_u64() < cold["key_cache"]["misses"].as_u64());
+}
