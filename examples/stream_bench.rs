@@ -14,8 +14,7 @@ use std::time::Instant;
 
 use txwave::workload::{GenConfig, Generated, generate};
 use txwave::{
-    Backend, Engine, EngineConfig, LogReader, SigCheck, State, StreamOptions, StreamSummary,
-    VerifyRule,
+    Backend, Engine, EngineConfig, LogReader, State, StreamOptions, StreamSummary, VerifyRule,
 };
 
 fn arg(i: usize, default: usize) -> usize {
@@ -32,17 +31,7 @@ fn raw_verify(engine: &Engine, g: &Generated) -> Result<(usize, f64), txwave::Er
     let mut sigs = 0usize;
     for b in &g.blocks {
         let decoded: Vec<Option<txwave::Tx>> = b.txs().map(txwave::Tx::decode).collect();
-        let checks: Vec<SigCheck<'_>> = decoded
-            .iter()
-            .enumerate()
-            .filter_map(|(i, tx)| {
-                tx.as_ref().map(|tx| SigCheck {
-                    public_key: tx.signer,
-                    signature: tx.signature,
-                    message: &b.tx_bytes(i)[txwave::tx::SIGNATURE_LEN..],
-                })
-            })
-            .collect();
+        let (checks, _) = txwave::verify::block_checks(b, &decoded);
         sigs += checks.len();
         let ok = engine.verify_signatures(&checks, VerifyRule::Zip215)?;
         std::hint::black_box(ok);
