@@ -57,5 +57,5 @@ pub use receipt::{Receipt, Status};
 pub use service::{OwnedSigCheck, ServiceOptions, ServiceStats, VerifyHandle, VerifyService};
 pub use state::State;
 pub use stream::{StageStats, StreamOptions, StreamSummary};
-pub use tx::{Block, Tx};
+pub use tx::{Block, DecodeLimits, Tx};
 pub use verify::{SigCheck, VerifyRule};

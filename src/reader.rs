@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use crate::error::{Error, Result};
-use crate::tx::{Block, BlockScan};
+use crate::tx::{Block, BlockScan, DecodeLimits};
 
 /// Bytes asked of the source per read.
 const READ_CHUNK: usize = 1 << 20;
@@ -14,7 +14,9 @@ const READ_CHUNK: usize = 1 << 20;
 /// Iterator over the blocks of a block log (docs/FORMATS.md), read incrementally.
 ///
 /// Memory: the bytes of the block being read plus at most one read chunk (1 MiB) after
-/// it, whatever the length of the log. Every item is a whole, checksum-verified block or
+/// it, whatever the length of the log; a block is never buffered beyond its
+/// [`DecodeLimits`] (default [`crate::tx::MAX_BLOCK_BYTES`]): one that declares more is an
+/// [`Error::BlockTooLarge`] as soon as the field that goes over the bound is read. Every item is a whole, checksum-verified block or
 /// the error that ends the log: a damaged or truncated block is an
 /// [`Error::BlockDecode`] naming its index and byte offset (a truncated last block names
 /// it; the blocks before it were yielded), an empty input is the error `decode_log`
@@ -38,7 +40,8 @@ pub struct LogReader<R> {
     buf: Vec<u8>,
     pos: usize,
     /// Absolute offset in the log of `buf[0]`.
-    base: usize,
+    base: u64,
+    limits: DecodeLimits,
     /// Index of the next block.
     index: usize,
     eof: bool,
@@ -46,22 +49,34 @@ pub struct LogReader<R> {
 }
 
 impl<R: Read> LogReader<R> {
-    /// A reader over `src`. Wrap nothing in a `BufReader`: reads are already 1 MiB.
+    /// A reader over `src` with the default [`DecodeLimits`]. Wrap nothing in a
+    /// `BufReader`: reads are already 1 MiB.
     pub fn new(src: R) -> Self {
         LogReader {
             src,
             buf: Vec::new(),
             pos: 0,
             base: 0,
+            limits: DecodeLimits::default(),
             index: 0,
             eof: false,
             done: false,
         }
     }
 
+    /// A reader over `src` that refuses blocks over `limits`; an error when the limits
+    /// themselves are out of range ([`DecodeLimits::check`]).
+    pub fn with_limits(src: R, limits: DecodeLimits) -> Result<Self> {
+        limits.check()?;
+        Ok(LogReader {
+            limits,
+            ..LogReader::new(src)
+        })
+    }
+
     /// Bytes of the log consumed by the blocks yielded so far.
     pub fn offset(&self) -> u64 {
-        (self.base + self.pos) as u64
+        self.base + self.pos as u64
     }
 
     /// Blocks yielded so far.
@@ -73,7 +88,7 @@ impl<R: Read> LogReader<R> {
     fn fill(&mut self) -> Result<()> {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
-            self.base += self.pos;
+            self.base += self.pos as u64;
             self.pos = 0;
         }
         let old = self.buf.len();
@@ -94,8 +109,8 @@ impl<R: Read> LogReader<R> {
                 Err(e) => {
                     self.buf.truncate(old);
                     return Err(Error::Io {
-                        offset: (self.base + old) as u64,
-                        what: e.to_string(),
+                        offset: self.base + old as u64,
+                        source: e,
                     });
                 }
             }
@@ -114,14 +129,19 @@ impl<R: Read> LogReader<R> {
                 }
                 return None;
             }
-            let take = match scan.advance(avail) {
+            let take = match scan.advance(avail, &self.limits) {
                 Some(n) => Some(n),
                 // The log ends inside this block: the decoder names what is missing.
                 None if self.eof => Some(avail.len()),
                 None => None,
             };
             if let Some(n) = take {
-                let decoded = Block::decode_streamed(&avail[..n], self.base + self.pos, self.index);
+                let decoded = Block::decode_streamed(
+                    &avail[..n],
+                    self.base + self.pos as u64,
+                    self.index,
+                    &self.limits,
+                );
                 return Some(match decoded {
                     Ok((block, used)) => {
                         self.pos += used;

@@ -22,7 +22,7 @@
 //!   [`VerifyService::try_submit`] returns [`Error::Busy`] instead.
 //! - **Exactly once.** Every accepted submission is answered once, through its
 //!   [`VerifyHandle`], with one verdict per signature in submission order. A batch that
-//!   cannot finish (a panic inside the verifier) answers its submissions with an error.
+//!   cannot finish (a panic inside the verifier) answers its submissions with [`Error::Internal`] (never [`Error::Closed`]).
 //! - **Shutdown.** [`VerifyService::close`] refuses new submissions with [`Error::Closed`];
 //!   [`VerifyService::shutdown`] (and dropping the service) closes, lets the workers
 //!   verify everything already accepted, and joins them.
@@ -183,7 +183,10 @@ impl VerifyHandle {
 
     fn take(slot: &mut Slot) -> Result<Vec<bool>> {
         match slot.failure.take() {
-            Some(what) => Err(Error::Closed(what)),
+            Some(what) => Err(Error::Internal {
+                stage: "verify service",
+                what,
+            }),
             None => Ok(std::mem::take(&mut slot.verdicts)),
         }
     }
@@ -302,6 +305,8 @@ struct Batch<'a> {
     segments: Vec<Segment>,
     total: usize,
     verdicts: Option<Vec<bool>>,
+    /// The message of a panic that stopped its verification.
+    panicked: Option<String>,
 }
 
 impl Drop for Batch<'_> {
@@ -317,11 +322,15 @@ impl Drop for Batch<'_> {
                         .copy_from_slice(&v[at..at + seg.len]);
                 }
                 _ => {
-                    slot.failure.get_or_insert_with(|| {
-                        format!(
+                    slot.failure.get_or_insert_with(|| match &self.panicked {
+                        Some(why) => format!(
+                            "the {} batch holding this submission panicked: {why}",
+                            self.rule.name()
+                        ),
+                        None => format!(
                             "the {} batch holding this submission did not finish",
                             self.rule.name()
-                        )
+                        ),
                     });
                 }
             }
@@ -428,6 +437,7 @@ impl Shared {
                     segments,
                     total,
                     verdicts: None,
+                    panicked: None,
                 });
             }
             if q.closed && q.pending.iter().all(VecDeque::is_empty) {
@@ -446,6 +456,8 @@ impl Shared {
     }
 
     fn run(&self, batch: &mut Batch<'_>) {
+        self.engine
+            .fault_point(crate::engine::PanicPoint::Service, 0);
         let checks: Vec<SigCheck<'_>> = batch
             .segments
             .iter()
@@ -474,8 +486,13 @@ impl Shared {
     fn worker(&self) {
         while let Some(mut batch) = self.next_batch() {
             // A panic (none is expected) drops the batch, which answers its submissions
-            // with a failure; the worker goes on with the next batch.
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.run(&mut batch)));
+            // with an internal error; the worker goes on with the next batch.
+            if let Err(p) = std::panic::catch_unwind(AssertUnwindSafe(|| self.run(&mut batch))) {
+                if let Error::Internal { what, .. } = Error::from_panic("verify service", p.as_ref())
+                {
+                    batch.panicked = Some(what);
+                }
+            }
             drop(batch);
         }
     }

@@ -73,6 +73,10 @@ pub struct EngineConfig {
     /// `auto_min_*` guesses and whose rates seed the CPU+GPU split
     /// ([`Engine::auto_thresholds`] says which were used).
     pub calibration: CalibrationChoice,
+    /// Bounds on a block's size and tx count: a block over them is refused by
+    /// `process_block` and `process_stream` with [`Error::BlockTooLarge`] before any
+    /// work (readers of logs have their own, [`crate::LogReader::with_limits`]).
+    pub limits: crate::tx::DecodeLimits,
 }
 
 impl Default for EngineConfig {
@@ -87,6 +91,42 @@ impl Default for EngineConfig {
             hybrid: true,
             gpu: GpuTunables::default(),
             calibration: CalibrationChoice::Discover,
+            limits: crate::tx::DecodeLimits::default(),
+        }
+    }
+}
+
+/// Where [`Engine::inject_panic`] makes the engine panic: one point of each thread
+/// txwave owns, to test that a panic becomes an [`Error::Internal`] and never looks like
+/// success.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanicPoint {
+    /// The stream's read thread, after it pulled the block at the height.
+    Read,
+    /// A rayon job of the engine's pool while the block at the height is prepared.
+    Prepare,
+    /// The apply stage of the block at the height, after execution changed the state.
+    Apply,
+    /// A verify service worker, in the next batch it runs (the height is not used).
+    Service,
+}
+
+/// Panics armed by [`Engine::inject_panic`], each fired once.
+#[derive(Debug, Default)]
+struct Faults(std::sync::Mutex<Vec<(PanicPoint, u64)>>);
+
+impl Faults {
+    /// Panics when `(point, height)` was armed (disarming it first).
+    fn fire(&self, point: PanicPoint, height: u64) {
+        let mut armed = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let hit = armed
+            .iter()
+            .position(|&(p, h)| p == point && (h == height || point == PanicPoint::Service));
+        if let Some(i) = hit {
+            armed.swap_remove(i);
+            drop(armed);
+            panic!("injected panic ({point:?} at height {height})");
         }
     }
 }
@@ -159,6 +199,7 @@ pub struct Engine {
     rates: crate::split::RateModel,
     rates_ready: std::sync::OnceLock<()>,
     auto: AutoThresholds,
+    faults: Faults,
 }
 
 // The engine is shared between threads (the verify service, validators).
@@ -196,6 +237,7 @@ impl Engine {
             }
             builder = builder.num_threads(n);
         }
+        config.limits.check()?;
         let pool = builder
             .build()
             .map_err(|e| Error::InvalidArgument(format!("cannot start thread pool: {e}")))?;
@@ -233,6 +275,7 @@ impl Engine {
             rates,
             rates_ready: std::sync::OnceLock::new(),
             auto,
+            faults: Faults::default(),
         })
     }
 
@@ -272,6 +315,22 @@ impl Engine {
                 defaults
             }
         }
+    }
+
+    /// Test hook: the next time the engine reaches `point` for the block at `height`, it
+    /// panics there (once). What must follow is an [`Error::Internal`], never success.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, point: PanicPoint, height: u64) {
+        self.faults
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((point, height));
+    }
+
+    /// Fires an armed [`Engine::inject_panic`] at `point`.
+    pub(crate) fn fault_point(&self, point: PanicPoint, height: u64) {
+        self.faults.fire(point, height);
     }
 
     /// The smallest batches `Auto` sends to the GPU, and where they came from.
