@@ -487,11 +487,12 @@ impl Shared {
         while let Some(mut batch) = self.next_batch() {
             // A panic (none is expected) drops the batch, which answers its submissions
             // with an internal error; the worker goes on with the next batch.
-            if let Err(p) = std::panic::catch_unwind(AssertUnwindSafe(|| self.run(&mut batch))) {
-                if let Error::Internal { what, .. } = Error::from_panic("verify service", p.as_ref())
-                {
-                    batch.panicked = Some(what);
-                }
+            let ran = std::panic::catch_unwind(AssertUnwindSafe(|| self.run(&mut batch)));
+            if let Err(p) = ran
+                && let Error::Internal { what, .. } =
+                    Error::from_panic("verify service", p.as_ref())
+            {
+                batch.panicked = Some(what);
             }
             drop(batch);
         }

@@ -269,11 +269,15 @@ impl Engine {
                                 block.fee_collector,
                                 block.claimed_state_root,
                             );
-                            let prepared = self.config().limits.check_block(&block, index).and_then(|()| {
-                                catch_panic("stream prepare", || {
-                                    self.in_pool(|| self.prepare_block(Cow::Owned(block), rule))
-                                })
-                            });
+                            let prepared = self
+                                .config()
+                                .limits
+                                .check_block(&block, index)
+                                .and_then(|()| {
+                                    catch_panic("stream prepare", || {
+                                        self.in_pool(|| self.prepare_block(Cow::Owned(block), rule))
+                                    })
+                                });
                             index += 1;
                             match prepared {
                                 Ok(p) => (Prepared::Ready(Box::new(p)), false),

@@ -521,16 +521,15 @@ impl Block {
             offset,
             what,
         };
-        let too_large = |offset: usize, field, declared: u64, bound: u64, setting| {
-            Error::BlockTooLarge {
+        let too_large =
+            |offset: usize, field, declared: u64, bound: u64, setting| Error::BlockTooLarge {
                 block: index,
                 offset: offset as u64,
                 field,
                 declared,
                 bound,
                 setting,
-            }
-        };
+            };
         let rest = &bytes[start..];
         if rest.len() < BLOCK_HEADER_LEN {
             return Err(err(

@@ -284,7 +284,8 @@ pub fn load_state(path: &Path) -> anyhow::Result<txwave::State> {
 /// Reads and decodes one block log file, every block under the default
 /// [`txwave::DecodeLimits`] (checked before the block is buffered).
 pub fn load_blocks(path: &Path) -> Result<Vec<txwave::Block>, Failure> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     txwave::LogReader::new(file)
         .collect::<txwave::Result<Vec<_>>>()
         .map_err(|e| {

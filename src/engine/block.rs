@@ -229,8 +229,7 @@ impl Engine {
                 },
                 || resolve::cpu::known_accounts(current, &decoded, &sig_ok),
             )?;
-            let resolved =
-                resolve::resolve_known(state, block, &decoded, &sig_ok, looked_up.value);
+            let resolved = resolve::resolve_known(state, block, &decoded, &sig_ok, looked_up.value);
             Ok((looked_up.device, looked_up.timings, resolved))
         });
         let (resolve_device, resolve_timings, resolved) = match resolving {
