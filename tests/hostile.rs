@@ -659,3 +659,60 @@ fn genesis_and_snapshot_sizes_are_bounded_and_named() {
     // The largest allowed values are the real ones: the snapshot round-trips.
     assert_eq!(State::from_snapshot(&snap).unwrap(), state);
 }
+
+/// The error of a decode, reduced to what both decoders must agree on.
+fn verdict(r: &txwave::Result<Vec<Block>>) -> String {
+    match r {
+        Ok(blocks) => format!("ok {}", blocks.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..Default::default() })]
+
+    /// Random logs of blocks whose tx lengths, counts and bytes are overwritten at random,
+    /// under random bounds: the streaming reader, fed in random read sizes, gives exactly
+    /// the whole-log decoder's blocks and errors, and neither panics.
+    #[test]
+    fn the_reader_and_the_decoder_agree_on_hostile_logs_under_any_bounds(
+        shape in proptest::collection::vec((0u32..6, 0u16..300), 1..4),
+        pokes in proptest::collection::vec((0usize..4000, proptest::prelude::any::<u8>()), 0..4),
+        max_bytes in 148u64..3000,
+        max_txs in 0u32..8,
+        chunk in 1usize..700,
+    ) {
+        let mut log = Vec::new();
+        for (i, &(txs, len)) in shape.iter().enumerate() {
+            log.extend_from_slice(&block_of(i as u64 + 1, [0; 32], txs, len));
+        }
+        for &(at, byte) in &pokes {
+            if !log.is_empty() {
+                let at = at % log.len();
+                log[at] = byte;
+            }
+        }
+        let limits = DecodeLimits { max_block_bytes: max_bytes, max_block_txs: max_txs };
+        let whole = Block::decode_log_with(&log, &limits);
+        /// A source that hands out at most `chunk` bytes a read.
+        struct Trickle<'a>(&'a [u8], usize);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(out.len()).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let streamed: txwave::Result<Vec<Block>> =
+            LogReader::with_limits(Trickle(&log, chunk), limits).unwrap().collect();
+        proptest::prop_assert_eq!(verdict(&whole), verdict(&streamed));
+        if let (Ok(a), Ok(b)) = (&whole, &streamed) {
+            proptest::prop_assert_eq!(a, b);
+            for block in a {
+                proptest::prop_assert!(block.tx_count() as u64 <= u64::from(max_txs));
+                proptest::prop_assert!(block.encoded_len() <= max_bytes);
+            }
+        }
+    }
+}
