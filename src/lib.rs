@@ -50,7 +50,7 @@ pub mod tx;
 pub mod verify;
 pub mod workload;
 
-pub use engine::{Backend, BlockOutcome, Engine, EngineConfig};
+pub use engine::{Backend, BlockOutcome, Engine, EngineConfig, Placement};
 pub use error::{Error, GpuErrorKind, Result};
 pub use reader::LogReader;
 pub use receipt::{Receipt, Status};

@@ -29,7 +29,6 @@
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -37,7 +36,6 @@ use std::time::{Duration, Instant};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::split::MIN_GPU_SHARE;
 use crate::verify::{SigCheck, VerifyRule};
 
 /// One signature to check, owning its message (a submission outlives the caller's
@@ -87,11 +85,6 @@ pub struct ServiceOptions {
     /// Batches verified at the same time, one thread each (default 2: one can be packed
     /// and answered while the other runs).
     pub workers: usize,
-    /// Smallest GPU share worth a GPU call; smaller shares stay on the CPU (default 256).
-    pub min_gpu_batch: usize,
-    /// Calibration file to take the rates from (else they are measured at start-up
-    /// when the engine has a GPU, see [`crate::split`]).
-    pub calibration: Option<PathBuf>,
 }
 
 impl Default for ServiceOptions {
@@ -101,8 +94,6 @@ impl Default for ServiceOptions {
             max_batch: 4096,
             queue_capacity: 65536,
             workers: 2,
-            min_gpu_batch: MIN_GPU_SHARE,
-            calibration: None,
         }
     }
 }
@@ -464,9 +455,11 @@ impl Shared {
             .flat_map(|s| s.checks[s.start..s.start + s.len].iter())
             .map(OwnedSigCheck::as_check)
             .collect();
-        let run = self
-            .engine
-            .verify_split(&checks, batch.rule, self.options.min_gpu_batch);
+        let run = self.engine.verify_split(
+            &checks,
+            batch.rule,
+            self.engine.config().placement.min_gpu_share,
+        );
         let c = &self.counters;
         c.batches.fetch_add(1, Ordering::Relaxed);
         if run.gpu_items > 0 {
@@ -517,9 +510,10 @@ impl std::fmt::Debug for VerifyService {
 }
 
 impl VerifyService {
-    /// Starts the workers. Takes the rates from `options.calibration` (refusing a file of
-    /// another adapter), or else, when the engine has a GPU and no rates yet, measures
-    /// them now (see [`Engine::measure_rates`]).
+    /// Starts the workers. Where work goes is the engine's
+    /// [`Placement`](crate::engine::Placement): its calibration's rates (loaded with the
+    /// engine), or else, when the engine has a GPU and no rates yet, rates measured now
+    /// (see [`Engine::measure_rates`]).
     pub fn new(engine: Arc<Engine>, options: ServiceOptions) -> Result<VerifyService> {
         if options.max_batch == 0 || options.workers == 0 {
             return Err(Error::InvalidArgument(format!(
@@ -533,9 +527,7 @@ impl VerifyService {
                 options.queue_capacity, options.max_batch
             )));
         }
-        if let Some(path) = &options.calibration {
-            engine.load_calibration(path)?;
-        } else if engine.gpu_context().is_some() {
+        if engine.gpu_context().is_some() {
             engine.ensure_rates();
         }
         let shared = Arc::new(Shared {

@@ -3,6 +3,7 @@
 mod bench;
 mod calibrate;
 mod checkpoint;
+mod env;
 mod generate;
 mod inspect;
 mod run;
@@ -216,13 +217,17 @@ pub fn main() -> i32 {
 }
 
 fn devices(args: DevicesArgs) -> CliResult {
-    let adapters = txwave::gpu::list_adapters();
+    let backends = env::wgpu_backends();
+    let adapters = txwave::gpu::list_adapters(backends.as_deref());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&adapters)?);
         return Ok(());
     }
     if adapters.is_empty() {
-        println!("no GPU adapter found.\n{}", txwave::gpu::no_adapter_help());
+        println!(
+            "no GPU adapter found.\n{}",
+            txwave::gpu::no_adapter_help(backends.as_deref())
+        );
         return Ok(());
     }
     for (i, a) in adapters.iter().enumerate() {
@@ -243,19 +248,6 @@ fn devices(args: DevicesArgs) -> CliResult {
         );
     }
     Ok(())
-}
-
-/// The calibration an `Auto` engine uses, from `--calibration` / `--no-calibration`.
-pub fn calibration_choice(
-    file: Option<&Path>,
-    off: bool,
-) -> txwave::calibration::CalibrationChoice {
-    use txwave::calibration::CalibrationChoice;
-    match (file, off) {
-        (_, true) => CalibrationChoice::Off,
-        (Some(f), false) => CalibrationChoice::File(f.to_path_buf()),
-        (None, false) => CalibrationChoice::Discover,
-    }
 }
 
 /// Reads a genesis JSON or a snapshot, whichever the file holds.

@@ -175,16 +175,19 @@ pub fn run(args: RunArgs) -> CliResult {
     } else {
         load_state(&args.genesis_or_state)?
     };
-    let engine = Engine::new(EngineConfig {
+    let engine = Engine::new(super::env::engine_config(EngineConfig {
         backend: args.backend.into(),
         threads: args.threads,
         adapter: args.adapter.clone(),
         gpu: args.gpu.tunables()?,
-        calibration: super::calibration_choice(args.calibration.as_deref(), args.no_calibration),
+        placement: txwave::Placement {
+            calibration: super::env::calibration(args.calibration.as_deref(), args.no_calibration),
+            ..Default::default()
+        },
         key_cache_entries: args.key_cache,
         limits: args.limits.limits(),
         ..Default::default()
-    })
+    }))
     .context("cannot start the engine")?;
     for &(point, height) in &args.inject_panic {
         engine.inject_panic(point, height);
