@@ -213,7 +213,7 @@ impl Engine {
 
     /// [`Engine::verify_split`] for BLAKE3 of many messages: `value[i]` is the hash of
     /// `msgs[i]`; the GPU takes a share of at least [`MIN_GPU_SHARE`] messages or none.
-    /// What `hash_many` runs under `Auto` with a GPU (see [`crate::EngineConfig::hybrid`]).
+    /// What `hash_many` runs under `Auto` with a GPU (see [`crate::Placement::hybrid`]).
     pub fn hash_split(&self, msgs: &[&[u8]]) -> SplitRun<[u8; 32]> {
         self.ensure_rates();
         let gpu_n = self

@@ -556,7 +556,7 @@ impl Engine {
 
     /// BLAKE3 of every message (any lengths). Under `Auto`, batches smaller than
     /// [`Engine::auto_thresholds`] (a calibration's break-even size, else
-    /// [`EngineConfig::auto_min_hash_batch`]) and failed GPU calls run on the CPU.
+    /// [`Placement::auto_min_hash_batch`]) and failed GPU calls run on the CPU.
     pub fn hash_many(&self, msgs: &[&[u8]]) -> Result<Vec<[u8; 32]>> {
         if self.config.backend == Backend::Auto && msgs.len() < self.auto.hash {
             return Ok(self.pool.install(|| hash::cpu::hash_many(msgs)));
@@ -577,7 +577,7 @@ impl Engine {
 
     /// Checks every signature under `rule`; `out[i]` says whether `items[i]` is accepted.
     /// Under `Auto`, batches smaller than [`Engine::auto_thresholds`] (a calibration's
-    /// break-even size, else [`EngineConfig::auto_min_verify_batch`]) and failed GPU calls
+    /// break-even size, else [`Placement::auto_min_verify_batch`]) and failed GPU calls
     /// run on the CPU.
     pub fn verify_signatures(&self, items: &[SigCheck<'_>], rule: VerifyRule) -> Result<Vec<bool>> {
         let mut fallbacks = Vec::new();
