@@ -19,7 +19,7 @@ fn e2e(c: &mut Criterion) {
     // CPU twice; time it only when asked to.
     let software_ok = std::env::var("TXWAVE_BENCH_SOFTWARE_GPU").is_ok_and(|v| v == "1");
     match txwave::gpu::GpuContext::new(None) {
-        Ok(ctx) if ctx.adapter.device_type != "Cpu" || software_ok => {
+        Ok(ctx) if !ctx.adapter.is_software() || software_ok => {
             backends.push(("gpu", Backend::Gpu))
         }
         Ok(ctx) => eprintln!(

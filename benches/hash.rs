@@ -126,7 +126,7 @@ fn open_gpu() -> Option<Gpu> {
         a.backend,
         a.device_type,
         a.driver,
-        if a.device_type == "Cpu" {
+        if a.is_software() {
             " — a CPU adapter: these \"gpu\" numbers are CPU emulation, not GPU speed"
         } else {
             ""

@@ -456,25 +456,6 @@ impl State {
         41 + 8 * self.tokens
     }
 
-    /// Every account's leaf message back to back, [`State::account_leaf_len`] bytes each
-    /// (what the GPU hashes for the accounts root).
-    pub fn account_leaf_messages(&self) -> Vec<u8> {
-        let stride = self.account_leaf_len();
-        let mut out = vec![0u8; stride * self.account_count()];
-        out.par_chunks_mut(stride)
-            .enumerate()
-            .with_min_len(1024)
-            .for_each(|(i, dst)| {
-                dst[0] = ACCOUNT_LEAF_TAG;
-                dst[1..33].copy_from_slice(&self.pubkeys[i]);
-                dst[33..41].copy_from_slice(&self.nonces[i].to_le_bytes());
-                for (t, col) in self.balances.iter().enumerate() {
-                    dst[41 + 8 * t..49 + 8 * t].copy_from_slice(&col[i].to_le_bytes());
-                }
-            });
-        out
-    }
-
     /// Leaf of account `i`.
     pub fn account_leaf(&self, i: usize) -> [u8; 32] {
         let mut buf = Vec::with_capacity(41 + 8 * self.tokens);

@@ -95,10 +95,6 @@ pub struct StreamSummary {
     /// The `on_block` callback asked to stop; the blocks after the one it saw were not
     /// applied.
     pub stopped_early: bool,
-    /// The error that ended the stream (a block that failed to read, decode or apply), if
-    /// any: the state is the one after the last accepted block. Always `None` in what
-    /// [`Engine::process_stream`] returns.
-    pub error: Option<Error>,
 }
 
 impl StreamSummary {
@@ -169,9 +165,9 @@ impl Engine {
         I: IntoIterator<Item = Result<Block>>,
         I::IntoIter: Send,
     {
-        let mut summary =
+        let (summary, error) =
             self.process_stream_with(state, blocks, options, |_, _| ControlFlow::Continue(()));
-        match summary.error.take() {
+        match error {
             Some(e) => Err(e),
             None => Ok(summary),
         }
@@ -179,8 +175,9 @@ impl Engine {
 
     /// [`Engine::process_stream`] that hands every accepted block's outcome, with the
     /// state right after it, to `on_block` (in block order, on the calling thread) before
-    /// the next block is applied, and reports failures inside the summary
-    /// ([`StreamSummary::error`]) so that the work done before them is reported too.
+    /// the next block is applied, and returns the summary of the work done with the error
+    /// that ended the stream, if one did (a block that failed to read, decode or apply;
+    /// the state is then the one after the last accepted block).
     /// `on_block` returning `Break` stops the stream after that block
     /// ([`StreamSummary::stopped_early`]).
     pub fn process_stream_with<I, F>(
@@ -189,7 +186,7 @@ impl Engine {
         blocks: I,
         options: &StreamOptions,
         mut on_block: F,
-    ) -> StreamSummary
+    ) -> (StreamSummary, Option<Error>)
     where
         I: IntoIterator<Item = Result<Block>>,
         I::IntoIter: Send,
@@ -201,11 +198,10 @@ impl Engine {
             height: state.height(),
             ..Default::default()
         };
+        let mut error = None;
         if options.queue_depth == 0 {
-            summary.error = Some(Error::InvalidArgument(
-                "stream queue depth must be at least 1".into(),
-            ));
-            return summary;
+            let e = Error::InvalidArgument("stream queue depth must be at least 1".into());
+            return (summary, Some(e));
         }
         let depth = options.queue_depth;
         let rule = state.verify_rule();
@@ -306,11 +302,11 @@ impl Engine {
                 let prepared = match msg {
                     Prepared::Ready(p) => p,
                     Prepared::ReadFailed(e) => {
-                        summary.error = Some(e);
+                        error = Some(e);
                         break;
                     }
                     Prepared::PrepareFailed(header, e) => {
-                        summary.error = Some(
+                        error = Some(
                             header
                                 .check_follows(state.height(), state.last_block_hash())
                                 .err()
@@ -329,7 +325,7 @@ impl Engine {
                 let outcome = match applied {
                     Ok(o) => o,
                     Err(e) => {
-                        summary.error = Some(e);
+                        error = Some(e);
                         break;
                     }
                 };
@@ -352,20 +348,16 @@ impl Engine {
             // The stages catch their panics; one that escaped (in their own bookkeeping)
             // still fails the stream rather than passing for its end.
             summary.prepare = preparer.join().unwrap_or_else(|p| {
-                summary
-                    .error
-                    .get_or_insert(Error::from_panic("stream prepare", p.as_ref()));
+                error.get_or_insert(Error::from_panic("stream prepare", p.as_ref()));
                 StageStats::default()
             });
             summary.read = reader.join().unwrap_or_else(|p| {
-                summary
-                    .error
-                    .get_or_insert(Error::from_panic("stream read", p.as_ref()));
+                error.get_or_insert(Error::from_panic("stream read", p.as_ref()));
                 StageStats::default()
             });
         });
         summary.height = state.height();
         summary.wall_ns = ns_since(wall);
-        summary
+        (summary, error)
     }
 }

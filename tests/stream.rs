@@ -165,7 +165,7 @@ fn streamed(
 ) -> (Vec<Seen>, Vec<u8>, Option<String>) {
     let mut state = genesis.clone();
     let mut out = Vec::new();
-    let summary = engine.process_stream_with(
+    let (summary, error) = engine.process_stream_with(
         &mut state,
         LogReader::new(log),
         &StreamOptions { queue_depth: depth },
@@ -178,11 +178,7 @@ fn streamed(
     assert_eq!(summary.blocks, out.len());
     assert_eq!(summary.height, state.height());
     assert_eq!(summary.state_root, out.last().map(|s| s.state_root));
-    (
-        out,
-        state.to_snapshot(),
-        summary.error.map(|e| e.to_string()),
-    )
+    (out, state.to_snapshot(), error.map(|e| e.to_string()))
 }
 
 proptest! {
@@ -266,7 +262,7 @@ fn callback_stop_and_zero_depth() {
     let log = g.block_log();
     let engine = common::threaded_cpu_engine(2);
     let mut state = State::from_genesis(&g.genesis).unwrap();
-    let summary = engine.process_stream_with(
+    let (summary, error) = engine.process_stream_with(
         &mut state,
         LogReader::new(&log[..]),
         &StreamOptions::default(),
@@ -279,7 +275,7 @@ fn callback_stop_and_zero_depth() {
         },
     );
     assert!(summary.stopped_early);
-    assert!(summary.error.is_none());
+    assert!(error.is_none());
     assert_eq!((summary.blocks, state.height()), (2, 2));
     // The stream continues from there with the rest of the blocks.
     let rest = g.blocks[2..].iter().cloned().map(Ok);

@@ -512,7 +512,7 @@ fn process_all(
     let mut side_failure: Option<Failure> = None;
     let mut interrupted = false;
     let blocks = first.map(Ok).into_iter().chain(Detached::spawn(logs));
-    let stream = engine.process_stream_with(
+    let (stream, stream_error) = engine.process_stream_with(
         state,
         blocks,
         &StreamOptions {
@@ -580,7 +580,7 @@ fn process_all(
     bar.finish_and_clear();
     // Interrupted while waiting for input: the stream ended without a block to stop after.
     if !interrupted
-        && stream.error.is_none()
+        && stream_error.is_none()
         && side_failure.is_none()
         && INTERRUPTED.load(Ordering::SeqCst)
     {
@@ -622,7 +622,7 @@ fn process_all(
         Some(b) => b.state_root.clone(),
         None => hex::encode(state.state_root()),
     };
-    let failure = if let Some(e) = stream.error {
+    let failure = if let Some(e) = stream_error {
         let pos = pos
             .lock()
             .map(|mut p| std::mem::take(&mut *p))

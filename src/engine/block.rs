@@ -212,7 +212,6 @@ impl Engine {
         }
         block.check_follows(state.height(), state.last_block_hash())?;
         timings.decode_ns += lap(&mut t);
-        // ---- End of the state-free/state split; the state part continues below unchanged.
 
         // Resolve, with an undo log of everything the block may write. Resolve only
         // creates accounts: until the full undo log exists, rolling back means dropping

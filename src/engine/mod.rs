@@ -290,7 +290,7 @@ impl Engine {
             }
             Backend::Auto => match open_ctx() {
                 Err(e) => (None, Some(format!("auto chose the CPU: {e}"))),
-                Ok(ctx) if ctx.adapter.device_type == "Cpu" && config.adapter.is_none() => (
+                Ok(ctx) if ctx.adapter.is_software() && config.adapter.is_none() => (
                     None,
                     Some(format!(
                         "auto chose the CPU: the only adapter, {}, is a software renderer (use --backend gpu to run on it)",

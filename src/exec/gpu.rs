@@ -171,7 +171,7 @@ impl GpuExecutor {
             workgroup_size,
             segment_stride: u64::from(ctx.limits.min_uniform_buffer_offset_alignment)
                 .max(std::mem::size_of::<Segment>() as u64),
-            serial_wave_max: if ctx.adapter.device_type == "Cpu" {
+            serial_wave_max: if ctx.adapter.is_software() {
                 SOFTWARE_SERIAL_WAVE_MAX
             } else {
                 DEFAULT_SERIAL_WAVE_MAX

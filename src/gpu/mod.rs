@@ -86,6 +86,17 @@ pub struct AdapterReport {
     pub timestamp_query: bool,
     /// Whether the adapter can run compute shaders at all.
     pub compute: bool,
+    /// A software renderer on the CPU (lavapipe, llvmpipe): wgpu's `DeviceType::Cpu`.
+    #[serde(skip)]
+    software: bool,
+}
+
+impl AdapterReport {
+    /// Whether this is a software renderer running on the CPU (lavapipe, llvmpipe):
+    /// correct, but never GPU speed; `Auto` passes over it unless it is named.
+    pub fn is_software(&self) -> bool {
+        self.software
+    }
 }
 
 fn rank(device_type: wgpu::DeviceType) -> u8 {
@@ -153,6 +164,7 @@ fn report(adapter: &wgpu::Adapter) -> AdapterReport {
         name: info.name,
         backend: format!("{:?}", info.backend),
         device_type: format!("{:?}", info.device_type),
+        software: info.device_type == wgpu::DeviceType::Cpu,
         driver: format!("{} {}", info.driver, info.driver_info)
             .trim()
             .to_string(),

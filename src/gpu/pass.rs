@@ -11,49 +11,9 @@ use super::shaders::ShaderModule;
 use super::{GpuContext, GpuTimings};
 use crate::error::Result;
 
-/// Compiles `source` once and builds one pipeline per entry point, with automatic layouts.
-pub fn pipelines<const N: usize>(
-    ctx: &GpuContext,
-    label: &'static str,
-    source: &str,
-    entry_points: [&'static str; N],
-) -> Result<[wgpu::ComputePipeline; N]> {
-    pipelines_with(ctx, label, source, entry_points, &[])
-}
-
 /// Name of the pipeline-overridable constant every kernel takes its workgroup size from
 /// (`override WORKGROUP_SIZE: u32 = 64u;` then `@workgroup_size(WORKGROUP_SIZE)`).
 pub const WORKGROUP_SIZE_CONSTANT: &str = "WORKGROUP_SIZE";
-
-/// As [`pipelines`], with the module's `WORKGROUP_SIZE` override set to `workgroup_size`
-/// (see [`super::tunables`]).
-pub fn pipelines_sized<const N: usize>(
-    ctx: &GpuContext,
-    label: &'static str,
-    source: &str,
-    entry_points: [&'static str; N],
-    workgroup_size: u32,
-) -> Result<[wgpu::ComputePipeline; N]> {
-    super::tunables::check_workgroup_size(workgroup_size)?;
-    pipelines_with(
-        ctx,
-        label,
-        source,
-        entry_points,
-        &[(WORKGROUP_SIZE_CONSTANT, f64::from(workgroup_size))],
-    )
-}
-
-/// As [`pipelines`], with values for the module's pipeline-overridable constants.
-pub fn pipelines_with<const N: usize>(
-    ctx: &GpuContext,
-    label: &'static str,
-    source: &str,
-    entry_points: [&'static str; N],
-    constants: &[(&str, f64)],
-) -> Result<[wgpu::ComputePipeline; N]> {
-    build_pipelines(ctx, label, source, entry_points, constants, None)
-}
 
 /// The pipelines of `module`'s `entry_points` with its `WORKGROUP_SIZE` override set to
 /// `workgroup_size`: with automatic layouts, or all with `layout` when given (a stage

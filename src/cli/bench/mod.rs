@@ -227,7 +227,7 @@ fn open_engine(
         let adapter = super::env::adapter(args.adapter.as_deref());
         let backends = super::env::wgpu_backends();
         match txwave::gpu::GpuContext::open(adapter.as_deref(), backends.as_deref()) {
-            Ok(ctx) if ctx.adapter.device_type == "Cpu" => {
+            Ok(ctx) if ctx.adapter.is_software() => {
                 return Ok(Err(format!(
                     "{} is a software renderer; name it with --backends cpu,gpu to time it anyway",
                     ctx.adapter.name
@@ -342,7 +342,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
             verdicts,
             msgs: msgs.clone(),
         };
-        let software = adapter.as_ref().is_some_and(|a| a.device_type == "Cpu");
+        let software = adapter.as_ref().is_some_and(|a| a.is_software());
         let (variants, hash_workgroups) = match args.variants {
             VariantsArg::All => {
                 let sizes = args
@@ -409,7 +409,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
         }
         // With --sweep on a GPU: the other kernels' workgroup sizes end to end.
         let gpu_engine = find(BackendArg::Gpu).and_then(|e| e.gpu_context());
-        let software = gpu_engine.is_some_and(|c| c.adapter.device_type == "Cpu");
+        let software = gpu_engine.is_some_and(|c| c.adapter.is_software());
         if args.sweep && software && !args.e2e_workgroups {
             unavailable.push(Unavailable {
                 backend: "gpu workgroup sizes end to end".into(),
