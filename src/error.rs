@@ -79,6 +79,15 @@ pub enum Error {
     /// A service was shut down and takes no more work.
     #[error("closed: {0}")]
     Closed(String),
+    /// A block index (docs/FORMATS.md, Block index) could not be decoded or does not
+    /// describe a chained log.
+    #[error("block index at byte {offset}: {what}")]
+    Index {
+        /// Byte offset of the problem in the index file.
+        offset: usize,
+        /// What was wrong.
+        what: String,
+    },
 }
 
 /// The kinds of [`Error::Gpu`].

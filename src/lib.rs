@@ -16,7 +16,8 @@
 //! | execute | [`exec`] | the sequential reference (the oracle) and the parallel executors |
 //! | commit | [`commit`] | BLAKE3 Merkle roots; account leaves kept between blocks, only touched ones rehashed |
 //!
-//! [`reader`] streams block logs one block at a time ([`LogReader`]) and [`stream`] runs
+//! [`reader`] streams block logs one block at a time ([`LogReader`]), [`index`] records
+//! where each block of a log lies and what it hashes to ([`index::BlockIndex`]), and [`stream`] runs
 //! many blocks with the state-free stages of later blocks overlapped with the state
 //! stages of earlier ones ([`Engine::process_stream`]).
 //!
@@ -37,6 +38,7 @@ pub mod error;
 pub mod exec;
 pub mod gpu;
 pub mod hash;
+pub mod index;
 pub mod merkle;
 pub mod reader;
 pub mod receipt;

@@ -59,6 +59,19 @@ impl<R: Read> LogReader<R> {
         }
     }
 
+    /// A reader over the rest of a log whose bytes before `byte_offset` (the first
+    /// `first_block_index` blocks) are already behind `src`: `src` must be positioned at
+    /// the first byte of a block (a file seeked there, say with a block index's offset).
+    /// Offsets ([`LogReader::offset`], errors) and block indices are then absolute, as if
+    /// the log had been read from its start; an empty rest is the end, not an error.
+    pub fn starting_at(src: R, byte_offset: u64, first_block_index: usize) -> Self {
+        LogReader {
+            base: usize::try_from(byte_offset).unwrap_or(usize::MAX),
+            index: first_block_index,
+            ..LogReader::new(src)
+        }
+    }
+
     /// Bytes of the log consumed by the blocks yielded so far.
     pub fn offset(&self) -> u64 {
         (self.base + self.pos) as u64
