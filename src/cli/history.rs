@@ -932,19 +932,6 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
                 ),
             ));
         }
-        let hash = block_hash_of(&block);
-        if let Some(e) = index.as_ref().and_then(|i| i.entry(block.height))
-            && e.block_hash != hash
-        {
-            return Err(block_fail(
-                v,
-                format!(
-                    "the block hashes to {}, but the index says {}: the index is not of this log",
-                    hex32(&hash),
-                    hex32(&e.block_hash)
-                ),
-            ));
-        }
         let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
         let (checks, check_of) = txwave::verify::block_checks(&block, &decoded);
         let verdicts = engine
@@ -980,6 +967,21 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
                     ),
                 ));
             }
+        }
+        // After the signatures: a tampered tx is named as such, not only as a block
+        // whose hash changed.
+        let hash = block_hash_of(&block);
+        if let Some(e) = index.as_ref().and_then(|i| i.entry(block.height))
+            && e.block_hash != hash
+        {
+            return Err(block_fail(
+                v,
+                format!(
+                    "the block hashes to {}, but the index says {}: the index is not of this log",
+                    hex32(&hash),
+                    hex32(&e.block_hash)
+                ),
+            ));
         }
         v.blocks += 1;
         v.txs += block.tx_count() as u64;
