@@ -347,13 +347,14 @@ fn bad_input_is_refused_with_a_clear_error_and_a_nonzero_exit() {
 
     // A snapshot from another chain, with and without the index.
     let foreign = other.checkpoint(8);
+    let target = h.checkpoint(12);
     for extra in [&[][..], &["--index", &idx][..]] {
         let mut args = vec![
             "replay",
             "--from",
             s(&foreign),
             "--to",
-            s(&h.checkpoint(12)),
+            s(&target),
             s(&h.log),
             "--backend",
             "cpu",
