@@ -289,10 +289,7 @@ impl BlockIndex {
                 file_end = 0;
             }
             if e.file as usize >= file_count {
-                return Err(bad(
-                    at,
-                    format!("file {} of {file_count} files", e.file),
-                ));
+                return Err(bad(at, format!("file {} of {file_count} files", e.file)));
             }
             if e.offset != file_end {
                 return Err(bad(
@@ -310,15 +307,18 @@ impl BlockIndex {
                     ),
                 ));
             }
-            file_end = e.offset.checked_add(e.len).ok_or_else(|| {
-                bad(at, "block offset plus length overflows".into())
-            })?;
+            file_end = e
+                .offset
+                .checked_add(e.len)
+                .ok_or_else(|| bad(at, "block offset plus length overflows".into()))?;
             if let Some(prev) = entries.last() {
                 check_follows(prev, &e).map_err(|err| bad(at, err.to_string()))?;
             }
             entries.push(e);
         }
-        let last = entries.last().expect("count was checked to be at least one");
+        let last = entries
+            .last()
+            .expect("count was checked to be at least one");
         if last.file as usize != file_count - 1 {
             return Err(bad(
                 body_len,
@@ -453,7 +453,10 @@ mod tests {
         b3.encode_into(&mut bytes);
         let (file, err) = BlockIndex::build([("a".to_string(), &bytes[..])]).unwrap_err();
         assert_eq!(file, 0);
-        assert!(err.to_string().contains("follows the block at height 2"), "{err}");
+        assert!(
+            err.to_string().contains("follows the block at height 2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -243,7 +243,10 @@ fn a_tampered_transaction_fails_exactly_its_range_naming_its_block() {
         );
         // The tx now fails its signature, so the block's claimed state root is wrong.
         assert!(
-            f["reason"].as_str().unwrap().contains("state root mismatch"),
+            f["reason"]
+                .as_str()
+                .unwrap()
+                .contains("state root mismatch"),
             "{f}"
         );
         assert!(stderr(&out).contains("block 9 at byte"), "{}", stderr(&out));
@@ -298,7 +301,10 @@ fn a_tampered_transaction_fails_exactly_its_range_naming_its_block() {
         "--json",
     ]);
     ok(&out);
-    assert_eq!(json(&out)["signatures_checked"], 12 * 60 - json(&out)["malformed_txs"].as_u64().unwrap());
+    assert_eq!(
+        json(&out)["signatures_checked"],
+        12 * 60 - json(&out)["malformed_txs"].as_u64().unwrap()
+    );
     let out = txwave(&["index", s(&h.log), "--out", s(&h.root.join("x.idx"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

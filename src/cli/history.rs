@@ -911,9 +911,7 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
         if block.height != expected_height {
             return Err(block_fail(
                 v,
-                format!(
-                    "expected height {expected_height}: the log has a gap or is out of order"
-                ),
+                format!("expected height {expected_height}: the log has a gap or is out of order"),
             ));
         }
         let parent = match prev {
