@@ -70,9 +70,16 @@ def run_txwave(argv: list[str], kill_marker: str | None) -> dict:
     except OSError as e:
         return {"exit_code": None, "verdict": None, "stderr": f"cannot start {argv[0]}: {e}",
                 "task_wall_s": time.monotonic() - started, "pid": os.getpid()}
-    if kill_marker is not None and not os.path.exists(kill_marker):
-        Path(kill_marker).write_text(f"worker {os.getpid()} killed itself\n")
-        os.kill(os.getpid(), signal.SIGKILL)
+    if kill_marker is not None:
+        try:
+            # O_EXCL: of tasks starting together, exactly one wins and dies.
+            fd = os.open(kill_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            fd = None
+        if fd is not None:
+            os.write(fd, f"worker {os.getpid()} killed itself running {argv[1:]}\n".encode())
+            os.close(fd)
+            os.kill(os.getpid(), signal.SIGKILL)
     out, err = proc.communicate()
     verdict = None
     try:
