@@ -283,6 +283,36 @@ fn a_tampered_transaction_fails_exactly_its_range_naming_its_block() {
             "{v:#}"
         );
     }
+    // The range after it: its own blocks are sound and chain to the index's hash of the
+    // block before (made before the tamper), so with the index it passes (the tampered
+    // block is the other range's failure); without the index its first parent hash is
+    // checked against the tampered block before it, and fails.
+    for extra in [&[][..], &["--index", &idx][..]] {
+        let mut args = vec![
+            "audit",
+            s(&h.log),
+            "--from-height",
+            "11",
+            "--to-height",
+            "12",
+            "--rule",
+            "zip215",
+            "--backend",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        let out = txwave(&args);
+        if extra.is_empty() {
+            assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains("height 11: parent hash"),
+                "{}",
+                stderr(&out)
+            );
+        } else {
+            ok(&out);
+        }
+    }
     // A clean range beside it audits, and the log's tampered block no longer chains: the
     // index cannot be rebuilt from it.
     let out = txwave(&[

@@ -886,7 +886,13 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
             {
                 return Err(gap_failure(v, &place, p, block.height));
             }
-            prev = Some((block.height, [0; 32]));
+            // The block just before the range ties its first parent hash.
+            let hash = if block.height + 1 == from_h {
+                block_hash_of(&block)
+            } else {
+                [0; 32]
+            };
+            prev = Some((block.height, hash));
             continue;
         }
         if block.height > to_h {
@@ -915,7 +921,7 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
             ));
         }
         let parent = match prev {
-            Some((h, hash)) if h >= from_h => Some(hash),
+            Some((h, hash)) if h + 1 >= from_h => Some(hash),
             _ => parent_edge,
         };
         if let Some(want) = parent
