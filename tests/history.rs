@@ -595,3 +595,61 @@ fn plan_covers_the_history_and_checks_each_snapshot_against_the_index() {
         stderr(&out)
     );
 }
+
+#[test]
+fn run_with_an_index_starts_at_the_block_after_its_start_state() {
+    let h = History::new(9);
+    let idx = s(&h.index).to_string();
+    let cp = h.checkpoint(8);
+    let out = txwave(&[
+        "run",
+        s(&cp),
+        s(&h.log),
+        "--index",
+        &idx,
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    ok(&out);
+    let v = json(&out);
+    assert_eq!(v["blocks"], 16);
+    assert_eq!(v["skipped_blocks"], 8);
+    assert_eq!(v["height"], 24);
+    assert_eq!(v["state_root"].as_str().unwrap(), h.roots[23]);
+    // A block that fails is named by its index in the log, counted from the log's start.
+    tamper_tx(&h.log, 9, 0);
+    let out = txwave(&[
+        "run",
+        s(&cp),
+        s(&h.log),
+        "--index",
+        &idx,
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("blocks.blk: block 9: block at height 10: state root mismatch"),
+        "{}",
+        stderr(&out)
+    );
+    // A start state of another chain is refused before any block.
+    let other = History::new(10);
+    let out = txwave(&[
+        "run",
+        s(&other.checkpoint(8)),
+        s(&h.log),
+        "--index",
+        &idx,
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the state does not come from this log"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -241,7 +241,7 @@ fn code_of(e: &txwave::Error) -> i32 {
 
 /// Reads and validates an index, and checks that it describes `logs`: as many files, of
 /// the lengths it records.
-fn load_index(path: &Path, logs: &[PathBuf]) -> Result<BlockIndex, Failure> {
+pub fn load_index(path: &Path, logs: &[PathBuf]) -> Result<BlockIndex, Failure> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let index = BlockIndex::decode(&bytes)
         .with_context(|| format!("{}: not a valid block index", path.display()))?;
@@ -274,6 +274,73 @@ fn load_index(path: &Path, logs: &[PathBuf]) -> Result<BlockIndex, Failure> {
         }
     }
     Ok(index)
+}
+
+/// Where `txwave run --index` starts reading after a state: the first block after its
+/// height, and what is skipped to get there.
+pub struct SeekAfter {
+    /// File of the first block to read (the file count when there is none).
+    pub file: usize,
+    /// Its byte offset in that file.
+    pub offset: u64,
+    /// Its index within that file.
+    pub block_index: usize,
+    /// Blocks of each file before `file` (all of them are skipped).
+    pub blocks_per_skipped_file: Vec<usize>,
+    /// Blocks skipped in all.
+    pub blocks_before: usize,
+    /// Bytes skipped in all.
+    pub bytes_before: u64,
+}
+
+/// Where the block after `state`'s height lies; the index's block at the state's height
+/// must hash to the state's last block hash.
+pub fn seek_after(index: &BlockIndex, state: &State) -> Result<SeekAfter, Failure> {
+    let h = state.height();
+    if let Some(e) = index.entry(h)
+        && e.block_hash != state.last_block_hash()
+    {
+        return Err(fail(
+            EXIT_REJECTED,
+            format!(
+                "--index: the log's block at height {h} hashes to {}, but the start state's last block hash is {}: the state does not come from this log",
+                hex32(&e.block_hash),
+                hex32(&state.last_block_hash())
+            ),
+        ));
+    }
+    if h.checked_add(1) < Some(index.first_height()) {
+        return Err(fail(
+            EXIT_REJECTED,
+            format!(
+                "--index: the logs start at height {}, after the start state's height {h} + 1",
+                index.first_height()
+            ),
+        ));
+    }
+    let pos = if h < index.first_height() {
+        0
+    } else {
+        index.position(h).map_or(index.entries.len(), |p| p + 1)
+    };
+    let (file, offset, block_index) = match index.entries.get(pos) {
+        Some(e) => (e.file as usize, e.offset, index.block_in_file(pos)),
+        None => (index.files.len(), 0, 0),
+    };
+    let mut blocks_per_skipped_file = vec![0usize; file];
+    for e in &index.entries[..pos] {
+        if let Some(n) = blocks_per_skipped_file.get_mut(e.file as usize) {
+            *n += 1;
+        }
+    }
+    Ok(SeekAfter {
+        file,
+        offset,
+        block_index,
+        blocks_per_skipped_file,
+        blocks_before: pos,
+        bytes_before: index.entries[..pos].iter().map(|e| e.len).sum(),
+    })
 }
 
 /// Where the block at `height` starts, by the index.
