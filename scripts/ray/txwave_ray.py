@@ -16,6 +16,10 @@ retried; a task whose worker process or node dies is retried by Ray (max_retries
 Without --address, Ray starts on this machine (no cluster); with it, the driver joins a
 cluster, whose workers must see the same paths (a shared file system) and find the
 txwave binary on PATH or at --txwave.
+
+Test hook: with TXWAVE_RAY_KILL_ONCE=FILE in the driver's environment, the first task to
+start creates FILE and kills its own worker process while txwave runs (as a lost node
+would); Ray must then run that range again.
 """
 
 from __future__ import annotations
@@ -147,7 +151,11 @@ def why(result: dict) -> str:
                 where += f" ({f['file']}, block {f['block_index']}, byte {f['offset']})"
             if f.get("tx_index") is not None:
                 where += f", tx {f['tx_index']}"
-            return f"{where}: {f['reason']}"
+            reason = f["reason"]
+            prefix = f"block at height {f['height']}: "
+            if reason.startswith(prefix):
+                reason = reason[len(prefix):]
+            return f"{where}: {reason}"
         if v.get("error"):
             return v["error"]
     if result.get("exit_code") is None and result.get("lost"):
@@ -288,6 +296,8 @@ def audit(args: argparse.Namespace) -> dict:
         extra.append("--tolerate-bad-signatures")
     tasks = audit_tasks(args.txwave, [str(p) for p in args.logs], index, args.rule, a, b,
                         args.blocks_per_range, extra)
+    if not tasks:
+        raise SystemExit(f"no heights to audit: {a}..{b}")
     rows, wall = execute(tasks, args.address, args.cpus_per_task, args.gpus_per_task,
                          os.environ.get("TXWAVE_RAY_KILL_ONCE"))
     return report("audit", rows, wall, {})
@@ -298,6 +308,13 @@ def engine_flags(args: argparse.Namespace) -> list[str]:
     if args.threads is not None:
         flags += ["--threads", str(args.threads)]
     return flags
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return n
 
 
 def parser() -> argparse.ArgumentParser:
@@ -328,7 +345,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--rule", required=True, choices=["strict", "zip215"])
     a.add_argument("--from-height", type=int)
     a.add_argument("--to-height", type=int)
-    a.add_argument("--blocks-per-range", type=int, default=1000)
+    a.add_argument("--blocks-per-range", type=_positive, default=1000)
     a.add_argument("--tolerate-bad-signatures", action="store_true")
     return p
 
