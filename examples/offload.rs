@@ -48,6 +48,7 @@ struct Args {
     options: ServiceOptions,
     backend: Backend,
     adapter: Option<String>,
+    calibration: Option<std::path::PathBuf>,
     seed: u64,
     distinct: usize,
 }
@@ -63,6 +64,7 @@ fn parse() -> Result<Args, String> {
         options: ServiceOptions::default(),
         backend: Backend::Cpu,
         adapter: None,
+        calibration: None,
         seed: 1,
         distinct: 262_144,
     };
@@ -82,7 +84,7 @@ fn parse() -> Result<Args, String> {
             }
             "--max-batch" => a.options.max_batch = num(value()?)? as usize,
             "--workers" => a.options.workers = num(value()?)? as usize,
-            "--calibration" => a.options.calibration = Some(value()?.into()),
+            "--calibration" => a.calibration = Some(value()?.into()),
             "--seed" => a.seed = num(value()?)? as u64,
             "--distinct" => a.distinct = num(value()?)? as usize,
             "--adapter" => a.adapter = Some(value()?),
@@ -218,6 +220,10 @@ fn main() {
     let engine = match Engine::new(EngineConfig {
         backend: args.backend,
         adapter: args.adapter.clone(),
+        placement: txwave::Placement {
+            calibration: args.calibration.clone(),
+            ..Default::default()
+        },
         ..Default::default()
     }) {
         Ok(e) => Arc::new(e),

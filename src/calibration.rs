@@ -29,9 +29,6 @@ use crate::error::{Error, Result};
 use crate::split::{DeviceRates, Stage, fit_overhead};
 use crate::verify::VerifyRule;
 
-/// Environment variable naming a calibration file the engine loads at first use.
-pub const CALIBRATION_ENV: &str = "TXWAVE_CALIBRATION";
-
 /// One measured point of a calibration file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CalibrationPoint {
@@ -271,52 +268,6 @@ impl AutoThresholds {
             n(self.hash)
         )
     }
-}
-
-/// Which calibration file an `Auto` engine uses ([`crate::EngineConfig::calibration`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum CalibrationChoice {
-    /// The file named by [`CALIBRATION_ENV`] when set, else [`default_calibration_path`]
-    /// when that file exists, else none.
-    #[default]
-    Discover,
-    /// This file. One that is missing, unreadable, malformed or from another adapter is
-    /// refused with a note ([`AutoThresholds::note`]) and the defaults are used.
-    File(std::path::PathBuf),
-    /// None: the fixed `auto_min_*` guesses, and rates measured at first use.
-    Off,
-}
-
-impl CalibrationChoice {
-    /// The file this choice names or finds, and whether the user named it (a named file
-    /// that is missing is an error worth a note; a default path that is absent is not).
-    pub fn resolve(&self) -> Option<(std::path::PathBuf, bool)> {
-        match self {
-            CalibrationChoice::Off => None,
-            CalibrationChoice::File(p) => Some((p.clone(), true)),
-            CalibrationChoice::Discover => {
-                if let Some(p) = std::env::var_os(CALIBRATION_ENV).filter(|v| !v.is_empty()) {
-                    return Some((p.into(), true));
-                }
-                default_calibration_path()
-                    .filter(|p| p.exists())
-                    .map(|p| (p, false))
-            }
-        }
-    }
-}
-
-/// Where `txwave calibrate` writes and `Auto` looks for a calibration when none is named:
-/// `$XDG_CONFIG_HOME/txwave/calibration.json`, else `$HOME/.config/txwave/calibration.json`.
-pub fn default_calibration_path() -> Option<std::path::PathBuf> {
-    let var = |name| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-    };
-    var("XDG_CONFIG_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".config")))
-        .map(|d| d.join("txwave").join("calibration.json"))
 }
 
 #[cfg(test)]

@@ -16,33 +16,70 @@ pub enum Error {
         /// What was wrong.
         what: String,
     },
-    /// A block decoded but was rejected against the current state.
-    #[error("block at height {height} rejected: {what}")]
-    BlockRejected {
-        /// Height the block claims.
+    /// A block (or a field inside it) declares a size or count above a bound of
+    /// [`crate::DecodeLimits`]: refused before the bytes it declares are read.
+    #[error(
+        "block {block} at byte {offset}: {field} declares {declared}, above the bound of {bound} ({setting})"
+    )]
+    BlockTooLarge {
+        /// Index of the block in the log (0-based).
+        block: usize,
+        /// Byte offset in the log of the field that went over the bound.
+        offset: u64,
+        /// The field and what it declares ("tx_count", "block size").
+        field: &'static str,
+        /// The declared value (a block size: the bytes the block needs up to the field
+        /// that went over, checksum included).
+        declared: u64,
+        /// The bound it went over.
+        bound: u64,
+        /// The setting that holds the bound (`--max-block-bytes`, `--max-block-txs`).
+        setting: &'static str,
+    },
+    /// A block's height is not the state's height + 1.
+    #[error("block at height {found} rejected: height field: expected {expected}, found {found}")]
+    WrongHeight {
+        /// The height the state needs next.
+        expected: u64,
+        /// The height the block claims.
+        found: u64,
+    },
+    /// A block's parent hash is not the state's last block hash.
+    #[error(
+        "block at height {height} rejected: parent_hash field: expected {}, found {}",
+        hex::encode(expected),
+        hex::encode(found)
+    )]
+    WrongParent {
+        /// Height of the block.
         height: u64,
-        /// What was wrong (field, expected vs found).
-        what: String,
+        /// The state's last block hash.
+        expected: [u8; 32],
+        /// The parent hash the block claims.
+        found: [u8; 32],
     },
     /// The computed state root differs from the one the block claims.
     #[error(
-        "block at height {height}: state root mismatch: block claims {claimed}, computed {computed}"
+        "block at height {height}: state root mismatch: block claims {}, computed {}",
+        hex::encode(claimed),
+        hex::encode(computed)
     )]
     StateRootMismatch {
         /// Height of the block.
         height: u64,
-        /// Claimed root (hex).
-        claimed: String,
-        /// Computed root (hex).
-        computed: String,
+        /// The root the block claims.
+        claimed: [u8; 32],
+        /// The root txwave computed.
+        computed: [u8; 32],
     },
     /// Reading input (a block log stream) failed.
-    #[error("read error at byte {offset}: {what}")]
+    #[error("read error at byte {offset}: {source}")]
     Io {
         /// Bytes read successfully before the failure.
         offset: u64,
         /// The error the operating system reported.
-        what: String,
+        #[source]
+        source: std::io::Error,
     },
     /// The genesis JSON is invalid.
     #[error("genesis: {0}")]
@@ -79,6 +116,17 @@ pub enum Error {
     /// A service was shut down and takes no more work.
     #[error("closed: {0}")]
     Closed(String),
+    /// A bug inside txwave, not a fault of the input: a panic caught in a thread txwave
+    /// owns (a stream stage, a service worker, the engine's rayon pool). The work it
+    /// interrupted was abandoned as a failed block is (the state is the one before it).
+    #[error("internal error in {stage} (a bug in txwave, please report it): {what}")]
+    Internal {
+        /// Where it happened ("stream read", "stream prepare", "stream apply",
+        /// "verify service", ...).
+        stage: &'static str,
+        /// The panic message.
+        what: String,
+    },
     /// A block index (docs/FORMATS.md, Block index) could not be decoded or does not
     /// describe a chained log.
     #[error("block index at byte {offset}: {what}")]
@@ -129,6 +177,29 @@ impl Error {
             Error::Gpu { kind, .. } => Some(*kind),
             _ => None,
         }
+    }
+}
+
+impl Error {
+    /// An [`Error::Internal`] from a caught panic's payload.
+    pub(crate) fn from_panic(stage: &'static str, payload: &(dyn std::any::Any + Send)) -> Error {
+        let what = if let Some(s) = payload.downcast_ref::<&str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "a panic with a payload that is not a message".to_string()
+        };
+        Error::Internal { stage, what }
+    }
+}
+
+/// Runs `f`, turning a panic inside it (or inside rayon jobs it waits for, which rayon
+/// hands back to the caller) into an [`Error::Internal`] naming `stage`.
+pub(crate) fn catch_panic<T>(stage: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(Error::from_panic(stage, payload.as_ref())),
     }
 }
 

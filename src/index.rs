@@ -8,7 +8,7 @@ use std::io::Read;
 
 use crate::error::{Error, Result};
 use crate::reader::LogReader;
-use crate::tx::{BLOCK_HEADER_LEN, Block};
+use crate::tx::{BLOCK_BYTES_CEILING, BLOCK_HEADER_LEN, Block, DecodeLimits};
 
 /// Magic and version of an index file.
 pub const INDEX_MAGIC: &[u8; 8] = b"TXWIDX01";
@@ -69,9 +69,21 @@ impl BlockIndex {
     /// Indexes the logs `(path, reader)` read in order. Every block is decoded (its
     /// checksum checked) and hashed; heights must follow each other by one and every
     /// parent hash must be the previous block's hash, across files too, else the error
-    /// names the block ([`Error::BlockRejected`]). Decode errors are the reader's, with
+    /// names the block ([`Error::WrongHeight`], [`Error::WrongParent`]). Decode errors are the reader's, with
     /// `file` telling which log failed: the error comes back with the file's position.
     pub fn build<R, I>(logs: I) -> std::result::Result<BlockIndex, (usize, Error)>
+    where
+        R: Read,
+        I: IntoIterator<Item = (String, R)>,
+    {
+        Self::build_with_limits(logs, DecodeLimits::default())
+    }
+
+    /// [`BlockIndex::build`] refusing blocks over `limits` (as `LogReader::with_limits`).
+    pub fn build_with_limits<R, I>(
+        logs: I,
+        limits: DecodeLimits,
+    ) -> std::result::Result<BlockIndex, (usize, Error)>
     where
         R: Read,
         I: IntoIterator<Item = (String, R)>,
@@ -98,7 +110,7 @@ impl BlockIndex {
                     )),
                 ));
             }
-            let mut reader = LogReader::new(src);
+            let mut reader = LogReader::with_limits(src, limits).map_err(|e| (file_no, e))?;
             let mut offset = 0u64;
             while let Some(item) = reader.next() {
                 let block = item.map_err(|e| (file_no, e))?;
@@ -298,7 +310,10 @@ impl BlockIndex {
                 ));
             }
             let max_txs = e.len.saturating_sub(MIN_BLOCK_LEN) / 2;
-            if e.len < MIN_BLOCK_LEN || u64::from(e.tx_count) > max_txs {
+            if e.len < MIN_BLOCK_LEN
+                || e.len > BLOCK_BYTES_CEILING
+                || u64::from(e.tx_count) > max_txs
+            {
                 return Err(bad(
                     at,
                     format!(
@@ -345,22 +360,16 @@ impl BlockIndex {
 /// `next` must be the block after `prev`: one height more, `prev`'s hash as parent.
 fn check_follows(prev: &IndexEntry, next: &IndexEntry) -> Result<()> {
     if prev.height.checked_add(1) != Some(next.height) {
-        return Err(Error::BlockRejected {
-            height: next.height,
-            what: format!(
-                "follows the block at height {} in the log: the log has a gap or is out of order",
-                prev.height
-            ),
+        return Err(Error::WrongHeight {
+            expected: prev.height.saturating_add(1),
+            found: next.height,
         });
     }
     if next.parent_hash != prev.block_hash {
-        return Err(Error::BlockRejected {
+        return Err(Error::WrongParent {
             height: next.height,
-            what: format!(
-                "parent hash {} is not the hash {} of the block before it",
-                hex::encode(next.parent_hash),
-                hex::encode(prev.block_hash)
-            ),
+            expected: prev.block_hash,
+            found: next.parent_hash,
         });
     }
     Ok(())

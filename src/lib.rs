@@ -52,12 +52,12 @@ pub mod tx;
 pub mod verify;
 pub mod workload;
 
-pub use engine::{Backend, BlockOutcome, Engine, EngineConfig};
+pub use engine::{Backend, BlockOutcome, Engine, EngineConfig, Placement};
 pub use error::{Error, GpuErrorKind, Result};
 pub use reader::LogReader;
 pub use receipt::{Receipt, Status};
 pub use service::{OwnedSigCheck, ServiceOptions, ServiceStats, VerifyHandle, VerifyService};
 pub use state::State;
 pub use stream::{StageStats, StreamOptions, StreamSummary};
-pub use tx::{Block, Tx};
+pub use tx::{Block, DecodeLimits, Tx};
 pub use verify::{SigCheck, VerifyRule};

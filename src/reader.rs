@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use crate::error::{Error, Result};
-use crate::tx::{Block, BlockScan};
+use crate::tx::{Block, BlockScan, DecodeLimits};
 
 /// Bytes asked of the source per read.
 const READ_CHUNK: usize = 1 << 20;
@@ -14,7 +14,9 @@ const READ_CHUNK: usize = 1 << 20;
 /// Iterator over the blocks of a block log (docs/FORMATS.md), read incrementally.
 ///
 /// Memory: the bytes of the block being read plus at most one read chunk (1 MiB) after
-/// it, whatever the length of the log. Every item is a whole, checksum-verified block or
+/// it, whatever the length of the log; a block is never buffered beyond its
+/// [`DecodeLimits`] (default [`crate::tx::MAX_BLOCK_BYTES`]): one that declares more is an
+/// [`Error::BlockTooLarge`] as soon as the field that goes over the bound is read. Every item is a whole, checksum-verified block or
 /// the error that ends the log: a damaged or truncated block is an
 /// [`Error::BlockDecode`] naming its index and byte offset (a truncated last block names
 /// it; the blocks before it were yielded), an empty input is the error `decode_log`
@@ -38,7 +40,8 @@ pub struct LogReader<R> {
     buf: Vec<u8>,
     pos: usize,
     /// Absolute offset in the log of `buf[0]`.
-    base: usize,
+    base: u64,
+    limits: DecodeLimits,
     /// Index of the next block.
     index: usize,
     eof: bool,
@@ -46,13 +49,15 @@ pub struct LogReader<R> {
 }
 
 impl<R: Read> LogReader<R> {
-    /// A reader over `src`. Wrap nothing in a `BufReader`: reads are already 1 MiB.
+    /// A reader over `src` with the default [`DecodeLimits`]. Wrap nothing in a
+    /// `BufReader`: reads are already 1 MiB.
     pub fn new(src: R) -> Self {
         LogReader {
             src,
             buf: Vec::new(),
             pos: 0,
             base: 0,
+            limits: DecodeLimits::default(),
             index: 0,
             eof: false,
             done: false,
@@ -60,21 +65,39 @@ impl<R: Read> LogReader<R> {
     }
 
     /// A reader over the rest of a log whose bytes before `byte_offset` (the first
-    /// `first_block_index` blocks) are already behind `src`: `src` must be positioned at
-    /// the first byte of a block (a file seeked there, say with a block index's offset).
-    /// Offsets ([`LogReader::offset`], errors) and block indices are then absolute, as if
-    /// the log had been read from its start; an empty rest is the end, not an error.
+    /// `first_block_index` blocks) are already behind `src`, with the default
+    /// [`DecodeLimits`]: `src` must be positioned at the first byte of a block (a file
+    /// seeked there, say with a block index's offset). Offsets ([`LogReader::offset`],
+    /// errors) and block indices are then absolute, as if the log had been read from its
+    /// start; an empty rest is the end, not an error. [`LogReader::at_block`] does the same
+    /// for a reader made with [`LogReader::with_limits`].
     pub fn starting_at(src: R, byte_offset: u64, first_block_index: usize) -> Self {
+        LogReader::new(src).at_block(byte_offset, first_block_index)
+    }
+
+    /// This reader (nothing read yet) over a source positioned at byte `byte_offset` of
+    /// the log, at its block `first_block_index`: see [`LogReader::starting_at`].
+    pub fn at_block(self, byte_offset: u64, first_block_index: usize) -> Self {
         LogReader {
-            base: usize::try_from(byte_offset).unwrap_or(usize::MAX),
+            base: byte_offset,
             index: first_block_index,
-            ..LogReader::new(src)
+            ..self
         }
+    }
+
+    /// A reader over `src` that refuses blocks over `limits`; an error when the limits
+    /// themselves are out of range ([`DecodeLimits::check`]).
+    pub fn with_limits(src: R, limits: DecodeLimits) -> Result<Self> {
+        limits.check()?;
+        Ok(LogReader {
+            limits,
+            ..LogReader::new(src)
+        })
     }
 
     /// Bytes of the log consumed by the blocks yielded so far.
     pub fn offset(&self) -> u64 {
-        (self.base + self.pos) as u64
+        self.base + self.pos as u64
     }
 
     /// Blocks yielded so far.
@@ -86,7 +109,7 @@ impl<R: Read> LogReader<R> {
     fn fill(&mut self) -> Result<()> {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
-            self.base += self.pos;
+            self.base += self.pos as u64;
             self.pos = 0;
         }
         let old = self.buf.len();
@@ -107,8 +130,8 @@ impl<R: Read> LogReader<R> {
                 Err(e) => {
                     self.buf.truncate(old);
                     return Err(Error::Io {
-                        offset: (self.base + old) as u64,
-                        what: e.to_string(),
+                        offset: self.base + old as u64,
+                        source: e,
                     });
                 }
             }
@@ -127,14 +150,19 @@ impl<R: Read> LogReader<R> {
                 }
                 return None;
             }
-            let take = match scan.advance(avail) {
+            let take = match scan.advance(avail, &self.limits) {
                 Some(n) => Some(n),
                 // The log ends inside this block: the decoder names what is missing.
                 None if self.eof => Some(avail.len()),
                 None => None,
             };
             if let Some(n) = take {
-                let decoded = Block::decode_streamed(&avail[..n], self.base + self.pos, self.index);
+                let decoded = Block::decode_streamed(
+                    &avail[..n],
+                    self.base + self.pos as u64,
+                    self.index,
+                    &self.limits,
+                );
                 return Some(match decoded {
                     Ok((block, used)) => {
                         self.pos += used;

@@ -22,14 +22,13 @@
 //!   [`VerifyService::try_submit`] returns [`Error::Busy`] instead.
 //! - **Exactly once.** Every accepted submission is answered once, through its
 //!   [`VerifyHandle`], with one verdict per signature in submission order. A batch that
-//!   cannot finish (a panic inside the verifier) answers its submissions with an error.
+//!   cannot finish (a panic inside the verifier) answers its submissions with [`Error::Internal`] (never [`Error::Closed`]).
 //! - **Shutdown.** [`VerifyService::close`] refuses new submissions with [`Error::Closed`];
 //!   [`VerifyService::shutdown`] (and dropping the service) closes, lets the workers
 //!   verify everything already accepted, and joins them.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -37,7 +36,6 @@ use std::time::{Duration, Instant};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::split::MIN_GPU_SHARE;
 use crate::verify::{SigCheck, VerifyRule};
 
 /// One signature to check, owning its message (a submission outlives the caller's
@@ -87,11 +85,6 @@ pub struct ServiceOptions {
     /// Batches verified at the same time, one thread each (default 2: one can be packed
     /// and answered while the other runs).
     pub workers: usize,
-    /// Smallest GPU share worth a GPU call; smaller shares stay on the CPU (default 256).
-    pub min_gpu_batch: usize,
-    /// Calibration file to take the rates from (else they are measured at start-up
-    /// when the engine has a GPU, see [`crate::split`]).
-    pub calibration: Option<PathBuf>,
 }
 
 impl Default for ServiceOptions {
@@ -101,8 +94,6 @@ impl Default for ServiceOptions {
             max_batch: 4096,
             queue_capacity: 65536,
             workers: 2,
-            min_gpu_batch: MIN_GPU_SHARE,
-            calibration: None,
         }
     }
 }
@@ -183,7 +174,10 @@ impl VerifyHandle {
 
     fn take(slot: &mut Slot) -> Result<Vec<bool>> {
         match slot.failure.take() {
-            Some(what) => Err(Error::Closed(what)),
+            Some(what) => Err(Error::Internal {
+                stage: "verify service",
+                what,
+            }),
             None => Ok(std::mem::take(&mut slot.verdicts)),
         }
     }
@@ -302,6 +296,8 @@ struct Batch<'a> {
     segments: Vec<Segment>,
     total: usize,
     verdicts: Option<Vec<bool>>,
+    /// The message of a panic that stopped its verification.
+    panicked: Option<String>,
 }
 
 impl Drop for Batch<'_> {
@@ -317,11 +313,15 @@ impl Drop for Batch<'_> {
                         .copy_from_slice(&v[at..at + seg.len]);
                 }
                 _ => {
-                    slot.failure.get_or_insert_with(|| {
-                        format!(
+                    slot.failure.get_or_insert_with(|| match &self.panicked {
+                        Some(why) => format!(
+                            "the {} batch holding this submission panicked: {why}",
+                            self.rule.name()
+                        ),
+                        None => format!(
                             "the {} batch holding this submission did not finish",
                             self.rule.name()
-                        )
+                        ),
                     });
                 }
             }
@@ -428,6 +428,7 @@ impl Shared {
                     segments,
                     total,
                     verdicts: None,
+                    panicked: None,
                 });
             }
             if q.closed && q.pending.iter().all(VecDeque::is_empty) {
@@ -446,15 +447,19 @@ impl Shared {
     }
 
     fn run(&self, batch: &mut Batch<'_>) {
+        self.engine
+            .fault_point(crate::engine::PanicPoint::Service, 0);
         let checks: Vec<SigCheck<'_>> = batch
             .segments
             .iter()
             .flat_map(|s| s.checks[s.start..s.start + s.len].iter())
             .map(OwnedSigCheck::as_check)
             .collect();
-        let run = self
-            .engine
-            .verify_split(&checks, batch.rule, self.options.min_gpu_batch);
+        let run = self.engine.verify_split(
+            &checks,
+            batch.rule,
+            self.engine.config().placement.min_gpu_share,
+        );
         let c = &self.counters;
         c.batches.fetch_add(1, Ordering::Relaxed);
         if run.gpu_items > 0 {
@@ -474,8 +479,14 @@ impl Shared {
     fn worker(&self) {
         while let Some(mut batch) = self.next_batch() {
             // A panic (none is expected) drops the batch, which answers its submissions
-            // with a failure; the worker goes on with the next batch.
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.run(&mut batch)));
+            // with an internal error; the worker goes on with the next batch.
+            let ran = std::panic::catch_unwind(AssertUnwindSafe(|| self.run(&mut batch)));
+            if let Err(p) = ran
+                && let Error::Internal { what, .. } =
+                    Error::from_panic("verify service", p.as_ref())
+            {
+                batch.panicked = Some(what);
+            }
             drop(batch);
         }
     }
@@ -499,9 +510,10 @@ impl std::fmt::Debug for VerifyService {
 }
 
 impl VerifyService {
-    /// Starts the workers. Takes the rates from `options.calibration` (refusing a file of
-    /// another adapter), or else, when the engine has a GPU and no rates yet, measures
-    /// them now (see [`Engine::measure_rates`]).
+    /// Starts the workers. Where work goes is the engine's
+    /// [`Placement`](crate::engine::Placement): its calibration's rates (loaded with the
+    /// engine), or else, when the engine has a GPU and no rates yet, rates measured now
+    /// (see [`Engine::measure_rates`]).
     pub fn new(engine: Arc<Engine>, options: ServiceOptions) -> Result<VerifyService> {
         if options.max_batch == 0 || options.workers == 0 {
             return Err(Error::InvalidArgument(format!(
@@ -515,9 +527,7 @@ impl VerifyService {
                 options.queue_capacity, options.max_batch
             )));
         }
-        if let Some(path) = &options.calibration {
-            engine.load_calibration(path)?;
-        } else if engine.gpu_context().is_some() {
+        if engine.gpu_context().is_some() {
             engine.ensure_rates();
         }
         let shared = Arc::new(Shared {

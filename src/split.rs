@@ -214,7 +214,8 @@ impl RateModel {
         self.lock().source.clone()
     }
 
-    /// Why a calibration file named by `TXWAVE_CALIBRATION` was not used, if it was not.
+    /// Why the calibration file of [`crate::Placement::calibration`] was not used, if it
+    /// was not.
     pub fn note(&self) -> Option<String> {
         self.lock().note.clone()
     }

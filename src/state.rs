@@ -607,10 +607,14 @@ impl State {
         let count_at = r.at;
         let count = r.u64("account count")?;
         let per_account = 40 + 8 * tokens as u64;
-        if count > (r.bytes.len() - r.at) as u64 / per_account {
+        let fits = (r.bytes.len() - r.at) as u64 / per_account;
+        if count > fits {
             return Err(Error::Snapshot {
                 offset: count_at,
-                what: format!("account count {count} does not fit in the remaining bytes"),
+                what: format!(
+                    "account_count declares {count} accounts of {per_account} bytes, but the {} bytes left before the checksum hold at most {fits}",
+                    r.bytes.len() - r.at
+                ),
             });
         }
         for i in 0..count as usize {
@@ -628,7 +632,18 @@ impl State {
                 state.balances[t][idx] = r.u64("balance")?;
             }
         }
+        let pool_count_at = r.at;
         let pool_count = r.u32("pool count")?;
+        let pools_fit = (r.bytes.len() - r.at) / 22;
+        if pool_count as usize > pools_fit {
+            return Err(Error::Snapshot {
+                offset: pool_count_at,
+                what: format!(
+                    "pool_count declares {pool_count} pools of 22 bytes, but the {} bytes left before the checksum hold at most {pools_fit}",
+                    r.bytes.len() - r.at
+                ),
+            });
+        }
         for i in 0..pool_count {
             let at = r.at;
             let p = Pool {
@@ -680,6 +695,15 @@ pub fn is_snapshot(bytes: &[u8]) -> bool {
 }
 
 fn parse_pubkey(s: &str) -> std::result::Result<[u8; 32], String> {
+    // A hostile genesis may hold a string of any length: never decode or echo it whole.
+    if s.len() != 64 {
+        let shown: String = s.chars().take(16).collect();
+        return Err(format!(
+            "\"{shown}{}\" is {} characters long, expected 64 hex digits",
+            if s.chars().count() > 16 { "…" } else { "" },
+            s.len()
+        ));
+    }
     let bytes = hex::decode(s).map_err(|e| format!("{s:?} is not hex: {e}"))?;
     bytes
         .try_into()

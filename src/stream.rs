@@ -22,8 +22,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
-use crate::engine::{BlockOutcome, Engine, PreparedBlock, StageGpuTimings, StageTimings};
-use crate::error::{Error, Result};
+use crate::engine::{
+    BlockOutcome, Engine, PanicPoint, PreparedBlock, StageGpuTimings, StageTimings,
+};
+use crate::error::{Error, Result, catch_panic};
 use crate::state::State;
 use crate::tx::Block;
 
@@ -222,7 +224,16 @@ impl Engine {
                 let mut iter = iter;
                 while !stop.load(Ordering::Relaxed) {
                     let t = Instant::now();
-                    let item = iter.next();
+                    // A panic in the caller's iterator (or here) ends the stream with an
+                    // internal error, never with what looks like the end of the input.
+                    let item = catch_panic("stream read", || {
+                        let item = iter.next();
+                        if let Some(Ok(block)) = &item {
+                            self.fault_point(PanicPoint::Read, block.height);
+                        }
+                        Ok(item)
+                    })
+                    .unwrap_or_else(|e| Some(Err(e)));
                     stats.busy_ns += ns_since(t);
                     let Some(item) = item else { break };
                     let failed = item.is_err();
@@ -240,6 +251,7 @@ impl Engine {
 
             let preparer = scope.spawn(move || {
                 let mut stats = StageStats::default();
+                let mut index = 0usize;
                 loop {
                     let t = Instant::now();
                     let Ok(item) = raw_rx.recv() else { break };
@@ -257,7 +269,17 @@ impl Engine {
                                 block.fee_collector,
                                 block.claimed_state_root,
                             );
-                            match self.in_pool(|| self.prepare_block(Cow::Owned(block), rule)) {
+                            let prepared = self
+                                .config()
+                                .limits
+                                .check_block(&block, index)
+                                .and_then(|()| {
+                                    catch_panic("stream prepare", || {
+                                        self.in_pool(|| self.prepare_block(Cow::Owned(block), rule))
+                                    })
+                                });
+                            index += 1;
+                            match prepared {
                                 Ok(p) => (Prepared::Ready(Box::new(p)), false),
                                 Err(e) => (Prepared::PrepareFailed(header, e), true),
                             }
@@ -298,7 +320,11 @@ impl Engine {
                     }
                 };
                 let t = Instant::now();
-                let applied = self.in_pool(|| self.apply_prepared(state, *prepared));
+                // apply_prepared rolls the state back on a panic inside it; this catch is
+                // for what is left (the pool handing the job over).
+                let applied = catch_panic("stream apply", || {
+                    self.in_pool(|| self.apply_prepared(state, *prepared))
+                });
                 summary.apply.busy_ns += ns_since(t);
                 let outcome = match applied {
                     Ok(o) => o,
@@ -323,13 +349,20 @@ impl Engine {
             // Unblock and stop the stages before: their sends fail once the queue is gone.
             stop.store(true, Ordering::Relaxed);
             drop(prep_rx);
-            // A panic in a stage thread (the caller's iterator) goes on in the caller.
-            summary.prepare = preparer
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            summary.read = reader
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            // The stages catch their panics; one that escaped (in their own bookkeeping)
+            // still fails the stream rather than passing for its end.
+            summary.prepare = preparer.join().unwrap_or_else(|p| {
+                summary
+                    .error
+                    .get_or_insert(Error::from_panic("stream prepare", p.as_ref()));
+                StageStats::default()
+            });
+            summary.read = reader.join().unwrap_or_else(|p| {
+                summary
+                    .error
+                    .get_or_insert(Error::from_panic("stream read", p.as_ref()));
+                StageStats::default()
+            });
         });
         summary.height = state.height();
         summary.wall_ns = ns_since(wall);

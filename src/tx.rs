@@ -211,6 +211,84 @@ pub const BLOCK_MAGIC: &[u8; 8] = b"TXWBLK01";
 /// Bytes from the magic to tx_count inclusive.
 pub const BLOCK_HEADER_LEN: usize = 8 + 8 + 32 + 32 + 32 + 4;
 
+/// Default [`DecodeLimits::max_block_bytes`]: 256 MiB. The largest block the tx bound
+/// allows, 2^20 transfers of 155 bytes, encodes in 165 MB; 256 MiB leaves room for that
+/// and for txs of unknown kinds while keeping a stream's worst case (at most
+/// `2 × queue depth + 3` blocks in flight, 7 by default) under 2 GiB.
+pub const MAX_BLOCK_BYTES: u64 = 256 << 20;
+/// Default [`DecodeLimits::max_block_txs`]: 2^20 transactions, 20 times the largest
+/// blocks txwave's benchmarks use. A decoded tx with its id and verdict takes about
+/// 200 bytes in memory whatever its encoded length (an empty tx encodes in 2 bytes), so
+/// this bound, not the byte bound, caps a block of tiny txs: about 200 MiB decoded.
+pub const MAX_BLOCK_TXS: u32 = 1 << 20;
+/// The largest [`DecodeLimits::max_block_bytes`] accepted: tx offsets inside a block are
+/// 32-bit.
+pub const BLOCK_BYTES_CEILING: u64 = u32::MAX as u64;
+
+/// Bounds on what a block may declare, checked while it is read and before the bytes it
+/// declares are buffered: a block over them is an [`Error::BlockTooLarge`] naming the
+/// block, the byte offset, the declared value and the bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Bytes of one block's encoding, header to checksum (default [`MAX_BLOCK_BYTES`],
+    /// at most [`BLOCK_BYTES_CEILING`]).
+    pub max_block_bytes: u64,
+    /// Transactions in one block (default [`MAX_BLOCK_TXS`]).
+    pub max_block_txs: u32,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_block_bytes: MAX_BLOCK_BYTES,
+            max_block_txs: MAX_BLOCK_TXS,
+        }
+    }
+}
+
+impl DecodeLimits {
+    /// Checks the bounds themselves: a block size from the smallest block (an empty one,
+    /// 148 bytes) to [`BLOCK_BYTES_CEILING`].
+    pub fn check(&self) -> Result<()> {
+        let smallest = (BLOCK_HEADER_LEN + 32) as u64;
+        if !(smallest..=BLOCK_BYTES_CEILING).contains(&self.max_block_bytes) {
+            return Err(Error::InvalidArgument(format!(
+                "max_block_bytes must be between {smallest} (an empty block) and {BLOCK_BYTES_CEILING}, got {}",
+                self.max_block_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks a block built in memory (not decoded) against these bounds, as decoding
+    /// would have: its tx count and its encoded size. `index` names it in the error.
+    pub(crate) fn check_block(&self, block: &Block, index: usize) -> Result<()> {
+        let txs = block.tx_count() as u64;
+        if txs > u64::from(self.max_block_txs) {
+            return Err(Error::BlockTooLarge {
+                block: index,
+                offset: 112,
+                field: "tx_count",
+                declared: txs,
+                bound: u64::from(self.max_block_txs),
+                setting: "max_block_txs",
+            });
+        }
+        let bytes = block.encoded_len();
+        if bytes > self.max_block_bytes {
+            return Err(Error::BlockTooLarge {
+                block: index,
+                offset: 0,
+                field: "block size",
+                declared: bytes,
+                bound: self.max_block_bytes,
+                setting: "max_block_bytes",
+            });
+        }
+        Ok(())
+    }
+}
+
 /// One block: header fields and the raw bytes of its transactions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
@@ -272,6 +350,11 @@ impl Block {
         self.offsets.len() - 1
     }
 
+    /// Bytes of this block's log encoding: header, length fields, txs and checksum.
+    pub fn encoded_len(&self) -> u64 {
+        (BLOCK_HEADER_LEN + 32) as u64 + 2 * self.tx_count() as u64 + self.data.len() as u64
+    }
+
     /// Raw bytes of transaction `i`.
     pub fn tx_bytes(&self, i: usize) -> &[u8] {
         &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
@@ -305,24 +388,19 @@ impl Block {
     /// hash `last_block_hash` (docs/SPEC.md, Block acceptance): height + 1 and that parent.
     /// The error names the field, the expected and the found value.
     pub fn check_follows(&self, height: u64, last_block_hash: [u8; 32]) -> Result<()> {
-        if self.height != height.wrapping_add(1) || height == u64::MAX {
-            return Err(Error::BlockRejected {
-                height: self.height,
-                what: format!(
-                    "height field: expected {}, found {}",
-                    height.wrapping_add(1),
-                    self.height
-                ),
+        let expected = height.checked_add(1);
+        if expected != Some(self.height) {
+            return Err(Error::WrongHeight {
+                // A state at u64::MAX takes no block; no u64 height is its next one.
+                expected: expected.unwrap_or(u64::MAX),
+                found: self.height,
             });
         }
         if self.parent_hash != last_block_hash {
-            return Err(Error::BlockRejected {
+            return Err(Error::WrongParent {
                 height: self.height,
-                what: format!(
-                    "parent_hash field: expected {}, found {}",
-                    hex::encode(last_block_hash),
-                    hex::encode(self.parent_hash)
-                ),
+                expected: last_block_hash,
+                found: self.parent_hash,
             });
         }
         Ok(())
@@ -359,16 +437,22 @@ impl Block {
     /// Decodes the block at the start of `bytes`; returns it and the bytes consumed.
     /// Errors name block 0 and the offset within `bytes`.
     pub fn decode(bytes: &[u8]) -> Result<(Block, usize)> {
-        Self::decode_at(bytes, 0, 0)
+        Self::decode_at(bytes, 0, 0, &DecodeLimits::default())
     }
 
     /// Decodes every block of a block log, in order. Errors name the block index and the
     /// absolute byte offset in `bytes`.
     pub fn decode_log(bytes: &[u8]) -> Result<Vec<Block>> {
+        Self::decode_log_with(bytes, &DecodeLimits::default())
+    }
+
+    /// [`Block::decode_log`] under `limits` instead of the default bounds.
+    pub fn decode_log_with(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<Block>> {
+        limits.check()?;
         let mut blocks = Vec::new();
         let mut at = 0;
         while at < bytes.len() {
-            let (block, end) = Self::decode_at(bytes, at, blocks.len())?;
+            let (block, end) = Self::decode_at(bytes, at, blocks.len(), limits)?;
             blocks.push(block);
             at = end;
         }
@@ -388,30 +472,64 @@ impl Block {
     /// gives for a log whose block `index` starts at byte `base`. Used by `LogReader`.
     pub(crate) fn decode_streamed(
         bytes: &[u8],
-        base: usize,
+        base: u64,
         index: usize,
+        limits: &DecodeLimits,
     ) -> Result<(Block, usize)> {
-        Self::decode_at(bytes, 0, index).map_err(|e| match e {
+        Self::decode_at(bytes, 0, index, limits).map_err(|e| match e {
             Error::BlockDecode {
                 block,
                 offset,
                 what,
             } => Error::BlockDecode {
                 block,
-                offset: base.saturating_add(offset),
+                offset: usize::try_from(base)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(offset),
                 what,
+            },
+            Error::BlockTooLarge {
+                block,
+                offset,
+                field,
+                declared,
+                bound,
+                setting,
+            } => Error::BlockTooLarge {
+                block,
+                offset: base.saturating_add(offset),
+                field,
+                declared,
+                bound,
+                setting,
             },
             other => other,
         })
     }
 
-    /// Decodes the block that starts at `start`; returns it and the end offset.
-    fn decode_at(bytes: &[u8], start: usize, index: usize) -> Result<(Block, usize)> {
+    /// Decodes the block that starts at `start`; returns it and the end offset. Every
+    /// size the block declares is checked against `limits` before it is used, and every
+    /// position is checked arithmetic: nothing a hostile block declares can wrap.
+    fn decode_at(
+        bytes: &[u8],
+        start: usize,
+        index: usize,
+        limits: &DecodeLimits,
+    ) -> Result<(Block, usize)> {
         let err = |offset: usize, what: String| Error::BlockDecode {
             block: index,
             offset,
             what,
         };
+        let too_large =
+            |offset: usize, field, declared: u64, bound: u64, setting| Error::BlockTooLarge {
+                block: index,
+                offset: offset as u64,
+                field,
+                declared,
+                bound,
+                setting,
+            };
         let rest = &bytes[start..];
         if rest.len() < BLOCK_HEADER_LEN {
             return Err(err(
@@ -428,7 +546,28 @@ impl Block {
                 format!("bad magic {:02x?}, expected \"TXWBLK01\"", &rest[..8]),
             ));
         }
-        let tx_count = u32_at(rest, 112) as usize;
+        let declared_txs = u32_at(rest, 112);
+        if declared_txs > limits.max_block_txs {
+            return Err(too_large(
+                start + 112,
+                "tx_count",
+                u64::from(declared_txs),
+                u64::from(limits.max_block_txs),
+                "max_block_txs",
+            ));
+        }
+        // Header, a 2-byte length per tx and the checksum: the least the count declares.
+        let least = (BLOCK_HEADER_LEN + 32) as u64 + 2 * u64::from(declared_txs);
+        if least > limits.max_block_bytes {
+            return Err(too_large(
+                start + 112,
+                "block size (tx_count × 2-byte lengths at least)",
+                least,
+                limits.max_block_bytes,
+                "max_block_bytes",
+            ));
+        }
+        let tx_count = declared_txs as usize;
         // Each tx takes at least its 2-byte length; never trust the count for allocation.
         let max_possible = (rest.len() - BLOCK_HEADER_LEN) / 2;
         let mut block = Block {
@@ -440,32 +579,50 @@ impl Block {
             offsets: Vec::with_capacity(tx_count.min(max_possible) + 1),
         };
         block.offsets.push(0);
-        let mut at = BLOCK_HEADER_LEN;
+        // `at` and every end below are bounded by max_block_bytes ≤ u32::MAX (checked
+        // first), so u64 arithmetic cannot wrap and the u32 offsets cannot either.
+        let mut at: u64 = BLOCK_HEADER_LEN as u64;
         for i in 0..tx_count {
-            if rest.len() < at + 2 {
+            let here = at as usize;
+            if rest.len() < here + 2 {
                 return Err(err(
-                    start + at,
+                    start + here,
                     format!("truncated: tx {i} of {tx_count} has no length field"),
                 ));
             }
-            let len = u16_at(rest, at) as usize;
+            let len = u64::from(u16_at(rest, here));
+            // This tx's end, the length fields of the txs after it and the checksum.
+            let least = at + 2 + len + 2 * (tx_count - i - 1) as u64 + 32;
+            if least > limits.max_block_bytes {
+                return Err(too_large(
+                    start + here,
+                    "block size (the txs up to this one's length field, the rest's lengths and the checksum at least)",
+                    least,
+                    limits.max_block_bytes,
+                    "max_block_bytes",
+                ));
+            }
             at += 2;
-            if rest.len() < at + len {
+            let (from, to) = (at as usize, (at + len) as usize);
+            if rest.len() < to {
                 return Err(err(
-                    start + at,
+                    start + from,
                     format!(
                         "truncated: tx {i} of {tx_count} declares {len} bytes, {} left",
-                        rest.len() - at
+                        rest.len() - from
                     ),
                 ));
             }
-            block.data.extend_from_slice(&rest[at..at + len]);
-            block.offsets.push(block.data.len() as u32);
+            block.data.extend_from_slice(&rest[from..to]);
+            let end = u32::try_from(block.data.len())
+                .expect("block data is bounded by max_block_bytes ≤ u32::MAX");
+            block.offsets.push(end);
             at += len;
         }
         // Growing by doubling leaves up to twice the bytes reserved; a stream keeps
         // several blocks in flight, so each holds only what it uses.
         block.data.shrink_to_fit();
+        let at = at as usize;
         if rest.len() < at + 32 {
             return Err(err(
                 start + at,
@@ -496,37 +653,49 @@ impl Block {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct BlockScan {
     /// Offset of the next tx length field (valid once the header was seen).
-    at: usize,
+    at: u64,
     /// Txs whose length field has not been seen yet; `None` until the header was seen.
     txs_left: Option<u32>,
 }
 
 impl BlockScan {
     /// Scans `prefix`, the first bytes of one block (the same block, growing, between
-    /// calls). `Some(n)`: hand the first `n` bytes to the decoder: the whole encoding, or
-    /// just the header when its magic is wrong (the decoder then reports it). `None`: more
-    /// bytes are needed.
-    pub(crate) fn advance(&mut self, prefix: &[u8]) -> Option<usize> {
-        let left = match self.txs_left {
+    /// calls). `Some(n)`: hand the first `n` bytes to the decoder: the whole encoding,
+    /// just the header when its magic is wrong or its tx count is over `limits`, or the
+    /// bytes up to the length field that takes the block over `limits` (the decoder then
+    /// reports it, so a reader never buffers more than the bound). `None`: more bytes are
+    /// needed.
+    pub(crate) fn advance(&mut self, prefix: &[u8], limits: &DecodeLimits) -> Option<usize> {
+        let mut left = match self.txs_left {
             Some(n) => n,
             None => {
                 if prefix.len() < BLOCK_HEADER_LEN {
                     return None;
                 }
-                if &prefix[..8] != BLOCK_MAGIC {
+                let count = u32_at(prefix, 112);
+                let least = (BLOCK_HEADER_LEN + 32) as u64 + 2 * u64::from(count);
+                if &prefix[..8] != BLOCK_MAGIC
+                    || count > limits.max_block_txs
+                    || least > limits.max_block_bytes
+                {
                     return Some(BLOCK_HEADER_LEN);
                 }
-                self.at = BLOCK_HEADER_LEN;
-                u32_at(prefix, 112)
+                self.at = BLOCK_HEADER_LEN as u64;
+                count
             }
         };
-        let mut left = left;
-        while left > 0 && prefix.len() >= self.at + 2 {
-            self.at += 2 + u16_at(prefix, self.at) as usize;
+        let have = prefix.len() as u64;
+        while left > 0 && have >= self.at + 2 {
+            let len = u64::from(u16_at(prefix, self.at as usize));
+            let least = self.at + 2 + len + 2 * u64::from(left - 1) + 32;
+            if least > limits.max_block_bytes {
+                return Some((self.at + 2) as usize);
+            }
+            self.at += 2 + len;
             left -= 1;
         }
         self.txs_left = Some(left);
         let end = self.at + 32;
-        (left == 0 && prefix.len() >= end).then_some(end)
+        (left == 0 && have >= end).then_some(end as usize)
     }
 }

@@ -318,3 +318,34 @@ fn warming_the_key_cache_changes_no_root_and_is_reported() {
     );
     assert!(warm["key_cache"]["misses"].as_u64() < cold["key_cache"]["misses"].as_u64());
 }
+
+#[test]
+fn the_binary_resolves_the_environment_for_the_library() {
+    // TXWAVE_ADAPTER reaches the engine through the binary (the library reads none).
+    let genesis = dataset().join("genesis.json");
+    let blocks = dataset().join("blocks.blk");
+    let out = Command::new(BIN)
+        .args(["run", s(&genesis), s(&blocks), "--backend", "gpu"])
+        .env("TXWAVE_ADAPTER", "no adapter has this name")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no adapter name contains \"no adapter has this name\""),
+        "{stderr}"
+    );
+    // WGPU_BACKEND narrows what `txwave devices` lists: GL is never used, so nothing.
+    let out = Command::new(BIN)
+        .args(["devices"])
+        .env("WGPU_BACKEND", "gl")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("no GPU adapter found"), "{stdout}");
+    assert!(
+        stdout.contains("narrowed by WGPU_BACKEND=\"gl\""),
+        "{stdout}"
+    );
+}

@@ -133,7 +133,7 @@ fn every_single_byte_flip_is_an_error() {
             let mut bad = log.clone();
             bad[at] ^= 1 << bit;
             match Block::decode_log(&bad) {
-                Err(Error::BlockDecode { block, .. }) => {
+                Err(Error::BlockDecode { block, .. } | Error::BlockTooLarge { block, .. }) => {
                     assert_eq!(block, usize::from(at >= first_len), "flip at {at}");
                 }
                 other => {
@@ -155,10 +155,20 @@ fn rejected_blocks_leave_the_state_unchanged() {
     // Wrong claimed root: every tx executes, then the block is rolled back.
     let mut wrong_root = blocks[1].clone();
     wrong_root.claimed_state_root[5] ^= 1;
-    assert!(matches!(
-        engine.process_block(&mut state, &wrong_root),
-        Err(Error::StateRootMismatch { height: 2, .. })
-    ));
+    let reference = txwave::exec::reference::execute_block(&mut after_first.clone(), &blocks[1])
+        .unwrap()
+        .state_root;
+    match engine.process_block(&mut state, &wrong_root) {
+        Err(Error::StateRootMismatch {
+            height: 2,
+            claimed,
+            computed,
+        }) => {
+            assert_eq!(claimed, wrong_root.claimed_state_root);
+            assert_eq!(computed, reference);
+        }
+        other => panic!("expected a state root mismatch, got {other:?}"),
+    }
     assert_eq!(state, after_first);
     assert_eq!(state.state_root(), after_first.state_root());
 
@@ -167,18 +177,31 @@ fn rejected_blocks_leave_the_state_unchanged() {
     wrong_height.height = 3;
     assert!(matches!(
         engine.process_block(&mut state, &wrong_height),
-        Err(Error::BlockRejected { .. })
+        Err(Error::WrongHeight {
+            expected: 2,
+            found: 3
+        })
     ));
     let mut wrong_parent = blocks[1].clone();
     wrong_parent.parent_hash[0] ^= 1;
-    assert!(matches!(
-        engine.process_block(&mut state, &wrong_parent),
-        Err(Error::BlockRejected { .. })
-    ));
+    match engine.process_block(&mut state, &wrong_parent) {
+        Err(Error::WrongParent {
+            height: 2,
+            expected,
+            found,
+        }) => {
+            assert_eq!(expected, after_first.last_block_hash());
+            assert_eq!(found, wrong_parent.parent_hash);
+        }
+        other => panic!("expected a wrong parent, got {other:?}"),
+    }
     // Replaying an applied block.
     assert!(matches!(
         engine.process_block(&mut state, &blocks[0]),
-        Err(Error::BlockRejected { .. })
+        Err(Error::WrongHeight {
+            expected: 2,
+            found: 1
+        })
     ));
     assert_eq!(state, after_first);
 

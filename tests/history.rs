@@ -338,7 +338,8 @@ fn a_tampered_transaction_fails_exactly_its_range_naming_its_block() {
     let out = txwave(&["index", s(&h.log), "--out", s(&h.root.join("x.idx"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("block at height 11 rejected: parent hash"),
+        stderr(&out)
+            .contains("the logs do not chain: block at height 11 rejected: parent_hash field"),
         "{}",
         stderr(&out)
     );
@@ -417,7 +418,7 @@ fn bad_input_is_refused_with_a_clear_error_and_a_nonzero_exit() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains(
-            "block at height 7 rejected: follows the block at height 5 in the log: the log has a gap"
+            "gap.blk: the logs do not chain: block at height 7 rejected: height field: expected 6, found 7"
         ),
         "{}",
         stderr(&out)

@@ -406,8 +406,13 @@ fn gpu_split_service_blocks_and_a_forced_gpu_error() {
             Engine::new(EngineConfig {
                 backend: Backend::Auto,
                 adapter: Some(ctx.adapter.name.clone()),
-                auto_min_hash_batch: 64,
-                auto_min_verify_batch: 64,
+                placement: txwave::Placement {
+                    auto_min_hash_batch: 64,
+                    auto_min_verify_batch: 64,
+                    // The service's GPU shares of its 256-signature batches.
+                    min_gpu_share: 32,
+                    ..Default::default()
+                },
                 ..Default::default()
             })
             .expect("engine on the test adapter"),
@@ -447,7 +452,6 @@ fn gpu_split_service_blocks_and_a_forced_gpu_error() {
         // The service on the GPU and the CPU at once: 4 threads, small batches.
         let options = ServiceOptions {
             max_batch: 256,
-            min_gpu_batch: 32,
             ..Default::default()
         };
         let service = VerifyService::new(engine.clone(), options).unwrap();

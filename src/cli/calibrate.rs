@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use txwave::calibration::{Calibration, CalibrationPoint, default_calibration_path};
+use txwave::calibration::{Calibration, CalibrationPoint};
 use txwave::workload::GenConfig;
 use txwave::{Backend, Engine, EngineConfig, VerifyRule};
 
@@ -50,7 +50,11 @@ pub struct CalibrateArgs {
 
 pub fn calibrate(args: CalibrateArgs) -> CliResult {
     let started = std::time::Instant::now();
-    let out = match args.out.clone().or_else(default_calibration_path) {
+    let out = match args
+        .out
+        .clone()
+        .or_else(super::env::default_calibration_path)
+    {
         Some(p) => p,
         None => {
             return Err(anyhow::anyhow!(
@@ -60,12 +64,14 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
         }
     };
     let tunables = args.gpu.tunables()?;
-    let config = |backend| EngineConfig {
-        backend,
-        threads: args.threads,
-        adapter: args.adapter.clone(),
-        gpu: tunables,
-        ..Default::default()
+    let config = |backend| {
+        super::env::engine_config(EngineConfig {
+            backend,
+            threads: args.threads,
+            adapter: args.adapter.clone(),
+            gpu: tunables,
+            ..Default::default()
+        })
     };
     let gpu = Engine::new(config(Backend::Gpu)).context(
         "calibrate needs a GPU: without one `--backend auto` runs on the CPU and needs no calibration",

@@ -130,5 +130,14 @@ mod tests {
             None
         );
         assert_eq!(height_of("checkpoint-42.state"), None);
+        // The largest name a height can have, and one digit-string of the same length
+        // past u64::MAX: passed over, never wrapped.
+        assert_eq!(
+            height_of("checkpoint-18446744073709551615.state"),
+            Some(u64::MAX)
+        );
+        assert_eq!(height_of("checkpoint-18446744073709551616.state"), None);
+        assert_eq!(height_of("checkpoint-99999999999999999999.state"), None);
+        assert_eq!(height_of("checkpoint-000000000000000000042.state"), None);
     }
 }

@@ -31,6 +31,8 @@ pub struct IndexArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: super::LimitArgs,
 }
 
 #[derive(clap::Args)]
@@ -109,15 +111,22 @@ struct EngineArgs {
     /// Worker threads for CPU stages (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    #[command(flatten)]
+    limits: super::LimitArgs,
 }
 
 impl EngineArgs {
     fn engine(&self) -> anyhow::Result<Engine> {
-        Engine::new(EngineConfig {
+        Engine::new(super::env::engine_config(EngineConfig {
             backend: self.backend.into(),
             threads: self.threads,
+            placement: txwave::Placement {
+                calibration: super::env::calibration(None, false),
+                ..Default::default()
+            },
+            limits: self.limits.limits(),
             ..Default::default()
-        })
+        }))
         .context("cannot start the engine")
     }
 }
@@ -151,6 +160,7 @@ struct Start {
 /// The logs as one sequence of blocks with their places, from a [`Start`].
 struct Blocks {
     paths: Vec<PathBuf>,
+    limits: txwave::DecodeLimits,
     next_file: usize,
     start: Start,
     reader: Option<(usize, LogReader<File>)>,
@@ -158,9 +168,10 @@ struct Blocks {
 }
 
 impl Blocks {
-    fn new(paths: &[PathBuf], start: Start) -> Blocks {
+    fn new(paths: &[PathBuf], start: Start, limits: txwave::DecodeLimits) -> Blocks {
         Blocks {
             paths: paths.to_vec(),
+            limits,
             next_file: start.file,
             start,
             reader: None,
@@ -212,30 +223,18 @@ impl Blocks {
                 f.seek(SeekFrom::Start(offset))?;
                 Ok(f)
             });
+            let limits = self.limits;
+            let opened = opened
+                .map_err(|e| txwave::Error::Io { offset, source: e })
+                .and_then(|f| LogReader::with_limits(f, limits));
             match opened {
-                Ok(f) => self.reader = Some((file, LogReader::starting_at(f, offset, index))),
+                Ok(r) => self.reader = Some((file, r.at_block(offset, index))),
                 Err(e) => {
                     self.done = true;
-                    return Some(Err((
-                        self.path(file),
-                        txwave::Error::Io {
-                            offset,
-                            what: format!("cannot open: {e}"),
-                        },
-                    )));
+                    return Some(Err((self.path(file), e)));
                 }
             }
         }
-    }
-}
-
-/// The exit code a library error deserves.
-fn code_of(e: &txwave::Error) -> i32 {
-    match e {
-        txwave::Error::BlockDecode { .. }
-        | txwave::Error::BlockRejected { .. }
-        | txwave::Error::StateRootMismatch { .. } => EXIT_REJECTED,
-        _ => EXIT_USAGE,
     }
 }
 
@@ -391,13 +390,18 @@ pub fn index(args: IndexArgs) -> CliResult {
         let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
         files.push((p.display().to_string(), f));
     }
-    let index = BlockIndex::build(files).map_err(|(file, e)| {
-        let code = code_of(&e);
-        Failure::with_code(
-            code,
-            anyhow::Error::new(e).context(args.logs[file].display().to_string()),
-        )
-    })?;
+    // The library error stays inside the context, so it keeps its exit code.
+    let index =
+        BlockIndex::build_with_limits(files, args.limits.limits()).map_err(|(file, e)| {
+            let path = args.logs[file].display();
+            let context = match e {
+                txwave::Error::WrongHeight { .. } | txwave::Error::WrongParent { .. } => {
+                    format!("{path}: the logs do not chain")
+                }
+                _ => path.to_string(),
+            };
+            Failure::from(anyhow::Error::new(e).context(context))
+        })?;
     write_atomically(&args.out, &index.encode())?;
     let wall_ns = wall.elapsed().as_nanos() as u64;
     let txs: u64 = index.entries.iter().map(|e| e.tx_count as u64).sum();
@@ -640,7 +644,7 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
         }
     }
 
-    let mut blocks = Blocks::new(&args.logs, start);
+    let mut blocks = Blocks::new(&args.logs, start, args.engine.limits.limits());
     // Without an index: read up to the start, checking heights follow and that the block
     // at the start's height is the one the start state ended with.
     let mut first: Option<(Place, Block)> = None;
@@ -654,7 +658,7 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
                     tx_index: None,
                     reason: format!("{file}: {e}"),
                 });
-                Failure::with_code(code_of(&e), anyhow::Error::new(e).context(file))
+                Failure::from(anyhow::Error::new(e).context(file))
             })?;
             if let Some(p) = prev
                 && block.height != p + 1
@@ -754,10 +758,10 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
     );
     let places = places.lock().map(|p| p.clone()).unwrap_or_default();
     if let Some(e) = stream.error {
-        let code = code_of(&e);
         let file = read_error.lock().ok().and_then(|r| r.clone());
         let height = match &e {
-            txwave::Error::BlockRejected { height, .. }
+            txwave::Error::WrongHeight { found: height, .. }
+            | txwave::Error::WrongParent { height, .. }
             | txwave::Error::StateRootMismatch { height, .. } => Some(*height),
             _ => None,
         };
@@ -779,10 +783,7 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
         });
         v.computed_height = Some(state.height());
         v.computed_state_root = Some(hex32(&state.state_root()));
-        return Err(Failure::with_code(
-            code,
-            anyhow::Error::new(e).context(context),
-        ));
+        return Err(Failure::from(anyhow::Error::new(e).context(context)));
     }
     if let Some((height, reason)) = side {
         let place = places.get(v.blocks as usize - 1).cloned();
@@ -932,7 +933,7 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
             .map(|e| e.block_hash);
     }
     let engine = args.engine.engine()?;
-    let mut blocks = Blocks::new(&args.logs, start);
+    let mut blocks = Blocks::new(&args.logs, start, args.engine.limits.limits());
     let mut prev: Option<(u64, [u8; 32])> = None;
     let mut first_bad_signature: Option<BlockFailure> = None;
     let mut last_height = None;
@@ -944,7 +945,7 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
                 tx_index: None,
                 reason: format!("{file}: {e}"),
             });
-            Failure::with_code(code_of(&e), anyhow::Error::new(e).context(file))
+            Failure::from(anyhow::Error::new(e).context(file))
         })?;
         if block.height < from_h {
             // Reading up to the range (no index): heights must still follow.

@@ -3,6 +3,7 @@
 mod bench;
 mod calibrate;
 mod checkpoint;
+mod env;
 mod generate;
 mod history;
 mod inspect;
@@ -20,6 +21,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_REJECTED: i32 = 1;
 /// Exit code: usage or I/O error.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code: an internal error (a bug in txwave: a panic caught in one of its threads).
+pub const EXIT_INTERNAL: i32 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -127,6 +130,43 @@ impl GpuArgs {
     }
 }
 
+/// Bounds on what a block log may declare, shared by the commands that read logs.
+#[derive(clap::Args, Clone, Debug)]
+pub struct LimitArgs {
+    /// Largest block accepted, in bytes (header to checksum); a block that declares more
+    /// is refused before it is read (exit code 1). At most 4294967295.
+    #[arg(long, value_name = "BYTES", default_value_t = txwave::tx::MAX_BLOCK_BYTES,
+          value_parser = clap::value_parser!(u64).range(148..=txwave::tx::BLOCK_BYTES_CEILING))]
+    max_block_bytes: u64,
+    /// Most transactions accepted in one block.
+    #[arg(long, value_name = "N", default_value_t = txwave::tx::MAX_BLOCK_TXS)]
+    max_block_txs: u32,
+}
+
+impl LimitArgs {
+    /// The decode limits these flags ask for.
+    pub fn limits(&self) -> txwave::DecodeLimits {
+        txwave::DecodeLimits {
+            max_block_bytes: self.max_block_bytes,
+            max_block_txs: self.max_block_txs,
+        }
+    }
+}
+
+/// A clap parser for `STAGE:HEIGHT` (the hidden `--inject-panic` test hook).
+pub fn parse_panic_point(s: &str) -> Result<(txwave::engine::PanicPoint, u64), String> {
+    use txwave::engine::PanicPoint;
+    let (stage, height) = s.split_once(':').ok_or("expected STAGE:HEIGHT")?;
+    let point = match stage {
+        "read" => PanicPoint::Read,
+        "prepare" => PanicPoint::Prepare,
+        "apply" => PanicPoint::Apply,
+        other => return Err(format!("unknown stage {other:?}: read, prepare or apply")),
+    };
+    let height = height.parse().map_err(|e| format!("height: {e}"))?;
+    Ok((point, height))
+}
+
 /// A clap parser for a positive number of seconds.
 pub fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -147,9 +187,12 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
         let code = match err.downcast_ref::<txwave::Error>() {
             Some(
                 txwave::Error::BlockDecode { .. }
-                | txwave::Error::BlockRejected { .. }
+                | txwave::Error::BlockTooLarge { .. }
+                | txwave::Error::WrongHeight { .. }
+                | txwave::Error::WrongParent { .. }
                 | txwave::Error::StateRootMismatch { .. },
             ) => EXIT_REJECTED,
+            Some(txwave::Error::Internal { .. }) => EXIT_INTERNAL,
             _ => EXIT_USAGE,
         };
         Failure { code, err }
@@ -206,13 +249,17 @@ pub fn main() -> i32 {
 }
 
 fn devices(args: DevicesArgs) -> CliResult {
-    let adapters = txwave::gpu::list_adapters();
+    let backends = env::wgpu_backends();
+    let adapters = txwave::gpu::list_adapters(backends.as_deref());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&adapters)?);
         return Ok(());
     }
     if adapters.is_empty() {
-        println!("no GPU adapter found.\n{}", txwave::gpu::no_adapter_help());
+        println!(
+            "no GPU adapter found.\n{}",
+            txwave::gpu::no_adapter_help(backends.as_deref())
+        );
         return Ok(());
     }
     for (i, a) in adapters.iter().enumerate() {
@@ -233,19 +280,6 @@ fn devices(args: DevicesArgs) -> CliResult {
         );
     }
     Ok(())
-}
-
-/// The calibration an `Auto` engine uses, from `--calibration` / `--no-calibration`.
-pub fn calibration_choice(
-    file: Option<&Path>,
-    off: bool,
-) -> txwave::calibration::CalibrationChoice {
-    use txwave::calibration::CalibrationChoice;
-    match (file, off) {
-        (_, true) => CalibrationChoice::Off,
-        (Some(f), false) => CalibrationChoice::File(f.to_path_buf()),
-        (None, false) => CalibrationChoice::Discover,
-    }
 }
 
 /// Reads a genesis JSON or a snapshot, whichever the file holds.
@@ -271,14 +305,23 @@ pub fn load_state(path: &Path) -> anyhow::Result<txwave::State> {
     }
 }
 
-/// Reads and decodes one block log file.
+/// Reads and decodes one block log file, every block under the default
+/// [`txwave::DecodeLimits`] (checked before the block is buffered).
 pub fn load_blocks(path: &Path) -> Result<Vec<txwave::Block>, Failure> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let blocks = txwave::Block::decode_log(&bytes).map_err(|e| Failure {
-        code: EXIT_REJECTED,
-        err: anyhow::Error::new(e).context(format!("{}", path.display())),
-    })?;
-    Ok(blocks)
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    txwave::LogReader::new(file)
+        .collect::<txwave::Result<Vec<_>>>()
+        .map_err(|e| {
+            let code = match e {
+                txwave::Error::Io { .. } => EXIT_USAGE,
+                _ => EXIT_REJECTED,
+            };
+            Failure {
+                code,
+                err: anyhow::Error::new(e).context(format!("{}", path.display())),
+            }
+        })
 }
 
 /// Writes a file atomically: to a temporary name beside it, then renamed over it.

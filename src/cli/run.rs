@@ -92,6 +92,12 @@ pub struct RunArgs {
     /// after the last accepted block) and --receipts (those of the accepted blocks).
     #[arg(long)]
     keep_partial: bool,
+    #[command(flatten)]
+    limits: super::LimitArgs,
+    /// Test hook: panic at STAGE:HEIGHT (read, prepare, apply), to check that a panic
+    /// becomes a failure with exit code 3.
+    #[arg(long, hide = true, value_name = "STAGE:HEIGHT", value_parser = super::parse_panic_point)]
+    inject_panic: Vec<(txwave::engine::PanicPoint, u64)>,
     /// Index of the logs (`txwave index`): start reading at the block after the start
     /// state's height (a snapshot's, or --resume's checkpoint's) instead of reading up to
     /// it; the index's block at that height must hash to the state's last block hash.
@@ -174,16 +180,23 @@ pub fn run(args: RunArgs) -> CliResult {
     } else {
         load_state(&args.genesis_or_state)?
     };
-    let engine = Engine::new(EngineConfig {
+    let engine = Engine::new(super::env::engine_config(EngineConfig {
         backend: args.backend.into(),
         threads: args.threads,
         adapter: args.adapter.clone(),
         gpu: args.gpu.tunables()?,
-        calibration: super::calibration_choice(args.calibration.as_deref(), args.no_calibration),
+        placement: txwave::Placement {
+            calibration: super::env::calibration(args.calibration.as_deref(), args.no_calibration),
+            ..Default::default()
+        },
         key_cache_entries: args.key_cache,
+        limits: args.limits.limits(),
         ..Default::default()
-    })
+    }))
     .context("cannot start the engine")?;
+    for &(point, height) in &args.inject_panic {
+        engine.inject_panic(point, height);
+    }
     let warm_started = std::time::Instant::now();
     let warmed = if args.no_warm_keys {
         0
@@ -270,6 +283,7 @@ struct Position {
 /// The log files as one block iterator, recording where it is in `pos`.
 struct Logs {
     files: std::vec::IntoIter<std::fs::File>,
+    limits: txwave::DecodeLimits,
     current: Option<LogReader<std::fs::File>>,
     pos: Arc<Mutex<Position>>,
     /// Where the first file is read from (`--index`): byte offset and block index.
@@ -289,7 +303,7 @@ impl Iterator for Logs {
                         if let Some(n) = p.per_file.last_mut() {
                             *n += 1;
                         }
-                        p.sizes.push_back(encoded_len(block));
+                        p.sizes.push_back(block.encoded_len());
                     }
                     return Some(item);
                 }
@@ -303,12 +317,12 @@ impl Iterator for Logs {
             if offset > 0
                 && let Err(e) = std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset))
             {
-                return Some(Err(txwave::Error::Io {
-                    offset,
-                    what: format!("cannot seek: {e}"),
-                }));
+                return Some(Err(txwave::Error::Io { offset, source: e }));
             }
-            self.current = Some(LogReader::starting_at(f, offset, first));
+            self.current = Some(match LogReader::with_limits(f, self.limits) {
+                Ok(r) => r.at_block(offset, first),
+                Err(e) => return Some(Err(e)),
+            });
         }
     }
 }
@@ -326,7 +340,12 @@ impl Detached {
     fn spawn(mut logs: Logs) -> Detached {
         let (tx, rx) = std::sync::mpsc::sync_channel(0);
         std::thread::spawn(move || {
-            for item in logs.by_ref() {
+            loop {
+                // A panic while reading must end the run as a failure, not as the end of
+                // the logs (the channel closing would look like one).
+                let item = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| logs.next()))
+                    .unwrap_or_else(|p| Some(Err(internal_error("log read", p.as_ref()))));
+                let Some(item) = item else { break };
                 let failed = item.is_err();
                 if tx.send(item).is_err() || failed {
                     break;
@@ -353,6 +372,16 @@ impl Iterator for Detached {
             }
         }
     }
+}
+
+/// An [`txwave::Error::Internal`] for a panic caught on one of the binary's own threads.
+fn internal_error(stage: &'static str, payload: &(dyn std::any::Any + Send)) -> txwave::Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a payload that is not a message".into());
+    txwave::Error::Internal { stage, what }
 }
 
 /// The file and in-file index of the `global`-th block read (0-based).
@@ -382,12 +411,6 @@ fn progress(total_bytes: u64) -> indicatif::ProgressBar {
         .progress_chars("=> "),
     );
     bar
-}
-
-/// Bytes of a block's log encoding (header, length fields, txs, checksum).
-fn encoded_len(block: &Block) -> u64 {
-    (txwave::tx::BLOCK_HEADER_LEN + 32) as u64
-        + block.txs().map(|t| 2 + t.len() as u64).sum::<u64>()
 }
 
 fn block_hash(block: &Block) -> [u8; 32] {
@@ -425,6 +448,7 @@ fn process_all(
     }
     let mut logs = Logs {
         files: files.into_iter(),
+        limits: args.limits.limits(),
         current: None,
         pos: pos.clone(),
         start,
@@ -633,7 +657,9 @@ fn process_all(
             .unwrap_or_default();
         let context = match &e {
             // Decode and read errors name the block within its file already.
-            txwave::Error::BlockDecode { .. } | txwave::Error::Io { .. } => paths
+            txwave::Error::BlockDecode { .. }
+            | txwave::Error::BlockTooLarge { .. }
+            | txwave::Error::Io { .. } => paths
                 .get(pos.per_file.len().saturating_sub(1))
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::{Engine, report::*};
 use crate::commit::Committed;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, catch_panic};
 use crate::exec;
 use crate::hash;
 use crate::merkle::merkle_root;
@@ -47,13 +47,18 @@ pub(crate) struct PreparedBlock<'b> {
 
 impl Engine {
     /// Applies one block to `state`. On any error the state is exactly as before.
+    /// A block over [`EngineConfig::limits`](super::EngineConfig::limits) is refused
+    /// first ([`Error::BlockTooLarge`], block index 0); a panic inside txwave is an
+    /// [`Error::Internal`], with the state as before.
     pub fn process_block(&self, state: &mut State, block: &Block) -> Result<BlockOutcome> {
+        self.config.limits.check_block(block, 0)?;
         self.pool.install(|| {
             // The header is checked first, as it always was, so that a bad header is the
             // error reported even when a state-free stage would fail too.
             block.check_follows(state.height(), state.last_block_hash())?;
-            let prepared =
-                self.prepare_block(std::borrow::Cow::Borrowed(block), state.verify_rule())?;
+            let prepared = catch_panic("prepare", || {
+                self.prepare_block(std::borrow::Cow::Borrowed(block), state.verify_rule())
+            })?;
             self.apply_prepared(state, prepared)
         })
     }
@@ -93,7 +98,12 @@ impl Engine {
         let decoded: Vec<Option<Tx>> = (0..block_ref.tx_count())
             .into_par_iter()
             .with_min_len(512)
-            .map(|i| Tx::decode(block_ref.tx_bytes(i)))
+            .map(|i| {
+                if i == 0 {
+                    self.fault_point(super::PanicPoint::Prepare, block_ref.height);
+                }
+                Tx::decode(block_ref.tx_bytes(i))
+            })
             .collect();
         timings.decode_ns = lap(&mut t);
 
@@ -204,19 +214,32 @@ impl Engine {
         timings.decode_ns += lap(&mut t);
         // ---- End of the state-free/state split; the state part continues below unchanged.
 
-        // Resolve, with an undo log of everything the block may write.
-        let current = &*state;
-        let looked_up = self.staged(
-            "resolve",
-            &mut fallbacks,
-            |g| {
-                g.resolver
-                    .known_accounts(&g.ctx, &g.resident, current, &decoded, &sig_ok)
-            },
-            || resolve::cpu::known_accounts(current, &decoded, &sig_ok),
-        )?;
-        gpu_timings.resolve = looked_up.timings;
-        let resolved = resolve::resolve_known(state, block, &decoded, &sig_ok, looked_up.value);
+        // Resolve, with an undo log of everything the block may write. Resolve only
+        // creates accounts: until the full undo log exists, rolling back means dropping
+        // them. A panic in either part rolls back as an error does.
+        let creations = state.undo_log(state.account_count(), &[], &[]);
+        let resolving = catch_panic("apply (resolve)", || {
+            let current = &*state;
+            let looked_up = self.staged(
+                "resolve",
+                &mut fallbacks,
+                |g| {
+                    g.resolver
+                        .known_accounts(&g.ctx, &g.resident, current, &decoded, &sig_ok)
+                },
+                || resolve::cpu::known_accounts(current, &decoded, &sig_ok),
+            )?;
+            let resolved = resolve::resolve_known(state, block, &decoded, &sig_ok, looked_up.value);
+            Ok((looked_up.device, looked_up.timings, resolved))
+        });
+        let (resolve_device, resolve_timings, resolved) = match resolving {
+            Ok(v) => v,
+            Err(e) => {
+                state.rollback(creations);
+                return Err(e);
+            }
+        };
+        gpu_timings.resolve = resolve_timings;
         let writable = resolved.writable(state.pools().len());
         let undo = state.undo_log(
             resolved.accounts_before,
@@ -226,16 +249,18 @@ impl Engine {
         timings.resolve_ns = lap(&mut t);
 
         // From here on the state changes: any error rolls it back.
-        let after = self.execute_and_commit(
-            state,
-            block,
-            &resolved,
-            &writable.accounts,
-            &tx_ids,
-            &mut timings,
-            &mut gpu_timings,
-            &mut fallbacks,
-        );
+        let after = catch_panic("apply (execute, commit)", || {
+            self.execute_and_commit(
+                state,
+                block,
+                &resolved,
+                &writable.accounts,
+                &tx_ids,
+                &mut timings,
+                &mut gpu_timings,
+                &mut fallbacks,
+            )
+        });
         let Executed {
             sched,
             receipts,
@@ -268,7 +293,7 @@ impl Engine {
             devices: StageDevices {
                 hash: hash_device,
                 verify: verify_device,
-                resolve: looked_up.device,
+                resolve: resolve_device,
                 execute: execute_device,
                 commit: commit_device,
             },
@@ -311,6 +336,7 @@ impl Engine {
         )?;
         let results = executed.value;
         let execute_device = executed.device;
+        self.fault_point(super::PanicPoint::Apply, block.height);
         gpu_timings.execute = executed.timings;
         timings.execute_ns = t.elapsed().as_nanos() as u64;
         t = Instant::now();
@@ -350,8 +376,8 @@ impl Engine {
         {
             return Err(Error::StateRootMismatch {
                 height: block.height,
-                claimed: hex::encode(claimed),
-                computed: hex::encode(roots.state_root),
+                claimed,
+                computed: roots.state_root,
             });
         }
         timings.commit_ns = t.elapsed().as_nanos() as u64;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{Device, Engine};
-use crate::calibration::{CALIBRATION_ENV, Calibration};
+use crate::calibration::Calibration;
 use crate::error::{Error, Result};
 use crate::gpu::GpuTimings;
 use crate::split::*;
@@ -213,7 +213,7 @@ impl Engine {
 
     /// [`Engine::verify_split`] for BLAKE3 of many messages: `value[i]` is the hash of
     /// `msgs[i]`; the GPU takes a share of at least [`MIN_GPU_SHARE`] messages or none.
-    /// What `hash_many` runs under `Auto` with a GPU (see [`crate::EngineConfig::hybrid`]).
+    /// What `hash_many` runs under `Auto` with a GPU (see [`crate::Placement::hybrid`]).
     pub fn hash_split(&self, msgs: &[&[u8]]) -> SplitRun<[u8; 32]> {
         self.ensure_rates();
         let gpu_n = self
@@ -325,22 +325,13 @@ impl Engine {
         error.map_or(Ok(()), Err)
     }
 
-    /// Before the first split: rates set by the caller stay; else the file named by
-    /// [`CALIBRATION_ENV`] is loaded; else (or when it is refused) the rates are measured.
+    /// Before the first split: rates already known (from
+    /// [`Placement::calibration`](super::Placement::calibration) or
+    /// [`Engine::load_calibration`]) stay; else they are measured.
     pub(crate) fn ensure_rates(&self) {
         self.rates_once(|| {
             if self.rates().is_known() {
                 return;
-            }
-            if let Some(path) = std::env::var_os(CALIBRATION_ENV) {
-                match self.apply_calibration_file(Path::new(&path)) {
-                    Ok(()) if self.rates().is_known() => return,
-                    Ok(()) => self.rates().set_note(format!(
-                        "{}: not every stage has rates; measured them",
-                        Path::new(&path).display()
-                    )),
-                    Err(e) => self.rates().set_note(format!("{e}; measured the rates")),
-                }
             }
             if let Err(e) = self.measure_rates() {
                 self.rates().set_note(format!(

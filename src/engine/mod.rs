@@ -2,7 +2,7 @@
 //! (`block.rs`: one block, rolled back when it fails), splits big batches between CPU and
 //! GPU (`hybrid.rs`) and reports what ran where (`report.rs`).
 
-use crate::calibration::{AutoThresholds, Calibration, CalibrationChoice};
+use crate::calibration::{AutoThresholds, Calibration};
 use crate::commit::cpu::CpuCommit;
 use crate::commit::gpu::GpuCommit;
 use crate::error::{Error, Result};
@@ -39,40 +39,78 @@ pub enum Backend {
     Auto,
 }
 
-/// Engine settings.
+/// Where work goes: which device runs a batch under `Auto`, and how a large batch is
+/// split between the GPU and the CPU pool. One value, [`EngineConfig::placement`], read by
+/// the engine and by every [`crate::VerifyService`] built on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// A calibration file (written by `txwave calibrate`; docs/FORMATS.md) measured on this
+    /// machine: under `Auto` its break-even sizes replace the `auto_min_*` guesses, and
+    /// on any engine with a GPU its rates seed the CPU+GPU split. One that is missing,
+    /// unreadable, malformed or from another adapter is refused with a note
+    /// ([`Engine::auto_thresholds`], [`crate::split::RateModel::note`]) and the defaults are
+    /// used. `None` (the default): the guesses, and rates measured at first use. The
+    /// library reads no other file and no environment variable.
+    pub calibration: Option<std::path::PathBuf>,
+    /// With `Auto` and no calibration, `hash_many` batches smaller than this run on the
+    /// CPU: a GPU round trip (upload, dispatch, readback; tens to hundreds of µs) costs
+    /// more than the `blake3` crate needs for a few thousand small messages (about 0.1 µs
+    /// each per core).
+    pub auto_min_hash_batch: usize,
+    /// With `Auto`, signature batches smaller than this (in `verify_signatures` and in a
+    /// block) run on the CPU. A fixed guess (4096 keeps small blocks off a slow or busy
+    /// device), used when no calibration is loaded.
+    pub auto_min_verify_batch: usize,
+    /// With `Auto` and a GPU, `hash_many` and signature batches at least as large as the
+    /// thresholds above are split between the GPU and the CPU pool in proportion to their
+    /// rates ([`crate::split`]); `false` sends each such batch to the GPU whole.
+    pub hybrid: bool,
+    /// Smallest GPU share of a split worth a GPU call ([`Engine::verify_split`], the
+    /// verify service); smaller shares stay on the CPU (default 256).
+    pub min_gpu_share: usize,
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Placement {
+            calibration: None,
+            auto_min_hash_batch: 4096,
+            auto_min_verify_batch: 4096,
+            hybrid: true,
+            min_gpu_share: crate::split::MIN_GPU_SHARE,
+        }
+    }
+}
+
+/// Engine settings. Everything the engine uses is here: it reads no environment
+/// variable and no file that is not named here.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Which backend runs the parallel stages.
     pub backend: Backend,
     /// Worker threads for CPU stages; `None` = one per core.
     pub threads: Option<usize>,
-    /// Substring of the adapter name to use (else `TXWAVE_ADAPTER`, else the best one).
-    /// With `Auto`, naming an adapter also allows a software (CPU-type) one.
+    /// Substring of the adapter name to use (`None`: the best one). With `Auto`, naming
+    /// an adapter also allows a software (CPU-type) one.
     pub adapter: Option<String>,
-    /// With `Auto` and no calibration, `hash_many` batches smaller than this run on the
-    /// CPU: a GPU round trip
-    /// (upload, dispatch, readback; tens to hundreds of µs) costs more than the `blake3`
-    /// crate needs for a few thousand small messages (about 0.1 µs each per core).
-    pub auto_min_hash_batch: usize,
-    /// With `Auto`, signature batches smaller than this (in `verify_signatures` and in a
-    /// block) run on the CPU. A fixed guess (4096 keeps small blocks off a slow or busy
-    /// device), used when no calibration is loaded: `txwave calibrate` measures the
-    /// machine's real break-even sizes ([`EngineConfig::calibration`]).
-    pub auto_min_verify_batch: usize,
+    /// wgpu backends to look for adapters on, a comma list as `WGPU_BACKEND` takes
+    /// (`"vulkan"`, `"metal,dx12"`); `None`: Vulkan, Metal and DX12. GL is never used.
+    pub wgpu_backends: Option<String>,
+    /// Where the GPU verifier keeps the driver's compiled pipeline between processes
+    /// (Vulkan's pipeline cache); `None` (the default): no disk cache.
+    pub pipeline_cache_dir: Option<std::path::PathBuf>,
+    /// Where work goes under `Auto` and how batches are split ([`Placement`]).
+    pub placement: Placement,
     /// Bound of the engine's cache of decompressed signer keys, in entries (0 turns it
     /// off); see [`verify::cache::KeyCache`].
     pub key_cache_entries: usize,
-    /// With `Auto` and a GPU, `hash_many` and signature batches at least as large as the
-    /// thresholds above are split between the GPU and the CPU pool in proportion to their
-    /// rates ([`crate::split`]); `false` sends each such batch to the GPU whole.
-    pub hybrid: bool,
     /// Workgroup sizes and the verifier's variant on the GPU
     /// ([`crate::gpu::tunables`]); the defaults are the shapes txwave has always run.
     pub gpu: GpuTunables,
-    /// Under `Auto` with a GPU: the calibration whose break-even sizes replace the
-    /// `auto_min_*` guesses and whose rates seed the CPU+GPU split
-    /// ([`Engine::auto_thresholds`] says which were used).
-    pub calibration: CalibrationChoice,
+    /// Bounds on a block's size and tx count: a block over them is refused by
+    /// `process_block` and `process_stream` with [`Error::BlockTooLarge`] before any
+    /// work (readers of logs have their own, [`crate::LogReader::with_limits`]).
+    pub limits: crate::tx::DecodeLimits,
 }
 
 impl Default for EngineConfig {
@@ -81,12 +119,47 @@ impl Default for EngineConfig {
             backend: Backend::Auto,
             threads: None,
             adapter: None,
-            auto_min_hash_batch: 4096,
-            auto_min_verify_batch: 4096,
+            wgpu_backends: None,
+            pipeline_cache_dir: None,
+            placement: Placement::default(),
             key_cache_entries: verify::cache::DEFAULT_KEY_CACHE_ENTRIES,
-            hybrid: true,
             gpu: GpuTunables::default(),
-            calibration: CalibrationChoice::Discover,
+            limits: crate::tx::DecodeLimits::default(),
+        }
+    }
+}
+
+/// Where [`Engine::inject_panic`] makes the engine panic: one point of each thread
+/// txwave owns, to test that a panic becomes an [`Error::Internal`] and never looks like
+/// success.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanicPoint {
+    /// The stream's read thread, after it pulled the block at the height.
+    Read,
+    /// A rayon job of the engine's pool while the block at the height is prepared.
+    Prepare,
+    /// The apply stage of the block at the height, after execution changed the state.
+    Apply,
+    /// A verify service worker, in the next batch it runs (the height is not used).
+    Service,
+}
+
+/// Panics armed by [`Engine::inject_panic`], each fired once.
+#[derive(Debug, Default)]
+struct Faults(std::sync::Mutex<Vec<(PanicPoint, u64)>>);
+
+impl Faults {
+    /// Panics when `(point, height)` was armed (disarming it first).
+    fn fire(&self, point: PanicPoint, height: u64) {
+        let mut armed = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let hit = armed
+            .iter()
+            .position(|&(p, h)| p == point && (h == height || point == PanicPoint::Service));
+        if let Some(i) = hit {
+            armed.swap_remove(i);
+            drop(armed);
+            panic!("injected panic ({point:?} at height {height})");
         }
     }
 }
@@ -104,12 +177,17 @@ struct GpuStages {
 }
 
 impl GpuStages {
-    fn open(ctx: GpuContext, tunables: &GpuTunables) -> Result<Self> {
+    fn open(
+        ctx: GpuContext,
+        tunables: &GpuTunables,
+        pipeline_cache_dir: Option<&std::path::Path>,
+    ) -> Result<Self> {
         tunables.check(&ctx.limits)?;
         let resident = ResidentState::new(&ctx);
         let hasher = GpuHasher::new(&ctx, tunables)?;
         let commit = GpuCommit::new(&ctx, tunables)?;
-        let verifier = GpuVerifier::new(&ctx, tunables.verify)?;
+        let verifier =
+            GpuVerifier::with_pipeline_cache_dir(&ctx, tunables.verify, pipeline_cache_dir)?;
         let resolver = GpuResolver::new(&ctx, tunables)?;
         let exec = GpuExecutor::new(&ctx, tunables)?;
         Ok(GpuStages {
@@ -159,6 +237,7 @@ pub struct Engine {
     rates: crate::split::RateModel,
     rates_ready: std::sync::OnceLock<()>,
     auto: AutoThresholds,
+    faults: Faults,
 }
 
 // The engine is shared between threads (the verify service, validators).
@@ -196,16 +275,20 @@ impl Engine {
             }
             builder = builder.num_threads(n);
         }
+        config.limits.check()?;
         let pool = builder
             .build()
             .map_err(|e| Error::InvalidArgument(format!("cannot start thread pool: {e}")))?;
+        let open_ctx =
+            || GpuContext::open(config.adapter.as_deref(), config.wgpu_backends.as_deref());
+        let cache_dir = config.pipeline_cache_dir.as_deref();
         let (gpu, note) = match config.backend {
             Backend::Cpu => (None, None),
             Backend::Gpu => {
-                let ctx = GpuContext::new(config.adapter.as_deref())?;
-                (Some(GpuStages::open(ctx, &config.gpu)?), None)
+                let ctx = open_ctx()?;
+                (Some(GpuStages::open(ctx, &config.gpu, cache_dir)?), None)
             }
-            Backend::Auto => match GpuContext::new(config.adapter.as_deref()) {
+            Backend::Auto => match open_ctx() {
                 Err(e) => (None, Some(format!("auto chose the CPU: {e}"))),
                 Ok(ctx) if ctx.adapter.device_type == "Cpu" && config.adapter.is_none() => (
                     None,
@@ -214,7 +297,7 @@ impl Engine {
                         ctx.adapter.name
                     )),
                 ),
-                Ok(ctx) => match GpuStages::open(ctx, &config.gpu) {
+                Ok(ctx) => match GpuStages::open(ctx, &config.gpu, cache_dir) {
                     Ok(g) => (Some(g), None),
                     Err(e) => (None, Some(format!("auto chose the CPU: {e}"))),
                 },
@@ -233,6 +316,7 @@ impl Engine {
             rates,
             rates_ready: std::sync::OnceLock::new(),
             auto,
+            faults: Faults::default(),
         })
     }
 
@@ -244,34 +328,57 @@ impl Engine {
         ctx: Option<&GpuContext>,
         rates: &crate::split::RateModel,
     ) -> AutoThresholds {
-        let mut defaults =
-            AutoThresholds::defaults(config.auto_min_verify_batch, config.auto_min_hash_batch);
-        if config.backend != Backend::Auto {
-            return defaults;
-        }
-        let Some((path, named)) = config.calibration.resolve() else {
+        let placement = &config.placement;
+        let mut defaults = AutoThresholds::defaults(
+            placement.auto_min_verify_batch,
+            placement.auto_min_hash_batch,
+        );
+        let Some(path) = &placement.calibration else {
             return defaults;
         };
         let shown = path.display().to_string();
         let Some(ctx) = ctx else {
-            if named {
-                defaults.note = Some(match Calibration::load(&path, None) {
+            if config.backend == Backend::Auto {
+                defaults.note = Some(match Calibration::load(path, None) {
                     Ok(_) => format!("calibration {shown} not used: auto runs on the CPU"),
                     Err(e) => format!("{e}; not used"),
                 });
             }
             return defaults;
         };
-        match Calibration::load(&path, Some(&ctx.adapter.name)) {
+        match Calibration::load(path, Some(&ctx.adapter.name)) {
             Ok(cal) => {
+                // The rates seed the split on any engine with a GPU (the verify service
+                // splits on Gpu engines too); the thresholds are Auto's alone.
                 rates.apply_calibration(&cal.stage_rates(), &shown);
-                AutoThresholds::from_calibration(&cal, &shown, &defaults)
+                if config.backend == Backend::Auto {
+                    AutoThresholds::from_calibration(&cal, &shown, &defaults)
+                } else {
+                    defaults
+                }
             }
             Err(e) => {
+                rates.set_note(format!("{e}; the rates are measured"));
                 defaults.note = Some(format!("{e}; using the default thresholds"));
                 defaults
             }
         }
+    }
+
+    /// Test hook: the next time the engine reaches `point` for the block at `height`, it
+    /// panics there (once). What must follow is an [`Error::Internal`], never success.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, point: PanicPoint, height: u64) {
+        self.faults
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((point, height));
+    }
+
+    /// Fires an armed [`Engine::inject_panic`] at `point`.
+    pub(crate) fn fault_point(&self, point: PanicPoint, height: u64) {
+        self.faults.fire(point, height);
     }
 
     /// The smallest batches `Auto` sends to the GPU, and where they came from.
@@ -423,7 +530,7 @@ impl Engine {
 
     /// Whether `Auto` splits batches above its thresholds between GPU and CPU.
     fn splits(&self) -> bool {
-        self.config.backend == Backend::Auto && self.config.hybrid && self.gpu.is_some()
+        self.config.backend == Backend::Auto && self.config.placement.hybrid && self.gpu.is_some()
     }
 
     /// The CPU pool.
@@ -449,7 +556,7 @@ impl Engine {
 
     /// BLAKE3 of every message (any lengths). Under `Auto`, batches smaller than
     /// [`Engine::auto_thresholds`] (a calibration's break-even size, else
-    /// [`EngineConfig::auto_min_hash_batch`]) and failed GPU calls run on the CPU.
+    /// [`Placement::auto_min_hash_batch`]) and failed GPU calls run on the CPU.
     pub fn hash_many(&self, msgs: &[&[u8]]) -> Result<Vec<[u8; 32]>> {
         if self.config.backend == Backend::Auto && msgs.len() < self.auto.hash {
             return Ok(self.pool.install(|| hash::cpu::hash_many(msgs)));
@@ -470,7 +577,7 @@ impl Engine {
 
     /// Checks every signature under `rule`; `out[i]` says whether `items[i]` is accepted.
     /// Under `Auto`, batches smaller than [`Engine::auto_thresholds`] (a calibration's
-    /// break-even size, else [`EngineConfig::auto_min_verify_batch`]) and failed GPU calls
+    /// break-even size, else [`Placement::auto_min_verify_batch`]) and failed GPU calls
     /// run on the CPU.
     pub fn verify_signatures(&self, items: &[SigCheck<'_>], rule: VerifyRule) -> Result<Vec<bool>> {
         let mut fallbacks = Vec::new();

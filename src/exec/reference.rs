@@ -35,8 +35,8 @@ pub fn execute_block(state: &mut State, block: &Block) -> Result<ReferenceOutcom
     {
         return Err(Error::StateRootMismatch {
             height: block.height,
-            claimed: hex::encode(claimed),
-            computed: hex::encode(outcome.state_root),
+            claimed,
+            computed: outcome.state_root,
         });
     }
     *state = work;

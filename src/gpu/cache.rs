@@ -4,26 +4,10 @@
 //! pipeline's override values. The verifier uses it: its modules take seconds to compile
 //! on some drivers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::GpuContext;
 use super::shaders::ShaderModule;
-
-/// Environment variable naming the directory for pipeline caches.
-pub const PIPELINE_CACHE_DIR_ENV: &str = "TXWAVE_PIPELINE_CACHE_DIR";
-
-/// Where stages keep their pipeline caches: `$TXWAVE_PIPELINE_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/txwave`, else `$HOME/.cache/txwave`; `None` when none is set.
-pub fn default_pipeline_cache_dir() -> Option<PathBuf> {
-    let var = |name| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    var(PIPELINE_CACHE_DIR_ENV)
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("txwave")))
-        .or_else(|| var("HOME").map(|d| d.join(".cache").join("txwave")))
-}
 
 /// One file per adapter, driver, module source and set of override values (`constants`,
 /// as given to the pipeline: each set of values is its own compiled pipeline).

@@ -16,9 +16,6 @@ pub mod resident;
 pub mod shaders;
 pub mod tunables;
 
-/// Environment variable that selects an adapter by a substring of its name.
-pub const ADAPTER_ENV: &str = "TXWAVE_ADAPTER";
-
 /// Wall-clock and device time of one GPU call, split by phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct GpuTimings {
@@ -102,64 +99,40 @@ fn rank(device_type: wgpu::DeviceType) -> u8 {
 }
 
 /// The wgpu backends txwave enumerates adapters from: Vulkan, Metal and DX12
-/// (`wgpu::Backends::PRIMARY`), narrowed by `WGPU_BACKEND` when it is set. wgpu's GL
-/// backend is never used (docs/SPEC.md, GPU rules): its context lock deadlocks under
-/// concurrent compute, it offers no hardware the others lack, and initialising it probes
-/// the window system (EGL, Wayland), which writes lines such as "XDG_RUNTIME_DIR is
-/// invalid or not set" on stderr. Leaving it out of the instance keeps probing silent.
-pub fn enabled_backends() -> wgpu::Backends {
+/// (`wgpu::Backends::PRIMARY`), narrowed by `asked` (a comma list in `WGPU_BACKEND`'s
+/// syntax, e.g. `"vulkan"`, which the caller reads from wherever it likes: the library
+/// reads no environment). wgpu's GL backend is never used (docs/SPEC.md, GPU rules): its
+/// context lock deadlocks under concurrent compute, it offers no hardware the others lack,
+/// and initialising it probes the window system (EGL, Wayland), which writes lines such as
+/// "XDG_RUNTIME_DIR is invalid or not set" on stderr. Leaving it out of the instance keeps
+/// probing silent.
+pub fn enabled_backends(asked: Option<&str>) -> wgpu::Backends {
     let primary = wgpu::Backends::PRIMARY;
-    match wgpu::Backends::from_env() {
-        Some(asked) => asked & primary,
+    match asked.filter(|a| !a.is_empty()) {
+        Some(asked) => wgpu::Backends::from_comma_list(asked) & primary,
         None => primary,
     }
 }
 
-fn new_instance() -> wgpu::Instance {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-    desc.backends = enabled_backends();
+fn new_instance(backends: wgpu::Backends) -> wgpu::Instance {
+    // Not `…_from_env`: every setting comes from the caller.
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
     wgpu::Instance::new(desc)
 }
 
-/// Environment variable that turns off Mesa's `VK_LAYER_MESA_device_select`, see
-/// [`quiet_window_system_probing`].
-pub const MESA_DEVICE_SELECT_OFF_ENV: &str = "NODEVICE_SELECT";
-
-/// Stops the one source of stderr noise left once GL is out: Mesa's
-/// `VK_LAYER_MESA_device_select`, an implicit Vulkan layer that `mesa-vulkan-drivers`
-/// installs, connects to the Wayland and X11 displays while the Vulkan loader enumerates
-/// devices (to learn which GPU drives the screen) and libwayland prints
-/// "error: XDG_RUNTIME_DIR is invalid or not set in the environment." when there is no
-/// session. The layer only reorders devices for presentation; txwave presents nothing and
-/// chooses its adapter itself, so the layer's own switch (`NODEVICE_SELECT=1`, named in
-/// its manifest's `disable_environment`) turns it off for compute with no other effect.
-/// A user who set `NODEVICE_SELECT` or `MESA_VK_DEVICE_SELECT` keeps their choice.
-///
-/// Returns the variables to set, or `None` when nothing needs doing. The library never
-/// changes the process environment itself (other threads may be reading it): the binary
-/// applies this at the start of `main`, before any thread exists; an embedding program
-/// that wants the same silence sets `NODEVICE_SELECT=1` itself.
-pub fn quiet_window_system_probing() -> Option<(&'static str, &'static str)> {
-    let user_chose = |k: &str| std::env::var_os(k).is_some();
-    if user_chose(MESA_DEVICE_SELECT_OFF_ENV) || user_chose("MESA_VK_DEVICE_SELECT") {
-        None
-    } else {
-        Some((MESA_DEVICE_SELECT_OFF_ENV, "1"))
-    }
-}
-
-/// Why no adapter was found and how to get one, for `txwave devices` and error messages.
-pub fn no_adapter_help() -> String {
-    let asked = std::env::var("WGPU_BACKEND").ok();
+/// Why no adapter was found and how to get one, for `txwave devices` and error messages;
+/// `asked` is the backend list the adapters were narrowed to, if any.
+pub fn no_adapter_help(asked: Option<&str>) -> String {
     let mut text = String::from(
         "txwave looks for adapters on wgpu's Vulkan, Metal and DX12 backends only (not GL)",
     );
     if let Some(asked) = &asked {
         text.push_str(&format!(
             ", narrowed by WGPU_BACKEND={asked:?} to {:?}",
-            enabled_backends()
+            enabled_backends(Some(asked))
         ));
-        if enabled_backends().is_empty() {
+        if enabled_backends(Some(asked)).is_empty() {
             text.push_str(" — none of them; unset WGPU_BACKEND or name vulkan, metal or dx12");
         }
     }
@@ -192,10 +165,11 @@ fn report(adapter: &wgpu::Adapter) -> AdapterReport {
     }
 }
 
-/// Lists every adapter of the [`enabled_backends`], best first.
-pub fn list_adapters() -> Vec<AdapterReport> {
-    let instance = new_instance();
-    let mut adapters = pollster::block_on(instance.enumerate_adapters(enabled_backends()));
+/// Lists every adapter of the [`enabled_backends`] for `backends`, best first.
+pub fn list_adapters(backends: Option<&str>) -> Vec<AdapterReport> {
+    let backends = enabled_backends(backends);
+    let instance = new_instance(backends);
+    let mut adapters = pollster::block_on(instance.enumerate_adapters(backends));
     adapters.sort_by_key(|a| rank(a.get_info().device_type));
     adapters.iter().map(report).collect()
 }
@@ -226,17 +200,18 @@ impl std::fmt::Debug for GpuContext {
 
 impl GpuContext {
     /// Opens the best adapter: discrete, then integrated, then virtual, then CPU. A filter
-    /// (or `TXWAVE_ADAPTER` when the filter is `None`) keeps only adapters whose name
+    /// keeps only adapters whose name
     /// contains it, case-insensitively.
     pub fn new(filter: Option<&str>) -> Result<Self> {
-        let env_filter = std::env::var(ADAPTER_ENV).ok();
-        let filter = filter
-            .map(str::to_string)
-            .or(env_filter)
-            .filter(|f| !f.is_empty())
-            .map(|f| f.to_lowercase());
-        let instance = new_instance();
-        let mut adapters = pollster::block_on(instance.enumerate_adapters(enabled_backends()));
+        Self::open(filter, None)
+    }
+
+    /// [`GpuContext::new`] on the backends `backends` names ([`enabled_backends`]).
+    pub fn open(filter: Option<&str>, backends: Option<&str>) -> Result<Self> {
+        let filter = filter.filter(|f| !f.is_empty()).map(|f| f.to_lowercase());
+        let enabled = enabled_backends(backends);
+        let instance = new_instance(enabled);
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(enabled));
         let seen: Vec<String> = adapters
             .iter()
             .map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend))
@@ -255,7 +230,9 @@ impl GpuContext {
                     "no adapter name contains {f:?}; seen: [{}]",
                     seen.join(", ")
                 ),
-                None if seen.is_empty() => format!("no GPU adapter found: {}", no_adapter_help()),
+                None if seen.is_empty() => {
+                    format!("no GPU adapter found: {}", no_adapter_help(backends))
+                }
                 None => format!("none of [{}] can run compute shaders", seen.join(", ")),
             })
         })?;

@@ -254,12 +254,11 @@ fn plan_chunks(
 }
 
 impl GpuVerifier {
-    /// Compiles the verifier pipeline of `variant` on `ctx`'s device, through a pipeline
-    /// cache kept in [`cache::default_pipeline_cache_dir`] where the device supports one
+    /// Compiles the verifier pipeline of `variant` on `ctx`'s device, with no disk cache
     /// (see [`GpuVerifier::with_pipeline_cache_dir`]). `VerifyVariant::default()` is the
     /// verifier txwave has always run.
     pub fn new(ctx: &GpuContext, variant: VerifyVariant) -> Result<Self> {
-        Self::with_pipeline_cache_dir(ctx, variant, cache::default_pipeline_cache_dir().as_deref())
+        Self::with_pipeline_cache_dir(ctx, variant, None)
     }
 
     /// Compiles the verifier pipeline. With `cache_dir` and a device with

@@ -49,10 +49,12 @@ pub fn gpu_engine_with(backend: Backend, gpu: GpuTunables) -> Option<Engine> {
         Engine::new(EngineConfig {
             backend,
             adapter: Some(ctx.adapter.name.clone()),
-            auto_min_hash_batch: 0,
-            auto_min_verify_batch: 0,
+            placement: txwave::Placement {
+                auto_min_hash_batch: 0,
+                auto_min_verify_batch: 0,
+                ..Default::default()
+            },
             gpu,
-            calibration: txwave::calibration::CalibrationChoice::Off,
             ..Default::default()
         })
         .expect("engine on the test adapter"),
@@ -73,8 +75,10 @@ pub fn auto_engine_cpu_verify() -> Option<Engine> {
         Engine::new(EngineConfig {
             backend: Backend::Auto,
             adapter: Some(ctx.adapter.name.clone()),
-            auto_min_hash_batch: 0,
-            calibration: txwave::calibration::CalibrationChoice::Off,
+            placement: txwave::Placement {
+                auto_min_hash_batch: 0,
+                ..Default::default()
+            },
             ..Default::default()
         })
         .expect("engine on the test adapter"),

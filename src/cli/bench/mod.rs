@@ -224,7 +224,9 @@ fn open_engine(
 ) -> anyhow::Result<Result<Engine, String>> {
     let backend: Backend = b.into();
     if backend == Backend::Gpu && !explicit {
-        match txwave::gpu::GpuContext::new(args.adapter.as_deref()) {
+        let adapter = super::env::adapter(args.adapter.as_deref());
+        let backends = super::env::wgpu_backends();
+        match txwave::gpu::GpuContext::open(adapter.as_deref(), backends.as_deref()) {
             Ok(ctx) if ctx.adapter.device_type == "Cpu" => {
                 return Ok(Err(format!(
                     "{} is a software renderer; name it with --backends cpu,gpu to time it anyway",
@@ -235,14 +237,17 @@ fn open_engine(
             Ok(_) => {}
         }
     }
-    let engine = Engine::new(EngineConfig {
+    let engine = Engine::new(super::env::engine_config(EngineConfig {
         backend,
         threads: args.threads,
         adapter: args.adapter.clone(),
         gpu: args.gpu.tunables()?,
-        calibration: super::calibration_choice(args.calibration.as_deref(), args.no_calibration),
+        placement: txwave::Placement {
+            calibration: super::env::calibration(args.calibration.as_deref(), args.no_calibration),
+            ..Default::default()
+        },
         ..Default::default()
-    });
+    }));
     Ok(engine.map_err(|e| e.to_string()))
 }
 
@@ -421,13 +426,13 @@ pub fn bench(args: BenchArgs) -> CliResult {
                     t.set_workgroup_size(*k, wg);
                 }
                 eprintln!("bench: end to end on gpu, workgroup size {wg}");
-                let engine = match Engine::new(EngineConfig {
+                let engine = match Engine::new(super::env::engine_config(EngineConfig {
                     backend: Backend::Gpu,
                     threads: args.threads,
                     adapter: args.adapter.clone(),
                     gpu: t,
                     ..Default::default()
-                }) {
+                })) {
                     Ok(e) => e,
                     Err(e) => {
                         unavailable.push(Unavailable {
