@@ -462,9 +462,10 @@ mod tests {
         b3.encode_into(&mut bytes);
         let (file, err) = BlockIndex::build([("a".to_string(), &bytes[..])]).unwrap_err();
         assert_eq!(file, 0);
-        assert!(
-            err.to_string().contains("follows the block at height 2"),
-            "{err}"
+        // Block 3 is missing: the block after height 2 claims height 4.
+        assert_eq!(
+            err.to_string(),
+            "block at height 4 rejected: height field: expected 3, found 4"
         );
     }
 
