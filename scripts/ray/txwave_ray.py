@@ -15,7 +15,7 @@ A range that fails verification is a normal result (the task returns it) and is 
 retried; a task whose worker process or node dies is retried by Ray (max_retries).
 Without --address, Ray starts on this machine (no cluster); with it, the driver joins a
 cluster, whose workers must see the same paths (a shared file system) and find the
-txwave binary on PATH or at --txwave.
+txwave binary on PATH or at --txwave, or receive it with the job (--ship-txwave).
 
 Test hook: with TXWAVE_RAY_KILL_ONCE=FILE in the driver's environment, the first task to
 start creates FILE and kills its own worker process while txwave runs (as a lost node
@@ -27,10 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +40,8 @@ from pathlib import Path
 SYSTEM_RETRIES = 3
 # The last bytes of a failed command's stderr kept in the report.
 STDERR_TAIL = 2000
+# Where a txwave binary shipped with the job (--ship-txwave) lies in a task's working dir.
+SHIPPED = "./txwave"
 
 
 def index_heights(index: Path) -> tuple[int, int]:
@@ -67,6 +71,9 @@ def run_txwave(argv: list[str], kill_marker: str | None) -> dict:
     creates it and kills its own process while txwave runs, as a lost node would.
     """
     started = time.monotonic()
+    if argv[0] == SHIPPED and not os.access(SHIPPED, os.X_OK) and os.path.exists(SHIPPED):
+        # Unpacking a job's working_dir may drop the executable bit.
+        os.chmod(SHIPPED, 0o755)
     try:
         proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -165,9 +172,12 @@ def why(result: dict) -> str:
 
 
 def execute(tasks: list[dict], address: str | None, cpus: float, gpus: float,
-            kill_marker: str | None, progress=sys.stderr) -> tuple[list[dict], float]:
+            kill_marker: str | None, progress=sys.stderr,
+            ship: str | None = None) -> tuple[list[dict], float]:
     """Runs every task on Ray; returns one row per task, in range order, and the wall
-    time in seconds (from submission to the last result)."""
+    time in seconds (from submission to the last result). With `ship` (a txwave binary
+    on this machine), the binary goes to the workers with the job (Ray's working_dir)
+    and the tasks run that copy."""
     import ray
     from ray.exceptions import RayError
 
@@ -185,6 +195,11 @@ def execute(tasks: list[dict], address: str | None, cpus: float, gpus: float,
     # node) are retried.
     remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=SYSTEM_RETRIES,
                         retry_exceptions=False)(run_txwave)
+    if ship is not None:
+        job_dir = tempfile.mkdtemp(prefix="txwave-job-")
+        shutil.copy2(ship, os.path.join(job_dir, "txwave"))
+        remote = remote.options(runtime_env={"working_dir": job_dir})
+        tasks = [{**t, "argv": [SHIPPED, *t["argv"][1:]]} for t in tasks]
     started = time.monotonic()
     pending = {remote.remote(t["argv"], kill_marker): t for t in tasks}
     rows = []
@@ -281,7 +296,7 @@ def verify(args: argparse.Namespace) -> dict:
     logs = [str(p) for p in args.logs]
     tasks = replay_tasks(args.txwave, the_plan, logs, index, engine_flags(args))
     rows, wall = execute(tasks, args.address, args.cpus_per_task, args.gpus_per_task,
-                         os.environ.get("TXWAVE_RAY_KILL_ONCE"))
+                         os.environ.get("TXWAVE_RAY_KILL_ONCE"), ship=shipped(args))
     return report("replay", rows, wall, {"unverified_tail": the_plan.get("unverified_tail")})
 
 
@@ -299,8 +314,18 @@ def audit(args: argparse.Namespace) -> dict:
     if not tasks:
         raise SystemExit(f"no heights to audit: {a}..{b}")
     rows, wall = execute(tasks, args.address, args.cpus_per_task, args.gpus_per_task,
-                         os.environ.get("TXWAVE_RAY_KILL_ONCE"))
+                         os.environ.get("TXWAVE_RAY_KILL_ONCE"), ship=shipped(args))
     return report("audit", rows, wall, {})
+
+
+def shipped(args: argparse.Namespace) -> str | None:
+    """The binary to ship with the job (--ship-txwave), found like --txwave here."""
+    if not args.ship_txwave:
+        return None
+    found = shutil.which(args.txwave)
+    if found is None:
+        raise SystemExit(f"--ship-txwave: no txwave binary at {args.txwave}")
+    return found
 
 
 def engine_flags(args: argparse.Namespace) -> list[str]:
@@ -326,6 +351,9 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--index", required=True, help="their index (txwave index)")
         s.add_argument("--txwave", default="txwave",
                        help="the txwave binary on the workers (default: on PATH)")
+        s.add_argument("--ship-txwave", action="store_true",
+                       help="send the --txwave binary of this machine to the workers with "
+                            "the job (Ray's working_dir) instead of finding it there")
         s.add_argument("--address", help="Ray cluster address (default: Ray on this machine)")
         s.add_argument("--cpus-per-task", type=float, default=1.0)
         s.add_argument("--gpus-per-task", type=float, default=0.0)
