@@ -186,20 +186,24 @@ def execute(tasks: list[dict], address: str | None, cpus: float, gpus: float,
         import ray.cloudpickle
 
         ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    init = {"log_to_driver": False}
+    if ship is not None:
+        # A job's files go with ray.init: the binary in a directory of its own.
+        if ray.is_initialized():
+            raise SystemExit("--ship-txwave: Ray is already connected without the binary")
+        job_dir = tempfile.mkdtemp(prefix="txwave-job-")
+        shutil.copy2(ship, os.path.join(job_dir, "txwave"))
+        init["runtime_env"] = {"working_dir": job_dir}
+        tasks = [{**t, "argv": [SHIPPED, *t["argv"][1:]]} for t in tasks]
     if not ray.is_initialized():
         if address:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, **init)
         else:
-            ray.init(log_to_driver=False, include_dashboard=False)
+            ray.init(include_dashboard=False, **init)
     # A verification failure is a return value: only system failures (a dead worker or
     # node) are retried.
     remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=SYSTEM_RETRIES,
                         retry_exceptions=False)(run_txwave)
-    if ship is not None:
-        job_dir = tempfile.mkdtemp(prefix="txwave-job-")
-        shutil.copy2(ship, os.path.join(job_dir, "txwave"))
-        remote = remote.options(runtime_env={"working_dir": job_dir})
-        tasks = [{**t, "argv": [SHIPPED, *t["argv"][1:]]} for t in tasks]
     started = time.monotonic()
     pending = {remote.remote(t["argv"], kill_marker): t for t in tasks}
     rows = []
@@ -290,10 +294,13 @@ def report(mode: str, rows: list[dict], wall: float, extra: dict) -> dict:
 
 def verify(args: argparse.Namespace) -> dict:
     """The replay mode; returns the report."""
-    index = Path(args.index)
-    the_plan = plan(args.txwave, index, args.snapshots and Path(args.snapshots),
-                    [Path(p) for p in args.snapshot], args.genesis and Path(args.genesis))
-    logs = [str(p) for p in args.logs]
+    # Absolute paths: a task's working directory is not the driver's.
+    args.txwave = binary(args.txwave)
+    index = Path(args.index).absolute()
+    the_plan = plan(args.txwave, index, args.snapshots and Path(args.snapshots).absolute(),
+                    [Path(p).absolute() for p in args.snapshot],
+                    args.genesis and Path(args.genesis).absolute())
+    logs = [str(Path(p).absolute()) for p in args.logs]
     tasks = replay_tasks(args.txwave, the_plan, logs, index, engine_flags(args))
     rows, wall = execute(tasks, args.address, args.cpus_per_task, args.gpus_per_task,
                          os.environ.get("TXWAVE_RAY_KILL_ONCE"), ship=shipped(args))
@@ -302,20 +309,27 @@ def verify(args: argparse.Namespace) -> dict:
 
 def audit(args: argparse.Namespace) -> dict:
     """The audit mode; returns the report."""
-    index = Path(args.index)
+    args.txwave = binary(args.txwave)
+    index = Path(args.index).absolute()
     first, last = index_heights(index)
     a = args.from_height if args.from_height is not None else first
     b = args.to_height if args.to_height is not None else last
     extra = engine_flags(args)
     if args.tolerate_bad_signatures:
         extra.append("--tolerate-bad-signatures")
-    tasks = audit_tasks(args.txwave, [str(p) for p in args.logs], index, args.rule, a, b,
+    tasks = audit_tasks(args.txwave, [str(Path(p).absolute()) for p in args.logs], index, args.rule, a, b,
                         args.blocks_per_range, extra)
     if not tasks:
         raise SystemExit(f"no heights to audit: {a}..{b}")
     rows, wall = execute(tasks, args.address, args.cpus_per_task, args.gpus_per_task,
                          os.environ.get("TXWAVE_RAY_KILL_ONCE"), ship=shipped(args))
     return report("audit", rows, wall, {})
+
+
+def binary(txwave: str) -> str:
+    """--txwave as the workers should run it: a path made absolute, a bare name left to
+    their PATH."""
+    return os.path.abspath(txwave) if os.sep in txwave else txwave
 
 
 def shipped(args: argparse.Namespace) -> str | None:
