@@ -17,9 +17,9 @@
 //! | commit | [`commit`] | BLAKE3 Merkle roots; account leaves kept between blocks, only touched ones rehashed |
 //!
 //! [`reader`] streams block logs one block at a time ([`LogReader`]), [`index`] records
-//! where each block of a log lies and what it hashes to ([`index::BlockIndex`]), and [`stream`] runs
-//! many blocks with the state-free stages of later blocks overlapped with the state
-//! stages of earlier ones ([`Engine::process_stream`]).
+//! where each block of a log lies and what it hashes to ([`index::BlockIndex`]), and
+//! [`stream`] runs many blocks with the state-free stages of later blocks overlapped with
+//! the state stages of earlier ones ([`Engine::process_stream`]).
 //!
 //! [`state`] holds the structure-of-arrays ledger, [`receipt`] the receipts every
 //! executor produces, [`merkle`] the tree shape of every root, [`engine`] runs the stages on a
