@@ -160,7 +160,7 @@ fn signature_pool(n: usize, seed: u64) -> (Vec<OwnedSigCheck>, Vec<OwnedSigCheck
             OwnedSigCheck {
                 public_key: key.verifying_key().to_bytes(),
                 signature: key.sign(&message).to_bytes(),
-                message,
+                message: message.into(),
             }
         })
         .collect();
@@ -170,7 +170,11 @@ fn signature_pool(n: usize, seed: u64) -> (Vec<OwnedSigCheck>, Vec<OwnedSigCheck
         .map(|(i, c)| {
             let mut bad = c.clone();
             match i % 3 {
-                0 => bad.message[0] ^= 1,
+                0 => {
+                    let mut m = bad.message.to_vec();
+                    m[0] ^= 1;
+                    bad.message = m.into();
+                }
                 1 => bad.signature[i % 32] ^= 0x10,
                 _ => bad.signature[63] |= 0xf0,
             }

@@ -56,7 +56,9 @@ pub use engine::{Backend, BlockOutcome, Engine, EngineConfig, Placement};
 pub use error::{Error, GpuErrorKind, Result};
 pub use reader::LogReader;
 pub use receipt::{Receipt, Status};
-pub use service::{OwnedSigCheck, ServiceOptions, ServiceStats, VerifyHandle, VerifyService};
+pub use service::{
+    OwnedSigCheck, ServiceOptions, ServiceStats, SharedBytes, VerifyHandle, VerifyService,
+};
 pub use state::State;
 pub use stream::{StageStats, StreamOptions, StreamSummary};
 pub use tx::{Block, DecodeLimits, Tx};

@@ -38,8 +38,97 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::verify::{SigCheck, VerifyRule};
 
-/// One signature to check, owning its message (a submission outlives the caller's
-/// buffers).
+/// Message bytes shared with the caller, never copied: a range of a buffer the caller
+/// already has (a `Vec<u8>`, an `Arc<[u8]>`, a packet type of its own), kept alive by a
+/// reference count. Many messages can be ranges of one packet buffer.
+///
+/// ```
+/// use std::sync::Arc;
+/// use txwave::SharedBytes;
+/// let packet = SharedBytes::from(b"first|second".to_vec()); // moved, not copied
+/// let a = packet.slice(0..5).unwrap();
+/// let b = packet.slice(6..12).unwrap();
+/// assert_eq!((a.as_slice(), b.as_slice()), (&b"first"[..], &b"second"[..]));
+/// assert!(packet.slice(6..13).is_none());
+/// ```
+#[derive(Clone)]
+pub struct SharedBytes {
+    owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    start: usize,
+    end: usize,
+}
+
+impl SharedBytes {
+    /// All the bytes of `owner`.
+    pub fn new(owner: Arc<dyn AsRef<[u8]> + Send + Sync>) -> SharedBytes {
+        let end = (*owner).as_ref().len();
+        SharedBytes {
+            owner,
+            start: 0,
+            end,
+        }
+    }
+
+    /// The bytes `range` of these (relative to them), sharing the same buffer; `None`
+    /// when the range is not inside them.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Option<SharedBytes> {
+        let start = self.start.checked_add(range.start)?;
+        let end = self.start.checked_add(range.end)?;
+        (start <= end && end <= self.end).then(|| SharedBytes {
+            owner: self.owner.clone(),
+            start,
+            end,
+        })
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &(*self.owner).as_ref()[self.start..self.end]
+    }
+}
+
+impl std::ops::Deref for SharedBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl std::fmt::Debug for SharedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedBytes({} bytes)", self.end - self.start)
+    }
+}
+
+impl PartialEq for SharedBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for SharedBytes {}
+
+impl From<Vec<u8>> for SharedBytes {
+    /// Takes the vector over (no copy).
+    fn from(v: Vec<u8>) -> Self {
+        SharedBytes::new(Arc::new(v))
+    }
+}
+
+impl From<Arc<[u8]>> for SharedBytes {
+    fn from(v: Arc<[u8]>) -> Self {
+        SharedBytes::new(Arc::new(v))
+    }
+}
+
+impl From<&'static [u8]> for SharedBytes {
+    fn from(v: &'static [u8]) -> Self {
+        SharedBytes::new(Arc::new(v))
+    }
+}
+
+/// One signature to check, holding its message as [`SharedBytes`] (a submission outlives
+/// the caller's call, and its message is shared, not copied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedSigCheck {
     /// Signer public key (compressed Edwards point A).
@@ -47,7 +136,7 @@ pub struct OwnedSigCheck {
     /// Signature R ‖ S.
     pub signature: [u8; 64],
     /// Signed message.
-    pub message: Vec<u8>,
+    pub message: SharedBytes,
 }
 
 impl OwnedSigCheck {
@@ -56,17 +145,19 @@ impl OwnedSigCheck {
         SigCheck {
             public_key: self.public_key,
             signature: self.signature,
-            message: &self.message,
+            message: self.message.as_slice(),
         }
     }
 }
 
 impl From<SigCheck<'_>> for OwnedSigCheck {
+    /// Copies the borrowed message (the one copy; build [`SharedBytes`] from a buffer
+    /// you own to avoid it).
     fn from(c: SigCheck<'_>) -> Self {
         OwnedSigCheck {
             public_key: c.public_key,
             signature: c.signature,
-            message: c.message.to_vec(),
+            message: c.message.to_vec().into(),
         }
     }
 }
@@ -139,6 +230,10 @@ struct Slot {
     verdicts: Vec<bool>,
     remaining: usize,
     failure: Option<String>,
+    /// The task awaiting the handle as a future, woken when `remaining` reaches 0.
+    waker: Option<std::task::Waker>,
+    /// The answer was handed out (to `poll`).
+    taken: bool,
 }
 
 impl Answer {
@@ -173,6 +268,7 @@ impl VerifyHandle {
     }
 
     fn take(slot: &mut Slot) -> Result<Vec<bool>> {
+        slot.taken = true;
         match slot.failure.take() {
             Some(what) => Err(Error::Internal {
                 stage: "verify service",
@@ -225,6 +321,32 @@ impl VerifyHandle {
     /// The answer if it is there, else the handle back.
     pub fn try_get(self) -> std::result::Result<Result<Vec<bool>>, Self> {
         self.wait_timeout(Duration::ZERO)
+    }
+}
+
+/// Awaiting a handle gives the same answer as [`VerifyHandle::wait`], without blocking a
+/// thread: the service's worker wakes the task when the last batch holding the
+/// submission is done. Needs no particular runtime.
+impl std::future::Future for VerifyHandle {
+    type Output = Result<Vec<bool>>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let mut slot = self.answer.lock();
+        if slot.remaining > 0 {
+            if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                slot.waker = Some(cx.waker().clone());
+            }
+            return std::task::Poll::Pending;
+        }
+        if slot.taken {
+            return std::task::Poll::Ready(Err(Error::InvalidArgument(
+                "this handle's answer was already taken".into(),
+            )));
+        }
+        std::task::Poll::Ready(Self::take(&mut slot))
     }
 }
 
@@ -333,6 +455,11 @@ impl Drop for Batch<'_> {
                     .answered
                     .fetch_add(1, Ordering::Relaxed);
                 seg.answer.ready.notify_all();
+                // Woken outside the lock: the waker may run the task's executor code.
+                if let Some(w) = slot.waker.take() {
+                    drop(slot);
+                    w.wake();
+                }
             }
         }
         // Free the signatures before making room for more.
@@ -607,6 +734,8 @@ impl VerifyService {
                 verdicts: vec![false; n],
                 remaining: n,
                 failure: None,
+                waker: None,
+                taken: false,
             }),
             ready: Condvar::new(),
         });

@@ -304,7 +304,7 @@ fn a_service_batch_whose_verification_panicked_is_answered_with_an_internal_erro
     let check = |m: &[u8]| OwnedSigCheck {
         public_key: key.verifying_key().to_bytes(),
         signature: ed25519_dalek::Signer::sign(&key, m).to_bytes(),
-        message: m.to_vec(),
+        message: m.to_vec().into(),
     };
     engine.inject_panic(PanicPoint::Service, 0);
     let e = service

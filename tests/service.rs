@@ -85,7 +85,7 @@ impl Pool {
                 OwnedSigCheck {
                     public_key: key.verifying_key().to_bytes(),
                     signature: key.sign(&message).to_bytes(),
-                    message,
+                    message: message.into(),
                 }
             })
             .collect();
@@ -95,7 +95,7 @@ impl Pool {
             .map(|(i, c)| {
                 let mut bad = c.clone();
                 match i % 5 {
-                    0 => bad.message.push(1),
+                    0 => bad.message = [&bad.message[..], &[1]].concat().into(),
                     1 => bad.signature[rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
                     2 => bad.signature[rng.gen_range(32..64)] ^= 1 << rng.gen_range(0..8),
                     3 => bad.public_key = valid[(i + 1) % valid.len()].public_key,
@@ -489,4 +489,72 @@ fn gpu_split_service_blocks_and_a_forced_gpu_error() {
         assert_eq!(after.answered, after.submissions);
         assert!(started.elapsed() < Duration::from_secs(120));
     });
+}
+
+#[test]
+fn handles_are_futures_answered_once_each_under_a_tokio_runtime() {
+    // 600 tasks on two runtime threads await their handles; messages are slices of one
+    // buffer per task, and the service reads them in place (no copy).
+    let engine = cpu_engine();
+    let service = Arc::new(
+        VerifyService::new(
+            engine,
+            ServiceOptions {
+                queue_capacity: 600 * 16,
+                max_batch: 256,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let answered: usize = rt.block_on(async {
+        let tasks: Vec<_> = (0..600usize)
+            .map(|t| {
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let key = SigningKey::from_bytes(&[(t % 200) as u8 + 1; 32]);
+                    let msgs: Vec<Vec<u8>> = (0..1 + t % 16)
+                        .map(|i| format!("{t}/{i}").into_bytes())
+                        .collect();
+                    let buffer = txwave::SharedBytes::from(msgs.concat());
+                    let base = buffer.as_slice().as_ptr();
+                    let mut at = 0;
+                    let mut checks = Vec::new();
+                    let mut want = Vec::new();
+                    for (i, m) in msgs.iter().enumerate() {
+                        let mut signature = key.sign(m).to_bytes();
+                        if i % 3 == 1 {
+                            signature[40] ^= 4;
+                        }
+                        let message = buffer.slice(at..at + m.len()).unwrap();
+                        // The same bytes, not a copy of them.
+                        assert_eq!(message.as_ptr(), base.wrapping_add(at));
+                        checks.push(OwnedSigCheck {
+                            public_key: key.verifying_key().to_bytes(),
+                            signature,
+                            message,
+                        });
+                        want.push(i % 3 != 1);
+                        at += m.len();
+                    }
+                    let got = service.submit(checks, VerifyRule::Zip215).unwrap().await;
+                    assert_eq!(got.unwrap(), want, "task {t}");
+                    1
+                })
+            })
+            .collect();
+        let mut n = 0;
+        for t in tasks {
+            n += t.await.unwrap();
+        }
+        n
+    });
+    assert_eq!(answered, 600);
+    let stats = service.stats();
+    assert_eq!(stats.submissions, 600);
+    assert_eq!(stats.answered, 600);
 }
