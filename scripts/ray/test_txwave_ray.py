@@ -157,7 +157,12 @@ def test_worker_killed(honest: Path, base: Path) -> None:
     marker = base / "killed-once"
     rep = replay(honest, TXWAVE_RAY_KILL_ONCE=str(marker))
     assert marker.exists(), "the hook did not kill a worker"
+    killed = json.loads(marker.read_text())
     check_complete(rep, 6)
+    # The killed task's range was run again, by another worker process.
+    again = [r for r in rep["ranges"] if r["command"] == killed["argv"]]
+    assert len(again) == 1, (killed, [r["command"] for r in rep["ranges"]])
+    assert again[0]["ok"] and again[0]["pid"] != killed["killed_pid"], (again[0], killed)
     assert rep["ok"], rep["verdict"]
     assert rep["verdict"] == "history verified from height 0 to 24"
 

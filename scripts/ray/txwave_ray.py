@@ -88,7 +88,7 @@ def run_txwave(argv: list[str], kill_marker: str | None) -> dict:
         except FileExistsError:
             fd = None
         if fd is not None:
-            os.write(fd, f"worker {os.getpid()} killed itself running {argv[1:]}\n".encode())
+            os.write(fd, json.dumps({"killed_pid": os.getpid(), "argv": argv}).encode())
             os.close(fd)
             os.kill(os.getpid(), signal.SIGKILL)
     out, err = proc.communicate()
@@ -246,6 +246,9 @@ def summarize(task: dict, result: dict) -> dict:
         "expected_state_root": v.get("expected_state_root"),
         "failed_block": v.get("failed_block"),
         "node": result.get("node"),
+        "pid": result.get("pid"),
+        # The command that checked the range, to run it again by hand.
+        "command": task["argv"],
         "verdict": result.get("verdict"),
     }
 
