@@ -127,6 +127,15 @@ pub enum Error {
         /// The panic message.
         what: String,
     },
+    /// A block index (docs/FORMATS.md, Block index) could not be decoded or does not
+    /// describe a chained log.
+    #[error("block index at byte {offset}: {what}")]
+    Index {
+        /// Byte offset of the problem in the index file.
+        offset: usize,
+        /// What was wrong.
+        what: String,
+    },
 }
 
 /// The kinds of [`Error::Gpu`].

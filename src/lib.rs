@@ -16,9 +16,10 @@
 //! | execute | [`exec`] | the sequential reference (the oracle) and the parallel executors |
 //! | commit | [`commit`] | BLAKE3 Merkle roots; account leaves kept between blocks, only touched ones rehashed |
 //!
-//! [`reader`] streams block logs one block at a time ([`LogReader`]) and [`stream`] runs
-//! many blocks with the state-free stages of later blocks overlapped with the state
-//! stages of earlier ones ([`Engine::process_stream`]).
+//! [`reader`] streams block logs one block at a time ([`LogReader`]), [`index`] records
+//! where each block of a log lies and what it hashes to ([`index::BlockIndex`]), and
+//! [`stream`] runs many blocks with the state-free stages of later blocks overlapped with
+//! the state stages of earlier ones ([`Engine::process_stream`]).
 //!
 //! [`state`] holds the structure-of-arrays ledger, [`receipt`] the receipts every
 //! executor produces, [`merkle`] the tree shape of every root, [`engine`] runs the stages on a
@@ -37,6 +38,7 @@ pub mod error;
 pub mod exec;
 pub mod gpu;
 pub mod hash;
+pub mod index;
 pub mod merkle;
 pub mod reader;
 pub mod receipt;

@@ -64,6 +64,27 @@ impl<R: Read> LogReader<R> {
         }
     }
 
+    /// A reader over the rest of a log whose bytes before `byte_offset` (the first
+    /// `first_block_index` blocks) are already behind `src`, with the default
+    /// [`DecodeLimits`]: `src` must be positioned at the first byte of a block (a file
+    /// seeked there, say with a block index's offset). Offsets ([`LogReader::offset`],
+    /// errors) and block indices are then absolute, as if the log had been read from its
+    /// start; an empty rest is the end, not an error. [`LogReader::at_block`] does the same
+    /// for a reader made with [`LogReader::with_limits`].
+    pub fn starting_at(src: R, byte_offset: u64, first_block_index: usize) -> Self {
+        LogReader::new(src).at_block(byte_offset, first_block_index)
+    }
+
+    /// This reader (nothing read yet) over a source positioned at byte `byte_offset` of
+    /// the log, at its block `first_block_index`: see [`LogReader::starting_at`].
+    pub fn at_block(self, byte_offset: u64, first_block_index: usize) -> Self {
+        LogReader {
+            base: byte_offset,
+            index: first_block_index,
+            ..self
+        }
+    }
+
     /// A reader over `src` that refuses blocks over `limits`; an error when the limits
     /// themselves are out of range ([`DecodeLimits::check`]).
     pub fn with_limits(src: R, limits: DecodeLimits) -> Result<Self> {

@@ -33,7 +33,7 @@ fn height_of(name: &str) -> Option<u64> {
 }
 
 /// Checkpoints in `dir` (by name), oldest first.
-fn list(dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
+pub fn list(dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
     let mut out = Vec::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,

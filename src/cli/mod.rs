@@ -5,6 +5,7 @@ mod calibrate;
 mod checkpoint;
 mod env;
 mod generate;
+mod history;
 mod inspect;
 mod run;
 mod summary;
@@ -51,6 +52,18 @@ enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// List GPU adapters with the limits that matter.
     Devices(DevicesArgs),
+    /// Index block logs: height, file, byte offset, length and hash of every block, from
+    /// one pass that checks checksums and hashes txs (no signature, no execution).
+    Index(history::IndexArgs),
+    /// Replay one range from a snapshot (or genesis) and check it ends on a target
+    /// snapshot: state root, height and last block hash.
+    Replay(Box<history::ReplayArgs>),
+    /// State-free checks of a range of heights: checksums, tx ids and roots, the
+    /// parent-hash chain, every signature.
+    Audit(Box<history::AuditArgs>),
+    /// The ranges between snapshots that cover a history, each snapshot checked against
+    /// the index (JSON).
+    Plan(history::PlanArgs),
 }
 
 #[derive(clap::Args)]
@@ -187,6 +200,21 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 }
 
 impl Failure {
+    /// An error with a chosen exit code.
+    pub fn with_code(code: i32, err: anyhow::Error) -> Self {
+        Failure { code, err }
+    }
+
+    /// The exit code.
+    pub fn code(&self) -> i32 {
+        self.code
+    }
+
+    /// The error.
+    pub fn error(&self) -> &anyhow::Error {
+        &self.err
+    }
+
     /// The error, without its exit code.
     pub fn into_error(self) -> anyhow::Error {
         self.err
@@ -206,6 +234,10 @@ pub fn main() -> i32 {
         Command::Bench(a) => bench::bench(*a),
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Devices(a) => devices(a),
+        Command::Index(a) => history::index(a),
+        Command::Replay(a) => history::replay(*a),
+        Command::Audit(a) => history::audit(*a),
+        Command::Plan(a) => history::plan(a),
     };
     match result {
         Ok(()) => EXIT_OK,

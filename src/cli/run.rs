@@ -98,6 +98,11 @@ pub struct RunArgs {
     /// becomes a failure with exit code 3.
     #[arg(long, hide = true, value_name = "STAGE:HEIGHT", value_parser = super::parse_panic_point)]
     inject_panic: Vec<(txwave::engine::PanicPoint, u64)>,
+    /// Index of the logs (`txwave index`): start reading at the block after the start
+    /// state's height (a snapshot's, or --resume's checkpoint's) instead of reading up to
+    /// it; the index's block at that height must hash to the state's last block hash.
+    #[arg(long, value_name = "IDX")]
+    index: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -281,6 +286,8 @@ struct Logs {
     limits: txwave::DecodeLimits,
     current: Option<LogReader<std::fs::File>>,
     pos: Arc<Mutex<Position>>,
+    /// Where the first file is read from (`--index`): byte offset and block index.
+    start: Option<(u64, usize)>,
 }
 
 impl Iterator for Logs {
@@ -302,12 +309,18 @@ impl Iterator for Logs {
                 }
                 self.current = None;
             }
-            let f = self.files.next()?;
+            let mut f = self.files.next()?;
+            let (offset, first) = self.start.take().unwrap_or((0, 0));
             if let Ok(mut p) = self.pos.lock() {
-                p.per_file.push(0);
+                p.per_file.push(first);
+            }
+            if offset > 0
+                && let Err(e) = std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset))
+            {
+                return Some(Err(txwave::Error::Io { offset, source: e }));
             }
             self.current = Some(match LogReader::with_limits(f, self.limits) {
-                Ok(r) => r,
+                Ok(r) => r.at_block(offset, first),
                 Err(e) => return Some(Err(e)),
             });
         }
@@ -418,13 +431,27 @@ fn process_all(
     resumed_from: Option<String>,
     mut receipts: Option<&mut std::io::BufWriter<std::fs::File>>,
 ) -> Result<(Summary, Option<Failure>), Failure> {
-    let (paths, files): (Vec<PathBuf>, Vec<std::fs::File>) = files.into_iter().unzip();
+    let (paths, mut files): (Vec<PathBuf>, Vec<std::fs::File>) = files.into_iter().unzip();
     let pos = Arc::new(Mutex::new(Position::default()));
+    // --index: the blocks the start state holds are skipped by seeking past them.
+    let mut start = None;
+    let mut index_skipped = (0usize, 0u64);
+    if let Some(idx_path) = &args.index {
+        let idx = super::history::load_index(idx_path, &paths)?;
+        let seek = super::history::seek_after(&idx, state)?;
+        if let Ok(mut p) = pos.lock() {
+            p.per_file = seek.blocks_per_skipped_file;
+        }
+        files.drain(..seek.file.min(files.len()));
+        start = Some((seek.offset, seek.block_index));
+        index_skipped = (seek.blocks_before, seek.bytes_before);
+    }
     let mut logs = Logs {
         files: files.into_iter(),
         limits: args.limits.limits(),
         current: None,
         pos: pos.clone(),
+        start,
     };
     let mut s = Summary {
         backend: engine.backend(),
@@ -468,8 +495,9 @@ fn process_all(
     // --resume: skip the blocks the checkpoint already holds; the one at its height must
     // be the block the checkpoint's state ended with.
     let mut first = None;
-    let mut skipped_bytes = 0;
-    if args.resume && state.height() > 0 {
+    s.skipped_blocks = index_skipped.0;
+    let mut skipped_bytes = index_skipped.1;
+    if args.index.is_none() && args.resume && state.height() > 0 {
         let h = state.height();
         for item in logs.by_ref() {
             let block = item.map_err(|e| {
