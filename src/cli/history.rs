@@ -731,7 +731,7 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
         })
     };
     let mut side: Option<(u64, String)> = None;
-    let stream = engine.process_stream_with(
+    let (_, stream_error) = engine.process_stream_with(
         &mut state,
         feed,
         &StreamOptions {
@@ -757,7 +757,7 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
         },
     );
     let places = places.lock().map(|p| p.clone()).unwrap_or_default();
-    if let Some(e) = stream.error {
+    if let Some(e) = stream_error {
         let file = read_error.lock().ok().and_then(|r| r.clone());
         let height = match &e {
             txwave::Error::WrongHeight { found: height, .. }
