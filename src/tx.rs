@@ -568,17 +568,8 @@ impl Block {
             ));
         }
         let tx_count = declared_txs as usize;
-        // Each tx takes at least its 2-byte length; never trust the count for allocation.
-        let max_possible = (rest.len() - BLOCK_HEADER_LEN) / 2;
-        let mut block = Block {
-            height: u64_at(rest, 8),
-            parent_hash: arr32(rest, 16),
-            fee_collector: arr32(rest, 48),
-            claimed_state_root: arr32(rest, 80),
-            data: Vec::new(),
-            offsets: Vec::with_capacity(tx_count.min(max_possible) + 1),
-        };
-        block.offsets.push(0);
+        // Pass 1 walks the length fields only: every bound, truncation and the checksum are
+        // checked before a byte is copied, so a block that fails costs no copy of itself.
         // `at` and every end below are bounded by max_block_bytes ≤ u32::MAX (checked
         // first), so u64 arithmetic cannot wrap and the u32 offsets cannot either.
         let mut at: u64 = BLOCK_HEADER_LEN as u64;
@@ -603,25 +594,17 @@ impl Block {
                 ));
             }
             at += 2;
-            let (from, to) = (at as usize, (at + len) as usize);
-            if rest.len() < to {
+            if (rest.len() as u64) < at + len {
                 return Err(err(
-                    start + from,
+                    start + at as usize,
                     format!(
                         "truncated: tx {i} of {tx_count} declares {len} bytes, {} left",
-                        rest.len() - from
+                        rest.len() - at as usize
                     ),
                 ));
             }
-            block.data.extend_from_slice(&rest[from..to]);
-            let end = u32::try_from(block.data.len())
-                .expect("block data is bounded by max_block_bytes ≤ u32::MAX");
-            block.offsets.push(end);
             at += len;
         }
-        // Growing by doubling leaves up to twice the bytes reserved; a stream keeps
-        // several blocks in flight, so each holds only what it uses.
-        block.data.shrink_to_fit();
         let at = at as usize;
         if rest.len() < at + 32 {
             return Err(err(
@@ -642,6 +625,27 @@ impl Block {
                     computed.to_hex()
                 ),
             ));
+        }
+        // Pass 2 copies the txs into storage of exactly their size (a stream keeps several
+        // blocks in flight, so each holds only what it uses).
+        let data_len = at - BLOCK_HEADER_LEN - 2 * tx_count;
+        let mut block = Block {
+            height: u64_at(rest, 8),
+            parent_hash: arr32(rest, 16),
+            fee_collector: arr32(rest, 48),
+            claimed_state_root: arr32(rest, 80),
+            data: Vec::with_capacity(data_len),
+            offsets: Vec::with_capacity(tx_count + 1),
+        };
+        block.offsets.push(0);
+        let mut from = BLOCK_HEADER_LEN;
+        for _ in 0..tx_count {
+            let len = u16_at(rest, from) as usize;
+            block.data.extend_from_slice(&rest[from + 2..from + 2 + len]);
+            let end = u32::try_from(block.data.len())
+                .expect("block data is bounded by max_block_bytes ≤ u32::MAX");
+            block.offsets.push(end);
+            from += 2 + len;
         }
         Ok((block, start + at + 32))
     }

@@ -68,7 +68,16 @@ pub fn inspect(args: InspectArgs) -> CliResult {
         );
     }
     let path = &args.paths[0];
-    let head = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // Only the magic decides what the file is: never read a file of any size whole.
+    let mut head = Vec::with_capacity(8);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+            8,
+        ),
+        &mut head,
+    )
+    .with_context(|| format!("cannot read {}", path.display()))?;
     if head.starts_with(txwave::tx::BLOCK_MAGIC) {
         let blocks = load_blocks(path)?;
         let infos: Vec<BlockInfo> = blocks
