@@ -641,7 +641,9 @@ impl Block {
         let mut from = BLOCK_HEADER_LEN;
         for _ in 0..tx_count {
             let len = u16_at(rest, from) as usize;
-            block.data.extend_from_slice(&rest[from + 2..from + 2 + len]);
+            block
+                .data
+                .extend_from_slice(&rest[from + 2..from + 2 + len]);
             let end = u32::try_from(block.data.len())
                 .expect("block data is bounded by max_block_bytes ≤ u32::MAX");
             block.offsets.push(end);
