@@ -50,6 +50,7 @@ pub mod state;
 pub mod stream;
 pub mod tx;
 pub mod verify;
+#[cfg(feature = "gen")]
 pub mod workload;
 
 pub use engine::{Backend, BlockOutcome, Engine, EngineConfig, Placement};

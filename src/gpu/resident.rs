@@ -272,7 +272,7 @@ impl ResidentState {
         let rw = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         ResidentState {
             limits: BatchLimits::of(ctx),
-            table_key: rand::random(),
+            table_key: rand10::random(),
             columns: Mutex::new(Columns {
                 pubkeys: GrowBuffer::new("resident pubkeys", rw),
                 table: GrowBuffer::new("resident account table", rw),

@@ -2,6 +2,8 @@
 //! them, so the others are dead code there.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::sync::OnceLock;
 
 use txwave::gpu::tunables::GpuTunables;

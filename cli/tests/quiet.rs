@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_txwave");
 fn foreign_stderr_lines(args: &[&str]) -> Vec<String> {
     let out = Command::new(BIN)
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .env_remove("XDG_RUNTIME_DIR")
         .env_remove("WAYLAND_DISPLAY")
         .env_remove("DISPLAY")

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_txwave");
 
 fn dataset() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/defi-small")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/defi-small")
 }
 
 fn txwave(args: &[&str]) -> Output {

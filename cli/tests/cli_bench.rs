@@ -25,7 +25,7 @@ fn ok(out: &Output) -> String {
 }
 
 fn dataset() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/defi-small")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/defi-small")
 }
 
 fn s(p: &Path) -> &str {
