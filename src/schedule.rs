@@ -1,27 +1,29 @@
 //! Pipeline stage 5, schedule: the conflict-graph colourer that groups txs into waves.
 //!
-//! Keys and modes (docs/SPEC.md, Conflicts and waves): the signer account and a swap's pool are **Write**; a
-//! transfer recipient and the fee collector are **Credit**. Write conflicts with Write and
-//! Credit on the same key; credits commute. ASAP layering: wave of a tx = 1 + max over its
-//! keys of (Write: latest wave of any earlier access; Credit: latest wave of an earlier
-//! Write). This equals the longest dependency chain, the fewest waves any serial-equivalent
+//! Keys and modes (docs/SPEC.md, Conflicts and waves) come from the access lists resolve
+//! computed once per tx (`resolve/access.rs`): today the signer account and a swap's pool
+//! are **Write**, a transfer recipient and the fee collector **Credit**; **Read** is
+//! ready for kinds that read without writing. Read conflicts with Write and Credit, Credit
+//! with Write and Read, Write with everything. ASAP layering: wave of a tx = 1 + max over
+//! its keys of the latest wave of an earlier access whose mode conflicts with this one.
+//! This equals the longest dependency chain, the fewest waves any serial-equivalent
 //! schedule can have. Txs rejected at steps 1–2 take no wave.
 //!
-//! Key details that the rules above leave implicit:
+//! Key details that the rules above leave implicit (the lists keep them):
 //! - A key a tx names twice (self-transfer, signer = fee collector) counts once, with the
-//!   stronger mode: Write.
+//!   joined mode: Write.
 //! - A swap's pool is keyed by the pool id it names, whether or not that pool exists.
 //! - A tx with an unknown signer is keyed by the signer's public key (Write), which no
 //!   account has, plus its recipient and the fee collector (Credit).
 //!
 //! The layering is one pass over the block with the latest level of every key in dense
-//! arrays (accounts and existing pools by index); the waves are then laid out by a
-//! counting sort, block order inside each wave.
+//! arrays (accounts, existing pools and unknown signers by index); the waves are then laid
+//! out by a counting sort, block order inside each wave.
 
 use std::collections::HashMap;
 
-use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
-use crate::tx::Action;
+use crate::resolve::access::{Key, Mode};
+use crate::resolve::{Resolved, ResolvedBlock};
 
 /// Sentinel: the tx takes no wave (rejected at steps 1–2).
 pub const NO_WAVE: u32 = u32::MAX;
@@ -42,50 +44,72 @@ pub struct Schedule {
     starts: Vec<u32>,
 }
 
-/// Latest accesses of one key, as 1-based levels (0 = none).
+/// Latest accesses of one key, by mode, as 1-based levels (0 = none).
 #[derive(Clone, Copy, Default)]
 struct Last {
-    /// Level of the latest Write.
+    read: u32,
     write: u32,
-    /// Level of the latest access of any mode.
-    any: u32,
+    credit: u32,
 }
 
 impl Last {
+    /// The latest level an access of `mode` must come after: the latest access of every
+    /// mode it conflicts with.
     #[inline]
-    fn write_at(&mut self, level: u32) {
-        self.write = level;
-        self.any = level;
-    }
-    #[inline]
-    fn credit_at(&mut self, level: u32) {
-        self.any = self.any.max(level);
-    }
-}
-
-/// Latest accesses of the pool keys.
-struct PoolLevels {
-    dense: Vec<Last>,
-    sparse: HashMap<u32, Last>,
-}
-
-impl PoolLevels {
-    #[inline]
-    fn get(&self, p: u32) -> u32 {
-        match self.dense.get(p as usize) {
-            Some(l) => l.any,
-            None => self.sparse.get(&p).map_or(0, |l| l.any),
+    fn before(&self, mode: Mode) -> u32 {
+        match mode {
+            Mode::Write => self.write.max(self.read).max(self.credit),
+            Mode::Credit => self.write.max(self.read),
+            Mode::Read => self.write.max(self.credit),
         }
     }
+
+    /// Records an access of `mode` at `level`.
     #[inline]
-    fn write_at(&mut self, p: u32, level: u32) {
-        if p < DENSE_POOLS {
-            if p as usize >= self.dense.len() {
-                self.dense.resize(p as usize + 1, Last::default());
+    fn record(&mut self, mode: Mode, level: u32) {
+        let latest = match mode {
+            Mode::Write => &mut self.write,
+            Mode::Credit => &mut self.credit,
+            Mode::Read => &mut self.read,
+        };
+        *latest = (*latest).max(level);
+    }
+}
+
+/// Latest accesses of every key of a block.
+struct Levels {
+    accounts: Vec<Last>,
+    pools: Vec<Last>,
+    /// Pools at or above [`DENSE_POOLS`].
+    sparse_pools: HashMap<u32, Last>,
+    unknown_signers: Vec<Last>,
+}
+
+impl Levels {
+    #[inline]
+    fn get(&self, key: Key) -> Last {
+        match key {
+            Key::Account(a) => self.accounts[a as usize],
+            Key::Pool(p) => match self.pools.get(p as usize) {
+                Some(l) => *l,
+                None => self.sparse_pools.get(&p).copied().unwrap_or_default(),
+            },
+            Key::UnknownSigner(u) => self.unknown_signers[u as usize],
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, key: Key) -> &mut Last {
+        match key {
+            Key::Account(a) => &mut self.accounts[a as usize],
+            Key::Pool(p) if p < DENSE_POOLS => {
+                if p as usize >= self.pools.len() {
+                    self.pools.resize(p as usize + 1, Last::default());
+                }
+                &mut self.pools[p as usize]
             }
-            self.dense[p as usize].write_at(level);
-        } else {
-            self.sparse.entry(p).or_default().write_at(level);
+            Key::Pool(p) => self.sparse_pools.entry(p).or_default(),
+            Key::UnknownSigner(u) => &mut self.unknown_signers[u as usize],
         }
     }
 }
@@ -94,68 +118,29 @@ impl Schedule {
     /// ASAP layering of a resolved block. `account_count` bounds the account indices
     /// (every index in `block` is below it).
     pub fn build(block: &ResolvedBlock, account_count: usize) -> Schedule {
-        let mut accounts = vec![Last::default(); account_count];
-        let mut pools = PoolLevels {
-            dense: Vec::new(),
-            sparse: HashMap::new(),
+        let mut levels = Levels {
+            accounts: vec![Last::default(); account_count],
+            pools: Vec::new(),
+            sparse_pools: HashMap::new(),
+            unknown_signers: vec![Last::default(); block.unknown_signers as usize],
         };
-        let mut unknown: HashMap<[u8; 32], Last> = HashMap::new();
-        let fc = block.fee_collector;
+        debug_assert_eq!(block.accesses.len(), block.txs.len(), "one list per tx");
         let mut wave_of = vec![NO_WAVE; block.txs.len()];
         let mut count = 0u32;
         for (i, r) in block.txs.iter().enumerate() {
-            // `level` is 1-based: 1 + max over keys of the relevant latest level.
-            let level = match r {
-                Resolved::Rejected(_) => continue,
-                Resolved::UnknownSigner { signer, recipient } => {
-                    let s = unknown.entry(*signer).or_default();
-                    let mut level = s.any;
-                    // The unknown pubkey is no account's, so it never equals a credit key.
-                    for c in [*recipient, fc] {
-                        if c != NO_ACCOUNT {
-                            level = level.max(accounts[c as usize].write);
-                        }
-                    }
-                    let level = level + 1;
-                    s.write_at(level);
-                    for c in [*recipient, fc] {
-                        if c != NO_ACCOUNT {
-                            accounts[c as usize].credit_at(level);
-                        }
-                    }
-                    level
-                }
-                Resolved::Ready(tx) => {
-                    let signer = tx.signer as usize;
-                    let pool = match tx.tx.action {
-                        Action::Swap(s) => Some(s.pool),
-                        Action::Transfer(_) => None,
-                    };
-                    let mut level = accounts[signer].any;
-                    if let Some(p) = pool {
-                        level = level.max(pools.get(p));
-                    }
-                    // A credit to the signer itself is part of its Write.
-                    if tx.recipient != NO_ACCOUNT && tx.recipient != tx.signer {
-                        level = level.max(accounts[tx.recipient as usize].write);
-                    }
-                    if fc != NO_ACCOUNT && fc != tx.signer {
-                        level = level.max(accounts[fc as usize].write);
-                    }
-                    let level = level + 1;
-                    accounts[signer].write_at(level);
-                    if let Some(p) = pool {
-                        pools.write_at(p, level);
-                    }
-                    if tx.recipient != NO_ACCOUNT {
-                        accounts[tx.recipient as usize].credit_at(level);
-                    }
-                    if fc != NO_ACCOUNT {
-                        accounts[fc as usize].credit_at(level);
-                    }
-                    level
-                }
-            };
+            if matches!(r, Resolved::Rejected(_)) {
+                continue;
+            }
+            let keys = block.accesses.of(i);
+            // `level` is 1-based: 1 + max over keys of the conflicting latest level.
+            let level = 1 + keys
+                .iter()
+                .map(|a| levels.get(a.key).before(a.mode))
+                .max()
+                .unwrap_or(0);
+            for a in keys {
+                levels.get_mut(a.key).record(a.mode, level);
+            }
             wave_of[i] = level - 1;
             count = count.max(level);
         }
