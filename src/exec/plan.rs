@@ -205,7 +205,8 @@ impl BlockPlan {
 
     /// Turns the output buffer into (status, amount_out) per tx of the block (statuses of
     /// txs that never executed come from `resolved`) and checks it before anything is
-    /// written: an unknown status code is an error.
+    /// written: an unknown status code is an error, and so is
+    /// [`EXEC_STATUS_UNKNOWN_KIND`] (an internal error: a kind the kernel does not know).
     pub fn results(&self, resolved: &ResolvedBlock, out: &[u32]) -> Result<Vec<(Status, u64)>> {
         let mut results: Vec<(Status, u64)> = resolved
             .txs
@@ -227,6 +228,13 @@ impl BlockPlan {
                         "receipts cut short".into(),
                     )
                 })?;
+            if w[0] == EXEC_STATUS_UNKNOWN_KIND {
+                return Err(gpu_err(
+                    "execute readback",
+                    GpuErrorKind::Internal,
+                    format!("tx {i}: exec.wgsl does not know kind {}", self.txs[k].kind),
+                ));
+            }
             let status = u8::try_from(w[0])
                 .ok()
                 .and_then(Status::from_code)

@@ -214,7 +214,10 @@ pub fn execute_waves_with(
         .iter()
         .map(|t| match t.kind {
             ExecKind::Done(s) => (s, 0),
-            _ => (Status::UnknownSigner, 0),
+            // Overwritten below: every tx that reaches step 4 is in a wave.
+            ExecKind::Transfer | ExecKind::SwapAtoB | ExecKind::SwapBtoA => {
+                (Status::UnknownSigner, 0)
+            }
         })
         .collect();
     for (&i, &r) in order.iter().zip(&out) {

@@ -145,8 +145,8 @@ pub fn lookup_keys(checked: &[Option<Tx>], sig_ok: &[bool]) -> Vec<[u8; 32]> {
     for (tx, &ok) in checked.iter().zip(sig_ok) {
         if let Some(tx) = tx.as_ref().filter(|_| ok) {
             keys.push(tx.signer);
-            if let Action::Transfer(t) = tx.action {
-                keys.push(t.to);
+            if let Some(to) = tx.recipient() {
+                keys.push(to);
             }
         }
     }
@@ -196,8 +196,8 @@ pub fn resolve_known(
         if !ok {
             continue;
         }
-        if let (Action::Transfer(t), None) = (tx.action, recipient) {
-            state.create_account(t.to);
+        if let (Some(to), None) = (tx.recipient(), recipient) {
+            state.create_account(to);
         }
         if fee_collector == NO_ACCOUNT {
             fee_collector = state.create_account(block.fee_collector);
