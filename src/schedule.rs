@@ -22,8 +22,8 @@
 
 use std::collections::HashMap;
 
-use crate::resolve::access::{Key, Mode};
-use crate::resolve::{Resolved, ResolvedBlock};
+use crate::resolve::access::{Key, MAX_NAMED, Mode};
+use crate::resolve::ResolvedBlock;
 
 /// Sentinel: the tx takes no wave (rejected at steps 1–2).
 pub const NO_WAVE: u32 = u32::MAX;
@@ -44,73 +44,91 @@ pub struct Schedule {
     starts: Vec<u32>,
 }
 
-/// Latest accesses of one key, by mode, as 1-based levels (0 = none).
+/// Latest accesses of one key, as 1-based levels (0 = none), in the two maxima the wave
+/// rule needs: a Credit waits for `write_or_read`, a Read for `write_or_credit`, a Write
+/// for both.
 #[derive(Clone, Copy, Default)]
 struct Last {
-    read: u32,
-    write: u32,
-    credit: u32,
+    /// Level of the latest Write or Read.
+    write_or_read: u32,
+    /// Level of the latest Write or Credit.
+    write_or_credit: u32,
+}
+
+/// For an access of a mode: (mask of `write_or_read`, mask of `write_or_credit`), all ones
+/// where the access waits for that maximum. The same masks say which maxima the access
+/// raises: a mode raises what the modes it conflicts with wait for (Write raises both,
+/// Credit `write_or_credit`, Read `write_or_read`), which is the other one. Masks rather
+/// than branches: the modes of a block's accesses follow no pattern a branch predictor
+/// could learn.
+#[inline]
+const fn masks(mode: Mode) -> (u32, u32) {
+    match mode {
+        Mode::Write => (u32::MAX, u32::MAX),
+        Mode::Credit => (u32::MAX, 0),
+        Mode::Read => (0, u32::MAX),
+    }
 }
 
 impl Last {
     /// The latest level an access of `mode` must come after: the latest access of every
     /// mode it conflicts with.
     #[inline]
-    fn before(&self, mode: Mode) -> u32 {
-        match mode {
-            Mode::Write => self.write.max(self.read).max(self.credit),
-            Mode::Credit => self.write.max(self.read),
-            Mode::Read => self.write.max(self.credit),
-        }
+    fn before(self, mode: Mode) -> u32 {
+        let (wait_wr, wait_wc) = masks(mode);
+        (self.write_or_read & wait_wr).max(self.write_or_credit & wait_wc)
     }
 
-    /// Records an access of `mode` at `level`.
+    /// Records an access of `mode` at `level` (a Write's level is above every earlier
+    /// access of the key, so the maxima become `level`).
     #[inline]
     fn record(&mut self, mode: Mode, level: u32) {
-        let latest = match mode {
-            Mode::Write => &mut self.write,
-            Mode::Credit => &mut self.credit,
-            Mode::Read => &mut self.read,
-        };
-        *latest = (*latest).max(level);
+        // Waiting for one maximum is raising the other.
+        let (raise_wc, raise_wr) = masks(mode);
+        self.write_or_read = self.write_or_read.max(level & raise_wr);
+        self.write_or_credit = self.write_or_credit.max(level & raise_wc);
     }
 }
 
-/// Latest accesses of every key of a block.
+/// Latest accesses of every key of a block, in one array: accounts, then unknown signers,
+/// then pools by id up to the block's largest named id below [`DENSE_POOLS`], then the
+/// larger ids in order of first appearance.
 struct Levels {
-    accounts: Vec<Last>,
-    pools: Vec<Last>,
-    /// Pools at or above [`DENSE_POOLS`].
-    sparse_pools: HashMap<u32, Last>,
-    unknown_signers: Vec<Last>,
+    levels: Vec<Last>,
+    /// Slot of the first unknown signer and of pool 0.
+    unknown_base: u32,
+    pool_base: u32,
+    /// Pool ids below this have the slot `pool_base + id`.
+    dense_pools: u32,
+    /// Slots of larger pool ids.
+    sparse_pools: HashMap<u32, usize>,
 }
 
 impl Levels {
+    /// The slot of `key`. Arithmetic on the key's index, so that the kind of key does not
+    /// decide a branch; only a pool id past the dense range takes the slow path.
     #[inline]
-    fn get(&self, key: Key) -> Last {
-        match key {
-            Key::Account(a) => self.accounts[a as usize],
-            Key::Pool(p) => match self.pools.get(p as usize) {
-                Some(l) => *l,
-                None => self.sparse_pools.get(&p).copied().unwrap_or_default(),
-            },
-            Key::UnknownSigner(u) => self.unknown_signers[u as usize],
+    fn slot(&mut self, key: Key) -> usize {
+        let (base, index, limit) = match key {
+            Key::Account(a) => (0, a, u32::MAX),
+            Key::UnknownSigner(u) => (self.unknown_base, u, u32::MAX),
+            Key::Pool(p) => (self.pool_base, p, self.dense_pools),
+        };
+        if index < limit {
+            (base + index) as usize
+        } else {
+            self.sparse_pool(index)
         }
     }
 
-    #[inline]
-    fn get_mut(&mut self, key: Key) -> &mut Last {
-        match key {
-            Key::Account(a) => &mut self.accounts[a as usize],
-            Key::Pool(p) if p < DENSE_POOLS => {
-                if p as usize >= self.pools.len() {
-                    self.pools.resize(p as usize + 1, Last::default());
-                }
-                &mut self.pools[p as usize]
-            }
-            Key::Pool(p) => self.sparse_pools.entry(p).or_default(),
-            Key::UnknownSigner(u) => &mut self.unknown_signers[u as usize],
+    #[cold]
+    fn sparse_pool(&mut self, id: u32) -> usize {
+        let next = self.levels.len();
+        let slot = *self.sparse_pools.entry(id).or_insert(next);
+        if slot == next {
+            self.levels.push(Last::default());
         }
+        slot
     }
 }
 
@@ -118,30 +136,38 @@ impl Schedule {
     /// ASAP layering of a resolved block. `account_count` bounds the account indices
     /// (every index in `block` is below it).
     pub fn build(block: &ResolvedBlock, account_count: usize) -> Schedule {
+        // Account indices, and so every base below, fit u32 (`NO_ACCOUNT` is u32::MAX).
+        let unknown_base = account_count as u32;
+        let pool_base = unknown_base + block.unknown_signers;
+        let dense_pools = block.pool_id_bound.min(DENSE_POOLS);
         let mut levels = Levels {
-            accounts: vec![Last::default(); account_count],
-            pools: Vec::new(),
+            levels: vec![Last::default(); pool_base as usize + dense_pools as usize],
+            unknown_base,
+            pool_base,
+            dense_pools,
             sparse_pools: HashMap::new(),
-            unknown_signers: vec![Last::default(); block.unknown_signers as usize],
         };
         debug_assert_eq!(block.accesses.len(), block.txs.len(), "one list per tx");
         let mut wave_of = vec![NO_WAVE; block.txs.len()];
         let mut count = 0u32;
-        for (i, r) in block.txs.iter().enumerate() {
-            if matches!(r, Resolved::Rejected(_)) {
+        let mut slots = [0usize; MAX_NAMED];
+        for (i, wave) in wave_of.iter_mut().enumerate() {
+            let keys = block.accesses.of(i);
+            // Only a tx rejected at steps 1–2 has no keys (every other names its signer).
+            if keys.is_empty() {
                 continue;
             }
-            let keys = block.accesses.of(i);
             // `level` is 1-based: 1 + max over keys of the conflicting latest level.
-            let level = 1 + keys
-                .iter()
-                .map(|a| levels.get(a.key).before(a.mode))
-                .max()
-                .unwrap_or(0);
-            for a in keys {
-                levels.get_mut(a.key).record(a.mode, level);
+            let mut level = 0;
+            for (a, slot) in keys.iter().zip(&mut slots) {
+                *slot = levels.slot(a.key);
+                level = level.max(levels.levels[*slot].before(a.mode));
             }
-            wave_of[i] = level - 1;
+            let level = level + 1;
+            for (a, &slot) in keys.iter().zip(&slots) {
+                levels.levels[slot].record(a.mode, level);
+            }
+            *wave = level - 1;
             count = count.max(level);
         }
         Self::from_waves(wave_of, count as usize)

@@ -193,6 +193,11 @@ impl<K: Copy + PartialEq> AccessLists<K> {
         self.starts.len() - 1
     }
 
+    /// Every list, back to back.
+    pub(crate) fn items(&self) -> &[Access<K>] {
+        &self.items
+    }
+
     /// Tx `i`'s list. Panics if `i >= len()`.
     #[inline]
     pub(crate) fn of(&self, i: usize) -> &[Access<K>] {

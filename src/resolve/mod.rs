@@ -75,6 +75,9 @@ pub struct ResolvedBlock {
     pub(crate) accesses: AccessLists,
     /// Distinct unknown signers: every `Key::UnknownSigner` of `accesses` is below it.
     pub(crate) unknown_signers: u32,
+    /// One more than the largest pool id of `accesses` (0 if none; `u32::MAX` if the id
+    /// `u32::MAX` is named).
+    pub(crate) pool_id_bound: u32,
 }
 
 /// The accounts and pools a resolved block may write, each sorted and without repeats:
@@ -237,12 +240,22 @@ pub fn resolve_known(
         })
         .collect();
     let (accesses, unknown_signers) = access_lists(&txs, checked, fee_collector);
+    let pool_id_bound = accesses
+        .items()
+        .iter()
+        .filter_map(|a| match a.key {
+            Key::Pool(p) => Some(p.saturating_add(1)),
+            Key::Account(_) | Key::UnknownSigner(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
     ResolvedBlock {
         txs,
         fee_collector,
         accounts_before,
         accesses,
         unknown_signers,
+        pool_id_bound,
     }
 }
 
