@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use crate::resolve::access::{Key, MAX_NAMED, Mode};
+use crate::resolve::access::{KEY_KINDS, Key, MAX_NAMED, Mode};
 use crate::resolve::ResolvedBlock;
 
 /// Sentinel: the tx takes no wave (rejected at steps 1–2).
@@ -55,19 +55,17 @@ struct Last {
     write_or_credit: u32,
 }
 
-/// For an access of a mode: (mask of `write_or_read`, mask of `write_or_credit`), all ones
-/// where the access waits for that maximum. The same masks say which maxima the access
-/// raises: a mode raises what the modes it conflicts with wait for (Write raises both,
-/// Credit `write_or_credit`, Read `write_or_read`), which is the other one. Masks rather
-/// than branches: the modes of a block's accesses follow no pattern a branch predictor
-/// could learn.
+/// For an access of a mode, by [`Mode`] discriminant (Read, Write, Credit): (mask of
+/// `write_or_read`, mask of `write_or_credit`), all ones where the access waits for that
+/// maximum. The same masks say which maxima the access raises: a mode raises what the
+/// modes it conflicts with wait for (Write raises both, Credit `write_or_credit`, Read
+/// `write_or_read`), which is the other one. A table rather than branches: the modes of a
+/// block's accesses follow no pattern a branch predictor could learn.
+const MASKS: [(u32, u32); 3] = [(0, u32::MAX), (u32::MAX, u32::MAX), (u32::MAX, 0)];
+
 #[inline]
-const fn masks(mode: Mode) -> (u32, u32) {
-    match mode {
-        Mode::Write => (u32::MAX, u32::MAX),
-        Mode::Credit => (u32::MAX, 0),
-        Mode::Read => (0, u32::MAX),
-    }
+fn masks(mode: Mode) -> (u32, u32) {
+    MASKS[mode as usize]
 }
 
 impl Last {
@@ -95,27 +93,23 @@ impl Last {
 /// larger ids in order of first appearance.
 struct Levels {
     levels: Vec<Last>,
-    /// Slot of the first unknown signer and of pool 0.
-    unknown_base: u32,
-    pool_base: u32,
-    /// Pool ids below this have the slot `pool_base + id`.
-    dense_pools: u32,
+    /// By key kind ([`Key::parts`]): the slot of index 0.
+    bases: [u32; KEY_KINDS],
+    /// By key kind: indices below this have the slot `base + index`; pool ids at or above
+    /// it take the slow path.
+    limits: [u32; KEY_KINDS],
     /// Slots of larger pool ids.
     sparse_pools: HashMap<u32, usize>,
 }
 
 impl Levels {
-    /// The slot of `key`. Arithmetic on the key's index, so that the kind of key does not
-    /// decide a branch; only a pool id past the dense range takes the slow path.
+    /// The slot of `key`. Table lookups by the key's kind, so that the kind decides no
+    /// branch; only a pool id past the dense range takes the slow path.
     #[inline]
     fn slot(&mut self, key: Key) -> usize {
-        let (base, index, limit) = match key {
-            Key::Account(a) => (0, a, u32::MAX),
-            Key::UnknownSigner(u) => (self.unknown_base, u, u32::MAX),
-            Key::Pool(p) => (self.pool_base, p, self.dense_pools),
-        };
-        if index < limit {
-            (base + index) as usize
+        let (kind, index) = key.parts();
+        if index < self.limits[kind] {
+            (self.bases[kind] + index) as usize
         } else {
             self.sparse_pool(index)
         }
@@ -140,13 +134,21 @@ impl Schedule {
         let unknown_base = account_count as u32;
         let pool_base = unknown_base + block.unknown_signers;
         let dense_pools = block.pool_id_bound.min(DENSE_POOLS);
+        let bases_and_limits = |kind: Key| match kind {
+            Key::Account(_) => (0, u32::MAX),
+            Key::UnknownSigner(_) => (unknown_base, u32::MAX),
+            Key::Pool(_) => (pool_base, dense_pools),
+        };
         let mut levels = Levels {
             levels: vec![Last::default(); pool_base as usize + dense_pools as usize],
-            unknown_base,
-            pool_base,
-            dense_pools,
+            bases: [0; KEY_KINDS],
+            limits: [0; KEY_KINDS],
             sparse_pools: HashMap::new(),
         };
+        for key in [Key::Account(0), Key::Pool(0), Key::UnknownSigner(0)] {
+            let (kind, _) = key.parts();
+            (levels.bases[kind], levels.limits[kind]) = bases_and_limits(key);
+        }
         debug_assert_eq!(block.accesses.len(), block.txs.len(), "one list per tx");
         let mut wave_of = vec![NO_WAVE; block.txs.len()];
         let mut count = 0u32;

@@ -18,15 +18,16 @@ use crate::tx::{Action, Swap, Transfer};
 /// Reads of one key commute, and so do credits (additions that cannot fail: the genesis
 /// supply bound); everything else keeps block order. Today's kinds use Write and Credit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub(crate) enum Mode {
     /// The tx reads the key and changes nothing in it.
     // No kind reads without writing yet; the scheduler and the chains handle it already.
     #[allow(dead_code)]
-    Read,
+    Read = 0,
     /// The tx reads and writes the key.
-    Write,
+    Write = 1,
     /// The tx only adds to the key (a balance), reading nothing of it.
-    Credit,
+    Credit = 2,
 }
 
 impl Mode {
@@ -78,17 +79,35 @@ pub(crate) enum Named {
     FeeCollector,
 }
 
-/// A key after resolve.
+/// A key after resolve. `repr(u32)` with fixed discriminants so that [`Key::parts`]
+/// compiles to two loads: the scheduler indexes tables by the kind instead of branching
+/// on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
 pub(crate) enum Key {
     /// An account index.
-    Account(u32),
+    Account(u32) = 0,
     /// A pool id as named (it may name no pool: such a key still orders the txs naming it,
     /// but no executor touches it).
-    Pool(u32),
+    Pool(u32) = 1,
     /// The public key of a signer no account has, numbered in order of first appearance
     /// in the block: no account's key, so it meets only txs of the same unknown signer.
-    UnknownSigner(u32),
+    UnknownSigner(u32) = 2,
+}
+
+/// Number of kinds of [`Key`]: [`Key::parts`] gives a kind below it.
+pub(crate) const KEY_KINDS: usize = 3;
+
+impl Key {
+    /// (kind, index): the kind is the variant's discriminant, below [`KEY_KINDS`].
+    #[inline]
+    pub(crate) const fn parts(self) -> (usize, u32) {
+        match self {
+            Key::Account(i) => (0, i),
+            Key::Pool(i) => (1, i),
+            Key::UnknownSigner(i) => (2, i),
+        }
+    }
 }
 
 /// Most keys one kind names. Today 3; the design's routes name a signer, up to four pools
