@@ -22,8 +22,8 @@
 
 use std::collections::HashMap;
 
-use crate::resolve::ResolvedBlock;
 use crate::resolve::access::{KEY_KINDS, Key, MAX_NAMED, Mode};
+use crate::resolve::ResolvedBlock;
 
 /// Sentinel: the tx takes no wave (rejected at steps 1–2).
 pub const NO_WAVE: u32 = u32::MAX;
@@ -90,10 +90,7 @@ impl Last {
 
 /// Latest accesses of every key of a block, in one array: accounts, then unknown signers,
 /// then pools by id up to the block's largest named id below [`DENSE_POOLS`], then the
-/// larger ids in order of first appearance. The slot of a key of kind k and index i is
-/// `bases[k] + i` when `i < limits[k]`: table lookups by the key's kind, so that the kind
-/// decides no branch; only a pool id past the dense range takes the slow path,
-/// `sparse_pool`.
+/// larger ids in order of first appearance.
 struct Levels {
     levels: Vec<Last>,
     /// By key kind ([`Key::parts`]): the slot of index 0.
@@ -106,6 +103,18 @@ struct Levels {
 }
 
 impl Levels {
+    /// The slot of `key`. Table lookups by the key's kind, so that the kind decides no
+    /// branch; only a pool id past the dense range takes the slow path.
+    #[inline]
+    fn slot(&mut self, key: Key) -> usize {
+        let (kind, index) = key.parts();
+        if index < self.limits[kind] {
+            (self.bases[kind] + index) as usize
+        } else {
+            self.sparse_pool(index)
+        }
+    }
+
     #[cold]
     fn sparse_pool(&mut self, id: u32) -> usize {
         let next = self.levels.len();
@@ -141,11 +150,11 @@ impl Schedule {
             (levels.bases[kind], levels.limits[kind]) = bases_and_limits(key);
         }
         debug_assert_eq!(block.accesses.len(), block.txs.len(), "one list per tx");
-        let (bases, limits) = (levels.bases, levels.limits);
         let mut wave_of = vec![NO_WAVE; block.txs.len()];
         let mut count = 0u32;
         let mut slots = [0usize; MAX_NAMED];
-        for (keys, wave) in block.accesses.iter().zip(wave_of.iter_mut()) {
+        for (i, wave) in wave_of.iter_mut().enumerate() {
+            let keys = block.accesses.of(i);
             // Only a tx rejected at steps 1–2 has no keys (every other names its signer).
             if keys.is_empty() {
                 continue;
@@ -153,12 +162,7 @@ impl Schedule {
             // `level` is 1-based: 1 + max over keys of the conflicting latest level.
             let mut level = 0;
             for (a, slot) in keys.iter().zip(&mut slots) {
-                let (kind, index) = a.key.parts();
-                *slot = if index < limits[kind] {
-                    (bases[kind] + index) as usize
-                } else {
-                    levels.sparse_pool(index)
-                };
+                *slot = levels.slot(a.key);
                 level = level.max(levels.levels[*slot].before(a.mode));
             }
             let level = level + 1;

@@ -212,14 +212,6 @@ impl<K: Copy + PartialEq> AccessLists<K> {
         self.starts.len() - 1
     }
 
-    /// The lists in tx order.
-    #[inline]
-    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &[Access<K>]> + '_ {
-        self.starts
-            .windows(2)
-            .map(|w| &self.items[w[0] as usize..w[1] as usize])
-    }
-
     /// Every list, back to back.
     pub(crate) fn items(&self) -> &[Access<K>] {
         &self.items
