@@ -22,8 +22,8 @@
 
 use std::collections::HashMap;
 
-use crate::resolve::access::{KEY_KINDS, Key, MAX_NAMED, Mode};
 use crate::resolve::ResolvedBlock;
+use crate::resolve::access::{KEY_KINDS, Key, MAX_NAMED, Mode};
 
 /// Sentinel: the tx takes no wave (rejected at steps 1–2).
 pub const NO_WAVE: u32 = u32::MAX;
