@@ -1,27 +1,29 @@
 //! Pipeline stage 5, schedule: the conflict-graph colourer that groups txs into waves.
 //!
-//! Keys and modes (docs/SPEC.md, Conflicts and waves): the signer account and a swap's pool are **Write**; a
-//! transfer recipient and the fee collector are **Credit**. Write conflicts with Write and
-//! Credit on the same key; credits commute. ASAP layering: wave of a tx = 1 + max over its
-//! keys of (Write: latest wave of any earlier access; Credit: latest wave of an earlier
-//! Write). This equals the longest dependency chain, the fewest waves any serial-equivalent
+//! Keys and modes (docs/SPEC.md, Conflicts and waves) come from the access lists resolve
+//! computed once per tx (`resolve/access.rs`): today the signer account and a swap's pool
+//! are **Write**, a transfer recipient and the fee collector **Credit**; **Read** is
+//! ready for kinds that read without writing. Read conflicts with Write and Credit, Credit
+//! with Write and Read, Write with everything. ASAP layering: wave of a tx = 1 + max over
+//! its keys of the latest wave of an earlier access whose mode conflicts with this one.
+//! This equals the longest dependency chain, the fewest waves any serial-equivalent
 //! schedule can have. Txs rejected at steps 1–2 take no wave.
 //!
-//! Key details that the rules above leave implicit:
+//! Key details that the rules above leave implicit (the lists keep them):
 //! - A key a tx names twice (self-transfer, signer = fee collector) counts once, with the
-//!   stronger mode: Write.
+//!   joined mode: Write.
 //! - A swap's pool is keyed by the pool id it names, whether or not that pool exists.
 //! - A tx with an unknown signer is keyed by the signer's public key (Write), which no
 //!   account has, plus its recipient and the fee collector (Credit).
 //!
 //! The layering is one pass over the block with the latest level of every key in dense
-//! arrays (accounts and existing pools by index); the waves are then laid out by a
-//! counting sort, block order inside each wave.
+//! arrays (accounts, existing pools and unknown signers by index); the waves are then laid
+//! out by a counting sort, block order inside each wave.
 
 use std::collections::HashMap;
 
-use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
-use crate::tx::Action;
+use crate::resolve::ResolvedBlock;
+use crate::resolve::access::{KEY_KINDS, Key, MAX_NAMED, Mode};
 
 /// Sentinel: the tx takes no wave (rejected at steps 1–2).
 pub const NO_WAVE: u32 = u32::MAX;
@@ -42,51 +44,85 @@ pub struct Schedule {
     starts: Vec<u32>,
 }
 
-/// Latest accesses of one key, as 1-based levels (0 = none).
+/// Latest accesses of one key, as 1-based levels (0 = none), in the two maxima the wave
+/// rule needs: a Credit waits for `write_or_read`, a Read for `write_or_credit`, a Write
+/// for both.
 #[derive(Clone, Copy, Default)]
 struct Last {
-    /// Level of the latest Write.
-    write: u32,
-    /// Level of the latest access of any mode.
-    any: u32,
+    /// Level of the latest Write or Read.
+    write_or_read: u32,
+    /// Level of the latest Write or Credit.
+    write_or_credit: u32,
+}
+
+/// For an access of a mode, by [`Mode`] discriminant (Read, Write, Credit): (mask of
+/// `write_or_read`, mask of `write_or_credit`), all ones where the access waits for that
+/// maximum. The same masks say which maxima the access raises: a mode raises what the
+/// modes it conflicts with wait for (Write raises both, Credit `write_or_credit`, Read
+/// `write_or_read`), which is the other one. A table rather than branches: the modes of a
+/// block's accesses follow no pattern a branch predictor could learn.
+const MASKS: [(u32, u32); 3] = [(0, u32::MAX), (u32::MAX, u32::MAX), (u32::MAX, 0)];
+
+#[inline]
+fn masks(mode: Mode) -> (u32, u32) {
+    MASKS[mode as usize]
 }
 
 impl Last {
+    /// The latest level an access of `mode` must come after: the latest access of every
+    /// mode it conflicts with.
     #[inline]
-    fn write_at(&mut self, level: u32) {
-        self.write = level;
-        self.any = level;
+    fn before(self, mode: Mode) -> u32 {
+        let (wait_wr, wait_wc) = masks(mode);
+        (self.write_or_read & wait_wr).max(self.write_or_credit & wait_wc)
     }
+
+    /// Records an access of `mode` at `level` (a Write's level is above every earlier
+    /// access of the key, so the maxima become `level`).
     #[inline]
-    fn credit_at(&mut self, level: u32) {
-        self.any = self.any.max(level);
+    fn record(&mut self, mode: Mode, level: u32) {
+        // Waiting for one maximum is raising the other.
+        let (raise_wc, raise_wr) = masks(mode);
+        self.write_or_read = self.write_or_read.max(level & raise_wr);
+        self.write_or_credit = self.write_or_credit.max(level & raise_wc);
     }
 }
 
-/// Latest accesses of the pool keys.
-struct PoolLevels {
-    dense: Vec<Last>,
-    sparse: HashMap<u32, Last>,
+/// Latest accesses of every key of a block, in one array: accounts, then unknown signers,
+/// then pools by id up to the block's largest named id below [`DENSE_POOLS`], then the
+/// larger ids in order of first appearance.
+struct Levels {
+    levels: Vec<Last>,
+    /// By key kind ([`Key::parts`]): the slot of index 0.
+    bases: [u32; KEY_KINDS],
+    /// By key kind: indices below this have the slot `base + index`; pool ids at or above
+    /// it take the slow path.
+    limits: [u32; KEY_KINDS],
+    /// Slots of larger pool ids.
+    sparse_pools: HashMap<u32, usize>,
 }
 
-impl PoolLevels {
+impl Levels {
+    /// The slot of `key`. Table lookups by the key's kind, so that the kind decides no
+    /// branch; only a pool id past the dense range takes the slow path.
     #[inline]
-    fn get(&self, p: u32) -> u32 {
-        match self.dense.get(p as usize) {
-            Some(l) => l.any,
-            None => self.sparse.get(&p).map_or(0, |l| l.any),
-        }
-    }
-    #[inline]
-    fn write_at(&mut self, p: u32, level: u32) {
-        if p < DENSE_POOLS {
-            if p as usize >= self.dense.len() {
-                self.dense.resize(p as usize + 1, Last::default());
-            }
-            self.dense[p as usize].write_at(level);
+    fn slot(&mut self, key: Key) -> usize {
+        let (kind, index) = key.parts();
+        if index < self.limits[kind] {
+            (self.bases[kind] + index) as usize
         } else {
-            self.sparse.entry(p).or_default().write_at(level);
+            self.sparse_pool(index)
         }
+    }
+
+    #[cold]
+    fn sparse_pool(&mut self, id: u32) -> usize {
+        let next = self.levels.len();
+        let slot = *self.sparse_pools.entry(id).or_insert(next);
+        if slot == next {
+            self.levels.push(Last::default());
+        }
+        slot
     }
 }
 
@@ -94,69 +130,46 @@ impl Schedule {
     /// ASAP layering of a resolved block. `account_count` bounds the account indices
     /// (every index in `block` is below it).
     pub fn build(block: &ResolvedBlock, account_count: usize) -> Schedule {
-        let mut accounts = vec![Last::default(); account_count];
-        let mut pools = PoolLevels {
-            dense: Vec::new(),
-            sparse: HashMap::new(),
+        // Account indices, and so every base below, fit u32 (`NO_ACCOUNT` is u32::MAX).
+        let unknown_base = account_count as u32;
+        let pool_base = unknown_base + block.unknown_signers;
+        let dense_pools = block.pool_id_bound.min(DENSE_POOLS);
+        let bases_and_limits = |kind: Key| match kind {
+            Key::Account(_) => (0, u32::MAX),
+            Key::UnknownSigner(_) => (unknown_base, u32::MAX),
+            Key::Pool(_) => (pool_base, dense_pools),
         };
-        let mut unknown: HashMap<[u8; 32], Last> = HashMap::new();
-        let fc = block.fee_collector;
+        let mut levels = Levels {
+            levels: vec![Last::default(); pool_base as usize + dense_pools as usize],
+            bases: [0; KEY_KINDS],
+            limits: [0; KEY_KINDS],
+            sparse_pools: HashMap::new(),
+        };
+        for key in [Key::Account(0), Key::Pool(0), Key::UnknownSigner(0)] {
+            let (kind, _) = key.parts();
+            (levels.bases[kind], levels.limits[kind]) = bases_and_limits(key);
+        }
+        debug_assert_eq!(block.accesses.len(), block.txs.len(), "one list per tx");
         let mut wave_of = vec![NO_WAVE; block.txs.len()];
         let mut count = 0u32;
-        for (i, r) in block.txs.iter().enumerate() {
-            // `level` is 1-based: 1 + max over keys of the relevant latest level.
-            let level = match r {
-                Resolved::Rejected(_) => continue,
-                Resolved::UnknownSigner { signer, recipient } => {
-                    let s = unknown.entry(*signer).or_default();
-                    let mut level = s.any;
-                    // The unknown pubkey is no account's, so it never equals a credit key.
-                    for c in [*recipient, fc] {
-                        if c != NO_ACCOUNT {
-                            level = level.max(accounts[c as usize].write);
-                        }
-                    }
-                    let level = level + 1;
-                    s.write_at(level);
-                    for c in [*recipient, fc] {
-                        if c != NO_ACCOUNT {
-                            accounts[c as usize].credit_at(level);
-                        }
-                    }
-                    level
-                }
-                Resolved::Ready(tx) => {
-                    let signer = tx.signer as usize;
-                    let pool = match tx.tx.action {
-                        Action::Swap(s) => Some(s.pool),
-                        Action::Transfer(_) => None,
-                    };
-                    let mut level = accounts[signer].any;
-                    if let Some(p) = pool {
-                        level = level.max(pools.get(p));
-                    }
-                    // A credit to the signer itself is part of its Write.
-                    if tx.recipient != NO_ACCOUNT && tx.recipient != tx.signer {
-                        level = level.max(accounts[tx.recipient as usize].write);
-                    }
-                    if fc != NO_ACCOUNT && fc != tx.signer {
-                        level = level.max(accounts[fc as usize].write);
-                    }
-                    let level = level + 1;
-                    accounts[signer].write_at(level);
-                    if let Some(p) = pool {
-                        pools.write_at(p, level);
-                    }
-                    if tx.recipient != NO_ACCOUNT {
-                        accounts[tx.recipient as usize].credit_at(level);
-                    }
-                    if fc != NO_ACCOUNT {
-                        accounts[fc as usize].credit_at(level);
-                    }
-                    level
-                }
-            };
-            wave_of[i] = level - 1;
+        let mut slots = [0usize; MAX_NAMED];
+        for (i, wave) in wave_of.iter_mut().enumerate() {
+            let keys = block.accesses.of(i);
+            // Only a tx rejected at steps 1–2 has no keys (every other names its signer).
+            if keys.is_empty() {
+                continue;
+            }
+            // `level` is 1-based: 1 + max over keys of the conflicting latest level.
+            let mut level = 0;
+            for (a, slot) in keys.iter().zip(&mut slots) {
+                *slot = levels.slot(a.key);
+                level = level.max(levels.levels[*slot].before(a.mode));
+            }
+            let level = level + 1;
+            for (a, &slot) in keys.iter().zip(&slots) {
+                levels.levels[slot].record(a.mode, level);
+            }
+            *wave = level - 1;
             count = count.max(level);
         }
         Self::from_waves(wave_of, count as usize)

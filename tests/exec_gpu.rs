@@ -656,3 +656,109 @@ fn shipped_defi_small_dataset_matches() {
         }
     }
 }
+
+/// The kernel's raw output equals its twin's, word for word, on a block's plan: the
+/// internal unknown-kind status (`EXEC_STATUS_UNKNOWN_KIND`, outside the receipt codes)
+/// never appears there, and with unknown kinds injected into a transfer and a swap of a
+/// serial and of a parallel segment it appears at exactly those txs, on the device as in
+/// the twin, and the plan's results turn it into an internal error.
+#[test]
+fn unknown_kind_status_only_at_injected_kinds_on_the_device_and_the_twin() {
+    use txwave::exec::layout::{
+        EXEC_STATUS_UNKNOWN_KIND, RECEIPT_WORDS, SEGMENT_PARALLEL, SEGMENT_SERIAL, TX_KIND_SWAP,
+        TX_KIND_TRANSFER,
+    };
+    use txwave::exec::plan::BlockPlan;
+    let Some(engine) = common::gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let (ctx, exec, resident) = (
+        engine.gpu_context().expect("GPU engine"),
+        engine.gpu_executor().expect("GPU engine"),
+        engine.gpu_resident().expect("GPU engine"),
+    );
+    let (g, mut state) = common::dataset(&workload("hot_pool_30"));
+    let block = &g.blocks[0];
+    let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
+    let (checks, check_of) = txwave::verify::block_checks(block, &decoded);
+    let verdicts = txwave::verify::cpu::verify_signatures(&checks, state.verify_rule());
+    let sig_ok = txwave::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
+    let resolved = txwave::resolve::resolve(&mut state, block, &decoded, &sig_ok);
+    let sched = txwave::schedule::Schedule::build(&resolved, state.account_count());
+    let plan = BlockPlan::build(
+        &resolved,
+        &sched,
+        state.account_count(),
+        state.pools().len(),
+        txwave::exec::layout::DEFAULT_SERIAL_WAVE_MAX,
+        usize::MAX,
+    )
+    .expect("valid plan");
+    let status = |out: &[u32], k: usize| out[RECEIPT_WORDS * k];
+    let device = exec
+        .run_plan_words(ctx, resident, &state, &plan)
+        .expect("device run");
+    assert_eq!(
+        device,
+        twin::run_plan(&state, &plan),
+        "valid plan: device vs twin"
+    );
+    for k in 0..plan.txs.len() {
+        assert_ne!(status(&device, k), EXEC_STATUS_UNKNOWN_KIND, "valid tx {k}");
+    }
+    // Txs that paid their fee in the valid run, by segment mode and kind.
+    let mode_of = |k: u32| {
+        plan.segments
+            .iter()
+            .find(|s| (s.first..s.first + s.count).any(|at| plan.order[at as usize] == k))
+            .expect("every ready tx is in a segment")
+            .mode
+    };
+    let pick = |kind: u32, mode: u32| {
+        (0..plan.txs.len() as u32).find(|&k| {
+            plan.txs[k as usize].kind == kind
+                && mode_of(k) == mode
+                && u8::try_from(status(&device, k as usize))
+                    .ok()
+                    .and_then(Status::from_code)
+                    .is_some_and(Status::fee_charged)
+        })
+    };
+    let targets: Vec<usize> = [
+        pick(TX_KIND_TRANSFER, SEGMENT_PARALLEL),
+        pick(TX_KIND_SWAP, SEGMENT_PARALLEL),
+        pick(TX_KIND_SWAP, SEGMENT_SERIAL),
+    ]
+    .into_iter()
+    .map(|k| k.expect("the hot-pool block has each kind in each segment mode") as usize)
+    .collect();
+    for bad_kind in [0, 3, u32::MAX] {
+        let mut bad = plan.clone();
+        for &k in &targets {
+            bad.txs[k].kind = bad_kind;
+        }
+        let device = exec
+            .run_plan_words(ctx, resident, &state, &bad)
+            .expect("device run");
+        assert_eq!(
+            device,
+            twin::run_plan(&state, &bad),
+            "kind {bad_kind}: device vs twin"
+        );
+        for k in 0..bad.txs.len() {
+            assert_eq!(
+                status(&device, k) == EXEC_STATUS_UNKNOWN_KIND,
+                targets.contains(&k),
+                "kind {bad_kind}, tx {k}"
+            );
+        }
+        let err = bad
+            .results(&resolved, &device)
+            .expect_err("an unknown kind is an error");
+        assert_eq!(
+            err.gpu_kind(),
+            Some(txwave::GpuErrorKind::Internal),
+            "{err}"
+        );
+    }
+}

@@ -63,6 +63,10 @@ const STATUS_UNKNOWN_TOKEN: u32 = 6u;
 const STATUS_UNKNOWN_POOL: u32 = 7u;
 const STATUS_INSUFFICIENT_BALANCE: u32 = 8u;
 const STATUS_SLIPPAGE_EXCEEDED: u32 = 9u;
+// Not a receipt code (those are one byte): a tx whose kind this kernel does not know. It
+// cannot come from a decoded tx; the host turns it into an internal error, never a
+// receipt. Keep in sync with `EXEC_STATUS_UNKNOWN_KIND` in src/exec/layout.rs.
+const EXEC_STATUS_UNKNOWN_KIND: u32 = 0x100u;
 
 @group(0) @binding(0) var<uniform> segment: Segment;
 @group(0) @binding(1) var<uniform> params: ExecParams;
@@ -130,6 +134,68 @@ fn write_receipt(i: u32, status: u32, amount_out: vec2<u32>) {
     out[at + 3u] = 0u;
 }
 
+// Status and amount_out of one tx.
+struct Outcome {
+    status: u32,
+    amount_out: vec2<u32>,
+}
+
+// Steps 7T–9T for a transfer whose signer `s` has paid the fee.
+fn execute_transfer(tx: ExecTx, s: u32) -> Outcome {
+    let none = vec2<u32>(0u, 0u);
+    if (tx.token_or_pool >= params.tokens) {
+        // Step 7T.
+        return Outcome(STATUS_UNKNOWN_TOKEN, none);
+    }
+    let balance = load_balance(tx.token_or_pool, s);
+    if (lt64(balance, tx.amount)) {
+        // Step 8T.
+        return Outcome(STATUS_INSUFFICIENT_BALANCE, none);
+    }
+    // Step 9T. The signer is a Write key of this tx, the recipient a Credit key.
+    store_balance(tx.token_or_pool, s, sub64(balance, tx.amount));
+    credit(tx.token_or_pool, tx.recipient, tx.amount);
+    return Outcome(STATUS_OK, none);
+}
+
+// Steps 7S–10S for a swap whose signer `s` has paid the fee.
+fn execute_swap(tx: ExecTx, s: u32) -> Outcome {
+    let none = vec2<u32>(0u, 0u);
+    if (tx.token_or_pool >= params.n_pools) {
+        // Step 7S.
+        return Outcome(STATUS_UNKNOWN_POOL, none);
+    }
+    let pool = pools[tx.token_or_pool];
+    let a_to_b = tx.direction == DIRECTION_A_TO_B;
+    let token_in = select(pool.token_b, pool.token_a, a_to_b);
+    let token_out = select(pool.token_a, pool.token_b, a_to_b);
+    let reserve_in = select(pool.reserve_b, pool.reserve_a, a_to_b);
+    let reserve_out = select(pool.reserve_a, pool.reserve_b, a_to_b);
+    let balance_in = load_balance(token_in, s);
+    if (lt64(balance_in, tx.amount)) {
+        // Step 8S.
+        return Outcome(STATUS_INSUFFICIENT_BALANCE, none);
+    }
+    let got = swap_out(tx.amount, reserve_in, reserve_out, pool.fee_bps);
+    if (lt64(got, tx.min_out)) {
+        // Step 9S.
+        return Outcome(STATUS_SLIPPAGE_EXCEEDED, none);
+    }
+    // Step 10S. The signer and the pool are Write keys of this tx.
+    store_balance(token_in, s, sub64(balance_in, tx.amount));
+    store_balance(token_out, s, add64(load_balance(token_out, s), got));
+    let new_in = add64(reserve_in, tx.amount);
+    let new_out = sub64(reserve_out, got);
+    if (a_to_b) {
+        pools[tx.token_or_pool].reserve_a = new_in;
+        pools[tx.token_or_pool].reserve_b = new_out;
+    } else {
+        pools[tx.token_or_pool].reserve_b = new_in;
+        pools[tx.token_or_pool].reserve_a = new_out;
+    }
+    return Outcome(STATUS_OK, got);
+}
+
 // Steps 4–10 of docs/SPEC.md (Semantics) for tx `i`, receipt included.
 fn execute_tx(i: u32) {
     let tx = txs[i];
@@ -153,60 +219,15 @@ fn execute_tx(i: u32) {
     nonces[2u * s + 1u] = next.y;
     credit(0u, params.fee_collector, tx.fee);
 
-    var status = STATUS_OK;
-    var amount_out = vec2<u32>(0u, 0u);
-    if (tx.kind == TX_KIND_TRANSFER) {
-        if (tx.token_or_pool >= params.tokens) {
-            // Step 7T.
-            status = STATUS_UNKNOWN_TOKEN;
-        } else {
-            let balance = load_balance(tx.token_or_pool, s);
-            if (lt64(balance, tx.amount)) {
-                // Step 8T.
-                status = STATUS_INSUFFICIENT_BALANCE;
-            } else {
-                // Step 9T.
-                store_balance(tx.token_or_pool, s, sub64(balance, tx.amount));
-                credit(tx.token_or_pool, tx.recipient, tx.amount);
-            }
-        }
-    } else if (tx.token_or_pool >= params.n_pools) {
-        // Step 7S.
-        status = STATUS_UNKNOWN_POOL;
-    } else {
-        let pool = pools[tx.token_or_pool];
-        let a_to_b = tx.direction == DIRECTION_A_TO_B;
-        let token_in = select(pool.token_b, pool.token_a, a_to_b);
-        let token_out = select(pool.token_a, pool.token_b, a_to_b);
-        let reserve_in = select(pool.reserve_b, pool.reserve_a, a_to_b);
-        let reserve_out = select(pool.reserve_a, pool.reserve_b, a_to_b);
-        let balance_in = load_balance(token_in, s);
-        if (lt64(balance_in, tx.amount)) {
-            // Step 8S.
-            status = STATUS_INSUFFICIENT_BALANCE;
-        } else {
-            let got = swap_out(tx.amount, reserve_in, reserve_out, pool.fee_bps);
-            if (lt64(got, tx.min_out)) {
-                // Step 9S.
-                status = STATUS_SLIPPAGE_EXCEEDED;
-            } else {
-                // Step 10S. The signer and the pool are Write keys of this tx.
-                store_balance(token_in, s, sub64(balance_in, tx.amount));
-                store_balance(token_out, s, add64(load_balance(token_out, s), got));
-                let new_in = add64(reserve_in, tx.amount);
-                let new_out = sub64(reserve_out, got);
-                if (a_to_b) {
-                    pools[tx.token_or_pool].reserve_a = new_in;
-                    pools[tx.token_or_pool].reserve_b = new_out;
-                } else {
-                    pools[tx.token_or_pool].reserve_b = new_in;
-                    pools[tx.token_or_pool].reserve_a = new_out;
-                }
-                amount_out = got;
-            }
-        }
+    // One case per kind; `default` is a kind the host never uploads. Its fee and nonce
+    // changes above stay on the device, which the host then drops with the block.
+    var outcome = Outcome(EXEC_STATUS_UNKNOWN_KIND, vec2<u32>(0u, 0u));
+    switch (tx.kind) {
+        case TX_KIND_TRANSFER: { outcome = execute_transfer(tx, s); }
+        case TX_KIND_SWAP: { outcome = execute_swap(tx, s); }
+        default: { outcome = Outcome(EXEC_STATUS_UNKNOWN_KIND, vec2<u32>(0u, 0u)); }
     }
-    write_receipt(i, status, amount_out);
+    write_receipt(i, outcome.status, outcome.amount_out);
 }
 
 // One segment: a parallel wave (invocation j runs entry j) or a serial run of consecutive

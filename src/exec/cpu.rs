@@ -182,9 +182,10 @@ pub fn apply_ready(state: &mut State, r: &ReadyTx, fee_collector: u32) -> (Statu
     apply_tx(state, &ExecTx::ready(r), fee_collector)
 }
 
-/// Steps 4–10 for one tx over any [`Ledger`]. Touches only the signer's nonce and
-/// balances, the swap's pool (Write keys) and credits to the recipient and the fee
-/// collector (Credit keys), matching the scheduler's keys.
+/// Steps 4–10 for one tx over any [`Ledger`]: steps 4–6 here, then the kind's own apply
+/// function. Touches only the keys of the tx's access list (`resolve/access.rs`) and in
+/// their modes: the signer's nonce and balances and a swap's pool (Write), credits to
+/// the recipient and the fee collector (Credit).
 #[inline]
 pub(crate) fn apply_tx<L: Ledger>(l: &mut L, tx: &ExecTx, fee_collector: u32) -> (Status, u64) {
     if let ExecKind::Done(status) = tx.kind {
@@ -205,27 +206,36 @@ pub(crate) fn apply_tx<L: Ledger>(l: &mut L, tx: &ExecTx, fee_collector: u32) ->
     l.set_balance(0, s, fee_balance - tx.fee);
     l.set_nonce(s, nonce + 1);
     l.credit_fee(fee_collector as usize, s, tx.fee);
-    let direction = match tx.kind {
-        ExecKind::Transfer => {
-            // Step 7T.
-            let token = tx.token as usize;
-            if token >= l.tokens() {
-                return (Status::UnknownToken, 0);
-            }
-            // Step 8T.
-            let balance = l.balance(token, s);
-            if balance < tx.amount {
-                return (Status::InsufficientBalance, 0);
-            }
-            // Step 9T. Debit before credit: for a self-transfer the credit restores it.
-            l.set_balance(token, s, balance - tx.amount);
-            l.credit(token, tx.target as usize, tx.amount);
-            return (Status::Ok, 0);
-        }
-        ExecKind::SwapAtoB => Direction::AtoB,
-        ExecKind::SwapBtoA => Direction::BtoA,
-        ExecKind::Done(status) => return (status, 0),
-    };
+    match tx.kind {
+        ExecKind::Transfer => apply_transfer(l, tx, s),
+        ExecKind::SwapAtoB => apply_swap(l, tx, s, Direction::AtoB),
+        ExecKind::SwapBtoA => apply_swap(l, tx, s, Direction::BtoA),
+        ExecKind::Done(status) => (status, 0),
+    }
+}
+
+/// Steps 7T–9T for a transfer whose signer `s` has paid the fee.
+#[inline]
+fn apply_transfer<L: Ledger>(l: &mut L, tx: &ExecTx, s: usize) -> (Status, u64) {
+    // Step 7T.
+    let token = tx.token as usize;
+    if token >= l.tokens() {
+        return (Status::UnknownToken, 0);
+    }
+    // Step 8T.
+    let balance = l.balance(token, s);
+    if balance < tx.amount {
+        return (Status::InsufficientBalance, 0);
+    }
+    // Step 9T. Debit before credit: for a self-transfer the credit restores it.
+    l.set_balance(token, s, balance - tx.amount);
+    l.credit(token, tx.target as usize, tx.amount);
+    (Status::Ok, 0)
+}
+
+/// Steps 7S–10S for a swap whose signer `s` has paid the fee.
+#[inline]
+fn apply_swap<L: Ledger>(l: &mut L, tx: &ExecTx, s: usize, direction: Direction) -> (Status, u64) {
     // Step 7S.
     let Some(pool) = l.pool(tx.target as usize) else {
         return (Status::UnknownPool, 0);

@@ -254,6 +254,34 @@ impl GpuExecutor {
         result.map(|r| (r, timings))
     }
 
+    /// Runs `plan` over the resident copy of `state` and returns the output words as read
+    /// back (receipts, then the gathered columns) without applying them to any host state;
+    /// the device copy is dropped afterwards. For parity tests that compare the kernel's
+    /// raw output with [`crate::exec::twin::run_plan`] on plans a block cannot produce
+    /// (an injected kind).
+    #[doc(hidden)]
+    pub fn run_plan_words(
+        &self,
+        ctx: &GpuContext,
+        resident: &ResidentState,
+        state: &State,
+        plan: &BlockPlan,
+    ) -> Result<Vec<u32>> {
+        let mut guard = self.lock();
+        let bufs = &mut *guard;
+        let mut scratch = state.clone();
+        let mut timings = GpuTimings::default();
+        let out = resident.update(ctx, &mut scratch, |cols, st| {
+            self.run(ctx, bufs, cols, st, plan, &mut timings)
+        });
+        // The device columns now hold changes no host state has.
+        resident.invalidate();
+        if out.is_err() {
+            bufs.clear();
+        }
+        out
+    }
+
     fn run(
         &self,
         ctx: &GpuContext,

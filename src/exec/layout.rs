@@ -8,6 +8,12 @@
 pub const TX_KIND_TRANSFER: u32 = 1;
 /// Kind of a swap in [`ExecTx::kind`]; keep in sync with `TX_KIND_SWAP`.
 pub const TX_KIND_SWAP: u32 = 2;
+/// Status `exec.wgsl` writes for a tx whose kind it does not know; keep in sync with
+/// `EXEC_STATUS_UNKNOWN_KIND`. Not a receipt code: receipt codes are one byte, this is
+/// 256. No decoded tx can produce it, so [`crate::exec::plan::BlockPlan::results`] turns it
+/// into an internal error (the block fails; under `Auto` the CPU redoes it) and the
+/// parity tests check that valid blocks never show it.
+pub const EXEC_STATUS_UNKNOWN_KIND: u32 = 0x100;
 /// [`ExecTx::direction`] of an A→B swap; keep in sync with `DIRECTION_A_TO_B`.
 pub const DIRECTION_A_TO_B: u32 = 0;
 /// [`ExecTx::direction`] of a B→A swap.
@@ -191,6 +197,13 @@ mod tests {
             "const TX_KIND_TRANSFER: u32 = {TX_KIND_TRANSFER}u;"
         ));
         has(&format!("const TX_KIND_SWAP: u32 = {TX_KIND_SWAP}u;"));
+        has(&format!(
+            "const EXEC_STATUS_UNKNOWN_KIND: u32 = 0x{EXEC_STATUS_UNKNOWN_KIND:x}u;"
+        ));
+        assert!(
+            u8::try_from(EXEC_STATUS_UNKNOWN_KIND).is_err(),
+            "outside every one-byte receipt code"
+        );
         has(&format!(
             "const DIRECTION_A_TO_B: u32 = {DIRECTION_A_TO_B}u;"
         ));

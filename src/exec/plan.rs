@@ -7,6 +7,7 @@ use super::layout::*;
 use crate::error::{Error, GpuErrorKind, Result};
 use crate::gpu::resident::{join, split};
 use crate::receipt::Status;
+use crate::resolve::access::Key;
 use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
 use crate::schedule::Schedule;
 use crate::state::State;
@@ -58,12 +59,19 @@ impl BlockPlan {
         let mut compact = vec![NO_ACCOUNT; resolved.txs.len()];
         for (i, r) in resolved.txs.iter().enumerate() {
             let Resolved::Ready(r) = r else { continue };
-            let in_range = |a: u32| (a as usize) < accounts;
-            if !in_range(r.signer) || !in_range(resolved.fee_collector) {
-                return Err(bad(format!(
-                    "tx {i}: signer {} or fee collector {} not below {accounts} accounts",
-                    r.signer, resolved.fee_collector
-                )));
+            // Every account the tx touches must have a column on the device.
+            for a in resolved.accesses.of(i) {
+                match a.key {
+                    Key::Account(k) if (k as usize) >= accounts => {
+                        return Err(bad(format!(
+                            "tx {i}: account {k} not below {accounts} accounts"
+                        )));
+                    }
+                    Key::Account(_) | Key::Pool(_) => {}
+                    Key::UnknownSigner(_) => {
+                        return Err(bad(format!("tx {i}: ready with an unknown signer")));
+                    }
+                }
             }
             let mut tx = ExecTx {
                 signer: r.signer,
@@ -74,9 +82,6 @@ impl BlockPlan {
             };
             match r.tx.action {
                 Action::Transfer(t) => {
-                    if !in_range(r.recipient) {
-                        return Err(bad(format!("tx {i}: recipient {} unknown", r.recipient)));
-                    }
                     tx.kind = TX_KIND_TRANSFER;
                     tx.token_or_pool = u32::from(t.token);
                     tx.amount = split(t.amount);
@@ -200,7 +205,8 @@ impl BlockPlan {
 
     /// Turns the output buffer into (status, amount_out) per tx of the block (statuses of
     /// txs that never executed come from `resolved`) and checks it before anything is
-    /// written: an unknown status code is an error.
+    /// written: an unknown status code is an error, and so is
+    /// [`EXEC_STATUS_UNKNOWN_KIND`] (an internal error: a kind the kernel does not know).
     pub fn results(&self, resolved: &ResolvedBlock, out: &[u32]) -> Result<Vec<(Status, u64)>> {
         let mut results: Vec<(Status, u64)> = resolved
             .txs
@@ -222,6 +228,13 @@ impl BlockPlan {
                         "receipts cut short".into(),
                     )
                 })?;
+            if w[0] == EXEC_STATUS_UNKNOWN_KIND {
+                return Err(gpu_err(
+                    "execute readback",
+                    GpuErrorKind::Internal,
+                    format!("tx {i}: exec.wgsl does not know kind {}", self.txs[k].kind),
+                ));
+            }
             let status = u8::try_from(w[0])
                 .ok()
                 .and_then(Status::from_code)

@@ -7,7 +7,7 @@ use crate::exec::swap_out;
 use crate::merkle::merkle_root;
 use crate::receipt::{Receipt, Status};
 use crate::state::State;
-use crate::tx::{Action, Block, Direction, Tx};
+use crate::tx::{Action, Block, Direction, Swap, Transfer, Tx};
 use crate::verify::{SigCheck, VerifyRule, cpu};
 
 /// What the reference executor computes for a block.
@@ -133,58 +133,64 @@ fn apply_tx(state: &mut State, tx: &Tx, fee_collector: &[u8; 32]) -> (Status, u6
     state.balances_mut()[0][fc] += tx.fee;
 
     match tx.action {
-        Action::Transfer(t) => {
-            // Step 7T.
-            if t.token as usize >= state.tokens() {
-                return (Status::UnknownToken, 0);
-            }
-            let token = t.token as usize;
-            // Step 8T.
-            if state.balance(s, token) < t.amount {
-                return (Status::InsufficientBalance, 0);
-            }
-            // Step 9T.
-            let r = state
-                .account_index(&t.to)
-                .expect("resolve created the recipient") as usize;
-            state.balances_mut()[token][s] -= t.amount;
-            state.balances_mut()[token][r] += t.amount;
-            (Status::Ok, 0)
+        Action::Transfer(t) => transfer(state, s, &t),
+        Action::Swap(sw) => swap(state, s, &sw),
+    }
+}
+
+/// Steps 7T–9T for a transfer whose signer (account `s`) has paid the fee.
+fn transfer(state: &mut State, s: usize, t: &Transfer) -> (Status, u64) {
+    // Step 7T.
+    if t.token as usize >= state.tokens() {
+        return (Status::UnknownToken, 0);
+    }
+    let token = t.token as usize;
+    // Step 8T.
+    if state.balance(s, token) < t.amount {
+        return (Status::InsufficientBalance, 0);
+    }
+    // Step 9T.
+    let r = state
+        .account_index(&t.to)
+        .expect("resolve created the recipient") as usize;
+    state.balances_mut()[token][s] -= t.amount;
+    state.balances_mut()[token][r] += t.amount;
+    (Status::Ok, 0)
+}
+
+/// Steps 7S–10S for a swap whose signer (account `s`) has paid the fee.
+fn swap(state: &mut State, s: usize, sw: &Swap) -> (Status, u64) {
+    // Step 7S.
+    let Some(&pool) = state.pools().get(sw.pool as usize) else {
+        return (Status::UnknownPool, 0);
+    };
+    let (token_in, token_out, reserve_in, reserve_out) = match sw.direction {
+        Direction::AtoB => (pool.token_a, pool.token_b, pool.reserve_a, pool.reserve_b),
+        Direction::BtoA => (pool.token_b, pool.token_a, pool.reserve_b, pool.reserve_a),
+    };
+    // Step 8S.
+    if state.balance(s, token_in as usize) < sw.amount_in {
+        return (Status::InsufficientBalance, 0);
+    }
+    // Step 9S.
+    let out = swap_out(sw.amount_in, reserve_in, reserve_out, pool.fee_bps);
+    if out < sw.min_out {
+        return (Status::SlippageExceeded, 0);
+    }
+    // Step 10S.
+    let balances = state.balances_mut();
+    balances[token_in as usize][s] -= sw.amount_in;
+    balances[token_out as usize][s] += out;
+    let p = &mut state.pools_mut()[sw.pool as usize];
+    match sw.direction {
+        Direction::AtoB => {
+            p.reserve_a += sw.amount_in;
+            p.reserve_b -= out;
         }
-        Action::Swap(sw) => {
-            // Step 7S.
-            let Some(&pool) = state.pools().get(sw.pool as usize) else {
-                return (Status::UnknownPool, 0);
-            };
-            let (token_in, token_out, reserve_in, reserve_out) = match sw.direction {
-                Direction::AtoB => (pool.token_a, pool.token_b, pool.reserve_a, pool.reserve_b),
-                Direction::BtoA => (pool.token_b, pool.token_a, pool.reserve_b, pool.reserve_a),
-            };
-            // Step 8S.
-            if state.balance(s, token_in as usize) < sw.amount_in {
-                return (Status::InsufficientBalance, 0);
-            }
-            // Step 9S.
-            let out = swap_out(sw.amount_in, reserve_in, reserve_out, pool.fee_bps);
-            if out < sw.min_out {
-                return (Status::SlippageExceeded, 0);
-            }
-            // Step 10S.
-            let balances = state.balances_mut();
-            balances[token_in as usize][s] -= sw.amount_in;
-            balances[token_out as usize][s] += out;
-            let p = &mut state.pools_mut()[sw.pool as usize];
-            match sw.direction {
-                Direction::AtoB => {
-                    p.reserve_a += sw.amount_in;
-                    p.reserve_b -= out;
-                }
-                Direction::BtoA => {
-                    p.reserve_b += sw.amount_in;
-                    p.reserve_a -= out;
-                }
-            }
-            (Status::Ok, out)
+        Direction::BtoA => {
+            p.reserve_b += sw.amount_in;
+            p.reserve_a -= out;
         }
     }
+    (Status::Ok, out)
 }

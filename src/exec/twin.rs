@@ -13,8 +13,8 @@
 //! and reads best whole beside them.
 
 use super::layout::{
-    DIRECTION_A_TO_B, ExecParams, ExecTx, POOL_GATHER_WORDS, RECEIPT_WORDS, SEGMENT_SERIAL,
-    Segment, SwapProbe, TX_KIND_TRANSFER,
+    DIRECTION_A_TO_B, EXEC_STATUS_UNKNOWN_KIND, ExecParams, ExecTx, POOL_GATHER_WORDS,
+    RECEIPT_WORDS, SEGMENT_SERIAL, Segment, SwapProbe, TX_KIND_SWAP, TX_KIND_TRANSFER,
 };
 use super::plan::BlockPlan;
 use crate::error::Result;
@@ -238,6 +238,67 @@ pub fn write_receipt(b: &mut Bindings<'_>, i: u32, status: u32, amount_out: [u32
     b.out[at + 3] = 0;
 }
 
+/// Status and amount_out of one tx: the shader's `Outcome`.
+pub type Outcome = (u32, [u32; 2]);
+
+/// Steps 7T–9T for a transfer whose signer `s` has paid the fee.
+pub fn execute_transfer(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
+    let none = [0u32, 0u32];
+    if tx.token_or_pool >= b.params.tokens {
+        // Step 7T.
+        return (STATUS_UNKNOWN_TOKEN, none);
+    }
+    let balance = load_balance(b, tx.token_or_pool, s);
+    if lt64(balance, tx.amount) {
+        // Step 8T.
+        return (STATUS_INSUFFICIENT_BALANCE, none);
+    }
+    // Step 9T. The signer is a Write key of this tx, the recipient a Credit key.
+    store_balance(b, tx.token_or_pool, s, sub64(balance, tx.amount));
+    credit(b, tx.token_or_pool, tx.recipient, tx.amount);
+    (STATUS_OK, none)
+}
+
+/// Steps 7S–10S for a swap whose signer `s` has paid the fee.
+pub fn execute_swap(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
+    let none = [0u32, 0u32];
+    if tx.token_or_pool >= b.params.n_pools {
+        // Step 7S.
+        return (STATUS_UNKNOWN_POOL, none);
+    }
+    let pool = b.pools[tx.token_or_pool as usize];
+    let a_to_b = tx.direction == DIRECTION_A_TO_B;
+    let token_in = select(pool.token_b, pool.token_a, a_to_b);
+    let token_out = select(pool.token_a, pool.token_b, a_to_b);
+    let reserve_in = select(pool.reserve_b, pool.reserve_a, a_to_b);
+    let reserve_out = select(pool.reserve_a, pool.reserve_b, a_to_b);
+    let balance_in = load_balance(b, token_in, s);
+    if lt64(balance_in, tx.amount) {
+        // Step 8S.
+        return (STATUS_INSUFFICIENT_BALANCE, none);
+    }
+    let got = swap_out(tx.amount, reserve_in, reserve_out, pool.fee_bps);
+    if lt64(got, tx.min_out) {
+        // Step 9S.
+        return (STATUS_SLIPPAGE_EXCEEDED, none);
+    }
+    // Step 10S. The signer and the pool are Write keys of this tx.
+    store_balance(b, token_in, s, sub64(balance_in, tx.amount));
+    let bought = add64(load_balance(b, token_out, s), got);
+    store_balance(b, token_out, s, bought);
+    let new_in = add64(reserve_in, tx.amount);
+    let new_out = sub64(reserve_out, got);
+    let p = &mut b.pools[tx.token_or_pool as usize];
+    if a_to_b {
+        p.reserve_a = new_in;
+        p.reserve_b = new_out;
+    } else {
+        p.reserve_b = new_in;
+        p.reserve_a = new_out;
+    }
+    (STATUS_OK, got)
+}
+
 /// Steps 4–10 of docs/SPEC.md (Semantics) for tx `i`, receipt included.
 pub fn execute_tx(b: &mut Bindings<'_>, i: u32) {
     let tx = b.txs[i as usize];
@@ -263,61 +324,13 @@ pub fn execute_tx(b: &mut Bindings<'_>, i: u32) {
     let fc = b.params.fee_collector;
     credit(b, 0, fc, tx.fee);
 
-    let mut status = STATUS_OK;
-    let mut amount_out = [0u32, 0u32];
-    if tx.kind == TX_KIND_TRANSFER {
-        if tx.token_or_pool >= b.params.tokens {
-            // Step 7T.
-            status = STATUS_UNKNOWN_TOKEN;
-        } else {
-            let balance = load_balance(b, tx.token_or_pool, s);
-            if lt64(balance, tx.amount) {
-                // Step 8T.
-                status = STATUS_INSUFFICIENT_BALANCE;
-            } else {
-                // Step 9T.
-                store_balance(b, tx.token_or_pool, s, sub64(balance, tx.amount));
-                credit(b, tx.token_or_pool, tx.recipient, tx.amount);
-            }
-        }
-    } else if tx.token_or_pool >= b.params.n_pools {
-        // Step 7S.
-        status = STATUS_UNKNOWN_POOL;
-    } else {
-        let pool = b.pools[tx.token_or_pool as usize];
-        let a_to_b = tx.direction == DIRECTION_A_TO_B;
-        let token_in = select(pool.token_b, pool.token_a, a_to_b);
-        let token_out = select(pool.token_a, pool.token_b, a_to_b);
-        let reserve_in = select(pool.reserve_b, pool.reserve_a, a_to_b);
-        let reserve_out = select(pool.reserve_a, pool.reserve_b, a_to_b);
-        let balance_in = load_balance(b, token_in, s);
-        if lt64(balance_in, tx.amount) {
-            // Step 8S.
-            status = STATUS_INSUFFICIENT_BALANCE;
-        } else {
-            let got = swap_out(tx.amount, reserve_in, reserve_out, pool.fee_bps);
-            if lt64(got, tx.min_out) {
-                // Step 9S.
-                status = STATUS_SLIPPAGE_EXCEEDED;
-            } else {
-                // Step 10S.
-                store_balance(b, token_in, s, sub64(balance_in, tx.amount));
-                let bought = add64(load_balance(b, token_out, s), got);
-                store_balance(b, token_out, s, bought);
-                let new_in = add64(reserve_in, tx.amount);
-                let new_out = sub64(reserve_out, got);
-                let p = &mut b.pools[tx.token_or_pool as usize];
-                if a_to_b {
-                    p.reserve_a = new_in;
-                    p.reserve_b = new_out;
-                } else {
-                    p.reserve_b = new_in;
-                    p.reserve_a = new_out;
-                }
-                amount_out = got;
-            }
-        }
-    }
+    // The shader's `switch`: one arm per kind, and its `default` for a kind the host
+    // never uploads (the fee and nonce changes above stay, as on the device).
+    let (status, amount_out) = match tx.kind {
+        TX_KIND_TRANSFER => execute_transfer(b, &tx, s),
+        TX_KIND_SWAP => execute_swap(b, &tx, s),
+        _ => (EXEC_STATUS_UNKNOWN_KIND, [0, 0]),
+    };
     write_receipt(b, i, status, amount_out);
 }
 
@@ -388,16 +401,26 @@ pub fn execute_block(
     serial_wave_max: usize,
     max_parallel: usize,
 ) -> Result<Vec<(Status, u64)>> {
-    let tokens = state.tokens();
-    let n = state.account_count();
     let plan = BlockPlan::build(
         resolved,
         sched,
-        n,
+        state.account_count(),
         state.pools().len(),
         serial_wave_max,
         max_parallel,
     )?;
+    let out = run_plan(state, &plan);
+    let results = plan.results(resolved, &out)?;
+    plan.write_back(state, &out)?;
+    Ok(results)
+}
+
+/// Runs every dispatch of `plan` (`exec_segment`, then `gather_changed`) over a copy of
+/// `state`'s columns laid out as on the device, and returns the output buffer: receipts,
+/// then the gathered columns. The words the GPU executor reads back, for the same plan.
+pub fn run_plan(state: &State, plan: &BlockPlan) -> Vec<u32> {
+    let tokens = state.tokens();
+    let n = state.account_count();
     let account_cap = n.max(1);
     let mut nonces: Vec<u32> = state.nonces().iter().flat_map(|&v| split(v)).collect();
     let mut balances = vec![0u32; 2 * account_cap * tokens];
@@ -438,9 +461,7 @@ pub fn execute_block(
             gather_changed(j, &mut b);
         }
     }
-    let results = plan.results(resolved, &out)?;
-    plan.write_back(state, &out)?;
-    Ok(results)
+    out
 }
 
 /// Values that sit on limb boundaries: 0, 1, 2^16 ± 1, 2^32 ± 1, 2^63, 2^64 − 1; the
@@ -717,6 +738,85 @@ mod tests {
                     assert!(twin == reference, "{name}, block {h}: state differs");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn unknown_kind_status_only_at_an_injected_kind_and_an_internal_error() {
+        use crate::error::GpuErrorKind;
+        use crate::exec::layout::EXEC_STATUS_UNKNOWN_KIND;
+        use crate::workload::{GenConfig, generate};
+        let g = generate(
+            &GenConfig {
+                accounts: 100,
+                pools: 3,
+                blocks: 1,
+                txs_per_block: 300,
+                seed: 5,
+                swap_share: 0.5,
+                ..Default::default()
+            },
+            |_, _| {},
+        )
+        .expect("valid config");
+        let mut state = State::from_genesis(&g.genesis).expect("genesis");
+        let block = &g.blocks[0];
+        let decoded: Vec<Option<crate::tx::Tx>> = block.txs().map(crate::tx::Tx::decode).collect();
+        let (checks, check_of) = crate::verify::block_checks(block, &decoded);
+        let verdicts = checks
+            .iter()
+            .map(crate::verify::cpu::verify_zip215_one)
+            .collect();
+        let sig_ok = crate::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
+        let resolved = crate::resolve::resolve(&mut state, block, &decoded, &sig_ok);
+        let sched = Schedule::build(&resolved, state.account_count());
+        let plan = BlockPlan::build(
+            &resolved,
+            &sched,
+            state.account_count(),
+            state.pools().len(),
+            DEFAULT,
+            usize::MAX,
+        )
+        .expect("valid plan");
+        let status = |out: &[u32], k: usize| out[RECEIPT_WORDS * k];
+        let out = run_plan(&state, &plan);
+        assert!(
+            (0..plan.txs.len()).all(|k| status(&out, k) != EXEC_STATUS_UNKNOWN_KIND),
+            "a valid block shows the unknown-kind status"
+        );
+        // Inject unknown kinds (0, 3 and u32::MAX) into a transfer and a swap that got past
+        // step 6 in the valid run: their receipts, and only theirs, carry the status.
+        let past_fee = |k: &usize| {
+            u8::try_from(status(&out, *k))
+                .ok()
+                .and_then(Status::from_code)
+                .is_some_and(Status::fee_charged)
+        };
+        let transfer = (0..plan.txs.len())
+            .filter(past_fee)
+            .find(|&k| plan.txs[k].kind == TX_KIND_TRANSFER)
+            .expect("a transfer past step 6");
+        let swap = (0..plan.txs.len())
+            .filter(past_fee)
+            .find(|&k| plan.txs[k].kind == TX_KIND_SWAP)
+            .expect("a swap past step 6");
+        for bad_kind in [0, 3, u32::MAX] {
+            let mut bad = plan.clone();
+            bad.txs[transfer].kind = bad_kind;
+            bad.txs[swap].kind = bad_kind;
+            let out = run_plan(&state, &bad);
+            for k in 0..bad.txs.len() {
+                assert_eq!(
+                    status(&out, k) == EXEC_STATUS_UNKNOWN_KIND,
+                    k == transfer || k == swap,
+                    "kind {bad_kind}, tx {k}"
+                );
+            }
+            let err = bad
+                .results(&resolved, &out)
+                .expect_err("an unknown kind is an error");
+            assert_eq!(err.gpu_kind(), Some(GpuErrorKind::Internal), "{err}");
         }
     }
 

@@ -37,7 +37,8 @@ use rayon::prelude::*;
 
 use crate::exec::cpu::{self, ExecKind, ExecTx, Ledger, apply_tx};
 use crate::receipt::Status;
-use crate::resolve::{NO_ACCOUNT, ResolvedBlock};
+use crate::resolve::ResolvedBlock;
+use crate::resolve::access::{AccessLists, Key, Mode};
 use crate::schedule::Schedule;
 use crate::state::{Pool, State};
 
@@ -192,7 +193,14 @@ pub fn execute_waves_with(
                 shared.add_fees(fc, fees);
             }
             Step::Chains(range) => {
-                chains.run(&shared, &txs, fc, &order[range.clone()], &mut out[range]);
+                chains.run(
+                    &shared,
+                    &txs,
+                    &block.accesses,
+                    fc,
+                    &order[range.clone()],
+                    &mut out[range],
+                );
             }
             Step::Inline(range) => {
                 let mut view = SharedView::new(&shared, Access::Exclusive);
@@ -206,7 +214,10 @@ pub fn execute_waves_with(
         .iter()
         .map(|t| match t.kind {
             ExecKind::Done(s) => (s, 0),
-            _ => (Status::UnknownSigner, 0),
+            // Overwritten below: every tx that reaches step 4 is in a wave.
+            ExecKind::Transfer | ExecKind::SwapAtoB | ExecKind::SwapBtoA => {
+                (Status::UnknownSigner, 0)
+            }
         })
         .collect();
     for (&i, &r) in order.iter().zip(&out) {
@@ -218,38 +229,66 @@ pub fn execute_waves_with(
 /// Splits a segment of consecutive waves into chains — groups of txs linked by the
 /// cells they read or write — and runs the chains in parallel, each in wave order.
 ///
-/// Two txs of the segment are linked when they share a Write key (signer, existing
-/// pool), or one credits an account that some tx of the segment writes. What is left
-/// between chains are credits to accounts no tx of the segment writes or reads, which
-/// commute; so running chains side by side is equivalent to the segment's wave order.
-/// The fee collector is credited by every tx and read by none, unless it signs a tx of
-/// the segment; then the segment runs in order on the calling thread. Unknown-signer
-/// txs change nothing and link nothing.
+/// The keys come from the block's access lists. Two txs of the segment are linked when
+/// they touch a key whose accesses within the segment do not all commute: some tx of the
+/// segment writes it, or it is both read and credited. What is left between chains are
+/// keys only credited (or only read) within the segment, which commute; so running chains
+/// side by side is equivalent to the segment's wave order. The fee collector is credited
+/// by every tx and read by none, unless a tx of the segment reads or writes it (signs
+/// one); then the segment runs in order on the calling thread, since chunks defer their
+/// fee credits. Unknown-signer txs change nothing and link nothing; keys of pools that do
+/// not exist are never touched.
 struct Chains {
-    /// Per account: the segment that last touched it, 1-based (0 = none).
-    account_seen: Vec<u32>,
-    /// Per account: the segment that writes it.
-    account_written: Vec<u32>,
-    /// Per account: first tx of the current segment linked through it.
-    account_first: Vec<u32>,
-    pool_seen: Vec<u32>,
-    pool_first: Vec<u32>,
+    accounts: Vec<KeySlot>,
+    pools: Vec<KeySlot>,
     /// Segment counter (stamps, so the arrays need no clearing).
     segment: u32,
     /// Union-find parents over positions in the segment.
     parent: Vec<u32>,
 }
 
+/// What the current segment does with one key.
+#[derive(Clone, Copy)]
+struct KeySlot {
+    /// The segment `mode` describes, 1-based (0 = none).
+    seen: u32,
+    /// Join of the modes of every access to the key in that segment.
+    mode: Mode,
+    /// The segment `first` belongs to.
+    linked: u32,
+    /// First position of the segment linked through the key.
+    first: u32,
+}
+
+impl Default for KeySlot {
+    fn default() -> Self {
+        KeySlot {
+            seen: 0,
+            mode: Mode::Credit,
+            linked: 0,
+            first: 0,
+        }
+    }
+}
+
 impl Chains {
     fn new(accounts: usize, pools: usize) -> Chains {
         Chains {
-            account_seen: vec![0; accounts],
-            account_written: vec![0; accounts],
-            account_first: vec![0; accounts],
-            pool_seen: vec![0; pools],
-            pool_first: vec![0; pools],
+            accounts: vec![KeySlot::default(); accounts],
+            pools: vec![KeySlot::default(); pools],
             segment: 0,
             parent: Vec::new(),
+        }
+    }
+
+    /// The slot of a key executors may touch: an account or an existing pool.
+    #[inline]
+    fn slot(&mut self, key: Key) -> Option<&mut KeySlot> {
+        match key {
+            Key::Account(a) => self.accounts.get_mut(a as usize),
+            Key::Pool(p) => self.pools.get_mut(p as usize),
+            // Only on unknown-signer txs, which execute nothing.
+            Key::UnknownSigner(_) => None,
         }
     }
 
@@ -279,6 +318,7 @@ impl Chains {
         &mut self,
         cols: &SharedColumns,
         txs: &[ExecTx],
+        accesses: &AccessLists,
         fc: u32,
         positions: &[u32],
         out: &mut [(Status, u64)],
@@ -286,54 +326,52 @@ impl Chains {
         self.segment += 1;
         let seg = self.segment;
         for &i in positions {
-            let tx = &txs[i as usize];
-            if !matches!(tx.kind, ExecKind::Done(_)) {
-                self.account_written[tx.signer as usize] = seg;
+            if matches!(txs[i as usize].kind, ExecKind::Done(_)) {
+                continue;
+            }
+            for a in accesses.of(i as usize) {
+                if let Some(slot) = self.slot(a.key) {
+                    if slot.seen == seg {
+                        slot.mode = slot.mode.join(a.mode);
+                    } else {
+                        slot.seen = seg;
+                        slot.mode = a.mode;
+                    }
+                }
             }
         }
         // A fee collector that signs reads the fees credited before it: keep the whole
         // segment in order (it would be one chain anyway).
-        if fc != NO_ACCOUNT && self.account_written[fc as usize] == seg {
+        if let Some(slot) = self.accounts.get(fc as usize)
+            && slot.seen == seg
+            && slot.mode != Mode::Credit
+        {
             let mut view = SharedView::new(cols, Access::Exclusive);
             run(&mut view, txs, fc, positions, out);
             return;
         }
         self.parent.clear();
         self.parent.extend(0..positions.len() as u32);
-        let pools = self.pool_seen.len();
         for (k, &i) in positions.iter().enumerate() {
             let k = k as u32;
-            let tx = &txs[i as usize];
-            if matches!(tx.kind, ExecKind::Done(_)) {
+            if matches!(txs[i as usize].kind, ExecKind::Done(_)) {
                 continue;
             }
-            let link_account = |a: u32, this: &mut Chains| {
-                let a = a as usize;
-                if this.account_seen[a] == seg {
-                    Self::union(&mut this.parent, k, this.account_first[a]);
+            for a in accesses.of(i as usize) {
+                let Some(slot) = self.slot(a.key) else {
+                    continue;
+                };
+                // Accesses that all commute within the segment link nothing.
+                if !slot.mode.conflicts(slot.mode) {
+                    continue;
+                }
+                if slot.linked == seg {
+                    let first = slot.first;
+                    Self::union(&mut self.parent, k, first);
                 } else {
-                    this.account_seen[a] = seg;
-                    this.account_first[a] = k;
+                    slot.linked = seg;
+                    slot.first = k;
                 }
-            };
-            link_account(tx.signer, self);
-            match tx.kind {
-                ExecKind::SwapAtoB | ExecKind::SwapBtoA if (tx.target as usize) < pools => {
-                    let p = tx.target as usize;
-                    if self.pool_seen[p] == seg {
-                        Self::union(&mut self.parent, k, self.pool_first[p]);
-                    } else {
-                        self.pool_seen[p] = seg;
-                        self.pool_first[p] = k;
-                    }
-                }
-                ExecKind::Transfer => {
-                    if self.account_written[tx.target as usize] == seg {
-                        link_account(tx.target, self);
-                    }
-                }
-                // An unknown pool is never touched.
-                ExecKind::SwapAtoB | ExecKind::SwapBtoA | ExecKind::Done(_) => {}
             }
         }
         // Chains as lists of positions (ascending: wave order), by counting sort on roots.

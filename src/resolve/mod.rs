@@ -10,11 +10,19 @@
 //! the resident pubkeys) give the same answer with the same signature. Creating the
 //! accounts a block names is the sequential walk of [`resolve_known`], on the CPU for
 //! both backends.
+//!
+//! Resolve also lists, once, the keys every tx touches and their modes (`resolve/access.rs`); the
+//! later stages read those lists instead of deriving keys from the txs again.
 
+pub(crate) mod access;
 pub mod cpu;
 pub mod gpu;
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
+
+use access::{Access, AccessLists, Key, Mode, Named, named_accesses};
 
 use crate::receipt::Status;
 use crate::state::State;
@@ -62,6 +70,14 @@ pub struct ResolvedBlock {
     pub fee_collector: u32,
     /// Number of accounts before resolve created any.
     pub accounts_before: usize,
+    /// The keys every tx touches, with their modes (`access`): empty for a tx rejected
+    /// at steps 1–2; for an unknown signer, its [`Key::UnknownSigner`] and its credits.
+    pub(crate) accesses: AccessLists,
+    /// Distinct unknown signers: every `Key::UnknownSigner` of `accesses` is below it.
+    pub(crate) unknown_signers: u32,
+    /// One more than the largest pool id of `accesses` (0 if none; `u32::MAX` if the id
+    /// `u32::MAX` is named).
+    pub(crate) pool_id_bound: u32,
 }
 
 /// The accounts and pools a resolved block may write, each sorted and without repeats:
@@ -78,20 +94,27 @@ pub struct Writable {
 }
 
 impl ResolvedBlock {
-    /// What this block may write in a state with `pool_count` pools (see [`Writable`]).
+    /// What this block may write in a state with `pool_count` pools (see [`Writable`]):
+    /// the Write and Credit keys of every tx that reaches execution, and the fee
+    /// collector, which resolve created or found for this block.
     pub fn writable(&self, pool_count: usize) -> Writable {
         let mut accounts = Vec::new();
         let mut pools = Vec::new();
-        for r in &self.txs {
-            if let Resolved::Ready(tx) = r {
-                accounts.push(tx.signer);
-                if tx.recipient != NO_ACCOUNT {
-                    accounts.push(tx.recipient);
-                }
-                if let Action::Swap(s) = tx.tx.action
-                    && (s.pool as usize) < pool_count
-                {
-                    pools.push(s.pool);
+        for (i, r) in self.txs.iter().enumerate() {
+            if !matches!(r, Resolved::Ready(_)) {
+                continue;
+            }
+            for a in self.accesses.of(i) {
+                let writes = match a.mode {
+                    Mode::Write | Mode::Credit => true,
+                    Mode::Read => false,
+                };
+                match a.key {
+                    Key::Account(k) if writes => accounts.push(k),
+                    Key::Pool(p) if writes && (p as usize) < pool_count => pools.push(p),
+                    Key::Account(_) | Key::Pool(_) => {}
+                    // A ready tx's signer is an account.
+                    Key::UnknownSigner(_) => {}
                 }
             }
         }
@@ -125,8 +148,8 @@ pub fn lookup_keys(checked: &[Option<Tx>], sig_ok: &[bool]) -> Vec<[u8; 32]> {
     for (tx, &ok) in checked.iter().zip(sig_ok) {
         if let Some(tx) = tx.as_ref().filter(|_| ok) {
             keys.push(tx.signer);
-            if let Action::Transfer(t) = tx.action {
-                keys.push(t.to);
+            if let Some(to) = tx.recipient() {
+                keys.push(to);
             }
         }
     }
@@ -176,15 +199,15 @@ pub fn resolve_known(
         if !ok {
             continue;
         }
-        if let (Action::Transfer(t), None) = (tx.action, recipient) {
-            state.create_account(t.to);
+        if let (Some(to), None) = (tx.recipient(), recipient) {
+            state.create_account(to);
         }
         if fee_collector == NO_ACCOUNT {
             fee_collector = state.create_account(block.fee_collector);
         }
     }
     let state = &*state;
-    let txs = checked
+    let txs: Vec<Resolved> = checked
         .par_iter()
         .zip(sig_ok)
         .zip(known)
@@ -216,9 +239,89 @@ pub fn resolve_known(
             }
         })
         .collect();
+    let (accesses, unknown_signers) = access_lists(&txs, checked, fee_collector);
+    let pool_id_bound = accesses
+        .items()
+        .iter()
+        .filter_map(|a| match a.key {
+            Key::Pool(p) => Some(p.saturating_add(1)),
+            Key::Account(_) | Key::UnknownSigner(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
     ResolvedBlock {
         txs,
         fee_collector,
         accounts_before,
+        accesses,
+        unknown_signers,
+        pool_id_bound,
     }
+}
+
+/// Every tx's keys, from its kind's [`named_accesses`]. A tx rejected at steps 1–2 has
+/// none. A ready tx's names map to its accounts and pools. A tx whose signer is unknown
+/// executes nothing after step 3: it keeps its signer, as a [`Key::UnknownSigner`] in
+/// Write mode, and its credits (accounts resolve created for it), and drops the other
+/// keys, which it neither reads nor writes. Returns the lists and the number of distinct
+/// unknown signers.
+fn access_lists(
+    txs: &[Resolved],
+    checked: &[Option<Tx>],
+    fee_collector: u32,
+) -> (AccessLists, u32) {
+    let mut lists = AccessLists::with_capacity(txs.len(), 3);
+    let mut unknown: HashMap<[u8; 32], u32> = HashMap::new();
+    for (r, tx) in txs.iter().zip(checked) {
+        match r {
+            Resolved::Rejected(_) => lists.push([]),
+            Resolved::Ready(t) => {
+                let key = |n: Named| match n {
+                    Named::Signer => Key::Account(t.signer),
+                    Named::Recipient => Key::Account(t.recipient),
+                    Named::Pool(p) => Key::Pool(p),
+                    Named::FeeCollector => Key::Account(fee_collector),
+                };
+                lists.push(
+                    named_accesses(&t.tx.action)
+                        .as_slice()
+                        .iter()
+                        .map(|a| Access {
+                            key: key(a.key),
+                            mode: a.mode,
+                        }),
+                );
+            }
+            Resolved::UnknownSigner { signer, recipient } => {
+                let next = unknown.len() as u32;
+                let slot = *unknown.entry(*signer).or_insert(next);
+                let kept = |a: &Access<Named>| match (a.key, a.mode) {
+                    (Named::Signer, _) => Some(Access {
+                        key: Key::UnknownSigner(slot),
+                        mode: Mode::Write,
+                    }),
+                    (Named::Recipient, Mode::Credit) => Some(Access {
+                        key: Key::Account(*recipient),
+                        mode: Mode::Credit,
+                    }),
+                    (Named::FeeCollector, Mode::Credit) => Some(Access {
+                        key: Key::Account(fee_collector),
+                        mode: Mode::Credit,
+                    }),
+                    (Named::Pool(p), Mode::Credit) => Some(Access {
+                        key: Key::Pool(p),
+                        mode: Mode::Credit,
+                    }),
+                    (Named::Recipient | Named::FeeCollector | Named::Pool(_), Mode::Read)
+                    | (Named::Recipient | Named::FeeCollector | Named::Pool(_), Mode::Write) => {
+                        None
+                    }
+                };
+                // Only a decoded tx gets past step 2.
+                let named = tx.as_ref().map(|tx| named_accesses(&tx.action));
+                lists.push(named.iter().flat_map(|n| n.as_slice()).filter_map(kept));
+            }
+        }
+    }
+    (lists, unknown.len() as u32)
 }

@@ -87,20 +87,19 @@ pub fn inspect(args: InspectArgs) -> CliResult {
                 let decoded: Vec<Option<Tx>> = b.txs().map(Tx::decode).collect();
                 let tx_ids: Vec<[u8; 32]> = b.txs().map(|t| *blake3::hash(t).as_bytes()).collect();
                 let tx_root = txwave::merkle::merkle_root(&tx_ids);
+                let (mut transfers, mut swaps) = (0, 0);
+                for t in decoded.iter().flatten() {
+                    match t.action {
+                        Action::Transfer(_) => transfers += 1,
+                        Action::Swap(_) => swaps += 1,
+                    }
+                }
                 BlockInfo {
                     index,
                     height: b.height,
                     txs: b.tx_count(),
-                    transfers: decoded
-                        .iter()
-                        .flatten()
-                        .filter(|t| matches!(t.action, Action::Transfer(_)))
-                        .count(),
-                    swaps: decoded
-                        .iter()
-                        .flatten()
-                        .filter(|t| matches!(t.action, Action::Swap(_)))
-                        .count(),
+                    transfers,
+                    swaps,
                     malformed: decoded.iter().filter(|t| t.is_none()).count(),
                     parent_hash: hex::encode(b.parent_hash),
                     fee_collector: hex::encode(b.fee_collector),
