@@ -293,6 +293,12 @@ impl ResidentState {
         lock_or_reset(&self.columns, |g| g.clear())
     }
 
+    /// Drops the device copy: the next use uploads the whole state (after a kernel
+    /// reported an internal error, its writes are not trusted).
+    pub fn invalidate(&self) {
+        self.lock().mirror = None;
+    }
+
     /// How the state went up since [`ResidentState::begin_block`]: whether it went up
     /// whole, and how many accounts (resolve, execute and commit share this copy).
     pub fn last_sync(&self) -> SyncReport {
