@@ -55,7 +55,7 @@ const SEGMENT_PARALLEL: u32 = 0u;
 const SEGMENT_SERIAL: u32 = 1u;
 const RECEIPT_WORDS: u32 = 4u;
 const POOL_GATHER_WORDS: u32 = 4u;
-// Receipt status codes of docs/SPEC.md; keep in sync with `exec::Status`.
+// Receipt status codes of docs/SPEC.md; keep in sync with `receipt::Status` (src/receipt.rs).
 const STATUS_OK: u32 = 0u;
 const STATUS_BAD_NONCE: u32 = 4u;
 const STATUS_INSUFFICIENT_FEE: u32 = 5u;

@@ -29,8 +29,8 @@
 //!
 //! Why: a hot pool makes a chain of one-tx waves (every swap of the pool depends on the
 //! previous one), and a dispatch plus its barrier costs more than one invocation executing
-//! a tx (NOTES-wgpu: ~46 µs per dispatch in a 1000-dispatch pass on lavapipe, ~2 µs CPU-side
-//! per dispatch on real GPUs before the barrier's own cost; a tx is a few hundred
+//! a tx (~46 µs per dispatch in a pass of 1000 one-workgroup dispatches on lavapipe; ~2 µs CPU-side
+//! per dispatch on real GPUs, wgpu issue 5766, before the barrier's own cost; a tx is a few hundred
 //! arithmetic instructions). A rough guide, measured on lavapipe — a software adapter on 2
 //! CPU cores, so CPU timings and not GPU speed, and noisy (±20% between runs) — with
 //! `benches/exec_gpu.rs` (4096-tx blocks, dispatch + readback, ms, median; 128-tx serial

@@ -46,7 +46,7 @@ pub const SERIAL_SEGMENT_MAX_TXS: usize = 128;
 /// and one thread runs a swap (64 division steps, a few dependent global loads) in the
 /// order of a µs or more, so 4 keeps the one-to-few-tx tail of a hot-pool block in one
 /// dispatch while any wave with real parallelism keeps its own. An estimate: not yet
-/// measured on a GPU (see the module docs).
+/// measured on a GPU (see the module docs of `exec::gpu`).
 pub const DEFAULT_SERIAL_WAVE_MAX: usize = 4;
 
 /// Waves of at most this many ready txs join serial segments on a software (CPU-type)
