@@ -24,7 +24,8 @@
 //! [`state`] holds the structure-of-arrays ledger, [`receipt`] the receipts every
 //! executor produces, [`merkle`] the tree shape of every root, [`engine`] runs the stages on a
 //! backend and rolls a failed block back, [`gpu`] is the wgpu runtime and [`workload`]
-//! generates seeded test blocks. [`service`] is the coalescing verify service for
+//! generates seeded test blocks. [`waves`] is the scheduler for any transaction type: a
+//! caller's access lists in, ASAP waves out ([`WaveSchedule`]), and a runner on rayon. [`service`] is the coalescing verify service for
 //! validators ([`VerifyService`]), [`split`] the CPU/GPU rate model it and `Auto` split
 //! batches by, and [`calibration`] the measured rates and break-even sizes `Auto` reads.
 //! Start with [`Engine`].
@@ -50,6 +51,7 @@ pub mod state;
 pub mod stream;
 pub mod tx;
 pub mod verify;
+pub mod waves;
 #[cfg(feature = "gen")]
 pub mod workload;
 
@@ -64,3 +66,4 @@ pub use state::State;
 pub use stream::{StageStats, StreamOptions, StreamSummary};
 pub use tx::{Block, DecodeLimits, Tx};
 pub use verify::{SigCheck, VerifyRule};
+pub use waves::{Access, AccessLists, Mode, RunOptions, WaveSchedule};

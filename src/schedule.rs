@@ -48,7 +48,7 @@ pub struct Schedule {
 /// rule needs: a Credit waits for `write_or_read`, a Read for `write_or_credit`, a Write
 /// for both.
 #[derive(Clone, Copy, Default)]
-struct Last {
+pub(crate) struct Last {
     /// Level of the latest Write or Read.
     write_or_read: u32,
     /// Level of the latest Write or Credit.
@@ -72,7 +72,7 @@ impl Last {
     /// The latest level an access of `mode` must come after: the latest access of every
     /// mode it conflicts with.
     #[inline]
-    fn before(self, mode: Mode) -> u32 {
+    pub(crate) fn before(self, mode: Mode) -> u32 {
         let (wait_wr, wait_wc) = masks(mode);
         (self.write_or_read & wait_wr).max(self.write_or_credit & wait_wc)
     }
@@ -80,7 +80,7 @@ impl Last {
     /// Records an access of `mode` at `level` (a Write's level is above every earlier
     /// access of the key, so the maxima become `level`).
     #[inline]
-    fn record(&mut self, mode: Mode, level: u32) {
+    pub(crate) fn record(&mut self, mode: Mode, level: u32) {
         // Waiting for one maximum is raising the other.
         let (raise_wc, raise_wr) = masks(mode);
         self.write_or_read = self.write_or_read.max(level & raise_wr);
@@ -177,7 +177,7 @@ impl Schedule {
 
     /// Lays out the waves from `wave_of` (every entry below `count` or [`NO_WAVE`]) by a
     /// counting sort that keeps block order inside each wave.
-    fn from_waves(wave_of: Vec<u32>, count: usize) -> Schedule {
+    pub(crate) fn from_waves(wave_of: Vec<u32>, count: usize) -> Schedule {
         let mut starts = vec![0u32; count + 1];
         for &w in &wave_of {
             if w != NO_WAVE {

@@ -318,7 +318,7 @@ impl Chains {
         &mut self,
         cols: &SharedColumns,
         txs: &[ExecTx],
-        accesses: &AccessLists,
+        accesses: &AccessLists<Key>,
         fc: u32,
         positions: &[u32],
         out: &mut [(Status, u64)],

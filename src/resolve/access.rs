@@ -19,7 +19,7 @@ use crate::tx::{Action, Swap, Transfer};
 /// supply bound); everything else keeps block order. Today's kinds use Write and Credit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
-pub(crate) enum Mode {
+pub enum Mode {
     /// The tx reads the key and changes nothing in it.
     // No kind reads without writing yet; the scheduler and the chains handle it already.
     #[allow(dead_code)]
@@ -34,7 +34,7 @@ impl Mode {
     /// Whether accesses of modes `self` and `other` to one key by two txs must keep their
     /// block order.
     #[inline]
-    pub(crate) const fn conflicts(self, other: Mode) -> bool {
+    pub const fn conflicts(self, other: Mode) -> bool {
         match (self, other) {
             (Mode::Read, Mode::Read) | (Mode::Credit, Mode::Credit) => false,
             (Mode::Write, _) | (_, Mode::Write) => true,
@@ -46,7 +46,7 @@ impl Mode {
     /// either of the two conflicts with. Read and Credit together are a Write (the tx
     /// reads what others may add to).
     #[inline]
-    pub(crate) const fn join(self, other: Mode) -> Mode {
+    pub const fn join(self, other: Mode) -> Mode {
         match (self, other) {
             (Mode::Read, Mode::Read) => Mode::Read,
             (Mode::Credit, Mode::Credit) => Mode::Credit,
@@ -56,10 +56,10 @@ impl Mode {
     }
 }
 
-/// One key a tx touches, with its mode. `K` is the key space: [`Named`] as the tx names
-/// it, [`Key`] after resolve.
+/// One key a tx touches, with its mode. Inside txwave `K` is `Named` as the tx names
+/// it, then `Key` after resolve; callers of [`crate::waves`] bring their own key type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Access<K = Key> {
+pub struct Access<K> {
     /// The key.
     pub key: K,
     /// How the tx uses it.
@@ -173,16 +173,27 @@ pub(crate) fn named_accesses(action: &Action) -> NamedAccesses {
 }
 
 /// One access list per tx of a block, stored back to back.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct AccessLists<K = Key> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLists<K> {
     /// `items[starts[i]..starts[i + 1]]` is tx `i`'s list; `starts.len()` = txs + 1.
     starts: Vec<u32>,
     items: Vec<Access<K>>,
 }
 
-impl<K: Copy + PartialEq> AccessLists<K> {
+impl<K: PartialEq> Default for AccessLists<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: PartialEq> AccessLists<K> {
+    /// No lists yet.
+    pub fn new() -> Self {
+        Self::with_capacity(0, 0)
+    }
+
     /// Room for `txs` lists of about `per_tx` accesses.
-    pub(crate) fn with_capacity(txs: usize, per_tx: usize) -> Self {
+    pub fn with_capacity(txs: usize, per_tx: usize) -> Self {
         let mut starts = Vec::with_capacity(txs + 1);
         starts.push(0);
         AccessLists {
@@ -193,9 +204,12 @@ impl<K: Copy + PartialEq> AccessLists<K> {
 
     /// Appends the next tx's list. A key named twice is kept once, at its first place,
     /// with the [`Mode::join`] of its modes (a self-transfer's recipient is its signer: one
-    /// Write).
+    /// Write). Finding a repeated key compares with the list's earlier keys, so a list
+    /// is meant to be short (tens of keys).
+    ///
+    /// Panics if the lists would hold 2^32 accesses or more in all.
     #[inline]
-    pub(crate) fn push(&mut self, accesses: impl IntoIterator<Item = Access<K>>) {
+    pub fn push(&mut self, accesses: impl IntoIterator<Item = Access<K>>) {
         let start = *self.starts.last().expect("starts holds at least 0") as usize;
         for a in accesses {
             match self.items[start..].iter_mut().find(|b| b.key == a.key) {
@@ -203,23 +217,30 @@ impl<K: Copy + PartialEq> AccessLists<K> {
                 None => self.items.push(a),
             }
         }
-        // Below 2^32: a block holds fewer than 2^32 txs, each of at most MAX_NAMED keys.
-        self.starts.push(self.items.len() as u32);
+        // A block holds fewer than 2^32 txs of at most MAX_NAMED keys; a caller of
+        // `waves` may push more.
+        let end = u32::try_from(self.items.len()).expect("fewer than 2^32 accesses in all");
+        self.starts.push(end);
     }
 
     /// Number of lists (txs).
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.starts.len() - 1
     }
 
+    /// Whether no list was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Every list, back to back.
-    pub(crate) fn items(&self) -> &[Access<K>] {
+    pub fn items(&self) -> &[Access<K>] {
         &self.items
     }
 
     /// Tx `i`'s list. Panics if `i >= len()`.
     #[inline]
-    pub(crate) fn of(&self, i: usize) -> &[Access<K>] {
+    pub fn of(&self, i: usize) -> &[Access<K>] {
         &self.items[self.starts[i] as usize..self.starts[i + 1] as usize]
     }
 }

@@ -72,7 +72,7 @@ pub struct ResolvedBlock {
     pub accounts_before: usize,
     /// The keys every tx touches, with their modes (`access`): empty for a tx rejected
     /// at steps 1–2; for an unknown signer, its [`Key::UnknownSigner`] and its credits.
-    pub(crate) accesses: AccessLists,
+    pub(crate) accesses: AccessLists<Key>,
     /// Distinct unknown signers: every `Key::UnknownSigner` of `accesses` is below it.
     pub(crate) unknown_signers: u32,
     /// One more than the largest pool id of `accesses` (0 if none; `u32::MAX` if the id
@@ -269,7 +269,7 @@ fn access_lists(
     txs: &[Resolved],
     checked: &[Option<Tx>],
     fee_collector: u32,
-) -> (AccessLists, u32) {
+) -> (AccessLists<Key>, u32) {
     let mut lists = AccessLists::with_capacity(txs.len(), 3);
     let mut unknown: HashMap<[u8; 32], u32> = HashMap::new();
     for (r, tx) in txs.iter().zip(checked) {
