@@ -78,8 +78,18 @@ fn a_key_named_twice_is_one_write_when_read_and_credited() {
     use Mode::{Credit, Read};
     // Tx 1 reads and credits key 0: a Write, so it follows tx 0's credit and tx 2's read
     // follows it.
-    let lists = lists_of(&[vec![(0, Credit)], vec![(0, Read), (0, Credit)], vec![(0, Read)]]);
-    assert_eq!(lists.of(1), [Access { key: 0, mode: Mode::Write }]);
+    let lists = lists_of(&[
+        vec![(0, Credit)],
+        vec![(0, Read), (0, Credit)],
+        vec![(0, Read)],
+    ]);
+    assert_eq!(
+        lists.of(1),
+        [Access {
+            key: 0,
+            mode: Mode::Write
+        }]
+    );
     assert_eq!(WaveSchedule::build(&lists).wave_count(), 3);
 }
 
