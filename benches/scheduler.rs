@@ -2,8 +2,9 @@
 //! access lists, per contention regime, on one core.
 //!
 //! `cargo bench --bench scheduler`; groups `scheduler/{workload}`, functions
-//! `txwave` (pushing the lists into `AccessLists` and `WaveSchedule::build`) and
-//! `prio-graph` (`PrioGraph::natural_batches` from the same lists). Keys are 32-byte
+//! `txwave` (pushing the lists into `AccessLists` and `WaveSchedule::build`),
+//! `txwave-uniform-hasher` (the same through `build_with_hasher` with a one-multiply hasher
+//! for uniform keys) and `prio-graph` (`PrioGraph::natural_batches` from the same lists). Keys are 32-byte
 //! account keys, modes Read and Write only: prio-graph has no Credit, so both see the same
 //! conflict relation. Before timing, each workload prints both wave counts and the ASAP
 //! layering of the order in which prio-graph releases the txs.
@@ -81,12 +82,48 @@ fn solana_like(rng: &mut ChaCha8Rng) -> Txs {
         .collect()
 }
 
-fn txwave_build(txs: &[Vec<(Key, Mode)>]) -> WaveSchedule {
+fn lists_of(txs: &[Vec<(Key, Mode)>]) -> AccessLists<Key> {
     let mut lists = AccessLists::with_capacity(txs.len(), 6);
     for tx in txs {
         lists.push(tx.iter().map(|&(key, mode)| Access { key, mode }));
     }
-    WaveSchedule::build(&lists)
+    lists
+}
+
+fn txwave_build(txs: &[Vec<(Key, Mode)>]) -> WaveSchedule {
+    WaveSchedule::build(&lists_of(txs))
+}
+
+/// A hasher for keys that are already uniform (hashes, public keys nobody grinds): mixes
+/// the words it is given with one multiply each, instead of SipHash's rounds.
+#[derive(Default)]
+struct UniformKeyHasher(u64);
+
+impl std::hash::Hasher for UniformKeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for word in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..word.len()].copy_from_slice(word);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn txwave_build_uniform_hasher(txs: &[Vec<(Key, Mode)>]) -> WaveSchedule {
+    let hasher = std::hash::BuildHasherDefault::<UniformKeyHasher>::default();
+    WaveSchedule::build_with_hasher(&lists_of(txs), hasher)
 }
 
 /// prio-graph's priority: earlier txs first (its heap pops the largest).
@@ -139,6 +176,11 @@ fn bench(c: &mut Criterion) {
     for (name, generate) in workloads {
         let txs = generate(&mut ChaCha8Rng::seed_from_u64(7));
         let schedule = txwave_build(&txs);
+        assert_eq!(
+            txwave_build_uniform_hasher(&txs),
+            schedule,
+            "{name}: same waves"
+        );
         let batches = prio_graph_batches(&txs);
         println!(
             "scheduler/{name}: {} txs; txwave waves {}; prio-graph batches {}; \
@@ -152,6 +194,9 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(txs.len() as u64));
         group.bench_function(BenchmarkId::new("txwave", txs.len()), |b| {
             b.iter(|| txwave_build(black_box(&txs)))
+        });
+        group.bench_function(BenchmarkId::new("txwave-uniform-hasher", txs.len()), |b| {
+            b.iter(|| txwave_build_uniform_hasher(black_box(&txs)))
         });
         group.bench_function(BenchmarkId::new("prio-graph", txs.len()), |b| {
             b.iter(|| prio_graph_batches(black_box(&txs)))
