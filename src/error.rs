@@ -181,8 +181,9 @@ impl Error {
 }
 
 impl Error {
-    /// An [`Error::Internal`] from a caught panic's payload.
-    pub(crate) fn from_panic(stage: &'static str, payload: &(dyn std::any::Any + Send)) -> Error {
+    /// An [`Error::Internal`] naming `stage` from a caught panic's payload (its message
+    /// when it is a string), for threads of a program built on txwave as for its own.
+    pub fn from_panic(stage: &'static str, payload: &(dyn std::any::Any + Send)) -> Error {
         let what = if let Some(s) = payload.downcast_ref::<&str>() {
             (*s).to_string()
         } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -60,6 +60,14 @@ pub fn calibration(file: Option<&Path>, off: bool) -> Option<PathBuf> {
         .or_else(|| default_calibration_path().filter(|p| p.exists()))
 }
 
+/// The default placement with the calibration of [`calibration`].
+pub fn placement(file: Option<&Path>, off: bool) -> txwave::Placement {
+    txwave::Placement {
+        calibration: calibration(file, off),
+        ..Default::default()
+    }
+}
+
 /// `$TXWAVE_PIPELINE_CACHE_DIR`, else `$XDG_CACHE_HOME/txwave`, else
 /// `$HOME/.cache/txwave`.
 pub fn pipeline_cache_dir() -> Option<PathBuf> {

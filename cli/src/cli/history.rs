@@ -651,15 +651,7 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
     if index.is_none() {
         let mut prev: Option<u64> = None;
         while let Some(item) = blocks.next_placed() {
-            let (place, block) = item.map_err(|(file, e)| {
-                v.failed_block = Some(BlockFailure {
-                    height: None,
-                    place: None,
-                    tx_index: None,
-                    reason: format!("{file}: {e}"),
-                });
-                Failure::from(anyhow::Error::new(e).context(file))
-            })?;
+            let (place, block) = item.map_err(|(file, e)| read_failure(v, file, e))?;
             if let Some(p) = prev
                 && block.height != p + 1
                 && block.height <= from_h + 1
@@ -812,6 +804,17 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
 }
 
 /// A gap in the logs at `place`: the block there follows height `prev`.
+/// A block that could not be read or decoded: recorded in the verdict, and the failure.
+fn read_failure(v: &mut Verdict, file: String, e: txwave::Error) -> Failure {
+    v.failed_block = Some(BlockFailure {
+        height: None,
+        place: None,
+        tx_index: None,
+        reason: format!("{file}: {e}"),
+    });
+    Failure::from(anyhow::Error::new(e).context(file))
+}
+
 fn gap_failure(v: &mut Verdict, place: &Place, prev: u64, got: u64) -> Failure {
     let reason = format!(
         "block at height {got} follows the block at height {prev}: the log has a gap or is out of order"
@@ -938,15 +941,7 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
     let mut first_bad_signature: Option<BlockFailure> = None;
     let mut last_height = None;
     while let Some(item) = blocks.next_placed() {
-        let (place, block) = item.map_err(|(file, e)| {
-            v.failed_block = Some(BlockFailure {
-                height: None,
-                place: None,
-                tx_index: None,
-                reason: format!("{file}: {e}"),
-            });
-            Failure::from(anyhow::Error::new(e).context(file))
-        })?;
+        let (place, block) = item.map_err(|(file, e)| read_failure(v, file, e))?;
         if block.height < from_h {
             // Reading up to the range (no index): heights must still follow.
             if let Some((p, _)) = prev

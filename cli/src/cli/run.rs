@@ -185,10 +185,7 @@ pub fn run(args: RunArgs) -> CliResult {
         threads: args.threads,
         adapter: args.adapter.clone(),
         gpu: args.gpu.tunables()?,
-        placement: txwave::Placement {
-            calibration: super::env::calibration(args.calibration.as_deref(), args.no_calibration),
-            ..Default::default()
-        },
+        placement: super::env::placement(args.calibration.as_deref(), args.no_calibration),
         key_cache_entries: args.key_cache,
         limits: args.limits.limits(),
         ..Default::default()
@@ -344,7 +341,9 @@ impl Detached {
                 // A panic while reading must end the run as a failure, not as the end of
                 // the logs (the channel closing would look like one).
                 let item = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| logs.next()))
-                    .unwrap_or_else(|p| Some(Err(internal_error("log read", p.as_ref()))));
+                    .unwrap_or_else(|p| {
+                        Some(Err(txwave::Error::from_panic("log read", p.as_ref())))
+                    });
                 let Some(item) = item else { break };
                 let failed = item.is_err();
                 if tx.send(item).is_err() || failed {
@@ -372,16 +371,6 @@ impl Iterator for Detached {
             }
         }
     }
-}
-
-/// An [`txwave::Error::Internal`] for a panic caught on one of the binary's own threads.
-fn internal_error(stage: &'static str, payload: &(dyn std::any::Any + Send)) -> txwave::Error {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with a payload that is not a message".into());
-    txwave::Error::Internal { stage, what }
 }
 
 /// The file and in-file index of the `global`-th block read (0-based).

@@ -242,10 +242,7 @@ fn open_engine(
         threads: args.threads,
         adapter: args.adapter.clone(),
         gpu: args.gpu.tunables()?,
-        placement: txwave::Placement {
-            calibration: super::env::calibration(args.calibration.as_deref(), args.no_calibration),
-            ..Default::default()
-        },
+        placement: super::env::placement(args.calibration.as_deref(), args.no_calibration),
         ..Default::default()
     }));
     Ok(engine.map_err(|e| e.to_string()))
