@@ -479,7 +479,8 @@ fn add_liquidity_follows_the_router_ratio_and_checks_only_the_adjusted_side() {
         ],
     );
     let got = statuses(&o);
-    let minted = (1000u64 * 2828 / 4000).min(500 * 2828 / 2000);
+    // min(⌊1000 · 2828 / 4000⌋, ⌊500 · 2828 / 2000⌋): both 707.
+    let minted = 707;
     assert_eq!(got[0], (Status::Ok, liquidity(1000, 500, minted)));
     assert_eq!(got[1], (Status::SlippageExceeded, liquidity(0, 0, 0)));
     assert_eq!(got[2], (Status::InsufficientLiquidity, liquidity(0, 0, 0)));
