@@ -169,8 +169,9 @@ pub const DEFAULT_HOP_WEIGHTS: [f64; MAX_HOPS] = [0.73, 0.24, 0.025, 0.003];
 
 /// Pool-pick shares of the five hottest pools in [`GenConfig::dex`]. Routes through
 /// several pools touch the hot pools more often than they are picked first, so these
-/// picks give, with the preset's mix, the hottest pool about 30 % of the pool-touching
-/// transactions and the five hottest about 50 % (tests/workload_dex.rs measures it).
+/// picks give, with the preset's mix on the default 8 tokens and 16 pools, the hottest
+/// pool about 30 % of the pool-touching transactions and the five hottest about 50 %
+/// (tests/workload_dex.rs measures it).
 pub const DEX_POOL_WEIGHTS: [f64; 5] = [0.285, 0.05, 0.04, 0.035, 0.03];
 
 /// The slippage tolerance the generated liquidity txs and routes set on amounts quoted
