@@ -1,0 +1,1275 @@
+//! The second implementation of the design in `tests/model` against the crate: seeded
+//! random chains of blocks, encoded as raw block-log bytes and signed with ed25519-dalek,
+//! mixing every kind with adversarial amounts, keys, nonces and lengths; every receipt
+//! field, every root, the block hash, the wave count and the whole state must agree after
+//! every block. The model's own arithmetic is checked on Uniswap v2's published numbers.
+//!
+//! `TXWAVE_MODEL_CASES` sets the number of chains per test (default 4).
+
+mod model;
+
+use num_bigint::BigUint;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use model::{Action, Amounts, Ledger, Status as MStatus, big};
+use txwave::{Backend, Block, Engine, EngineConfig, State};
+
+const E: u64 = 1_000_000_000_000_000_000;
+
+fn cases() -> usize {
+    std::env::var("TXWAVE_MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+}
+
+fn cpu_engine() -> Engine {
+    Engine::new(EngineConfig {
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .expect("CPU engine")
+}
+
+// ---------------------------------------------------------------- the model on its own
+
+/// A ledger of one account (seed [7; 32]) and the given pools, from JSON the model parses.
+fn one_account_ledger(tokens: usize, balances: &[u64], pools: &str) -> (Ledger, [u8; 32]) {
+    let seed = [7u8; 32];
+    let json = format!(
+        r#"{{"verify_rule": "strict", "tokens": {tokens},
+            "accounts": [{{"pubkey": "{}", "nonce": 0, "balances": {balances:?}}}],
+            "pools": [{pools}]}}"#,
+        hex::encode(model::public_key(&seed)),
+    );
+    (Ledger::from_genesis_json(&json).expect("genesis"), seed)
+}
+
+/// Applies one signed tx in a block of its own; its receipt.
+fn apply_one(ledger: &mut Ledger, seed: &[u8; 32], action: Action) -> model::Receipt {
+    let pk = model::public_key(seed);
+    let nonce = ledger.accounts[ledger.account_index(&pk).unwrap()].nonce;
+    let tx = model::signed_tx(seed, nonce, 0, &action);
+    let bytes = model::encode_block(
+        ledger.height + 1,
+        &ledger.last_block_hash,
+        &[0xfc; 32],
+        &[0; 32],
+        &[tx],
+    );
+    let (r, used) = ledger.apply_block_bytes(&bytes).expect("block accepted");
+    assert_eq!(used, bytes.len());
+    r.receipts[0]
+}
+
+/// v2-core `test/UniswapV2Pair.spec.ts`, "mint": 1E of token0 and 4E of token1 into a pair
+/// with no shares give 2E of liquidity, of which 2E − 1000 go to the minter. txwave's
+/// genesis reserves are ≥ 1, so the pool starts at reserves 1 and 4 with lp_supply 0; the
+/// design's step 9 quotes 4E for 1E at that 1:4 price, and step 11 takes isqrt(1E·4E) = 2E.
+#[test]
+fn uniswap_v2_core_mint() {
+    let (mut l, seed) = one_account_ledger(
+        3,
+        &[E, 4 * E, 0],
+        r#"{"token_a": 0, "token_b": 1, "fee_bps": 30, "reserve_a": 1, "reserve_b": 4, "lp_token": 2}"#,
+    );
+    let r = apply_one(
+        &mut l,
+        &seed,
+        Action::Add {
+            pool: 0,
+            a_desired: E,
+            b_desired: 4 * E,
+            a_min: 0,
+            b_min: 0,
+        },
+    );
+    assert_eq!(r.status, MStatus::Ok);
+    assert_eq!(
+        r.amounts,
+        Amounts::Liquidity {
+            amount_a: E,
+            amount_b: 4 * E,
+            liquidity: 2 * E - 1000
+        }
+    );
+    assert_eq!(l.accounts[0].balances, vec![0, 0, 2 * E - 1000]);
+    let p = l.pools[0];
+    assert_eq!((p.reserve_a, p.reserve_b), (E + 1, 4 * E + 4));
+    assert_eq!(p.lp.unwrap().supply, 2 * E);
+    // The invariant the design keeps: S² ≤ reserve_a · reserve_b.
+    assert!(big(2 * E) * big(2 * E) <= big(p.reserve_a) * big(p.reserve_b));
+}
+
+/// v2-core `test/UniswapV2Pair.spec.ts`, "burn": 3E and 3E minted give 3E of liquidity;
+/// burning all but MINIMUM_LIQUIDITY returns 3E − 1000 of each token and leaves 1000 of
+/// each in the pair. Here the pool starts at reserves 1 and 1, so 1001 of each remain.
+#[test]
+fn uniswap_v2_core_burn() {
+    let (mut l, seed) = one_account_ledger(
+        3,
+        &[3 * E, 3 * E, 0],
+        r#"{"token_a": 0, "token_b": 1, "fee_bps": 30, "reserve_a": 1, "reserve_b": 1, "lp_token": 2}"#,
+    );
+    let add = apply_one(
+        &mut l,
+        &seed,
+        Action::Add {
+            pool: 0,
+            a_desired: 3 * E,
+            b_desired: 3 * E,
+            a_min: 0,
+            b_min: 0,
+        },
+    );
+    assert_eq!(
+        (add.status, add.amounts),
+        (
+            MStatus::Ok,
+            Amounts::Liquidity {
+                amount_a: 3 * E,
+                amount_b: 3 * E,
+                liquidity: 3 * E - 1000
+            }
+        )
+    );
+    let burn = apply_one(
+        &mut l,
+        &seed,
+        Action::Remove {
+            pool: 0,
+            liquidity: 3 * E - 1000,
+            a_min: 3 * E - 1000,
+            b_min: 3 * E - 1000,
+        },
+    );
+    assert_eq!(
+        (burn.status, burn.amounts),
+        (
+            MStatus::Ok,
+            Amounts::Liquidity {
+                amount_a: 3 * E - 1000,
+                amount_b: 3 * E - 1000,
+                liquidity: 3 * E - 1000
+            }
+        )
+    );
+    let p = l.pools[0];
+    assert_eq!((p.reserve_a, p.reserve_b, p.lp.unwrap().supply), (1001, 1001, 1000));
+    assert_eq!(l.accounts[0].balances, vec![3 * E - 1000, 3 * E - 1000, 0]);
+}
+
+/// v2-periphery `test/UniswapV2Router02.spec.ts` (and `UniswapV2Router01.spec.ts`),
+/// "swapExactTokensForTokens": 1E into a 5E/10E pair gives 1662497915624478906; and
+/// "swapTokensForExactTokens": 1E out of a 5E/10E pair costs 557227237267357629.
+#[test]
+fn uniswap_v2_periphery_router_numbers() {
+    let pools =
+        r#"{"token_a": 0, "token_b": 1, "fee_bps": 30, "reserve_a": 5000000000000000000, "reserve_b": 10000000000000000000}"#;
+    // The helpers.
+    assert_eq!(
+        model::amount_out(&big(E), 5 * E, 10 * E, 30),
+        big(1_662_497_915_624_478_906)
+    );
+    assert_eq!(
+        model::amount_in(&big(E), 5 * E, 10 * E, 30),
+        Some(big(557_227_237_267_357_629))
+    );
+    // Exact in, as a one-hop route and as a Swap.
+    for action in [
+        Action::Route {
+            exact_out: false,
+            token_in: 0,
+            amount: E,
+            limit: 1_662_497_915_624_478_906,
+            pools: vec![0],
+        },
+        Action::Swap {
+            pool: 0,
+            b_to_a: false,
+            amount_in: E,
+            min_out: 1_662_497_915_624_478_906,
+        },
+    ] {
+        let (mut l, seed) = one_account_ledger(2, &[2 * E, 0], pools);
+        let r = apply_one(&mut l, &seed, action.clone());
+        assert_eq!(r.status, MStatus::Ok, "{action:?}");
+        let expected = match action {
+            Action::Route { .. } => Amounts::Route {
+                amount_in: E,
+                amount_out: 1_662_497_915_624_478_906,
+            },
+            _ => Amounts::Out {
+                amount_out: 1_662_497_915_624_478_906,
+            },
+        };
+        assert_eq!(r.amounts, expected);
+        assert_eq!(l.accounts[0].balances, vec![E, 1_662_497_915_624_478_906]);
+        assert_eq!(
+            (l.pools[0].reserve_a, l.pools[0].reserve_b),
+            (6 * E, 10 * E - 1_662_497_915_624_478_906)
+        );
+    }
+    // Exact out: the limit is the most input; one below the cost is slippage.
+    let (mut l, seed) = one_account_ledger(2, &[2 * E, 0], pools);
+    let route = |limit| Action::Route {
+        exact_out: true,
+        token_in: 0,
+        amount: E,
+        limit,
+        pools: vec![0],
+    };
+    let r = apply_one(&mut l, &seed, route(557_227_237_267_357_628));
+    assert_eq!(r.status, MStatus::SlippageExceeded);
+    let r = apply_one(&mut l, &seed, route(557_227_237_267_357_629));
+    assert_eq!(
+        (r.status, r.amounts),
+        (
+            MStatus::Ok,
+            Amounts::Route {
+                amount_in: 557_227_237_267_357_629,
+                amount_out: E
+            }
+        )
+    );
+    assert_eq!(
+        l.accounts[0].balances,
+        vec![2 * E - 557_227_237_267_357_629, E]
+    );
+}
+
+/// The worked swap of tests/reference.rs, and the liquidity and route edges of the design
+/// worked by hand on the model.
+#[test]
+fn model_hand_cases() {
+    // ⌊100·9970·2000000 / (1000000·10000 + 100·9970)⌋ = 199.
+    assert_eq!(
+        model::amount_out(&big(100), 1_000_000, 2_000_000, 30),
+        big(199)
+    );
+    // in(y) at y = r_out − 1 and y = r_out.
+    assert_eq!(
+        model::amount_in(&big(9), 10, 10, 0),
+        Some(big(10 * 9 * 10_000 / 10_000 + 1))
+    );
+    assert_eq!(model::amount_in(&big(10), 10, 10, 0), None);
+
+    let pools = r#"{"token_a": 0, "token_b": 1, "fee_bps": 0, "reserve_a": 7, "reserve_b": 7, "lp_token": 3},
+                   {"token_a": 1, "token_b": 2, "fee_bps": 0, "reserve_a": 100, "reserve_b": 100},
+                   {"token_a": 2, "token_b": 0, "fee_bps": 0, "reserve_a": 100, "reserve_b": 100}"#;
+    let (mut l, seed) = one_account_ledger(4, &[1_000_000, 1_000_000, 0, 0], pools);
+    let add = |a, b| Action::Add {
+        pool: 0,
+        a_desired: a,
+        b_desired: b,
+        a_min: 0,
+        b_min: 0,
+    };
+    // First mint at isqrt = 1000: nothing beyond MINIMUM_LIQUIDITY.
+    let r = apply_one(&mut l, &seed, add(1000, 1000));
+    assert_eq!(r.status, MStatus::InsufficientLiquidity);
+    assert_eq!(r.amounts, model::zero_amounts(model::KIND_ADD));
+    // A pool without an LP token.
+    let r = apply_one(
+        &mut l,
+        &seed,
+        Action::Add {
+            pool: 1,
+            a_desired: 5,
+            b_desired: 5,
+            a_min: 0,
+            b_min: 0,
+        },
+    );
+    assert_eq!(r.status, MStatus::NoLpToken);
+    // isqrt = 1001: one share.
+    let r = apply_one(&mut l, &seed, add(1001, 1001));
+    assert_eq!(
+        (r.status, r.amounts),
+        (
+            MStatus::Ok,
+            Amounts::Liquidity {
+                amount_a: 1001,
+                amount_b: 1001,
+                liquidity: 1
+            }
+        )
+    );
+    assert_eq!(l.pools[0].lp.unwrap().supply, 1001);
+    assert_eq!(
+        (l.pools[0].reserve_a, l.pools[0].reserve_b),
+        (1008, 1008)
+    );
+    // Burning the one share: ⌊1·1008/1001⌋ = 1 of each.
+    let r = apply_one(
+        &mut l,
+        &seed,
+        Action::Remove {
+            pool: 0,
+            liquidity: 1,
+            a_min: 0,
+            b_min: 0,
+        },
+    );
+    assert_eq!(
+        (r.status, r.amounts),
+        (
+            MStatus::Ok,
+            Amounts::Liquidity {
+                amount_a: 1,
+                amount_b: 1,
+                liquidity: 1
+            }
+        )
+    );
+    // A second share, minted at quote 2:2 (⌊2·1000/1007⌋ = 1), then a burn of 0 rounds to 0.
+    let r = apply_one(&mut l, &seed, add(2, 2));
+    assert_eq!(r.status, MStatus::Ok);
+    let r = apply_one(
+        &mut l,
+        &seed,
+        Action::Remove {
+            pool: 0,
+            liquidity: 0,
+            a_min: 0,
+            b_min: 0,
+        },
+    );
+    assert_eq!(r.status, MStatus::InsufficientLiquidity);
+    // A route that ends in the token it started with: 0 → 1 → 2 → 0.
+    let before = l.accounts[0].balances[0];
+    let r = apply_one(
+        &mut l,
+        &seed,
+        Action::Route {
+            exact_out: false,
+            token_in: 0,
+            amount: 50,
+            limit: 0,
+            pools: vec![0, 1, 2],
+        },
+    );
+    let Amounts::Route {
+        amount_in,
+        amount_out,
+    } = r.amounts
+    else {
+        panic!("{r:?}")
+    };
+    assert_eq!(r.status, MStatus::Ok);
+    assert_eq!(amount_in, 50);
+    // 50 of 0 into 1009/1009 → ⌊50·1009/1059⌋ = 47; 47 into 100/100 → ⌊47·100/147⌋ = 31;
+    // 31 into 100/100 → ⌊31·100/131⌋ = 23.
+    assert_eq!(amount_out, 23);
+    assert_eq!(l.accounts[0].balances[0], before - 50 + 23);
+    // token_in ≥ tokens, and a token no pool of the route holds first.
+    for token_in in [4u16, u16::MAX, 3] {
+        let r = apply_one(
+            &mut l,
+            &seed,
+            Action::Route {
+                exact_out: false,
+                token_in,
+                amount: 1,
+                limit: 0,
+                pools: vec![0],
+            },
+        );
+        assert_eq!(r.status, MStatus::BadRoute, "{token_in}");
+    }
+    // Exact out of a whole reserve.
+    let whole = l.pools[1].reserve_b;
+    let r = apply_one(
+        &mut l,
+        &seed,
+        Action::Route {
+            exact_out: true,
+            token_in: 1,
+            amount: whole,
+            limit: u64::MAX,
+            pools: vec![1],
+        },
+    );
+    assert_eq!(r.status, MStatus::InsufficientLiquidity);
+}
+
+/// isqrt against num-bigint's, and in() against out() (`out(in(y)) ≥ y`), on edge and
+/// random values.
+#[test]
+fn model_arithmetic_properties() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut ns: Vec<BigUint> = (0u64..300).map(big).collect();
+    for _ in 0..2000 {
+        let a: u64 = rng.r#gen();
+        let b: u64 = rng.r#gen();
+        ns.push(big(a) * big(b));
+        ns.push(big(a) * big(a));
+        ns.push(big(a) * big(a) - big(1u64.min(a)));
+    }
+    ns.push(big(u64::MAX) * big(u64::MAX));
+    for n in &ns {
+        let s = model::isqrt(n);
+        assert_eq!(s, n.sqrt(), "{n}");
+        assert!(&s * &s <= *n && (&s + big(1)) * (&s + big(1)) > *n);
+    }
+    for _ in 0..3000 {
+        let fee = [0u16, 1, 30, 9999][rng.gen_range(0..4)];
+        let r_in = if rng.gen_bool(0.5) {
+            rng.gen_range(1..1000)
+        } else {
+            rng.r#gen::<u64>().max(1)
+        };
+        let r_out = if rng.gen_bool(0.5) {
+            rng.gen_range(2..1000)
+        } else {
+            rng.r#gen::<u64>().max(2)
+        };
+        let y = big(rng.gen_range(1..r_out));
+        let x = model::amount_in(&y, r_in, r_out, fee).unwrap();
+        assert!(model::amount_out(&x, r_in, r_out, fee) >= y);
+    }
+}
+
+// ---------------------------------------------------------------- random chains
+
+/// The signature of every small-order signer: R = the identity, S = 0 (valid for any
+/// message under zip215, rejected by the strict rule).
+fn small_order_signature() -> [u8; 64] {
+    let mut s = [0u8; 64];
+    s[0] = 1;
+    s
+}
+
+/// Encodings of the identity point: canonical, with the sign bit set, and y = p + 1.
+fn identity_keys() -> Vec<[u8; 32]> {
+    let mut a = [0u8; 32];
+    a[0] = 1;
+    let mut b = a;
+    b[31] = 0x80;
+    let mut c = [0xffu8; 32];
+    c[0] = 0xee;
+    c[31] = 0x7f;
+    vec![a, b, c]
+}
+
+/// The keys of one chain and its genesis.
+struct World {
+    /// Signers with secret keys: the genesis users first, then outsiders not in genesis.
+    seeds: Vec<[u8; 32]>,
+    genesis_users: usize,
+    /// Small-order keys in genesis that sign with [`small_order_signature`].
+    identity: Vec<[u8; 32]>,
+    json: String,
+}
+
+fn random_key(rng: &mut ChaCha8Rng) -> [u8; 32] {
+    rng.r#gen()
+}
+
+/// A random genesis: `dex` adds pools with LP tokens (LP shares held by users and traded
+/// by a pool) and first-mint pools with lp_supply 0.
+fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
+    let rule = if rng.gen_bool(0.5) { "strict" } else { "zip215" };
+    let tokens: usize = if dex { 8 } else { 4 };
+    let genesis_users = 8;
+    let seeds: Vec<[u8; 32]> = (0..genesis_users + 3).map(|_| random_key(rng)).collect();
+    let identity = identity_keys();
+    // Token scales: small, large, and token 3 whose supply is exactly 2^64 − 1.
+    let scale: Vec<u64> = (0..4)
+        .map(|_| {
+            if rng.gen_bool(0.4) {
+                1u64 << rng.gen_range(50..=58)
+            } else {
+                10u64.pow(rng.gen_range(5..10))
+            }
+        })
+        .collect();
+    let holders = genesis_users + identity.len();
+    let mut balances = vec![vec![0u64; tokens]; holders];
+    for row in balances.iter_mut() {
+        for t in 0..4 {
+            row[t] = match rng.gen_range(0..6) {
+                0 => 0,
+                1 => rng.gen_range(0..100),
+                _ => rng.gen_range(0..=scale[t]),
+            };
+        }
+        if rng.gen_bool(0.1) {
+            row[3] = 0;
+        }
+    }
+    // (token_a, token_b, fee, reserve_a, reserve_b, lp: Some((token, supply)))
+    type PoolSpec = (u16, u16, u16, u64, u64, Option<(u16, u64)>);
+    let fee = |rng: &mut ChaCha8Rng| -> u16 {
+        [0u16, 1, 30, 30, 30, 100, 9999][rng.gen_range(0..7)]
+    };
+    let reserve = |rng: &mut ChaCha8Rng, t: usize, min: u64| -> u64 {
+        match rng.gen_range(0..5) {
+            0 => min,
+            1 => min + rng.gen_range(0..10),
+            _ => rng.gen_range(min..=scale[t].max(min)),
+        }
+    };
+    let mut pools: Vec<PoolSpec> = Vec::new();
+    if dex {
+        // P0 (0,1) with LP token 4 and shares; P1 (1,2) LP token 5, first mint at equal
+        // small reserves; P2 (0,2) no LP; P3 (2,3) LP token 6 with shares; P4 (3,4) trades
+        // LP token 4; P5 (0,3) LP token 7, first mint at 1:4; P6 (1,0) no LP.
+        let r0 = (reserve(rng, 0, 10_000), reserve(rng, 1, 10_000));
+        let r3 = (reserve(rng, 2, 1000), reserve(rng, 3, 1000));
+        let eq = rng.gen_range(1..10);
+        let s_of = |rng: &mut ChaCha8Rng, (a, b): (u64, u64)| -> u64 {
+            let root = model::isqrt(&(big(a) * big(b)));
+            let root = u64::try_from(&root).unwrap();
+            if rng.gen_bool(0.5) {
+                root
+            } else {
+                rng.gen_range(1000..=root)
+            }
+        };
+        let s0 = s_of(rng, r0);
+        let s3 = s_of(rng, r3);
+        pools.push((0, 1, fee(rng), r0.0, r0.1, Some((4, s0))));
+        pools.push((1, 2, fee(rng), eq, eq, Some((5, 0))));
+        pools.push((0, 2, fee(rng), reserve(rng, 0, 1), reserve(rng, 2, 1), None));
+        pools.push((2, 3, fee(rng), r3.0, r3.1, Some((6, s3))));
+        // LP token units: S − 1000 split among users and P4's reserve (≥ 1).
+        let mut split = |rng: &mut ChaCha8Rng, token: usize, units: u64| -> u64 {
+            let mut left = units;
+            for _ in 0..3 {
+                let who = rng.gen_range(0..genesis_users);
+                let give = rng.gen_range(0..=left / 2);
+                balances[who][token] += give;
+                left -= give;
+            }
+            left
+        };
+        let in_pool = split(rng, 4, s0 - 1000);
+        // Every unit of token 6 is held by users.
+        let left = split(rng, 6, s3 - 1000);
+        balances[0][6] += left;
+        pools.push((3, 4, 30, reserve(rng, 3, 1), in_pool, None));
+        pools.push((0, 3, fee(rng), 1, 4, Some((7, 0))));
+        pools.push((1, 0, fee(rng), reserve(rng, 1, 1), reserve(rng, 0, 1), None));
+        if in_pool == 0 {
+            // P4 needs a reserve of token 4: take one unit from a holder.
+            let who = (0..genesis_users).find(|&u| balances[u][4] > 0).unwrap();
+            balances[who][4] -= 1;
+            pools[4].4 = 1;
+        }
+    } else {
+        pools.push((0, 1, fee(rng), reserve(rng, 0, 1), reserve(rng, 1, 1), None));
+        pools.push((0, 2, fee(rng), reserve(rng, 0, 1), reserve(rng, 2, 1), None));
+        pools.push((2, 3, fee(rng), reserve(rng, 2, 1), reserve(rng, 3, 1), None));
+        pools.push((1, 0, fee(rng), reserve(rng, 1, 1), reserve(rng, 0, 1), None));
+        pools.push((3, 0, fee(rng), 1, 1, None));
+    }
+    // Token 3's supply is exactly 2^64 − 1: user 0 holds the rest.
+    let others: u128 = balances[1..].iter().map(|r| r[3] as u128).sum::<u128>()
+        + pools
+            .iter()
+            .map(|p| {
+                (if p.0 == 3 { p.3 as u128 } else { 0 }) + (if p.1 == 3 { p.4 as u128 } else { 0 })
+            })
+            .sum::<u128>();
+    balances[0][3] = (u64::MAX as u128)
+        .checked_sub(others)
+        .expect("token 3 supply") as u64;
+    let mut accounts = Vec::new();
+    for u in 0..genesis_users {
+        let nonce = match u {
+            7 => u64::MAX - 1,
+            6 => rng.gen_range(0..1000),
+            _ => 0,
+        };
+        accounts.push(format!(
+            r#"{{"pubkey": "{}", "nonce": {nonce}, "balances": {:?}}}"#,
+            hex::encode(model::public_key(&seeds[u])),
+            balances[u]
+        ));
+    }
+    for (i, k) in identity.iter().enumerate() {
+        accounts.push(format!(
+            r#"{{"pubkey": "{}", "nonce": 0, "balances": {:?}}}"#,
+            hex::encode(k),
+            balances[genesis_users + i]
+        ));
+    }
+    let pools: Vec<String> = pools
+        .iter()
+        .map(|p| {
+            let lp = match p.5 {
+                Some((t, s)) if s == 0 && rng.gen_bool(0.5) => format!(r#", "lp_token": {t}"#),
+                Some((t, s)) => format!(r#", "lp_token": {t}, "lp_supply": {s}"#),
+                None => String::new(),
+            };
+            format!(
+                r#"{{"token_a": {}, "token_b": {}, "fee_bps": {}, "reserve_a": {}, "reserve_b": {}{lp}}}"#,
+                p.0, p.1, p.2, p.3, p.4
+            )
+        })
+        .collect();
+    let json = format!(
+        r#"{{"verify_rule": "{rule}", "tokens": {tokens}, "accounts": [{}], "pools": [{}]}}"#,
+        accounts.join(", "),
+        pools.join(", ")
+    );
+    World {
+        seeds,
+        genesis_users,
+        identity,
+        json,
+    }
+}
+
+/// An amount near `reference`, or at the u64 edges.
+fn amount(rng: &mut ChaCha8Rng, reference: u64) -> u64 {
+    match rng.gen_range(0..12) {
+        0 => 0,
+        1 => 1,
+        2 => 2,
+        3 => reference,
+        4 => reference.saturating_sub(1),
+        5 => reference.saturating_add(1),
+        6 => reference / 2,
+        7 => u64::MAX,
+        8 => u64::MAX - 1,
+        9 => rng.r#gen(),
+        _ => rng.gen_range(0..=reference),
+    }
+}
+
+/// One of `v` or, rarely, something else entirely.
+fn near(rng: &mut ChaCha8Rng, v: u64) -> u64 {
+    match rng.gen_range(0..8) {
+        0 => v.saturating_add(1),
+        1 => v.saturating_sub(1),
+        2 => 0,
+        3 => u64::MAX,
+        _ => v,
+    }
+}
+
+/// Builds blocks for a chain, following the model's state as txs are added.
+struct Gen<'a> {
+    rng: &'a mut ChaCha8Rng,
+    world: &'a World,
+    dex: bool,
+}
+
+/// A signer: the seed (or a small-order key) and its public key.
+enum Signer {
+    Seed([u8; 32]),
+    SmallOrder([u8; 32]),
+}
+
+impl Gen<'_> {
+    fn signer(&mut self) -> Signer {
+        let w = self.world;
+        match self.rng.gen_range(0..20) {
+            0..=14 => Signer::Seed(w.seeds[self.rng.gen_range(0..w.genesis_users)]),
+            15 | 16 => Signer::Seed(w.seeds[self.rng.gen_range(w.genesis_users..w.seeds.len())]),
+            _ => Signer::SmallOrder(w.identity[self.rng.gen_range(0..w.identity.len())]),
+        }
+    }
+
+    fn recipient(&mut self, scratch: &Ledger, signer: &[u8; 32], fc: &[u8; 32]) -> [u8; 32] {
+        match self.rng.gen_range(0..10) {
+            0 => *signer,
+            1 => *fc,
+            2 => random_key(self.rng),
+            3 => model::public_key(&self.world.seeds[self.rng.gen_range(0..self.world.seeds.len())]),
+            _ => scratch.accounts[self.rng.gen_range(0..scratch.accounts.len())].pubkey,
+        }
+    }
+
+    fn pool_id(&mut self, scratch: &Ledger) -> u32 {
+        let n = scratch.pools.len() as u32;
+        match self.rng.gen_range(0..14) {
+            0 => n,
+            1 => u32::MAX,
+            _ => self.rng.gen_range(0..n),
+        }
+    }
+
+    fn balance(scratch: &Ledger, pk: &[u8; 32], token: usize) -> u64 {
+        scratch
+            .account_index(pk)
+            .and_then(|i| scratch.accounts[i].balances.get(token).copied())
+            .unwrap_or(0)
+    }
+
+    /// The x_0 and x_n a route would give now (limits set to pass), if it applies.
+    fn route_quote(
+        scratch: &Ledger,
+        seed_or_pk: &Signer,
+        fc: &[u8; 32],
+        action: &Action,
+    ) -> Option<(u64, u64)> {
+        let Signer::Seed(seed) = seed_or_pk else {
+            return None;
+        };
+        let pk = model::public_key(seed);
+        let i = scratch.account_index(&pk)?;
+        let mut probe = scratch.clone();
+        let a = match action.clone() {
+            Action::Route {
+                exact_out,
+                token_in,
+                amount,
+                pools,
+                ..
+            } => Action::Route {
+                exact_out,
+                token_in,
+                amount,
+                limit: if exact_out { u64::MAX } else { 0 },
+                pools,
+            },
+            _ => return None,
+        };
+        let tx = model::signed_tx(seed, probe.accounts[i].nonce, 0, &a);
+        match probe.apply_loose(&tx, fc) {
+            (
+                MStatus::Ok,
+                Amounts::Route {
+                    amount_in,
+                    amount_out,
+                },
+            ) => Some((amount_in, amount_out)),
+            _ => None,
+        }
+    }
+
+    fn action(&mut self, scratch: &Ledger, signer: &Signer, pk: &[u8; 32], fc: &[u8; 32]) -> Action {
+        let kinds = if self.dex { 5 } else { 2 };
+        let kind = self.rng.gen_range(0..kinds);
+        let tokens = scratch.tokens as u16;
+        match kind {
+            0 => {
+                let token = match self.rng.gen_range(0..12) {
+                    0 => tokens,
+                    1 => u16::MAX,
+                    _ => self.rng.gen_range(0..tokens),
+                };
+                let bal = Self::balance(scratch, pk, token as usize);
+                Action::Transfer {
+                    to: self.recipient(scratch, pk, fc),
+                    token,
+                    amount: amount(self.rng, bal),
+                }
+            }
+            1 => {
+                let pool = self.pool_id(scratch);
+                let b_to_a = self.rng.r#gen();
+                let (amount_in, min_out) = match scratch.pools.get(pool as usize) {
+                    Some(p) => {
+                        let (t_in, r_in, r_out) = if b_to_a {
+                            (p.token_b, p.reserve_b, p.reserve_a)
+                        } else {
+                            (p.token_a, p.reserve_a, p.reserve_b)
+                        };
+                        let x = amount(self.rng, Self::balance(scratch, pk, t_in as usize));
+                        let out = model::amount_out(&big(x), r_in, r_out, p.fee_bps);
+                        (x, near(self.rng, u64::try_from(&out).unwrap()))
+                    }
+                    None => (self.rng.gen_range(0..1000), 0),
+                };
+                Action::Swap {
+                    pool,
+                    b_to_a,
+                    amount_in,
+                    min_out,
+                }
+            }
+            2 => self.add(scratch, pk),
+            3 => self.remove(scratch, pk),
+            _ => self.route(scratch, signer, pk, fc),
+        }
+    }
+
+    fn add(&mut self, scratch: &Ledger, pk: &[u8; 32]) -> Action {
+        let pool = self.pool_id(scratch);
+        let Some(p) = scratch.pools.get(pool as usize).copied() else {
+            return Action::Add {
+                pool,
+                a_desired: 1,
+                b_desired: 1,
+                a_min: 0,
+                b_min: 0,
+            };
+        };
+        let bal_a = Self::balance(scratch, pk, p.token_a as usize);
+        let bal_b = Self::balance(scratch, pk, p.token_b as usize);
+        let first_mint = p.lp.is_some_and(|lp| lp.supply == 0);
+        let (a_desired, b_desired) = if first_mint && self.rng.gen_bool(0.6) {
+            // The least a_desired whose quoted pair has isqrt(A·B) > 1000, or one below it.
+            let f = |a: u64| {
+                let b = model::quote(&big(a), p.reserve_a, p.reserve_b);
+                model::isqrt(&(big(a) * b)) > big(1000)
+            };
+            let (mut lo, mut hi) = (0u64, 1u64 << 40);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if f(mid) { hi = mid } else { lo = mid }
+            }
+            let a = if self.rng.r#gen() { hi } else { lo };
+            (a, if self.rng.r#gen() { u64::MAX } else { bal_b })
+        } else {
+            match self.rng.gen_range(0..4) {
+                0 => (amount(self.rng, bal_a), amount(self.rng, bal_b)),
+                1 => {
+                    let a = amount(self.rng, bal_a);
+                    let b = model::quote(&big(a), p.reserve_a, p.reserve_b);
+                    (a, near(self.rng, u64::try_from(&b).unwrap_or(u64::MAX)))
+                }
+                2 => (bal_a, bal_b),
+                _ => (self.rng.gen_range(0..1000), self.rng.gen_range(0..1000)),
+            }
+        };
+        let b_opt = model::quote(&big(a_desired), p.reserve_a, p.reserve_b);
+        let a_opt = model::quote(&big(b_desired), p.reserve_b, p.reserve_a);
+        let clip = |x: BigUint| u64::try_from(&x).unwrap_or(u64::MAX);
+        let (a_min, b_min) = match self.rng.gen_range(0..5) {
+            0 => (0, 0),
+            1 => (near(self.rng, clip(a_opt)), near(self.rng, clip(b_opt))),
+            2 => (clip(a_opt), clip(b_opt)),
+            3 => (a_desired, b_desired),
+            _ => (self.rng.r#gen(), self.rng.r#gen()),
+        };
+        Action::Add {
+            pool,
+            a_desired,
+            b_desired,
+            a_min,
+            b_min,
+        }
+    }
+
+    fn remove(&mut self, scratch: &Ledger, pk: &[u8; 32]) -> Action {
+        let pool = self.pool_id(scratch);
+        let Some(p) = scratch.pools.get(pool as usize).copied() else {
+            return Action::Remove {
+                pool,
+                liquidity: 1,
+                a_min: 0,
+                b_min: 0,
+            };
+        };
+        let (held, supply) = match p.lp {
+            Some(lp) => (Self::balance(scratch, pk, lp.token as usize), lp.supply),
+            None => (0, 0),
+        };
+        let liquidity = match self.rng.gen_range(0..6) {
+            // The most that still rounds one side to 0.
+            0 if supply > 0 => (supply - 1) / p.reserve_a.max(p.reserve_b).max(1),
+            1 => held,
+            _ => amount(self.rng, held),
+        };
+        let (a, b) = if supply > 0 {
+            let a = big(liquidity) * big(p.reserve_a) / big(supply);
+            let b = big(liquidity) * big(p.reserve_b) / big(supply);
+            (
+                u64::try_from(&a).unwrap_or(u64::MAX),
+                u64::try_from(&b).unwrap_or(u64::MAX),
+            )
+        } else {
+            (0, 0)
+        };
+        let (a_min, b_min) = match self.rng.gen_range(0..4) {
+            0 => (0, 0),
+            1 => (a, b),
+            _ => (near(self.rng, a), near(self.rng, b)),
+        };
+        Action::Remove {
+            pool,
+            liquidity,
+            a_min,
+            b_min,
+        }
+    }
+
+    fn route(&mut self, scratch: &Ledger, signer: &Signer, pk: &[u8; 32], fc: &[u8; 32]) -> Action {
+        let n = scratch.pools.len() as u32;
+        let exact_out = self.rng.r#gen();
+        // A chain walked through the pools from a token one of them holds.
+        let start = scratch.pools[self.rng.gen_range(0..n) as usize];
+        let mut token = if self.rng.r#gen() { start.token_a } else { start.token_b };
+        let token_in = token;
+        let hops = self.rng.gen_range(1..=4);
+        let mut pools: Vec<u32> = Vec::new();
+        for _ in 0..hops {
+            let next: Vec<u32> = (0..n)
+                .filter(|&i| {
+                    let p = &scratch.pools[i as usize];
+                    (p.token_a == token || p.token_b == token) && !pools.contains(&i)
+                })
+                .collect();
+            if next.is_empty() {
+                break;
+            }
+            let id = next[self.rng.gen_range(0..next.len())];
+            let p = &scratch.pools[id as usize];
+            token = if p.token_a == token { p.token_b } else { p.token_a };
+            pools.push(id);
+        }
+        let mut token_in = token_in;
+        // Spoil it now and then.
+        match self.rng.gen_range(0..16) {
+            0 => pools.push(pools[0]),      // repeated pool: malformed
+            1 => pools.push(n + 3),         // unknown pool
+            2 => pools.insert(0, u32::MAX), // unknown pool first
+            3 => pools.reverse(),           // usually a bad route
+            4 => token_in = scratch.tokens as u16 + self.rng.gen_range(0..3),
+            5 => token_in = u16::MAX,
+            6 => pools = (0..self.rng.gen_range(0..=5)).map(|_| self.rng.gen_range(0..n)).collect(),
+            7 => pools.clear(), // no hops: malformed
+            _ => {}
+        }
+        pools.truncate(if self.rng.gen_range(0..20) == 0 { 5 } else { 4 });
+        let amount_v = if exact_out {
+            // Near the last hop's output reserve, or small.
+            let last_out = pools.last().and_then(|&id| {
+                let p = scratch.pools.get(id as usize)?;
+                Some(if token == p.token_a { p.reserve_a } else { p.reserve_b })
+            });
+            match (self.rng.gen_range(0..6), last_out) {
+                (0, Some(r)) => r.saturating_sub(1),
+                (1, Some(r)) => r,
+                (2, Some(r)) => r / 2,
+                (3, _) => 0,
+                _ => amount(self.rng, 1000),
+            }
+        } else {
+            amount(self.rng, Self::balance(scratch, pk, token_in as usize))
+        };
+        let mut action = Action::Route {
+            exact_out,
+            token_in,
+            amount: amount_v,
+            limit: 0,
+            pools,
+        };
+        let limit = match Self::route_quote(scratch, signer, fc, &action) {
+            Some((x0, xn)) => {
+                if exact_out {
+                    near(self.rng, x0)
+                } else {
+                    near(self.rng, xn)
+                }
+            }
+            None => match self.rng.gen_range(0..3) {
+                0 => 0,
+                1 => u64::MAX,
+                _ => self.rng.r#gen(),
+            },
+        };
+        if let Action::Route { limit: l, .. } = &mut action {
+            *l = limit;
+        }
+        action
+    }
+
+    /// One tx's bytes: usually well formed, sometimes spoiled.
+    fn tx(&mut self, scratch: &Ledger, fc: &[u8; 32]) -> Vec<u8> {
+        let signer = self.signer();
+        let pk = match &signer {
+            Signer::Seed(s) => model::public_key(s),
+            Signer::SmallOrder(k) => *k,
+        };
+        let (nonce, bal0) = match scratch.account_index(&pk) {
+            Some(i) => (scratch.accounts[i].nonce, scratch.accounts[i].balances[0]),
+            None => (0, 0),
+        };
+        let nonce = match self.rng.gen_range(0..14) {
+            0 => nonce.wrapping_add(1),
+            1 => nonce.wrapping_sub(1),
+            2 => u64::MAX,
+            _ => nonce,
+        };
+        let fee = match self.rng.gen_range(0..12) {
+            0 => bal0,
+            1 => bal0.saturating_add(1),
+            2 => u64::MAX,
+            3..=6 => 0,
+            _ => self.rng.gen_range(0..=bal0.min(50)),
+        };
+        let action = self.action(scratch, &signer, &pk, fc);
+        let body = model::unsigned_body(&pk, nonce, fee, &action);
+        let sign = |body: Vec<u8>| match &signer {
+            Signer::Seed(s) => model::sign_body(s, body),
+            Signer::SmallOrder(_) => {
+                let mut t = small_order_signature().to_vec();
+                t.extend_from_slice(&body);
+                t
+            }
+        };
+        match self.rng.gen_range(0..40) {
+            // Bad signature: a flipped bit, in the signature or in the signed bytes.
+            0 => {
+                let mut t = sign(body);
+                let at = self.rng.gen_range(0..t.len());
+                t[at] ^= 1 << self.rng.gen_range(0..8);
+                t
+            }
+            // S + ℓ: a non-canonical S.
+            1 => {
+                let mut t = sign(body);
+                let l = BigUint::parse_bytes(
+                    b"7237005577332262213973186563042994240857116359379907606001950938285454250989",
+                    10,
+                )
+                .unwrap();
+                let s = BigUint::from_bytes_le(&t[32..64]) + l;
+                let mut bytes = s.to_bytes_le();
+                bytes.resize(32, 0);
+                t[32..64].copy_from_slice(&bytes);
+                t
+            }
+            // Wrong length, signed: malformed whatever the signature.
+            2 => {
+                let mut body = body;
+                if self.rng.r#gen() {
+                    body.pop();
+                } else {
+                    body.push(0);
+                }
+                sign(body)
+            }
+            // An unknown kind, or one kind's bytes under another kind.
+            3 => {
+                let mut body = body;
+                body[0] = [0u8, 6, 7, 255, 1, 2, 3, 4, 5][self.rng.gen_range(0..9)];
+                sign(body)
+            }
+            // A bad direction or mode byte (swap and route), signed.
+            4 => {
+                let mut body = body;
+                if matches!(body[0], model::KIND_SWAP) {
+                    body[49 + 4] = self.rng.gen_range(2..=255);
+                } else if matches!(body[0], model::KIND_ROUTE) {
+                    body[49] = self.rng.gen_range(2..=255);
+                }
+                sign(body)
+            }
+            // Shorter than any tx.
+            5 => {
+                let len = self.rng.gen_range(0..model::COMMON_LEN);
+                let mut t = sign(body);
+                t.truncate(len);
+                t
+            }
+            _ => sign(body),
+        }
+    }
+
+    /// A block's fee collector and txs, built on `ledger`.
+    fn block(&mut self, ledger: &Ledger, n: usize) -> ([u8; 32], Vec<Vec<u8>>) {
+        let w = self.world;
+        let fc = match self.rng.gen_range(0..5) {
+            0 => random_key(self.rng),
+            1 => w.identity[0],
+            2 => model::public_key(&w.seeds[w.seeds.len() - 1]),
+            _ => model::public_key(&w.seeds[self.rng.gen_range(0..w.genesis_users)]),
+        };
+        let mut scratch = ledger.clone();
+        let mut txs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = self.tx(&scratch, &fc);
+            scratch.apply_loose(&t, &fc);
+            txs.push(t);
+        }
+        (fc, txs)
+    }
+}
+
+/// A crate receipt in the model's terms.
+fn crate_receipt(r: &txwave::Receipt) -> ([u8; 32], u8, Amounts) {
+    (
+        r.tx_id,
+        r.status as u8,
+        Amounts::Out {
+            amount_out: r.amount_out,
+        },
+    )
+}
+
+/// The crate's state equals the model's, field by field.
+fn assert_same_state(state: &State, ledger: &Ledger, what: &str) {
+    assert_eq!(state.account_count(), ledger.accounts.len(), "{what}: accounts");
+    for (i, a) in ledger.accounts.iter().enumerate() {
+        assert_eq!(state.pubkey(i), a.pubkey, "{what}: account {i}");
+        assert_eq!(state.nonces()[i], a.nonce, "{what}: nonce of account {i}");
+        assert_eq!(state.account_balances(i), a.balances, "{what}: balances of account {i}");
+    }
+    assert_eq!(state.pools().len(), ledger.pools.len(), "{what}: pools");
+    for (i, (c, m)) in state.pools().iter().zip(&ledger.pools).enumerate() {
+        assert_eq!(
+            (c.token_a, c.token_b, c.fee_bps, c.reserve_a, c.reserve_b),
+            (m.token_a, m.token_b, m.fee_bps, m.reserve_a, m.reserve_b),
+            "{what}: pool {i}"
+        );
+    }
+    assert_eq!(state.height(), ledger.height, "{what}: height");
+    assert_eq!(state.last_block_hash(), ledger.last_block_hash, "{what}: last block hash");
+    assert_eq!(state.state_root(), ledger.state_root(), "{what}: state root");
+}
+
+/// One block through both: the same verdict, and on acceptance the same everything.
+fn compare_block(engine: &Engine, state: &mut State, ledger: &mut Ledger, bytes: &[u8], what: &str) -> bool {
+    let before = state.clone();
+    let model = ledger.apply_block_bytes(bytes);
+    let ours = Block::decode(bytes).and_then(|(block, used)| {
+        assert_eq!(used, bytes.len(), "{what}: bytes consumed");
+        engine.process_block(state, &block)
+    });
+    match (model, ours) {
+        (Ok((m, used)), Ok(c)) => {
+            assert_eq!(used, bytes.len());
+            assert_eq!(c.receipts.len(), m.receipts.len(), "{what}: receipt count");
+            let txs = model::decode_block(bytes).unwrap().0.txs;
+            for (i, (cr, mr)) in c.receipts.iter().zip(&m.receipts).enumerate() {
+                assert_eq!(
+                    crate_receipt(cr),
+                    (mr.tx_id, mr.status as u8, mr.amounts),
+                    "{what}: receipt {i} (model {:?}); tx {} decoded by the model as {:?}",
+                    mr.status,
+                    hex::encode(&txs[i]),
+                    model::decode_tx(&txs[i])
+                );
+            }
+            assert_eq!(c.tx_root, m.tx_root, "{what}: tx root");
+            assert_eq!(c.receipts_root, m.receipts_root, "{what}: receipts root");
+            assert_eq!(c.state_root, m.state_root, "{what}: state root");
+            assert_eq!(c.block_hash, m.block_hash, "{what}: block hash");
+            assert_eq!(c.waves, m.waves, "{what}: waves");
+            assert_same_state(state, ledger, what);
+            true
+        }
+        (Err(_), Err(_)) => {
+            assert_eq!(*state, before, "{what}: a rejected block changed the state");
+            assert_same_state(state, ledger, what);
+            false
+        }
+        (m, c) => panic!(
+            "{what}: model {:?}, crate {:?}",
+            m.map(|_| "accepted"),
+            c.map(|_| "accepted")
+        ),
+    }
+}
+
+/// Random chains of `blocks` blocks of `txs` txs each, model against the CPU engine.
+fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) {
+    let engine = cpu_engine();
+    for case in 0..cases() as u64 {
+        let seed = seed_base + case;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let world = random_world(&mut rng, dex);
+        let mut ledger = Ledger::from_genesis_json(&world.json).expect("model genesis");
+        let mut state = State::from_genesis_json(&world.json).expect("crate genesis");
+        assert_same_state(&state, &ledger, &format!("seed {seed}: genesis"));
+        for b in 0..blocks {
+            let what = format!("seed {seed}, block {b}");
+            let (fc, block_txs) = Gen {
+                rng: &mut rng,
+                world: &world,
+                dex,
+            }
+            .block(&ledger, txs);
+            let height = ledger.height + 1;
+            let parent = ledger.last_block_hash;
+            let plain = model::encode_block(height, &parent, &fc, &[0; 32], &block_txs);
+            match rng.gen_range(0..10) {
+                // A claimed root: the model's (accepted), or one bit off (rejected).
+                0..=2 => {
+                    let mut probe = ledger.clone();
+                    let root = probe.apply_block_bytes(&plain).unwrap().0.state_root;
+                    let mut wrong = root;
+                    wrong[rng.gen_range(0..32)] ^= 1;
+                    let bad = model::encode_block(height, &parent, &fc, &wrong, &block_txs);
+                    assert!(!compare_block(&engine, &mut state, &mut ledger, &bad, &what));
+                    let good = model::encode_block(height, &parent, &fc, &root, &block_txs);
+                    assert!(compare_block(&engine, &mut state, &mut ledger, &good, &what));
+                }
+                // A broken checksum, a wrong height or parent, then the block itself.
+                3 => {
+                    let mut broken = plain.clone();
+                    let at = rng.gen_range(0..broken.len());
+                    broken[at] ^= 1;
+                    let skip = model::encode_block(height + 1, &parent, &fc, &[0; 32], &block_txs);
+                    let mut other_parent = parent;
+                    other_parent[0] ^= 1;
+                    let orphan =
+                        model::encode_block(height, &other_parent, &fc, &[0; 32], &block_txs);
+                    for bad in [broken, skip, orphan] {
+                        assert!(!compare_block(&engine, &mut state, &mut ledger, &bad, &what));
+                    }
+                    assert!(compare_block(&engine, &mut state, &mut ledger, &plain, &what));
+                }
+                _ => assert!(compare_block(&engine, &mut state, &mut ledger, &plain, &what)),
+            }
+        }
+    }
+}
+
+#[test]
+fn transfers_and_swaps_match_the_model() {
+    random_chains(false, 1000, 5, 48);
+}
+
+/// The genesis checks of the design: the model and the crate accept and reject the same
+/// documents.
+#[test]
+fn genesis_checks_agree() {
+    let pk = |i: u8| hex::encode(model::public_key(&[i; 32]));
+    let doc = |tokens: &str, accounts: &str, pools: &str| {
+        format!(
+            r#"{{"verify_rule": "strict", "tokens": {tokens}, "accounts": [{accounts}], "pools": [{pools}]}}"#
+        )
+    };
+    let acct = |i: u8, balances: &str| {
+        format!(r#"{{"pubkey": "{}", "nonce": 0, "balances": {balances}}}"#, pk(i))
+    };
+    let pool = |a: u16, b: u16, fee: u16, ra: u64, rb: u64| {
+        format!(
+            r#"{{"token_a": {a}, "token_b": {b}, "fee_bps": {fee}, "reserve_a": {ra}, "reserve_b": {rb}}}"#
+        )
+    };
+    let max = u64::MAX;
+    let docs = vec![
+        (doc("2", &acct(1, "[1, 2]"), &pool(0, 1, 30, 5, 5)), true),
+        (doc("0", "", ""), false),
+        (doc("1", &acct(1, "[1]"), ""), true),
+        (doc("256", "", ""), true),
+        (doc("257", "", ""), false),
+        (doc("2", &format!("{}, {}", acct(1, "[1, 2]"), acct(1, "[0, 0]")), ""), false),
+        (doc("2", "", &pool(0, 0, 30, 5, 5)), false),
+        (doc("2", "", &pool(0, 2, 30, 5, 5)), false),
+        (doc("2", "", &pool(0, 1, 9999, 5, 5)), true),
+        (doc("2", "", &pool(0, 1, 10000, 5, 5)), false),
+        (doc("2", "", &pool(0, 1, 30, 0, 5)), false),
+        (doc("2", "", &pool(0, 1, 30, 5, 0)), false),
+        (
+            doc("2", &acct(1, &format!("[{}, 0]", max - 5)), &pool(0, 1, 30, 5, 5)),
+            true,
+        ),
+        (
+            doc("2", &acct(1, &format!("[{}, 0]", max - 4)), &pool(0, 1, 30, 5, 5)),
+            false,
+        ),
+        (
+            doc(
+                "2",
+                &format!("{}, {}", acct(1, &format!("[{max}, 0]")), acct(2, "[1, 0]")),
+                "",
+            ),
+            false,
+        ),
+    ];
+    for (json, ok) in docs {
+        assert_eq!(Ledger::from_genesis_json(&json).is_ok(), ok, "model on {json}");
+        assert_eq!(State::from_genesis_json(&json).is_ok(), ok, "crate on {json}");
+    }
+}
