@@ -4,7 +4,7 @@
 //! field, every root, the block hash, the wave count and the whole state must agree after
 //! every block. The model's own arithmetic is checked on Uniswap v2's published numbers.
 //!
-//! `TXWAVE_MODEL_CASES` sets the number of chains per test (default 4).
+//! `TXWAVE_MODEL_CASES` sets the number of chains per test (default 8).
 
 mod model;
 
@@ -21,7 +21,7 @@ fn cases() -> usize {
     std::env::var("TXWAVE_MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4)
+        .unwrap_or(8)
 }
 
 fn cpu_engine() -> Engine {
@@ -156,7 +156,10 @@ fn uniswap_v2_core_burn() {
         )
     );
     let p = l.pools[0];
-    assert_eq!((p.reserve_a, p.reserve_b, p.lp.unwrap().supply), (1001, 1001, 1000));
+    assert_eq!(
+        (p.reserve_a, p.reserve_b, p.lp.unwrap().supply),
+        (1001, 1001, 1000)
+    );
     assert_eq!(l.accounts[0].balances, vec![3 * E - 1000, 3 * E - 1000, 0]);
 }
 
@@ -165,8 +168,7 @@ fn uniswap_v2_core_burn() {
 /// "swapTokensForExactTokens": 1E out of a 5E/10E pair costs 557227237267357629.
 #[test]
 fn uniswap_v2_periphery_router_numbers() {
-    let pools =
-        r#"{"token_a": 0, "token_b": 1, "fee_bps": 30, "reserve_a": 5000000000000000000, "reserve_b": 10000000000000000000}"#;
+    let pools = r#"{"token_a": 0, "token_b": 1, "fee_bps": 30, "reserve_a": 5000000000000000000, "reserve_b": 10000000000000000000}"#;
     // The helpers.
     assert_eq!(
         model::amount_out(&big(E), 5 * E, 10 * E, 30),
@@ -297,10 +299,7 @@ fn model_hand_cases() {
         )
     );
     assert_eq!(l.pools[0].lp.unwrap().supply, 1001);
-    assert_eq!(
-        (l.pools[0].reserve_a, l.pools[0].reserve_b),
-        (1008, 1008)
-    );
+    assert_eq!((l.pools[0].reserve_a, l.pools[0].reserve_b), (1008, 1008));
     // Burning the one share: ⌊1·1008/1001⌋ = 1 of each.
     let r = apply_one(
         &mut l,
@@ -470,7 +469,11 @@ fn random_key(rng: &mut ChaCha8Rng) -> [u8; 32] {
 /// A random genesis: `dex` adds pools with LP tokens (LP shares held by users and traded
 /// by a pool) and first-mint pools with lp_supply 0.
 fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
-    let rule = if rng.gen_bool(0.5) { "strict" } else { "zip215" };
+    let rule = if rng.gen_bool(0.5) {
+        "strict"
+    } else {
+        "zip215"
+    };
     let tokens: usize = if dex { 8 } else { 4 };
     let genesis_users = 8;
     let seeds: Vec<[u8; 32]> = (0..genesis_users + 3).map(|_| random_key(rng)).collect();
@@ -501,9 +504,8 @@ fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
     }
     // (token_a, token_b, fee, reserve_a, reserve_b, lp: Some((token, supply)))
     type PoolSpec = (u16, u16, u16, u64, u64, Option<(u16, u64)>);
-    let fee = |rng: &mut ChaCha8Rng| -> u16 {
-        [0u16, 1, 30, 30, 30, 100, 9999][rng.gen_range(0..7)]
-    };
+    let fee =
+        |rng: &mut ChaCha8Rng| -> u16 { [0u16, 1, 30, 30, 30, 100, 9999][rng.gen_range(0..7)] };
     let reserve = |rng: &mut ChaCha8Rng, t: usize, min: u64| -> u64 {
         match rng.gen_range(0..5) {
             0 => min,
@@ -679,7 +681,9 @@ impl Gen<'_> {
             0 => *signer,
             1 => *fc,
             2 => random_key(self.rng),
-            3 => model::public_key(&self.world.seeds[self.rng.gen_range(0..self.world.seeds.len())]),
+            3 => {
+                model::public_key(&self.world.seeds[self.rng.gen_range(0..self.world.seeds.len())])
+            }
             _ => scratch.accounts[self.rng.gen_range(0..scratch.accounts.len())].pubkey,
         }
     }
@@ -742,7 +746,13 @@ impl Gen<'_> {
         }
     }
 
-    fn action(&mut self, scratch: &Ledger, signer: &Signer, pk: &[u8; 32], fc: &[u8; 32]) -> Action {
+    fn action(
+        &mut self,
+        scratch: &Ledger,
+        signer: &Signer,
+        pk: &[u8; 32],
+        fc: &[u8; 32],
+    ) -> Action {
         let kinds = if self.dex { 5 } else { 2 };
         let kind = self.rng.gen_range(0..kinds);
         let tokens = scratch.tokens as u16;
@@ -895,7 +905,11 @@ impl Gen<'_> {
         let exact_out = self.rng.r#gen();
         // A chain walked through the pools from a token one of them holds.
         let start = scratch.pools[self.rng.gen_range(0..n) as usize];
-        let mut token = if self.rng.r#gen() { start.token_a } else { start.token_b };
+        let mut token = if self.rng.r#gen() {
+            start.token_a
+        } else {
+            start.token_b
+        };
         let token_in = token;
         let hops = self.rng.gen_range(1..=4);
         let mut pools: Vec<u32> = Vec::new();
@@ -911,7 +925,11 @@ impl Gen<'_> {
             }
             let id = next[self.rng.gen_range(0..next.len())];
             let p = &scratch.pools[id as usize];
-            token = if p.token_a == token { p.token_b } else { p.token_a };
+            token = if p.token_a == token {
+                p.token_b
+            } else {
+                p.token_a
+            };
             pools.push(id);
         }
         let mut token_in = token_in;
@@ -923,7 +941,11 @@ impl Gen<'_> {
             3 => pools.reverse(),           // usually a bad route
             4 => token_in = scratch.tokens as u16 + self.rng.gen_range(0..3),
             5 => token_in = u16::MAX,
-            6 => pools = (0..self.rng.gen_range(0..=5)).map(|_| self.rng.gen_range(0..n)).collect(),
+            6 => {
+                pools = (0..self.rng.gen_range(0..=5))
+                    .map(|_| self.rng.gen_range(0..n))
+                    .collect()
+            }
             7 => pools.clear(), // no hops: malformed
             _ => {}
         }
@@ -932,7 +954,11 @@ impl Gen<'_> {
             // Near the last hop's output reserve, or small.
             let last_out = pools.last().and_then(|&id| {
                 let p = scratch.pools.get(id as usize)?;
-                Some(if token == p.token_a { p.reserve_a } else { p.reserve_b })
+                Some(if token == p.token_a {
+                    p.reserve_a
+                } else {
+                    p.reserve_b
+                })
             });
             match (self.rng.gen_range(0..6), last_out) {
                 (0, Some(r)) => r.saturating_sub(1),
@@ -1097,11 +1123,19 @@ fn crate_receipt(r: &txwave::Receipt) -> ([u8; 32], u8, Amounts) {
 
 /// The crate's state equals the model's, field by field.
 fn assert_same_state(state: &State, ledger: &Ledger, what: &str) {
-    assert_eq!(state.account_count(), ledger.accounts.len(), "{what}: accounts");
+    assert_eq!(
+        state.account_count(),
+        ledger.accounts.len(),
+        "{what}: accounts"
+    );
     for (i, a) in ledger.accounts.iter().enumerate() {
         assert_eq!(state.pubkey(i), a.pubkey, "{what}: account {i}");
         assert_eq!(state.nonces()[i], a.nonce, "{what}: nonce of account {i}");
-        assert_eq!(state.account_balances(i), a.balances, "{what}: balances of account {i}");
+        assert_eq!(
+            state.account_balances(i),
+            a.balances,
+            "{what}: balances of account {i}"
+        );
     }
     assert_eq!(state.pools().len(), ledger.pools.len(), "{what}: pools");
     for (i, (c, m)) in state.pools().iter().zip(&ledger.pools).enumerate() {
@@ -1112,12 +1146,27 @@ fn assert_same_state(state: &State, ledger: &Ledger, what: &str) {
         );
     }
     assert_eq!(state.height(), ledger.height, "{what}: height");
-    assert_eq!(state.last_block_hash(), ledger.last_block_hash, "{what}: last block hash");
-    assert_eq!(state.state_root(), ledger.state_root(), "{what}: state root");
+    assert_eq!(
+        state.last_block_hash(),
+        ledger.last_block_hash,
+        "{what}: last block hash"
+    );
+    assert_eq!(
+        state.state_root(),
+        ledger.state_root(),
+        "{what}: state root"
+    );
 }
 
 /// One block through both: the same verdict, and on acceptance the same everything.
-fn compare_block(engine: &Engine, state: &mut State, ledger: &mut Ledger, bytes: &[u8], what: &str) -> bool {
+fn compare_block(
+    engine: &Engine,
+    state: &mut State,
+    ledger: &mut Ledger,
+    bytes: &[u8],
+    what: &str,
+    seen: &mut Seen,
+) -> bool {
     let before = state.clone();
     let model = ledger.apply_block_bytes(bytes);
     let ours = Block::decode(bytes).and_then(|(block, used)| {
@@ -1143,12 +1192,50 @@ fn compare_block(engine: &Engine, state: &mut State, ledger: &mut Ledger, bytes:
             assert_eq!(c.receipts_root, m.receipts_root, "{what}: receipts root");
             assert_eq!(c.state_root, m.state_root, "{what}: state root");
             assert_eq!(c.block_hash, m.block_hash, "{what}: block hash");
+            let crate_waves: Vec<Option<usize>> = c
+                .schedule
+                .wave_of()
+                .iter()
+                .map(|&w| (w != u32::MAX).then_some(w as usize + 1))
+                .collect();
+            if let Some(i) = (0..txs.len()).find(|&i| crate_waves[i] != m.wave_of[i]) {
+                let fc = model::decode_block(bytes).unwrap().0.fee_collector;
+                eprintln!("fee collector {}", hex::encode(&fc[..4]));
+                for j in 0..=i {
+                    let d = model::decode_tx(&txs[j]);
+                    eprintln!(
+                        "{j}: crate {:?} model {:?} {:?} {:?}",
+                        crate_waves[j],
+                        m.wave_of[j],
+                        d.as_ref().map(|d| hex::encode(&d.signer[..4])),
+                        d.as_ref().map(|d| match &d.action {
+                            Action::Transfer { to, .. } => format!("to {}", hex::encode(&to[..4])),
+                            Action::Swap { pool, .. } => format!("pool {pool}"),
+                            a => format!("{a:?}"),
+                        })
+                    );
+                }
+                panic!(
+                    "{what}: wave of tx {i}: crate {:?}, model {:?}; tx {:?}; model waves {:?}",
+                    crate_waves[i],
+                    m.wave_of[i],
+                    model::decode_tx(&txs[i]),
+                    m.wave_of
+                );
+            }
             assert_eq!(c.waves, m.waves, "{what}: waves");
             assert_same_state(state, ledger, what);
+            for (t, r) in txs.iter().zip(&m.receipts) {
+                let kind = model::decode_tx(t).map_or(0, |d| d.kind);
+                *seen.statuses.entry((kind, r.status as u8)).or_default() += 1;
+            }
+            seen.max_waves = seen.max_waves.max(m.waves);
+            seen.accepted += 1;
             true
         }
         (Err(_), Err(_)) => {
             assert_eq!(*state, before, "{what}: a rejected block changed the state");
+            seen.rejected += 1;
             assert_same_state(state, ledger, what);
             false
         }
@@ -1160,8 +1247,28 @@ fn compare_block(engine: &Engine, state: &mut State, ledger: &mut Ledger, bytes:
     }
 }
 
+/// What the random chains exercised: (kind, status code) counts (kind 0: malformed), the
+/// largest wave count, accepted and rejected blocks.
+#[derive(Default, Debug)]
+struct Seen {
+    statuses: std::collections::BTreeMap<(u8, u8), usize>,
+    max_waves: usize,
+    accepted: usize,
+    rejected: usize,
+}
+
+impl Seen {
+    fn count(&self, kind: u8, status: MStatus) -> usize {
+        self.statuses
+            .get(&(kind, status as u8))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
 /// Random chains of `blocks` blocks of `txs` txs each, model against the CPU engine.
-fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) {
+fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
+    let mut seen = Seen::default();
     let engine = cpu_engine();
     for case in 0..cases() as u64 {
         let seed = seed_base + case;
@@ -1189,9 +1296,23 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) {
                     let mut wrong = root;
                     wrong[rng.gen_range(0..32)] ^= 1;
                     let bad = model::encode_block(height, &parent, &fc, &wrong, &block_txs);
-                    assert!(!compare_block(&engine, &mut state, &mut ledger, &bad, &what));
+                    assert!(!compare_block(
+                        &engine,
+                        &mut state,
+                        &mut ledger,
+                        &bad,
+                        &what,
+                        &mut seen
+                    ));
                     let good = model::encode_block(height, &parent, &fc, &root, &block_txs);
-                    assert!(compare_block(&engine, &mut state, &mut ledger, &good, &what));
+                    assert!(compare_block(
+                        &engine,
+                        &mut state,
+                        &mut ledger,
+                        &good,
+                        &what,
+                        &mut seen
+                    ));
                 }
                 // A broken checksum, a wrong height or parent, then the block itself.
                 3 => {
@@ -1204,19 +1325,71 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) {
                     let orphan =
                         model::encode_block(height, &other_parent, &fc, &[0; 32], &block_txs);
                     for bad in [broken, skip, orphan] {
-                        assert!(!compare_block(&engine, &mut state, &mut ledger, &bad, &what));
+                        assert!(!compare_block(
+                            &engine,
+                            &mut state,
+                            &mut ledger,
+                            &bad,
+                            &what,
+                            &mut seen
+                        ));
                     }
-                    assert!(compare_block(&engine, &mut state, &mut ledger, &plain, &what));
+                    assert!(compare_block(
+                        &engine,
+                        &mut state,
+                        &mut ledger,
+                        &plain,
+                        &what,
+                        &mut seen
+                    ));
                 }
-                _ => assert!(compare_block(&engine, &mut state, &mut ledger, &plain, &what)),
+                _ => assert!(compare_block(
+                    &engine,
+                    &mut state,
+                    &mut ledger,
+                    &plain,
+                    &what,
+                    &mut seen
+                )),
             }
         }
     }
+    seen
 }
 
 #[test]
 fn transfers_and_swaps_match_the_model() {
-    random_chains(false, 1000, 5, 48);
+    let seen = random_chains(false, 1000, 6, 64);
+    // Every status of the two kinds came up, and so did malformed txs and rejected blocks.
+    use MStatus::*;
+    for status in [
+        Ok,
+        BadSignature,
+        UnknownSigner,
+        BadNonce,
+        InsufficientFee,
+        UnknownToken,
+        InsufficientBalance,
+    ] {
+        assert!(
+            seen.count(model::KIND_TRANSFER, status) > 0,
+            "transfer {status:?}: {seen:?}"
+        );
+    }
+    for status in [
+        Ok,
+        BadSignature,
+        UnknownPool,
+        InsufficientBalance,
+        SlippageExceeded,
+    ] {
+        assert!(
+            seen.count(model::KIND_SWAP, status) > 0,
+            "swap {status:?}: {seen:?}"
+        );
+    }
+    assert!(seen.count(0, Malformed) > 0, "{seen:?}");
+    assert!(seen.max_waves > 1 && seen.rejected > 0, "{seen:?}");
 }
 
 /// The genesis checks of the design: the model and the crate accept and reject the same
@@ -1230,7 +1403,10 @@ fn genesis_checks_agree() {
         )
     };
     let acct = |i: u8, balances: &str| {
-        format!(r#"{{"pubkey": "{}", "nonce": 0, "balances": {balances}}}"#, pk(i))
+        format!(
+            r#"{{"pubkey": "{}", "nonce": 0, "balances": {balances}}}"#,
+            pk(i)
+        )
     };
     let pool = |a: u16, b: u16, fee: u16, ra: u64, rb: u64| {
         format!(
@@ -1244,7 +1420,14 @@ fn genesis_checks_agree() {
         (doc("1", &acct(1, "[1]"), ""), true),
         (doc("256", "", ""), true),
         (doc("257", "", ""), false),
-        (doc("2", &format!("{}, {}", acct(1, "[1, 2]"), acct(1, "[0, 0]")), ""), false),
+        (
+            doc(
+                "2",
+                &format!("{}, {}", acct(1, "[1, 2]"), acct(1, "[0, 0]")),
+                "",
+            ),
+            false,
+        ),
         (doc("2", "", &pool(0, 0, 30, 5, 5)), false),
         (doc("2", "", &pool(0, 2, 30, 5, 5)), false),
         (doc("2", "", &pool(0, 1, 9999, 5, 5)), true),
@@ -1252,11 +1435,19 @@ fn genesis_checks_agree() {
         (doc("2", "", &pool(0, 1, 30, 0, 5)), false),
         (doc("2", "", &pool(0, 1, 30, 5, 0)), false),
         (
-            doc("2", &acct(1, &format!("[{}, 0]", max - 5)), &pool(0, 1, 30, 5, 5)),
+            doc(
+                "2",
+                &acct(1, &format!("[{}, 0]", max - 5)),
+                &pool(0, 1, 30, 5, 5),
+            ),
             true,
         ),
         (
-            doc("2", &acct(1, &format!("[{}, 0]", max - 4)), &pool(0, 1, 30, 5, 5)),
+            doc(
+                "2",
+                &acct(1, &format!("[{}, 0]", max - 4)),
+                &pool(0, 1, 30, 5, 5),
+            ),
             false,
         ),
         (
@@ -1269,7 +1460,15 @@ fn genesis_checks_agree() {
         ),
     ];
     for (json, ok) in docs {
-        assert_eq!(Ledger::from_genesis_json(&json).is_ok(), ok, "model on {json}");
-        assert_eq!(State::from_genesis_json(&json).is_ok(), ok, "crate on {json}");
+        assert_eq!(
+            Ledger::from_genesis_json(&json).is_ok(),
+            ok,
+            "model on {json}"
+        );
+        assert_eq!(
+            State::from_genesis_json(&json).is_ok(),
+            ok,
+            "crate on {json}"
+        );
     }
 }

@@ -525,6 +525,8 @@ pub struct BlockResult {
     pub state_root: [u8; 32],
     pub block_hash: [u8; 32],
     pub waves: usize,
+    /// Wave (1-based) of every tx; `None` for txs rejected at steps 1–2.
+    pub wave_of: Vec<Option<usize>>,
 }
 
 // ---------------------------------------------------------------- Ledger
@@ -790,7 +792,8 @@ impl Ledger {
             }
             self.create_account(block.fee_collector);
         }
-        let waves = self.count_waves(block, &decoded, &sig_ok);
+        let wave_of = self.waves(block, &decoded, &sig_ok);
+        let waves = wave_of.iter().flatten().copied().max().unwrap_or(0);
         let fee_collector = self.account_index(&block.fee_collector);
         let mut receipts = Vec::with_capacity(n);
         for i in 0..n {
@@ -819,6 +822,7 @@ impl Ledger {
             state_root,
             block_hash: *h.finalize().as_bytes(),
             waves,
+            wave_of,
         }
     }
 
@@ -841,12 +845,12 @@ impl Ledger {
 
     /// ASAP waves (design: "Conflicts and waves"): the signer and every pool a tx names
     /// are Write, a transfer's recipient and the fee collector are Credit.
-    fn count_waves(
+    fn waves(
         &self,
         block: &RawBlock,
         decoded: &[Option<DecodedTx>],
         sig_ok: &[bool],
-    ) -> usize {
+    ) -> Vec<Option<usize>> {
         #[derive(Hash, PartialEq, Eq, Clone, Copy)]
         enum Key {
             Account([u8; 32]),
@@ -854,7 +858,7 @@ impl Ledger {
         }
         let mut last_any: HashMap<Key, usize> = HashMap::new();
         let mut last_write: HashMap<Key, usize> = HashMap::new();
-        let mut max_wave = 0;
+        let mut wave_of = vec![None; decoded.len()];
         for (i, tx) in decoded.iter().enumerate() {
             if !sig_ok[i] {
                 continue;
@@ -862,12 +866,24 @@ impl Ledger {
             let tx = tx.as_ref().unwrap();
             let mut writes = vec![Key::Account(tx.signer)];
             let mut credits = vec![Key::Account(block.fee_collector)];
+            // A tx whose signer has no account stops at step 3 and touches no pool: it
+            // keeps its signer's key and its credits (docs/SPEC.md, "Conflicts and waves",
+            // where the design's "signer account" does not exist).
+            let signer_known = self.index.contains_key(&tx.signer);
             match &tx.action {
                 Action::Transfer { to, .. } => credits.push(Key::Account(*to)),
                 Action::Swap { pool, .. }
                 | Action::Add { pool, .. }
-                | Action::Remove { pool, .. } => writes.push(Key::Pool(*pool)),
-                Action::Route { pools, .. } => writes.extend(pools.iter().map(|p| Key::Pool(*p))),
+                | Action::Remove { pool, .. } => {
+                    if signer_known {
+                        writes.push(Key::Pool(*pool))
+                    }
+                }
+                Action::Route { pools, .. } => {
+                    if signer_known {
+                        writes.extend(pools.iter().map(|p| Key::Pool(*p)))
+                    }
+                }
             }
             credits.retain(|k| !writes.contains(k));
             let mut wave = 1;
@@ -885,9 +901,9 @@ impl Ledger {
                 let e = last_any.entry(k).or_insert(0);
                 *e = (*e).max(wave);
             }
-            max_wave = max_wave.max(wave);
+            wave_of[i] = Some(wave);
         }
-        max_wave
+        wave_of
     }
 
     /// Steps 3 onward of one tx that decoded and whose signature holds.
