@@ -539,8 +539,7 @@ fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
         // LP token units: S − 1000 split among users and P4's reserve (≥ 1).
         let mut split = |rng: &mut ChaCha8Rng, token: usize, units: u64| -> u64 {
             let mut left = units;
-            for _ in 0..3 {
-                let who = rng.gen_range(0..genesis_users);
+            for who in 0..genesis_users {
                 let give = rng.gen_range(0..=left / 2);
                 balances[who][token] += give;
                 left -= give;
@@ -697,6 +696,18 @@ impl Gen<'_> {
         }
     }
 
+    /// Mostly a pool with an LP token.
+    fn lp_pool_id(&mut self, scratch: &Ledger) -> u32 {
+        let with_lp: Vec<u32> = (0..scratch.pools.len() as u32)
+            .filter(|&i| scratch.pools[i as usize].lp.is_some())
+            .collect();
+        if with_lp.is_empty() || self.rng.gen_bool(0.3) {
+            self.pool_id(scratch)
+        } else {
+            with_lp[self.rng.gen_range(0..with_lp.len())]
+        }
+    }
+
     fn balance(scratch: &Ledger, pk: &[u8; 32], token: usize) -> u64 {
         scratch
             .account_index(pk)
@@ -800,7 +811,7 @@ impl Gen<'_> {
     }
 
     fn add(&mut self, scratch: &Ledger, pk: &[u8; 32]) -> Action {
-        let pool = self.pool_id(scratch);
+        let pool = self.lp_pool_id(scratch);
         let Some(p) = scratch.pools.get(pool as usize).copied() else {
             return Action::Add {
                 pool,
@@ -827,22 +838,27 @@ impl Gen<'_> {
             let a = if self.rng.r#gen() { hi } else { lo };
             (a, if self.rng.r#gen() { u64::MAX } else { bal_b })
         } else {
-            match self.rng.gen_range(0..4) {
+            match self.rng.gen_range(0..6) {
                 0 => (amount(self.rng, bal_a), amount(self.rng, bal_b)),
+                3 | 4 => {
+                    let a = bal_a >> self.rng.gen_range(0..24);
+                    (a, if self.rng.r#gen() { u64::MAX } else { bal_b })
+                }
                 1 => {
                     let a = amount(self.rng, bal_a);
                     let b = model::quote(&big(a), p.reserve_a, p.reserve_b);
                     (a, near(self.rng, u64::try_from(&b).unwrap_or(u64::MAX)))
                 }
                 2 => (bal_a, bal_b),
-                _ => (self.rng.gen_range(0..1000), self.rng.gen_range(0..1000)),
+                5 => (self.rng.gen_range(0..1000), self.rng.gen_range(0..1000)),
+                _ => (bal_a, bal_b),
             }
         };
         let b_opt = model::quote(&big(a_desired), p.reserve_a, p.reserve_b);
         let a_opt = model::quote(&big(b_desired), p.reserve_b, p.reserve_a);
         let clip = |x: BigUint| u64::try_from(&x).unwrap_or(u64::MAX);
-        let (a_min, b_min) = match self.rng.gen_range(0..5) {
-            0 => (0, 0),
+        let (a_min, b_min) = match self.rng.gen_range(0..8) {
+            0 | 5 | 6 | 7 => (0, 0),
             1 => (near(self.rng, clip(a_opt)), near(self.rng, clip(b_opt))),
             2 => (clip(a_opt), clip(b_opt)),
             3 => (a_desired, b_desired),
@@ -858,7 +874,7 @@ impl Gen<'_> {
     }
 
     fn remove(&mut self, scratch: &Ledger, pk: &[u8; 32]) -> Action {
-        let pool = self.pool_id(scratch);
+        let pool = self.lp_pool_id(scratch);
         let Some(p) = scratch.pools.get(pool as usize).copied() else {
             return Action::Remove {
                 pool,
@@ -871,7 +887,8 @@ impl Gen<'_> {
             Some(lp) => (Self::balance(scratch, pk, lp.token as usize), lp.supply),
             None => (0, 0),
         };
-        let liquidity = match self.rng.gen_range(0..6) {
+        let liquidity = match self.rng.gen_range(0..9) {
+            6..=8 => held >> self.rng.gen_range(0..10),
             // The most that still rounds one side to 0.
             0 if supply > 0 => (supply - 1) / p.reserve_a.max(p.reserve_b).max(1),
             1 => held,
@@ -887,8 +904,8 @@ impl Gen<'_> {
         } else {
             (0, 0)
         };
-        let (a_min, b_min) = match self.rng.gen_range(0..4) {
-            0 => (0, 0),
+        let (a_min, b_min) = match self.rng.gen_range(0..6) {
+            0 | 4 | 5 => (0, 0),
             1 => (a, b),
             _ => (near(self.rng, a), near(self.rng, b)),
         };
@@ -1008,7 +1025,7 @@ impl Gen<'_> {
             Some(i) => (scratch.accounts[i].nonce, scratch.accounts[i].balances[0]),
             None => (0, 0),
         };
-        let nonce = match self.rng.gen_range(0..14) {
+        let nonce = match self.rng.gen_range(0..24) {
             0 => nonce.wrapping_add(1),
             1 => nonce.wrapping_sub(1),
             2 => u64::MAX,
@@ -1390,6 +1407,141 @@ fn transfers_and_swaps_match_the_model() {
     }
     assert!(seen.count(0, Malformed) > 0, "{seen:?}");
     assert!(seen.max_waves > 1 && seen.rejected > 0, "{seen:?}");
+}
+
+/// Per token, every unit in balances and reserves.
+fn supplies(l: &Ledger) -> Vec<u128> {
+    let mut s = vec![0u128; l.tokens];
+    for a in &l.accounts {
+        for (t, x) in a.balances.iter().enumerate() {
+            s[t] += *x as u128;
+        }
+    }
+    for p in &l.pools {
+        s[p.token_a as usize] += p.reserve_a as u128;
+        s[p.token_b as usize] += p.reserve_b as u128;
+    }
+    s
+}
+
+/// The design's invariants on a model ledger: reserves ≥ 1, S² ≤ reserve_a · reserve_b,
+/// and every unit of an LP token plus 1000 (when S > 0) equals S.
+fn assert_invariants(l: &Ledger, what: &str) {
+    let s = supplies(l);
+    for (i, p) in l.pools.iter().enumerate() {
+        assert!(
+            p.reserve_a >= 1 && p.reserve_b >= 1,
+            "{what}: pool {i} {p:?}"
+        );
+        if let Some(lp) = p.lp {
+            assert!(
+                big(lp.supply) * big(lp.supply) <= big(p.reserve_a) * big(p.reserve_b),
+                "{what}: pool {i} {p:?}"
+            );
+            let locked = if lp.supply > 0 { 1000 } else { 0 };
+            assert_eq!(
+                s[lp.token as usize] + locked,
+                lp.supply as u128,
+                "{what}: pool {i} {p:?}"
+            );
+        }
+    }
+}
+
+/// Random chains of every kind on the model alone: supplies of the pools' own tokens are
+/// conserved, the invariants hold after every block, and every status of every kind
+/// comes up.
+#[test]
+fn dex_chains_on_the_model_keep_the_invariants() {
+    let mut seen: std::collections::BTreeMap<(u8, u8), usize> = Default::default();
+    for case in 0..cases() as u64 {
+        let seed = 5000 + case;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let world = random_world(&mut rng, true);
+        let mut ledger = Ledger::from_genesis_json(&world.json).expect("model genesis");
+        assert_invariants(&ledger, "genesis");
+        let lp_tokens: Vec<usize> = ledger
+            .pools
+            .iter()
+            .filter_map(|p| p.lp.map(|l| l.token as usize))
+            .collect();
+        let start = supplies(&ledger);
+        for b in 0..6 {
+            let what = format!("seed {seed}, block {b}");
+            let (fc, txs) = Gen {
+                rng: &mut rng,
+                world: &world,
+                dex: true,
+            }
+            .block(&ledger, 64);
+            let bytes = model::encode_block(
+                ledger.height + 1,
+                &ledger.last_block_hash,
+                &fc,
+                &[0; 32],
+                &txs,
+            );
+            let (r, _) = ledger.apply_block_bytes(&bytes).expect("accepted");
+            assert_invariants(&ledger, &what);
+            let now = supplies(&ledger);
+            for t in 0..ledger.tokens {
+                if !lp_tokens.contains(&t) {
+                    assert_eq!(now[t], start[t], "{what}: supply of token {t}");
+                }
+            }
+            for (t, rc) in txs.iter().zip(&r.receipts) {
+                let kind = model::decode_tx(t).map_or(0, |d| d.kind);
+                *seen.entry((kind, rc.status as u8)).or_default() += 1;
+                if rc.status != MStatus::Ok {
+                    assert_eq!(rc.amounts, model::zero_amounts(kind), "{what}");
+                }
+            }
+        }
+    }
+    use MStatus::*;
+    let expect = [
+        (
+            model::KIND_ADD,
+            vec![
+                Ok,
+                UnknownPool,
+                NoLpToken,
+                SlippageExceeded,
+                InsufficientBalance,
+                InsufficientLiquidity,
+            ],
+        ),
+        (
+            model::KIND_REMOVE,
+            vec![
+                Ok,
+                UnknownPool,
+                NoLpToken,
+                SlippageExceeded,
+                InsufficientBalance,
+                InsufficientLiquidity,
+            ],
+        ),
+        (
+            model::KIND_ROUTE,
+            vec![
+                Ok,
+                UnknownPool,
+                BadRoute,
+                SlippageExceeded,
+                InsufficientBalance,
+                InsufficientLiquidity,
+            ],
+        ),
+    ];
+    for (kind, statuses) in expect {
+        for st in statuses {
+            assert!(
+                seen.get(&(kind, st as u8)).copied().unwrap_or(0) > 0,
+                "kind {kind} {st:?}: {seen:?}"
+            );
+        }
+    }
 }
 
 /// The genesis checks of the design: the model and the crate accept and reject the same
