@@ -539,9 +539,9 @@ fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
         // LP token units: S − 1000 split among users and P4's reserve (≥ 1).
         let mut split = |rng: &mut ChaCha8Rng, token: usize, units: u64| -> u64 {
             let mut left = units;
-            for who in 0..genesis_users {
+            for row in balances.iter_mut().take(genesis_users) {
                 let give = rng.gen_range(0..=left / 2);
-                balances[who][token] += give;
+                row[token] += give;
                 left -= give;
             }
             left
