@@ -1248,6 +1248,9 @@ fn compare_block(
             }
             seen.max_waves = seen.max_waves.max(m.waves);
             seen.accepted += 1;
+            if c.devices.execute == txwave::engine::Device::Gpu {
+                seen.executed_on_gpu += 1;
+            }
             true
         }
         (Err(_), Err(_)) => {
@@ -1270,6 +1273,8 @@ fn compare_block(
 struct Seen {
     statuses: std::collections::BTreeMap<(u8, u8), usize>,
     max_waves: usize,
+    /// Accepted blocks whose execution ran on the GPU.
+    executed_on_gpu: usize,
     accepted: usize,
     rejected: usize,
 }
@@ -1285,9 +1290,39 @@ impl Seen {
 
 /// Random chains of `blocks` blocks of `txs` txs each, model against the CPU engine.
 fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
+    random_chains_on(&cpu_engine(), cases(), dex, seed_base, blocks, txs)
+}
+
+/// An `Auto` engine on the test adapter (lavapipe where there is no GPU) that sends tx
+/// hashing, execution and commit there and keeps the signature checks of small blocks on
+/// the CPU; `None` without an adapter.
+fn gpu_engine() -> Option<Engine> {
+    let ctx = txwave::gpu::test_context()?;
+    Some(
+        Engine::new(EngineConfig {
+            backend: Backend::Auto,
+            adapter: Some(ctx.adapter.name.clone()),
+            placement: txwave::Placement {
+                auto_min_hash_batch: 0,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .expect("engine on the test adapter"),
+    )
+}
+
+/// [`random_chains`] on any engine, with `chains` chains.
+fn random_chains_on(
+    engine: &Engine,
+    chains: usize,
+    dex: bool,
+    seed_base: u64,
+    blocks: usize,
+    txs: usize,
+) -> Seen {
     let mut seen = Seen::default();
-    let engine = cpu_engine();
-    for case in 0..cases() as u64 {
+    for case in 0..chains as u64 {
         let seed = seed_base + case;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let world = random_world(&mut rng, dex);
@@ -1314,7 +1349,7 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
                     wrong[rng.gen_range(0..32)] ^= 1;
                     let bad = model::encode_block(height, &parent, &fc, &wrong, &block_txs);
                     assert!(!compare_block(
-                        &engine,
+                        engine,
                         &mut state,
                         &mut ledger,
                         &bad,
@@ -1323,7 +1358,7 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
                     ));
                     let good = model::encode_block(height, &parent, &fc, &root, &block_txs);
                     assert!(compare_block(
-                        &engine,
+                        engine,
                         &mut state,
                         &mut ledger,
                         &good,
@@ -1343,7 +1378,7 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
                         model::encode_block(height, &other_parent, &fc, &[0; 32], &block_txs);
                     for bad in [broken, skip, orphan] {
                         assert!(!compare_block(
-                            &engine,
+                            engine,
                             &mut state,
                             &mut ledger,
                             &bad,
@@ -1352,7 +1387,7 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
                         ));
                     }
                     assert!(compare_block(
-                        &engine,
+                        engine,
                         &mut state,
                         &mut ledger,
                         &plain,
@@ -1361,7 +1396,7 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
                     ));
                 }
                 _ => assert!(compare_block(
-                    &engine,
+                    engine,
                     &mut state,
                     &mut ledger,
                     &plain,
@@ -1372,6 +1407,18 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
         }
     }
     seen
+}
+
+/// The same chains through the GPU stages (on whatever adapter exists; skipped without
+/// one), fewer of them: lavapipe runs shaders on the CPU.
+#[test]
+fn transfers_and_swaps_match_the_model_on_the_gpu() {
+    let Some(engine) = gpu_engine() else { return };
+    let seen = random_chains_on(&engine, cases().div_ceil(4), false, 3000, 3, 48);
+    assert!(
+        seen.accepted > 0 && seen.executed_on_gpu == seen.accepted,
+        "{seen:?}"
+    );
 }
 
 #[test]
