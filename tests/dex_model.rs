@@ -1183,7 +1183,7 @@ fn compare_block(
     bytes: &[u8],
     what: &str,
     seen: &mut Seen,
-) -> bool {
+) -> Option<model::BlockResult> {
     let before = state.clone();
     let model = ledger.apply_block_bytes(bytes);
     let ours = Block::decode(bytes).and_then(|(block, used)| {
@@ -1251,13 +1251,13 @@ fn compare_block(
             if c.devices.execute == txwave::engine::Device::Gpu {
                 seen.executed_on_gpu += 1;
             }
-            true
+            Some(m)
         }
         (Err(_), Err(_)) => {
             assert_eq!(*state, before, "{what}: a rejected block changed the state");
             seen.rejected += 1;
             assert_same_state(state, ledger, what);
-            false
+            None
         }
         (m, c) => panic!(
             "{what}: model {:?}, crate {:?}",
@@ -1329,6 +1329,8 @@ fn random_chains_on(
         let mut ledger = Ledger::from_genesis_json(&world.json).expect("model genesis");
         let mut state = State::from_genesis_json(&world.json).expect("crate genesis");
         assert_same_state(&state, &ledger, &format!("seed {seed}: genesis"));
+        let mut log = Vec::new();
+        let mut results = Vec::new();
         for b in 0..blocks {
             let what = format!("seed {seed}, block {b}");
             let (fc, block_txs) = Gen {
@@ -1340,30 +1342,22 @@ fn random_chains_on(
             let height = ledger.height + 1;
             let parent = ledger.last_block_hash;
             let plain = model::encode_block(height, &parent, &fc, &[0; 32], &block_txs);
+            // Blocks to offer in order, and whether each must be accepted.
+            let mut offers: Vec<(Vec<u8>, bool)> = Vec::new();
             match rng.gen_range(0..10) {
-                // A claimed root: the model's (accepted), or one bit off (rejected).
+                // A claimed root: one bit off (rejected), then the model's (accepted).
                 0..=2 => {
                     let mut probe = ledger.clone();
                     let root = probe.apply_block_bytes(&plain).unwrap().0.state_root;
                     let mut wrong = root;
                     wrong[rng.gen_range(0..32)] ^= 1;
-                    let bad = model::encode_block(height, &parent, &fc, &wrong, &block_txs);
-                    assert!(!compare_block(
-                        engine,
-                        &mut state,
-                        &mut ledger,
-                        &bad,
-                        &what,
-                        &mut seen
+                    offers.push((
+                        model::encode_block(height, &parent, &fc, &wrong, &block_txs),
+                        false,
                     ));
-                    let good = model::encode_block(height, &parent, &fc, &root, &block_txs);
-                    assert!(compare_block(
-                        engine,
-                        &mut state,
-                        &mut ledger,
-                        &good,
-                        &what,
-                        &mut seen
+                    offers.push((
+                        model::encode_block(height, &parent, &fc, &root, &block_txs),
+                        true,
                     ));
                 }
                 // A broken checksum, a wrong height or parent, then the block itself.
@@ -1371,40 +1365,50 @@ fn random_chains_on(
                     let mut broken = plain.clone();
                     let at = rng.gen_range(0..broken.len());
                     broken[at] ^= 1;
+                    offers.push((broken, false));
                     let skip = model::encode_block(height + 1, &parent, &fc, &[0; 32], &block_txs);
+                    offers.push((skip, false));
                     let mut other_parent = parent;
                     other_parent[0] ^= 1;
-                    let orphan =
-                        model::encode_block(height, &other_parent, &fc, &[0; 32], &block_txs);
-                    for bad in [broken, skip, orphan] {
-                        assert!(!compare_block(
-                            engine,
-                            &mut state,
-                            &mut ledger,
-                            &bad,
-                            &what,
-                            &mut seen
-                        ));
-                    }
-                    assert!(compare_block(
-                        engine,
-                        &mut state,
-                        &mut ledger,
-                        &plain,
-                        &what,
-                        &mut seen
+                    offers.push((
+                        model::encode_block(height, &other_parent, &fc, &[0; 32], &block_txs),
+                        false,
                     ));
+                    offers.push((plain, true));
                 }
-                _ => assert!(compare_block(
-                    engine,
-                    &mut state,
-                    &mut ledger,
-                    &plain,
-                    &what,
-                    &mut seen
-                )),
+                _ => offers.push((plain, true)),
+            }
+            for (bytes, accept) in offers {
+                let r = compare_block(engine, &mut state, &mut ledger, &bytes, &what, &mut seen);
+                assert_eq!(r.is_some(), accept, "{what}");
+                if let Some(r) = r {
+                    log.extend_from_slice(&bytes);
+                    results.push(r);
+                }
             }
         }
+        // The accepted blocks as one log, through the stream (later blocks' signatures
+        // and ids ahead of earlier blocks' execution): the same roots block by block.
+        let mut replay = State::from_genesis_json(&world.json).expect("crate genesis");
+        let mut at = 0;
+        let (summary, error) = engine.process_stream_with(
+            &mut replay,
+            txwave::LogReader::new(&log[..]),
+            &txwave::StreamOptions::default(),
+            |c, _| {
+                let m = &results[at];
+                assert_eq!(
+                    (c.tx_root, c.receipts_root, c.state_root, c.block_hash),
+                    (m.tx_root, m.receipts_root, m.state_root, m.block_hash),
+                    "seed {seed}: streamed block {at}"
+                );
+                at += 1;
+                std::ops::ControlFlow::Continue(())
+            },
+        );
+        assert!(error.is_none(), "seed {seed}: {error:?}");
+        assert_eq!(summary.blocks, results.len());
+        assert_same_state(&replay, &ledger, &format!("seed {seed}: streamed"));
     }
     seen
 }
@@ -1979,14 +1983,15 @@ fn directed_edges(crate_too: bool) {
     if crate_too {
         let mut state = State::from_genesis_json(&json).expect("crate genesis");
         let mut seen = Seen::default();
-        assert!(compare_block(
+        let accepted = compare_block(
             &cpu_engine(),
             &mut state,
             &mut ledger,
             &bytes,
             "directed edges",
-            &mut seen
-        ));
+            &mut seen,
+        );
+        assert!(accepted.is_some());
     }
 }
 
