@@ -13,7 +13,7 @@ use crate::gpu::resident::ResidentState;
 use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::GpuHasher;
-use crate::receipt::{RECEIPT_LEAF_LEN, Receipt};
+use crate::receipt::{LeafBytes, Receipt};
 use crate::state::{State, SyncTag, state_root_of};
 
 /// Commits blocks on the GPU; the leaf kernels keep the account leaves of the last state
@@ -53,8 +53,17 @@ impl GpuCommit {
         since: SyncTag,
         writable: &[u32],
     ) -> Result<(Committed, GpuTimings)> {
+        if let Some(p) = state.pools().iter().position(|p| p.lp_token.is_some()) {
+            return Err(crate::error::Error::gpu(
+                "commit",
+                crate::error::GpuErrorKind::Unsupported,
+                format!(
+                    "pool {p} has an LP token: the GPU state-leaf kernel does not hash 0x04 pool leaves yet"
+                ),
+            ));
+        }
         let mut total = GpuTimings::default();
-        let receipt_msgs: Vec<[u8; RECEIPT_LEAF_LEN]> = receipts
+        let receipt_msgs: Vec<LeafBytes> = receipts
             .par_iter()
             .with_min_len(1024)
             .map(Receipt::leaf_bytes)

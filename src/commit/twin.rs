@@ -284,6 +284,8 @@ mod tests {
                 fee_bps: [0, 30, 9999, 256, 1, 0xFF][k],
                 reserve_a,
                 reserve_b: values[(k + 3) % values.len()].rotate_left(13),
+                lp_token: None,
+                lp_supply: 0,
             };
             let got = words_to_digests(&pool_leaf_hash(&pool_words(&pool)))[0];
             assert_eq!(got, pool.leaf(), "pool {pool:?}");

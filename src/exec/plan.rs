@@ -5,8 +5,9 @@
 
 use super::layout::*;
 use crate::error::{Error, GpuErrorKind, Result};
+use crate::exec::ExecResult;
 use crate::gpu::resident::{join, split};
-use crate::receipt::Status;
+use crate::receipt::{Amounts, Status};
 use crate::resolve::access::Key;
 use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
 use crate::schedule::Schedule;
@@ -95,6 +96,16 @@ impl BlockPlan {
                     };
                     tx.amount = split(s.amount_in);
                     tx.min_out = split(s.min_out);
+                }
+                Action::AddLiquidity(_) | Action::RemoveLiquidity(_) | Action::Route(_) => {
+                    return Err(gpu_err(
+                        "execute plan",
+                        GpuErrorKind::Unsupported,
+                        format!(
+                            "tx {i}: the GPU executor does not run kind {} (liquidity and routes) yet",
+                            r.tx.action.kind()
+                        ),
+                    ));
                 }
             }
             compact[i] = plan.txs.len() as u32;
@@ -207,15 +218,15 @@ impl BlockPlan {
     /// txs that never executed come from `resolved`) and checks it before anything is
     /// written: an unknown status code is an error, and so is
     /// [`EXEC_STATUS_UNKNOWN_KIND`] (an internal error: a kind the kernel does not know).
-    pub fn results(&self, resolved: &ResolvedBlock, out: &[u32]) -> Result<Vec<(Status, u64)>> {
-        let mut results: Vec<(Status, u64)> = resolved
+    pub fn results(&self, resolved: &ResolvedBlock, out: &[u32]) -> Result<Vec<ExecResult>> {
+        let mut results: Vec<ExecResult> = resolved
             .txs
             .iter()
             .map(|r| match r {
-                Resolved::Rejected(s) => (*s, 0),
-                Resolved::UnknownSigner { .. } => (Status::UnknownSigner, 0),
+                Resolved::Rejected(s) => (*s, Amounts::NONE),
+                Resolved::UnknownSigner { .. } => (Status::UnknownSigner, Amounts::NONE),
                 // Overwritten below: every ready tx has an entry in `txs`.
-                Resolved::Ready(_) => (Status::Ok, 0),
+                Resolved::Ready(_) => (Status::Ok, Amounts::NONE),
             })
             .collect();
         for (k, &i) in self.tx_index.iter().enumerate() {
@@ -245,7 +256,12 @@ impl BlockPlan {
                         format!("tx {i}: status code {} out of range", w[0]),
                     )
                 })?;
-            results[i as usize] = (status, join([w[1], w[2]]));
+            let amount_out = join([w[1], w[2]]);
+            let amounts = match (status, self.txs[k].kind) {
+                (Status::Ok, TX_KIND_SWAP) => Amounts::Out { amount_out },
+                _ => Amounts::NONE,
+            };
+            results[i as usize] = (status, amounts);
         }
         Ok(results)
     }

@@ -18,6 +18,7 @@ use super::layout::{
 };
 use super::plan::BlockPlan;
 use crate::error::Result;
+use crate::exec::ExecResult;
 use crate::gpu::resident::{PoolWords, pool_words, split};
 use crate::receipt::Status;
 use crate::resolve::ResolvedBlock;
@@ -400,7 +401,7 @@ pub fn execute_block(
     sched: &Schedule,
     serial_wave_max: usize,
     max_parallel: usize,
-) -> Result<Vec<(Status, u64)>> {
+) -> Result<Vec<ExecResult>> {
     let plan = BlockPlan::build(
         resolved,
         sched,
@@ -662,7 +663,7 @@ mod tests {
         block: &crate::tx::Block,
         serial_wave_max: usize,
         max_parallel: usize,
-    ) -> Vec<(Status, u64)> {
+    ) -> Vec<ExecResult> {
         let decoded: Vec<Option<crate::tx::Tx>> = block.txs().map(crate::tx::Tx::decode).collect();
         let (checks, check_of) = crate::verify::block_checks(block, &decoded);
         let verdicts = checks
@@ -725,10 +726,10 @@ mod tests {
                     let want = crate::exec::reference::execute_block(&mut reference, block)
                         .expect("generated blocks are valid");
                     let got = twin_block(&mut twin, block, serial_wave_max, max_parallel);
-                    let want: Vec<(Status, u64)> = want
+                    let want: Vec<ExecResult> = want
                         .receipts
                         .iter()
-                        .map(|r| (r.status, r.amount_out))
+                        .map(|r| (r.status, r.amounts))
                         .collect();
                     assert_eq!(
                         got, want,
@@ -836,7 +837,7 @@ mod tests {
                 for (i, (g, w)) in got.iter().zip(&want.receipts).enumerate() {
                     assert_eq!(
                         *g,
-                        (w.status, w.amount_out),
+                        (w.status, w.amounts),
                         "block {h}, tx {i}, serial {serial_wave_max}"
                     );
                 }
