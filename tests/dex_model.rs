@@ -1129,13 +1129,26 @@ impl Gen<'_> {
 
 /// A crate receipt in the model's terms.
 fn crate_receipt(r: &txwave::Receipt) -> ([u8; 32], u8, Amounts) {
-    (
-        r.tx_id,
-        r.status as u8,
-        Amounts::Out {
-            amount_out: r.amount_out,
+    let amounts = match r.amounts {
+        txwave::Amounts::Out { amount_out } => Amounts::Out { amount_out },
+        txwave::Amounts::Route {
+            amount_in,
+            amount_out,
+        } => Amounts::Route {
+            amount_in,
+            amount_out,
         },
-    )
+        txwave::Amounts::Liquidity {
+            amount_a,
+            amount_b,
+            liquidity,
+        } => Amounts::Liquidity {
+            amount_a,
+            amount_b,
+            liquidity,
+        },
+    };
+    (r.tx_id, r.status as u8, amounts)
 }
 
 /// The crate's state equals the model's, field by field.
@@ -1160,6 +1173,11 @@ fn assert_same_state(state: &State, ledger: &Ledger, what: &str) {
             (c.token_a, c.token_b, c.fee_bps, c.reserve_a, c.reserve_b),
             (m.token_a, m.token_b, m.fee_bps, m.reserve_a, m.reserve_b),
             "{what}: pool {i}"
+        );
+        assert_eq!(
+            (c.lp_token, c.lp_supply),
+            (m.lp.map(|l| l.token), m.lp.map_or(0, |l| l.supply)),
+            "{what}: LP token and supply of pool {i}"
         );
     }
     assert_eq!(state.height(), ledger.height, "{what}: height");
@@ -1411,6 +1429,54 @@ fn random_chains_on(
         assert_same_state(&replay, &ledger, &format!("seed {seed}: streamed"));
     }
     seen
+}
+
+/// Every kind: transfers, swaps, liquidity adds and removes and routes, on genesis states
+/// with LP pools (shares held, traded by a pool, first mints pending).
+#[test]
+fn every_kind_matches_the_model() {
+    let seen = random_chains(true, 7000, 6, 64);
+    use MStatus::*;
+    let expect = [
+        (
+            model::KIND_ADD,
+            vec![
+                Ok,
+                UnknownPool,
+                NoLpToken,
+                SlippageExceeded,
+                InsufficientBalance,
+                InsufficientLiquidity,
+            ],
+        ),
+        (
+            model::KIND_REMOVE,
+            vec![
+                Ok,
+                UnknownPool,
+                NoLpToken,
+                SlippageExceeded,
+                InsufficientBalance,
+                InsufficientLiquidity,
+            ],
+        ),
+        (
+            model::KIND_ROUTE,
+            vec![
+                Ok,
+                UnknownPool,
+                BadRoute,
+                SlippageExceeded,
+                InsufficientBalance,
+                InsufficientLiquidity,
+            ],
+        ),
+    ];
+    for (kind, statuses) in expect {
+        for st in statuses {
+            assert!(seen.count(kind, st) > 0, "kind {kind} {st:?}: {seen:?}");
+        }
+    }
 }
 
 /// The same chains through the GPU stages (on whatever adapter exists; skipped without
@@ -1813,13 +1879,24 @@ fn lp_genesis_docs() -> Vec<(String, bool)> {
 }
 
 #[test]
-fn lp_genesis_checks_on_the_model() {
+fn lp_genesis_checks_agree() {
     for (json, ok) in lp_genesis_docs() {
         assert_eq!(
             Ledger::from_genesis_json(&json).is_ok(),
             ok,
             "model on {json}"
         );
+        assert_eq!(
+            State::from_genesis_json(&json).is_ok(),
+            ok,
+            "crate on {json}"
+        );
+        if let (Ok(m), Ok(c)) = (
+            Ledger::from_genesis_json(&json),
+            State::from_genesis_json(&json),
+        ) {
+            assert_same_state(&c, &m, &json);
+        }
     }
 }
 
@@ -1998,4 +2075,9 @@ fn directed_edges(crate_too: bool) {
 #[test]
 fn directed_edges_on_the_model() {
     directed_edges(false);
+}
+
+#[test]
+fn directed_edges_match_the_crate() {
+    directed_edges(true);
 }
