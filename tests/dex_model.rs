@@ -1204,10 +1204,38 @@ fn compare_block(
 ) -> Option<model::BlockResult> {
     let before = state.clone();
     let model = ledger.apply_block_bytes(bytes);
+    // The crate's sequential reference on a copy, then the engine.
+    let mut reference_state = state.clone();
+    let reference = Block::decode(bytes).and_then(|(block, _)| {
+        txwave::exec::reference::execute_block(&mut reference_state, &block)
+    });
     let ours = Block::decode(bytes).and_then(|(block, used)| {
         assert_eq!(used, bytes.len(), "{what}: bytes consumed");
         engine.process_block(state, &block)
     });
+    match (&reference, &ours) {
+        (Ok(r), Ok(c)) => {
+            assert_eq!(
+                r.receipts, c.receipts,
+                "{what}: reference and engine receipts"
+            );
+            assert_eq!(
+                (r.tx_root, r.receipts_root, r.state_root, r.block_hash),
+                (c.tx_root, c.receipts_root, c.state_root, c.block_hash),
+                "{what}: reference and engine roots"
+            );
+            assert_eq!(
+                reference_state, *state,
+                "{what}: reference and engine states"
+            );
+        }
+        (Err(_), Err(_)) => {}
+        _ => panic!(
+            "{what}: reference {:?}, engine {:?}",
+            reference.as_ref().map(|_| "accepted"),
+            ours.as_ref().map(|_| "accepted")
+        ),
+    }
     match (model, ours) {
         (Ok((m, used)), Ok(c)) => {
             assert_eq!(used, bytes.len());
@@ -2080,4 +2108,106 @@ fn directed_edges_on_the_model() {
 #[test]
 fn directed_edges_match_the_crate() {
     directed_edges(true);
+}
+
+/// The crate's public arithmetic (`txwave::exec::{swap_out, amount_in, quote,
+/// mint_shares, burn_amounts}`, exact in u128) against the model's arbitrary-precision
+/// formulas, on the u64 edges and random values of every width.
+#[test]
+fn crate_arithmetic_matches_the_model() {
+    use txwave::exec;
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let edges = [
+        0u64,
+        1,
+        2,
+        3,
+        999,
+        1000,
+        1001,
+        9999,
+        10_000,
+        1 << 32,
+        (1 << 63) - 1,
+        1 << 63,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+    let mut value = |rng: &mut ChaCha8Rng| -> u64 {
+        match rng.gen_range(0..4) {
+            0 => edges[rng.gen_range(0..edges.len())],
+            1 => rng.gen_range(0..2000),
+            2 => rng.r#gen::<u64>() >> rng.gen_range(0..64),
+            _ => rng.r#gen(),
+        }
+    };
+    let fits = |x: BigUint| u64::try_from(&x).ok();
+    let n = 20_000 * cases();
+    for _ in 0..n {
+        let (x, y, r1, r2) = (
+            value(&mut rng),
+            value(&mut rng),
+            value(&mut rng).max(1),
+            value(&mut rng).max(1),
+        );
+        let fee = [0u16, 1, 30, 9999][rng.gen_range(0..4)];
+        // out
+        assert_eq!(
+            big(exec::swap_out(x, r1, r2, fee)),
+            model::amount_out(&big(x), r1, r2, fee),
+            "out({x}, {r1}, {r2}, {fee})"
+        );
+        // in, for y < r_out: None exactly when the model's value is 2^64 or more.
+        if y < r2 {
+            let m = model::amount_in(&big(y), r1, r2, fee).unwrap();
+            assert_eq!(
+                exec::amount_in(y, r1, r2, fee),
+                fits(m),
+                "in({y}, {r1}, {r2}, {fee})"
+            );
+        }
+        // quote
+        assert_eq!(
+            exec::quote(x, r1, r2),
+            fits(model::quote(&big(x), r1, r2)),
+            "quote({x}, {r1}, {r2})"
+        );
+        // burn, for liquidity ≤ s
+        let s = value(&mut rng);
+        if x <= s {
+            let m = if s == 0 {
+                (0, 0)
+            } else {
+                (
+                    fits(big(x) * big(r1) / big(s)).unwrap(),
+                    fits(big(x) * big(r2) / big(s)).unwrap(),
+                )
+            };
+            assert_eq!(
+                exec::burn_amounts(x, r1, r2, s),
+                m,
+                "burn({x}, {r1}, {r2}, {s})"
+            );
+        }
+        // mint, on pools that keep S² ≤ r_a·r_b, with amounts the supply bound allows
+        // (reserve + amount < 2^64, so the new supply fits: S'² ≤ r_a'·r_b')
+        let supply_ok = x.checked_add(r1).is_some() && y.checked_add(r2).is_some();
+        if supply_ok && big(s) * big(s) <= big(r1) * big(r2) && (s == 0 || s >= 1000) {
+            let m = if s == 0 {
+                let root = model::isqrt(&(big(x) * big(y)));
+                (root > big(1000)).then(|| (fits(&root - big(1000)).unwrap(), fits(root).unwrap()))
+            } else {
+                let l = (big(x) * big(s) / big(r1)).min(big(y) * big(s) / big(r2));
+                (l > big(0)).then(|| {
+                    let total = big(s) + &l;
+                    (fits(l).unwrap(), fits(total).unwrap())
+                })
+            };
+            assert_eq!(
+                exec::mint_shares(x, y, r1, r2, s),
+                m,
+                "mint({x}, {y}, {r1}, {r2}, {s})"
+            );
+        }
+    }
 }
