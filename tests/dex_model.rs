@@ -2133,7 +2133,7 @@ fn crate_arithmetic_matches_the_model() {
         u64::MAX - 1,
         u64::MAX,
     ];
-    let mut value = |rng: &mut ChaCha8Rng| -> u64 {
+    let value = |rng: &mut ChaCha8Rng| -> u64 {
         match rng.gen_range(0..4) {
             0 => edges[rng.gen_range(0..edges.len())],
             1 => rng.gen_range(0..2000),
