@@ -1942,7 +1942,8 @@ fn directed_edges(crate_too: bool) {
                          {{"pubkey": "{}", "nonce": 0, "balances": [1000, 0, 0, 0]}}],
             "pools": [{{"token_a": 0, "token_b": 1, "fee_bps": 30, "reserve_a": 1, "reserve_b": 4, "lp_token": 3}},
                       {{"token_a": 1, "token_b": 2, "fee_bps": 30, "reserve_a": {big_r}, "reserve_b": 10}},
-                      {{"token_a": 2, "token_b": 0, "fee_bps": 9999, "reserve_a": 1000, "reserve_b": 1000}}]}}"#,
+                      {{"token_a": 2, "token_b": 0, "fee_bps": 9999, "reserve_a": 1000, "reserve_b": 1000}},
+                      {{"token_a": 2, "token_b": 0, "fee_bps": 0, "reserve_a": 1000, "reserve_b": 1000}}]}}"#,
         hex::encode(model::public_key(&alice)),
         u64::MAX / 2,
         u64::MAX / 4,
@@ -1987,7 +1988,7 @@ fn directed_edges(crate_too: bool) {
     push(alice, add(0, 501, u64::MAX), Ok);
     // No LP token; unknown pools.
     push(alice, add(2, 5, 5), NoLpToken);
-    push(alice, add(3, 5, 5), UnknownPool);
+    push(alice, add(4, 5, 5), UnknownPool);
     push(alice, add(u32::MAX, 5, 5), UnknownPool);
     // Desired amounts of 0: quote 0 ≤ 0, then no shares.
     push(alice, add(0, 0, 0), InsufficientLiquidity);
@@ -2052,6 +2053,32 @@ fn directed_edges(crate_too: bool) {
     push(alice, route(false, 3, 1, 0, vec![0, 7]), UnknownPool);
     // A route that ends in its starting token: 0 → 1 → 2 → 0.
     push(alice, route(false, 0, 1000, 0, vec![0, 1, 2]), Ok);
+    // Exact out over two hops, priced from the last hop back. 8 of token 0 out of pool 3
+    // (1000 / 1000, no fee) needs x_1 = ⌊1000·8·10000/(992·10000)⌋ + 1 = 9 of token 2,
+    // below pool 1's 10; that costs x_0 = ⌊2^62·9·10000/(1·9970)⌋ + 1 ≥ 2^64 of token 1:
+    // never covered.
+    push(
+        alice,
+        route(true, 1, 8, u64::MAX, vec![1, 3]),
+        InsufficientBalance,
+    );
+    // 9 of token 2 out of pool 1 costs more than 2^64 of token 1, far above what pool 0
+    // (0 → 1) holds: the intermediate amount fails first.
+    push(
+        alice,
+        route(true, 0, 9, u64::MAX, vec![0, 1]),
+        InsufficientLiquidity,
+    );
+    // 1 of token 2 out of pool 1 costs ⌊2^62·10000/(9·9970)⌋ + 1 ≈ 5·10^17 of token 1,
+    // also above pool 0's reserve of token 1.
+    push(
+        alice,
+        route(true, 0, 1, u64::MAX, vec![0, 1]),
+        InsufficientLiquidity,
+    );
+    // Exact in where the middle hop gives 0: 1 of token 0 into pool 3 backwards (0 → 2)
+    // gives ⌊1·1000/1001⌋ = 0, then 0 through pool 1 (2 → 1) gives 0: ok, limit 0.
+    push(alice, route(false, 0, 1, 0, vec![3, 1]), Ok);
     // Malformed routes: amount 0, repeated pool, 5 hops, no hops.
     push(alice, route(false, 0, 0, 0, vec![0]), Malformed);
     push(alice, route(false, 0, 1, 0, vec![0, 0]), Malformed);
