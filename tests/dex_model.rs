@@ -1519,6 +1519,16 @@ fn transfers_and_swaps_match_the_model_on_the_gpu() {
     );
 }
 
+/// Every kind through an `Auto` engine on the test adapter (skipped without one): the
+/// stages the GPU does not run for these kinds fall back to the CPU, and the bytes must
+/// not change either way.
+#[test]
+fn every_kind_matches_the_model_on_the_gpu() {
+    let Some(engine) = gpu_engine() else { return };
+    let seen = random_chains_on(&engine, cases().div_ceil(4), true, 9000, 3, 48);
+    assert!(seen.accepted > 0, "{seen:?}");
+}
+
 #[test]
 fn transfers_and_swaps_match_the_model() {
     let seen = random_chains(false, 1000, 6, 64);
