@@ -1151,8 +1151,8 @@ fn crate_receipt(r: &txwave::Receipt) -> ([u8; 32], u8, Amounts) {
     (r.tx_id, r.status as u8, amounts)
 }
 
-/// The crate's state equals the model's, field by field.
-fn assert_same_state(state: &State, ledger: &Ledger, what: &str) {
+/// The crate's accounts and pools equal the model's, field by field.
+fn assert_same_ledger(state: &State, ledger: &Ledger, what: &str) {
     assert_eq!(
         state.account_count(),
         ledger.accounts.len(),
@@ -1180,6 +1180,16 @@ fn assert_same_state(state: &State, ledger: &Ledger, what: &str) {
             "{what}: LP token and supply of pool {i}"
         );
     }
+    assert_eq!(
+        state.state_root(),
+        ledger.state_root(),
+        "{what}: state root"
+    );
+}
+
+/// [`assert_same_ledger`] plus the chain's height and last block hash.
+fn assert_same_state(state: &State, ledger: &Ledger, what: &str) {
+    assert_same_ledger(state, ledger, what);
     assert_eq!(state.height(), ledger.height, "{what}: height");
     assert_eq!(
         state.last_block_hash(),
@@ -1294,6 +1304,7 @@ fn compare_block(
             }
             seen.max_waves = seen.max_waves.max(m.waves);
             seen.accepted += 1;
+            executors_match(&before, bytes, &m, ledger, what);
             if c.devices.execute == txwave::engine::Device::Gpu {
                 seen.executed_on_gpu += 1;
             }
@@ -1310,6 +1321,65 @@ fn compare_block(
             m.map(|_| "accepted"),
             c.map(|_| "accepted")
         ),
+    }
+}
+
+/// The crate's CPU in-order executor and its wave executor with options that force each
+/// of its paths (split waves, chains of segments, a mix), on the block `bytes` from state
+/// `before`: the model's receipts and the model's accounts and pools after it.
+fn executors_match(
+    before: &State,
+    bytes: &[u8],
+    m: &model::BlockResult,
+    ledger: &Ledger,
+    what: &str,
+) {
+    use txwave::exec::waves::{WaveOptions, execute_waves_with};
+    let (block, _) = Block::decode(bytes).expect("accepted block");
+    let checked: Vec<Option<txwave::Tx>> = block.txs().map(txwave::Tx::decode).collect();
+    let sig_ok: Vec<bool> = block
+        .txs()
+        .zip(&checked)
+        .map(|(t, c)| c.is_some() && model::signature_ok(ledger.rule, t))
+        .collect();
+    let forced = [
+        WaveOptions {
+            parallel_min: 1,
+            chunk_min: 1,
+            segment_max: 1,
+            group_min_width: 0,
+        },
+        WaveOptions {
+            parallel_min: usize::MAX,
+            chunk_min: 1,
+            segment_max: 8,
+            group_min_width: 0,
+        },
+        WaveOptions {
+            parallel_min: 6,
+            chunk_min: 2,
+            segment_max: 24,
+            group_min_width: 2,
+        },
+    ];
+    for path in 0..=forced.len() {
+        let mut s = before.clone();
+        let resolved = txwave::resolve::resolve(&mut s, &block, &checked, &sig_ok);
+        let results = if path == 0 {
+            txwave::exec::cpu::execute_in_order(&mut s, &resolved)
+        } else {
+            let schedule = txwave::schedule::Schedule::build(&resolved, s.account_count());
+            execute_waves_with(&mut s, &resolved, &schedule, forced[path - 1])
+        };
+        for (i, (r, mr)) in results.into_iter().zip(&m.receipts).enumerate() {
+            let got = resolved.receipt(i, mr.tx_id, r);
+            assert_eq!(
+                crate_receipt(&got),
+                (mr.tx_id, mr.status as u8, mr.amounts),
+                "{what}: executor path {path}, receipt {i}"
+            );
+        }
+        assert_same_ledger(&s, ledger, &format!("{what}: executor path {path}"));
     }
 }
 
