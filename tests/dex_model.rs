@@ -482,7 +482,7 @@ fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
     let scale: Vec<u64> = (0..4)
         .map(|_| {
             if rng.gen_bool(0.4) {
-                1u64 << rng.gen_range(50..=58)
+                1u64 << rng.gen_range(50..=60)
             } else {
                 10u64.pow(rng.gen_range(5..10))
             }
@@ -495,7 +495,7 @@ fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
             row[t] = match rng.gen_range(0..6) {
                 0 => 0,
                 1 => rng.gen_range(0..100),
-                _ => rng.gen_range(0..=scale[t]),
+                _ => rng.gen_range(0..=scale[t] / 2),
             };
         }
         if rng.gen_bool(0.1) {
