@@ -432,16 +432,10 @@ fn model_arithmetic_properties() {
 
 // ---------------------------------------------------------------- random chains
 
-/// The signature of every small-order signer: R = the identity, S = 0 (valid for any
-/// message under zip215, rejected by the strict rule).
-fn small_order_signature() -> [u8; 64] {
-    let mut s = [0u8; 64];
-    s[0] = 1;
-    s
-}
-
-/// Encodings of the identity point: canonical, with the sign bit set, and y = p + 1.
-fn identity_keys() -> Vec<[u8; 32]> {
+/// Small-order points, as encodings: the identity (canonical, with the sign bit set, and
+/// y = p + 1, both non-canonical) and torsion points of order 8, 4 and 2.
+fn small_order_encodings() -> Vec<[u8; 32]> {
+    use curve25519_dalek::constants::EIGHT_TORSION;
     let mut a = [0u8; 32];
     a[0] = 1;
     let mut b = a;
@@ -449,7 +443,53 @@ fn identity_keys() -> Vec<[u8; 32]> {
     let mut c = [0xffu8; 32];
     c[0] = 0xee;
     c[31] = 0x7f;
-    vec![a, b, c]
+    let mut v = vec![a, b, c];
+    v.extend([1, 2, 4].map(|i| EIGHT_TORSION[i].compress().to_bytes()));
+    v
+}
+
+/// A small-order signer's signature: R a small-order encoding, S = 0. Valid for any
+/// message under zip215 (8·(0·B − R − k·A) is the identity); the strict rule rejects it.
+fn small_order_signature(rng: &mut ChaCha8Rng) -> [u8; 64] {
+    let r = small_order_encodings();
+    let mut s = [0u8; 64];
+    s[..32].copy_from_slice(&r[rng.gen_range(0..r.len())]);
+    s
+}
+
+/// A mixed-order key: A' = a·B + T with T a torsion point of order 8, 4 or 2.
+fn mixed_order_key(rng: &mut ChaCha8Rng, torsion: usize) -> (curve25519_dalek::Scalar, [u8; 32]) {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    let a = curve25519_dalek::Scalar::from_bytes_mod_order(rng.r#gen());
+    let point = ED25519_BASEPOINT_POINT * a + EIGHT_TORSION[torsion];
+    (a, point.compress().to_bytes())
+}
+
+/// Signs `body` under a mixed-order key: R = r·B, k = SHA-512(R ‖ A' ‖ body) mod ℓ,
+/// S = r + k·a. Then S·B − R − k·A' = −k·T: zip215 (cofactored) accepts; the strict rule
+/// (cofactorless) accepts only when k·T is the identity.
+fn mixed_order_sign(
+    a: &curve25519_dalek::Scalar,
+    pk: &[u8; 32],
+    nonce: [u8; 32],
+    body: Vec<u8>,
+) -> Vec<u8> {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use sha2::Digest;
+    let r = curve25519_dalek::Scalar::from_bytes_mod_order(nonce);
+    let big_r = (ED25519_BASEPOINT_POINT * r).compress().to_bytes();
+    let mut h = sha2::Sha512::new();
+    h.update(big_r);
+    h.update(pk);
+    h.update(&body);
+    let mut wide = [0u8; 64];
+    wide.copy_from_slice(&h.finalize());
+    let k = curve25519_dalek::Scalar::from_bytes_mod_order_wide(&wide);
+    let s = r + k * a;
+    let mut t = big_r.to_vec();
+    t.extend_from_slice(s.as_bytes());
+    t.extend_from_slice(&body);
+    t
 }
 
 /// The keys of one chain and its genesis.
@@ -459,6 +499,8 @@ struct World {
     genesis_users: usize,
     /// Small-order keys in genesis that sign with [`small_order_signature`].
     identity: Vec<[u8; 32]>,
+    /// Mixed-order keys in genesis that sign with [`mixed_order_sign`].
+    mixed: Vec<(curve25519_dalek::Scalar, [u8; 32])>,
     json: String,
 }
 
@@ -466,18 +508,15 @@ fn random_key(rng: &mut ChaCha8Rng) -> [u8; 32] {
     rng.r#gen()
 }
 
-/// A random genesis: `dex` adds pools with LP tokens (LP shares held by users and traded
-/// by a pool) and first-mint pools with lp_supply 0.
-fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
-    let rule = if rng.gen_bool(0.5) {
-        "strict"
-    } else {
-        "zip215"
-    };
+/// A random genesis under the strict or the zip215 rule: `dex` adds pools with LP tokens
+/// (LP shares held by users and traded by a pool) and first-mint pools with lp_supply 0.
+fn random_world(rng: &mut ChaCha8Rng, dex: bool, zip215: bool) -> World {
+    let rule = if zip215 { "zip215" } else { "strict" };
     let tokens: usize = if dex { 8 } else { 4 };
     let genesis_users = 8;
     let seeds: Vec<[u8; 32]> = (0..genesis_users + 3).map(|_| random_key(rng)).collect();
-    let identity = identity_keys();
+    let identity = small_order_encodings();
+    let mixed: Vec<_> = [1, 2, 4].map(|t| mixed_order_key(rng, t)).into();
     // Token scales: small, large, and token 3 whose supply is exactly 2^64 − 1.
     let scale: Vec<u64> = (0..4)
         .map(|_| {
@@ -488,7 +527,7 @@ fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
             }
         })
         .collect();
-    let holders = genesis_users + identity.len();
+    let holders = genesis_users + identity.len() + mixed.len();
     let mut balances = vec![vec![0u64; tokens]; holders];
     for row in balances.iter_mut() {
         for t in 0..4 {
@@ -590,7 +629,12 @@ fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
             balances[u]
         ));
     }
-    for (i, k) in identity.iter().enumerate() {
+    let other_keys: Vec<[u8; 32]> = identity
+        .iter()
+        .copied()
+        .chain(mixed.iter().map(|m| m.1))
+        .collect();
+    for (i, k) in other_keys.iter().enumerate() {
         accounts.push(format!(
             r#"{{"pubkey": "{}", "nonce": 0, "balances": {:?}}}"#,
             hex::encode(k),
@@ -620,6 +664,7 @@ fn random_world(rng: &mut ChaCha8Rng, dex: bool) -> World {
         seeds,
         genesis_users,
         identity,
+        mixed,
         json,
     }
 }
@@ -663,6 +708,7 @@ struct Gen<'a> {
 enum Signer {
     Seed([u8; 32]),
     SmallOrder([u8; 32]),
+    Mixed(usize),
 }
 
 impl Gen<'_> {
@@ -671,7 +717,8 @@ impl Gen<'_> {
         match self.rng.gen_range(0..20) {
             0..=14 => Signer::Seed(w.seeds[self.rng.gen_range(0..w.genesis_users)]),
             15 | 16 => Signer::Seed(w.seeds[self.rng.gen_range(w.genesis_users..w.seeds.len())]),
-            _ => Signer::SmallOrder(w.identity[self.rng.gen_range(0..w.identity.len())]),
+            17 => Signer::SmallOrder(w.identity[self.rng.gen_range(0..w.identity.len())]),
+            _ => Signer::Mixed(self.rng.gen_range(0..w.mixed.len())),
         }
     }
 
@@ -1033,6 +1080,7 @@ impl Gen<'_> {
         let pk = match &signer {
             Signer::Seed(s) => model::public_key(s),
             Signer::SmallOrder(k) => *k,
+            Signer::Mixed(i) => self.world.mixed[*i].1,
         };
         let (nonce, bal0) = match scratch.account_index(&pk) {
             Some(i) => (scratch.accounts[i].nonce, scratch.accounts[i].balances[0]),
@@ -1053,12 +1101,18 @@ impl Gen<'_> {
         };
         let action = self.action(scratch, &signer, &pk, fc);
         let body = model::unsigned_body(&pk, nonce, fee, &action);
+        let small_order_sig = small_order_signature(self.rng);
+        let sig_nonce: [u8; 32] = self.rng.r#gen();
         let sign = |body: Vec<u8>| match &signer {
             Signer::Seed(s) => model::sign_body(s, body),
             Signer::SmallOrder(_) => {
-                let mut t = small_order_signature().to_vec();
+                let mut t = small_order_sig.to_vec();
                 t.extend_from_slice(&body);
                 t
+            }
+            Signer::Mixed(i) => {
+                let (a, pk) = &self.world.mixed[*i];
+                mixed_order_sign(a, pk, sig_nonce, body)
             }
         };
         match self.rng.gen_range(0..40) {
@@ -1311,6 +1365,7 @@ fn compare_block(
             }
             assert_eq!(c.waves, m.waves, "{what}: waves");
             assert_same_state(state, ledger, what);
+            let small_order = small_order_encodings();
             let lp_tokens: Vec<u16> = ledger
                 .pools
                 .iter()
@@ -1325,6 +1380,20 @@ fn compare_block(
                 let d = model::decode_tx(t);
                 let kind = d.as_ref().map_or(0, |d| d.kind);
                 *seen.statuses.entry((kind, r.status as u8)).or_default() += 1;
+                if let Some(d) = &d {
+                    let passed = r.status != MStatus::BadSignature;
+                    if small_order.contains(&d.signer) {
+                        assert!(!passed || ledger.rule == model::Rule::Zip215, "{what}");
+                        seen.small_order_passed += passed as usize;
+                    }
+                    if seen.mixed_keys.contains(&d.signer) {
+                        seen.mixed_passed += passed as usize;
+                        if ledger.rule == model::Rule::Strict {
+                            seen.mixed_passed_strict += passed as usize;
+                        }
+                        seen.mixed_rejected += !passed as usize;
+                    }
+                }
                 if r.status != MStatus::Ok {
                     continue;
                 }
@@ -1447,6 +1516,14 @@ struct Seen {
     lp_transfers: usize,
     lp_swaps: usize,
     round_trips: usize,
+    /// Txs of small-order signers past step 2 (zip215 only); txs of mixed-order signers
+    /// past step 2 and rejected there.
+    small_order_passed: usize,
+    mixed_passed: usize,
+    mixed_passed_strict: usize,
+    mixed_rejected: usize,
+    /// The mixed-order keys of the chains so far.
+    mixed_keys: Vec<[u8; 32]>,
     /// Accepted blocks whose execution ran on the GPU.
     executed_on_gpu: usize,
     accepted: usize,
@@ -1499,7 +1576,8 @@ fn random_chains_on(
     for case in 0..chains as u64 {
         let seed = seed_base + case;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let world = random_world(&mut rng, dex);
+        let world = random_world(&mut rng, dex, case % 2 == 1);
+        seen.mixed_keys.extend(world.mixed.iter().map(|m| m.1));
         let mut ledger = Ledger::from_genesis_json(&world.json).expect("model genesis");
         let mut state = State::from_genesis_json(&world.json).expect("crate genesis");
         assert_same_state(&state, &ledger, &format!("seed {seed}: genesis"));
@@ -1702,6 +1780,14 @@ fn transfers_and_swaps_match_the_model() {
     }
     assert!(seen.count(0, Malformed) > 0, "{seen:?}");
     assert!(seen.max_waves > 1 && seen.rejected > 0, "{seen:?}");
+    // Small-order signers went through under zip215; mixed-order signers both ways.
+    assert!(
+        seen.small_order_passed > 0
+            && seen.mixed_passed > seen.mixed_passed_strict
+            && seen.mixed_passed_strict > 0
+            && seen.mixed_rejected > 0,
+        "{seen:?}"
+    );
 }
 
 /// Per token, every unit in balances and reserves.
@@ -1752,7 +1838,7 @@ fn dex_chains_on_the_model_keep_the_invariants() {
     for case in 0..cases() as u64 {
         let seed = 5000 + case;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let world = random_world(&mut rng, true);
+        let world = random_world(&mut rng, true, case % 2 == 1);
         let mut ledger = Ledger::from_genesis_json(&world.json).expect("model genesis");
         assert_invariants(&ledger, "genesis");
         let lp_tokens: Vec<usize> = ledger
