@@ -1430,6 +1430,9 @@ fn compare_block(
             if c.devices.execute == txwave::engine::Device::Gpu {
                 seen.executed_on_gpu += 1;
             }
+            if c.devices.verify == txwave::engine::Device::Gpu {
+                seen.verified_on_gpu += 1;
+            }
             Some(m)
         }
         (Err(_), Err(_)) => {
@@ -1526,6 +1529,8 @@ struct Seen {
     mixed_keys: Vec<[u8; 32]>,
     /// Accepted blocks whose execution ran on the GPU.
     executed_on_gpu: usize,
+    /// Accepted blocks whose signatures were checked on the GPU.
+    verified_on_gpu: usize,
     accepted: usize,
     rejected: usize,
 }
@@ -1557,6 +1562,20 @@ fn gpu_engine() -> Option<Engine> {
                 auto_min_hash_batch: 0,
                 ..Default::default()
             },
+            ..Default::default()
+        })
+        .expect("engine on the test adapter"),
+    )
+}
+
+/// An engine whose every stage that can runs on the test adapter, signature checks
+/// included; `None` without an adapter.
+fn gpu_verify_engine() -> Option<Engine> {
+    let ctx = txwave::gpu::test_context()?;
+    Some(
+        Engine::new(EngineConfig {
+            backend: Backend::Gpu,
+            adapter: Some(ctx.adapter.name.clone()),
             ..Default::default()
         })
         .expect("engine on the test adapter"),
@@ -1741,6 +1760,21 @@ fn every_kind_matches_the_model_on_the_gpu() {
     let Some(engine) = gpu_engine() else { return };
     let seen = random_chains_on(&engine, cases().div_ceil(4), true, 9000, 3, 48);
     assert!(seen.accepted > 0, "{seen:?}");
+}
+
+/// Transfers and swaps with the signature checks on the GPU too: small-order and
+/// mixed-order signers, S + ℓ and flipped bits, under both rules (one strict chain, one
+/// zip215 chain; skipped without an adapter).
+#[test]
+fn gpu_signature_checks_match_the_model() {
+    let Some(engine) = gpu_verify_engine() else {
+        return;
+    };
+    let seen = random_chains_on(&engine, 2, false, 11_000, 2, 48);
+    assert!(
+        seen.accepted > 0 && seen.verified_on_gpu == seen.accepted,
+        "{seen:?}"
+    );
 }
 
 #[test]
