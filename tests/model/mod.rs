@@ -922,8 +922,8 @@ impl Ledger {
             return (Status::InsufficientFee, zero);
         }
         // 6
-        self.accounts[s].balances[0] -= tx.fee;
-        self.accounts[s].nonce += 1;
+        self.debit(s, 0, &big(tx.fee));
+        self.accounts[s].nonce = fit(&(big(tx.nonce) + big(1))).expect("nonce below 2^64 − 1");
         self.credit(fee_collector, 0, &big(tx.fee));
         match &tx.action {
             Action::Transfer { to, token, amount } => {
@@ -1157,7 +1157,7 @@ impl Ledger {
         q.reserve_b = fit(&(big(q.reserve_b) - &b_out)).expect("at most the reserve");
         q.lp = Some(Lp {
             token: lp.token,
-            supply: lp.supply - liquidity,
+            supply: fit(&(big(lp.supply) - l)).expect("at most the supply"),
         });
         (
             Status::Ok,
