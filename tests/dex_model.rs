@@ -1604,12 +1604,18 @@ fn random_chains_on(
         let mut results = Vec::new();
         for b in 0..blocks {
             let what = format!("seed {seed}, block {b}");
+            // Now and then a block of 0 to 3 txs (empty roots, odd Merkle levels).
+            let n = if rng.gen_range(0..8) == 0 {
+                rng.gen_range(0..4)
+            } else {
+                txs
+            };
             let (fc, block_txs) = Gen {
                 rng: &mut rng,
                 world: &world,
                 dex,
             }
-            .block(&ledger, txs);
+            .block(&ledger, n);
             let height = ledger.height + 1;
             let parent = ledger.last_block_hash;
             let plain = model::encode_block(height, &parent, &fc, &[0; 32], &block_txs);
