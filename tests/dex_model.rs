@@ -2533,3 +2533,57 @@ fn crate_arithmetic_matches_the_model() {
         }
     }
 }
+
+/// `txwave::Tx::decode` against the model's decoder on every kind, well formed and
+/// mutated (kind, direction, mode and hops bytes, lengths, pool ids, amounts): the same
+/// verdict, the same kind, and the crate's encoding of what it decoded gives back the bytes.
+#[test]
+fn tx_decoding_agrees() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let world = random_world(&mut rng, true, false);
+    let ledger = Ledger::from_genesis_json(&world.json).expect("model genesis");
+    let fc = [5u8; 32];
+    let mut decoded = 0;
+    for _ in 0..400 * cases() {
+        let mut t = Gen {
+            rng: &mut rng,
+            world: &world,
+            dex: true,
+        }
+        .tx(&ledger, &fc);
+        match rng.gen_range(0..8) {
+            0 if t.len() > 64 => t[64] = rng.gen_range(0..8),
+            1 if t.len() > model::COMMON_LEN => {
+                // The first body byte: a swap's pool, a route's mode.
+                let at = rng.gen_range(model::COMMON_LEN..t.len());
+                t[at] = rng.r#gen();
+            }
+            2 if t.len() >= model::ROUTE_BASE_LEN => {
+                // A route's hops byte, with or without the length it names.
+                t[132] = rng.gen_range(0..7);
+                if rng.r#gen() {
+                    t.resize(model::ROUTE_BASE_LEN + 4 * t[132] as usize, 0);
+                }
+            }
+            3 => {
+                let len = rng.gen_range(0..=t.len() + 8);
+                t.resize(len, rng.r#gen());
+            }
+            _ => {}
+        }
+        let ours = txwave::Tx::decode(&t);
+        let model = model::decode_tx(&t);
+        assert_eq!(
+            ours.is_some(),
+            model.is_some(),
+            "{}: {model:?}",
+            hex::encode(&t)
+        );
+        if let (Some(tx), Some(m)) = (ours, model) {
+            decoded += 1;
+            assert_eq!(tx.encode(), t, "{m:?}");
+            assert_eq!(t[64], m.kind);
+        }
+    }
+    assert!(decoded > 0);
+}
