@@ -1218,6 +1218,25 @@ fn crate_receipt(r: &txwave::Receipt) -> ([u8; 32], u8, Amounts) {
     (r.tx_id, r.status as u8, amounts)
 }
 
+/// The receipts JSONL amount fields the design names for these amounts: `amount_out`;
+/// `amount_in` and `amount_out`; `amount_a`, `amount_b` and `liquidity`.
+fn jsonl_fields(a: &Amounts) -> serde_json::Value {
+    match *a {
+        Amounts::Out { amount_out } => serde_json::json!({ "amount_out": amount_out }),
+        Amounts::Route {
+            amount_in,
+            amount_out,
+        } => serde_json::json!({ "amount_in": amount_in, "amount_out": amount_out }),
+        Amounts::Liquidity {
+            amount_a,
+            amount_b,
+            liquidity,
+        } => {
+            serde_json::json!({ "amount_a": amount_a, "amount_b": amount_b, "liquidity": liquidity })
+        }
+    }
+}
+
 /// The crate's accounts and pools equal the model's, field by field.
 fn assert_same_ledger(state: &State, ledger: &Ledger, what: &str) {
     assert_eq!(
@@ -1319,6 +1338,12 @@ fn compare_block(
             assert_eq!(c.receipts.len(), m.receipts.len(), "{what}: receipt count");
             let txs = model::decode_block(bytes).unwrap().0.txs;
             for (i, (cr, mr)) in c.receipts.iter().zip(&m.receipts).enumerate() {
+                // The JSONL amount fields of the design, per kind.
+                assert_eq!(
+                    serde_json::to_value(cr.amounts).unwrap(),
+                    jsonl_fields(&mr.amounts),
+                    "{what}: receipt {i} JSONL fields"
+                );
                 assert_eq!(
                     crate_receipt(cr),
                     (mr.tx_id, mr.status as u8, mr.amounts),
