@@ -1723,6 +1723,29 @@ fn random_chains_on(
         assert!(error.is_none(), "seed {seed}: {error:?}");
         assert_eq!(summary.blocks, results.len());
         assert_same_state(&replay, &ledger, &format!("seed {seed}: streamed"));
+        // The final state as genesis JSON (the shape `txwave inspect --json` shows): the
+        // model reads back the same accounts and pools, LP tokens and supplies included,
+        // and pools with an LP token carry `lp_token` and `lp_supply`, others neither.
+        let json = serde_json::to_string(&state.to_genesis()).unwrap();
+        let back = Ledger::from_genesis_json(&json).expect("model reads the crate's genesis");
+        assert_eq!(
+            (&back.accounts, &back.pools, back.rule, back.tokens),
+            (&ledger.accounts, &ledger.pools, ledger.rule, ledger.tokens),
+            "seed {seed}: genesis JSON"
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for (p, m) in v["pools"].as_array().unwrap().iter().zip(&ledger.pools) {
+            assert_eq!(
+                p.get("lp_token").is_some(),
+                m.lp.is_some(),
+                "seed {seed}: {p}"
+            );
+            assert_eq!(
+                p.get("lp_supply").is_some(),
+                m.lp.is_some(),
+                "seed {seed}: {p}"
+            );
+        }
     }
     seen
 }
