@@ -1,9 +1,13 @@
-//! A second, independent implementation of the design (/work/shared/DESIGN.md: "Binary
-//! formats", "Semantics", "Roots", "Conflicts and waves", "Liquidity and routes"), kept as
-//! a test oracle. It shares no code with the crate: it parses the genesis JSON, decodes
+//! A second, independent implementation of the design ("Binary formats", "Semantics",
+//! "Roots", "Conflicts and waves", "Liquidity and routes"; in this repository
+//! docs/SPEC.md and docs/FORMATS.md), kept as a test oracle. It shares no code with the crate: it parses the genesis JSON, decodes
 //! block and transaction bytes, checks signatures with ed25519-dalek `verify_strict` and
 //! ed25519-zebra, resolves accounts, executes every kind with arbitrary-precision integers
 //! and computes every root with its own Merkle tree, step by step from the design's tables.
+//!
+//! Test files include it with `mod model;`: build a [`Ledger`] from genesis JSON, feed it
+//! block-log bytes with [`Ledger::apply_block_bytes`], and compare its [`BlockResult`]
+//! (receipts, roots, block hash, waves) and its accounts and pools with the crate's.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
