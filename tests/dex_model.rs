@@ -4,7 +4,9 @@
 //! field, every root, the block hash, the wave count and the whole state must agree after
 //! every block. The model's own arithmetic is checked on Uniswap v2's published numbers.
 //!
-//! `TXWAVE_MODEL_CASES` sets the number of chains per test (default 8).
+//! `TXWAVE_MODEL_CASES` sets the size of the random tests: the number of chains per CPU test
+//! (default 16; a sixteenth of it, rounded up, on the GPU) and the number of rounds of the
+//! decoding, genesis and arithmetic tests.
 
 mod model;
 
@@ -21,7 +23,7 @@ fn cases() -> usize {
     std::env::var("TXWAVE_MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(8)
+        .unwrap_or(16)
 }
 
 fn cpu_engine() -> Engine {
@@ -1586,37 +1588,30 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
     random_chains_on(&cpu_engine(), cases(), dex, seed_base, blocks, txs)
 }
 
-/// An `Auto` engine on the test adapter (lavapipe where there is no GPU) that sends tx
-/// hashing, execution and commit there and keeps the signature checks of small blocks on
-/// the CPU; `None` without an adapter.
-fn gpu_engine() -> Option<Engine> {
-    let ctx = txwave::gpu::test_context()?;
-    Some(
-        Engine::new(EngineConfig {
-            backend: Backend::Auto,
-            adapter: Some(ctx.adapter.name.clone()),
-            placement: txwave::Placement {
-                auto_min_hash_batch: 0,
+/// Engines on the test adapter (lavapipe where there is no GPU), built once and shared
+/// by the GPU tests so that their shaders compile once; `None` without an adapter.
+/// `Backend::Gpu` runs every stage there, signature checks included; the `Auto` engine
+/// sends tx ids, execution and commit there whatever the block's size, and falls back to
+/// the CPU for what the GPU refuses (the liquidity and route kinds, for now).
+fn gpu_engine(auto: bool) -> Option<&'static Engine> {
+    static ENGINES: std::sync::OnceLock<Option<[Engine; 2]>> = std::sync::OnceLock::new();
+    let engines = ENGINES.get_or_init(|| {
+        let ctx = txwave::gpu::test_context()?;
+        let engine = |backend| {
+            Engine::new(EngineConfig {
+                backend,
+                adapter: Some(ctx.adapter.name.clone()),
+                placement: txwave::Placement {
+                    auto_min_hash_batch: 0,
+                    ..Default::default()
+                },
                 ..Default::default()
-            },
-            ..Default::default()
-        })
-        .expect("engine on the test adapter"),
-    )
-}
-
-/// An engine whose every stage that can runs on the test adapter, signature checks
-/// included; `None` without an adapter.
-fn gpu_verify_engine() -> Option<Engine> {
-    let ctx = txwave::gpu::test_context()?;
-    Some(
-        Engine::new(EngineConfig {
-            backend: Backend::Gpu,
-            adapter: Some(ctx.adapter.name.clone()),
-            ..Default::default()
-        })
-        .expect("engine on the test adapter"),
-    )
+            })
+            .expect("engine on the test adapter")
+        };
+        Some([engine(Backend::Gpu), engine(Backend::Auto)])
+    });
+    engines.as_ref().map(|e| &e[auto as usize])
 }
 
 /// [`random_chains`] on any engine, with `chains` chains.
@@ -1806,14 +1801,20 @@ fn every_kind_matches_the_model() {
     }
 }
 
-/// The same chains through the GPU stages (on whatever adapter exists; skipped without
-/// one), fewer of them: lavapipe runs shaders on the CPU.
+/// The same chains with every stage on the GPU (on whatever adapter exists; skipped
+/// without one), signature checks included: small-order and mixed-order signers, S + ℓ
+/// and flipped bits, one strict chain and one zip215 chain at least. Fewer and smaller
+/// than on the CPU: lavapipe runs shaders on the CPU.
 #[test]
 fn transfers_and_swaps_match_the_model_on_the_gpu() {
-    let Some(engine) = gpu_engine() else { return };
-    let seen = random_chains_on(&engine, cases().div_ceil(4), false, 3000, 3, 48);
+    let Some(engine) = gpu_engine(false) else {
+        return;
+    };
+    let seen = random_chains_on(engine, cases().div_ceil(16).max(2), false, 3000, 3, 40);
     assert!(
-        seen.accepted > 0 && seen.executed_on_gpu == seen.accepted,
+        seen.accepted > 0
+            && seen.executed_on_gpu == seen.accepted
+            && seen.verified_on_gpu == seen.accepted,
         "{seen:?}"
     );
 }
@@ -1823,24 +1824,11 @@ fn transfers_and_swaps_match_the_model_on_the_gpu() {
 /// not change either way.
 #[test]
 fn every_kind_matches_the_model_on_the_gpu() {
-    let Some(engine) = gpu_engine() else { return };
-    let seen = random_chains_on(&engine, cases().div_ceil(4), true, 9000, 3, 48);
-    assert!(seen.accepted > 0, "{seen:?}");
-}
-
-/// Transfers and swaps with the signature checks on the GPU too: small-order and
-/// mixed-order signers, S + ℓ and flipped bits, under both rules (one strict chain, one
-/// zip215 chain; skipped without an adapter).
-#[test]
-fn gpu_signature_checks_match_the_model() {
-    let Some(engine) = gpu_verify_engine() else {
+    let Some(engine) = gpu_engine(true) else {
         return;
     };
-    let seen = random_chains_on(&engine, 2, false, 11_000, 2, 48);
-    assert!(
-        seen.accepted > 0 && seen.verified_on_gpu == seen.accepted,
-        "{seen:?}"
-    );
+    let seen = random_chains_on(engine, cases().div_ceil(16), true, 9000, 3, 48);
+    assert!(seen.accepted > 0, "{seen:?}");
 }
 
 #[test]
