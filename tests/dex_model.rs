@@ -1305,7 +1305,7 @@ fn compare_block(
     // The crate's sequential reference on a copy, then the engine.
     let mut reference_state = state.clone();
     let reference = Block::decode(bytes).and_then(|(block, _)| {
-        txwave::exec::reference::execute_block(&mut reference_state, &block)
+        txwave::internal::exec::reference::execute_block(&mut reference_state, &block)
     });
     let ours = Block::decode(bytes).and_then(|(block, used)| {
         assert_eq!(used, bytes.len(), "{what}: bytes consumed");
@@ -1454,10 +1454,10 @@ fn compare_block(
             seen.max_waves = seen.max_waves.max(m.waves);
             seen.accepted += 1;
             executors_match(&before, bytes, &m, ledger, what);
-            if c.devices.execute == txwave::engine::Device::Gpu {
+            if c.devices.execute == txwave::Device::Gpu {
                 seen.executed_on_gpu += 1;
             }
-            if c.devices.verify == txwave::engine::Device::Gpu {
+            if c.devices.verify == txwave::Device::Gpu {
                 seen.verified_on_gpu += 1;
             }
             Some(m)
@@ -1496,7 +1496,7 @@ fn executors_match(
     ledger: &Ledger,
     what: &str,
 ) {
-    use txwave::exec::waves::{WaveOptions, execute_waves_with};
+    use txwave::internal::exec::waves::{WaveOptions, execute_waves_with};
     let (block, _) = Block::decode(bytes).expect("accepted block");
     let checked: Vec<Option<txwave::Tx>> = block.txs().map(txwave::Tx::decode).collect();
     let sig_ok: Vec<bool> = block
@@ -1526,11 +1526,11 @@ fn executors_match(
     ];
     for path in 0..=forced.len() {
         let mut s = before.clone();
-        let resolved = txwave::resolve::resolve(&mut s, &block, &checked, &sig_ok);
+        let resolved = txwave::internal::resolve::resolve(&mut s, &block, &checked, &sig_ok);
         let results = if path == 0 {
-            txwave::exec::cpu::execute_in_order(&mut s, &resolved)
+            txwave::internal::exec::cpu::execute_in_order(&mut s, &resolved)
         } else {
-            let schedule = txwave::schedule::Schedule::build(&resolved, s.account_count());
+            let schedule = txwave::Schedule::build(&resolved, s.account_count());
             // On 8 threads, more than this machine's cores, so chunks interleave.
             eight_threads()
                 .install(|| execute_waves_with(&mut s, &resolved, &schedule, forced[path - 1]))
@@ -1596,7 +1596,7 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
 fn gpu_engine(auto: bool) -> Option<&'static Engine> {
     static ENGINES: std::sync::OnceLock<Option<[Engine; 2]>> = std::sync::OnceLock::new();
     let engines = ENGINES.get_or_init(|| {
-        let ctx = txwave::gpu::test_context()?;
+        let ctx = txwave::internal::gpu::test_context()?;
         let engine = |backend| {
             Engine::new(EngineConfig {
                 backend,
@@ -2468,12 +2468,12 @@ fn directed_edges_match_the_crate() {
     directed_edges(true);
 }
 
-/// The crate's public arithmetic (`txwave::exec::{swap_out, amount_in, quote,
+/// The crate's wide arithmetic (`txwave::internal::exec::{swap_out, amount_in, quote,
 /// mint_shares, burn_amounts}`, exact in u128) against the model's arbitrary-precision
 /// formulas, on the u64 edges and random values of every width.
 #[test]
 fn crate_arithmetic_matches_the_model() {
-    use txwave::exec;
+    use txwave::internal::exec;
     let mut rng = ChaCha8Rng::seed_from_u64(77);
     let edges = [
         0u64,
