@@ -1588,16 +1588,23 @@ fn random_chains(dex: bool, seed_base: u64, blocks: usize, txs: usize) -> Seen {
     random_chains_on(&cpu_engine(), cases(), dex, seed_base, blocks, txs)
 }
 
-/// Engines on the test adapter (lavapipe where there is no GPU), built once and shared
-/// by the GPU tests so that their shaders compile once; `None` without an adapter.
+/// Engines on the test adapter (lavapipe where there is no GPU), each built once, when a
+/// test first asks for it; `None` without an adapter.
 /// `Backend::Gpu` runs every stage there, signature checks included; the `Auto` engine
 /// sends tx ids, execution and commit there whatever the block's size, and falls back to
 /// the CPU for what the GPU refuses (the liquidity and route kinds, for now).
 fn gpu_engine(auto: bool) -> Option<&'static Engine> {
-    static ENGINES: std::sync::OnceLock<Option<[Engine; 2]>> = std::sync::OnceLock::new();
-    let engines = ENGINES.get_or_init(|| {
+    type Shared = std::sync::OnceLock<Option<Engine>>;
+    static GPU: Shared = std::sync::OnceLock::new();
+    static AUTO: Shared = std::sync::OnceLock::new();
+    let (cell, backend) = if auto {
+        (&AUTO, Backend::Auto)
+    } else {
+        (&GPU, Backend::Gpu)
+    };
+    cell.get_or_init(|| {
         let ctx = txwave::internal::gpu::test_context()?;
-        let engine = |backend| {
+        Some(
             Engine::new(EngineConfig {
                 backend,
                 adapter: Some(ctx.adapter.name.clone()),
@@ -1607,11 +1614,10 @@ fn gpu_engine(auto: bool) -> Option<&'static Engine> {
                 },
                 ..Default::default()
             })
-            .expect("engine on the test adapter")
-        };
-        Some([engine(Backend::Gpu), engine(Backend::Auto)])
-    });
-    engines.as_ref().map(|e| &e[auto as usize])
+            .expect("engine on the test adapter"),
+        )
+    })
+    .as_ref()
 }
 
 /// [`random_chains`] on any engine, with `chains` chains.
@@ -1810,7 +1816,7 @@ fn transfers_and_swaps_match_the_model_on_the_gpu() {
     let Some(engine) = gpu_engine(false) else {
         return;
     };
-    let seen = random_chains_on(engine, cases().div_ceil(16).max(2), false, 3000, 3, 40);
+    let seen = random_chains_on(engine, cases().div_ceil(16).max(2), false, 3000, 2, 32);
     assert!(
         seen.accepted > 0
             && seen.executed_on_gpu == seen.accepted
@@ -1827,7 +1833,7 @@ fn every_kind_matches_the_model_on_the_gpu() {
     let Some(engine) = gpu_engine(true) else {
         return;
     };
-    let seen = random_chains_on(engine, cases().div_ceil(16), true, 9000, 3, 48);
+    let seen = random_chains_on(engine, cases().div_ceil(16), true, 9000, 2, 32);
     assert!(seen.accepted > 0, "{seen:?}");
 }
 
