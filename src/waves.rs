@@ -76,7 +76,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 
 use rayon::prelude::*;
@@ -120,12 +119,14 @@ impl Default for RunOptions {
 }
 
 impl WaveSchedule {
-    /// ASAP layering of `lists` (transaction `i` is `lists.of(i)`), keys hashed with the
-    /// standard library's keyed hasher.
+    /// ASAP layering of `lists` (transaction `i` is `lists.of(i)`), keys hashed with
+    /// foldhash's quality hasher under a random per-schedule seed: fast on short keys, and
+    /// keys an attacker chooses cannot be ground to collide without knowing the seed. The
+    /// schedule does not depend on the seed.
     ///
     /// Panics if there are 2^32 transactions or more.
     pub fn build<K: Hash + Eq>(lists: &AccessLists<K>) -> WaveSchedule {
-        Self::build_with_hasher(lists, RandomState::new())
+        Self::build_with_hasher(lists, foldhash::quality::RandomState::default())
     }
 
     /// [`WaveSchedule::build`] with the caller's hasher for the key table: a faster one
