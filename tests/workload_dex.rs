@@ -6,8 +6,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use txwave::tx::{Action, MAX_HOPS, RouteMode, Tx};
-use txwave::workload::{DEFAULT_HOP_WEIGHTS, GenConfig, Generated, generate};
+use txwave::internal::tx::{Action, MAX_HOPS, RouteMode, Tx};
+use txwave::internal::workload::{DEFAULT_HOP_WEIGHTS, GenConfig, Generated, generate};
 use txwave::{State, Status};
 
 /// The DEX preset on a small chain.
