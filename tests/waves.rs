@@ -30,13 +30,21 @@ use txwave::internal::exec::{cpu, reference};
 use txwave::internal::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock, resolve};
 use txwave::internal::schedule::{NO_WAVE, Schedule};
 use txwave::internal::state::{AccountJson, GenesisJson, Pool, PoolJson};
-use txwave::internal::tx::{Action, Direction, Swap, Transfer, public_key_of};
+use txwave::internal::tx::{
+    Action, AddLiquidity, Direction, RemoveLiquidity, Route, RouteMode, Swap, Transfer,
+    public_key_of,
+};
 use txwave::internal::verify::VerifyRule;
 use txwave::internal::workload::{GenConfig, generate};
 use txwave::{Block, State, Tx};
 
 const TOKENS: u16 = 3;
 const START_BALANCE: u64 = 500;
+/// Pool 0's LP token, 50 units of which every funded account holds; pool 1's LP token,
+/// held by nobody (its first mint comes in a block).
+const LP0: u16 = TOKENS;
+const LP1: u16 = TOKENS + 1;
+const LP0_HELD: u64 = 50;
 
 /// (seed, public key) of key `i`; computed once.
 fn key(i: usize) -> ([u8; 32], [u8; 32]) {
@@ -74,23 +82,32 @@ const LARGE: Universe = Universe {
 fn genesis(u: Universe) -> State {
     let g = GenesisJson {
         verify_rule: VerifyRule::Zip215,
-        tokens: TOKENS as u32,
+        tokens: TOKENS as u32 + 2,
         accounts: (0..u.funded)
             .map(|i| AccountJson {
                 pubkey: hex::encode(key(i).1),
                 nonce: 0,
-                balances: vec![START_BALANCE; TOKENS as usize],
+                balances: vec![START_BALANCE, START_BALANCE, START_BALANCE, LP0_HELD, 0],
             })
             .collect(),
         pools: (0..u.pools)
             .map(|i| {
-                PoolJson::from(Pool::new(
+                let mut pool = Pool::new(
                     (i % TOKENS as u32) as u16,
                     ((i + 1) % TOKENS as u32) as u16,
                     [30, 0, 9_999][i as usize % 3],
                     10_000 + i as u64,
                     20_000,
-                ))
+                );
+                match i {
+                    0 => {
+                        pool.lp_token = Some(LP0);
+                        pool.lp_supply = u.funded as u64 * LP0_HELD + 1000;
+                    }
+                    1 => pool.lp_token = Some(LP1),
+                    _ => {}
+                }
+                PoolJson::from(pool)
             })
             .collect(),
     };
@@ -116,6 +133,26 @@ enum ActionSpec {
         a_to_b: bool,
         amount_in: u64,
         min_out: u64,
+    },
+    AddLiquidity {
+        pool: u32,
+        a: u64,
+        b: u64,
+        min: u64,
+    },
+    RemoveLiquidity {
+        pool: u32,
+        liquidity: u64,
+        min: u64,
+    },
+    /// Pools distinct, 1 to 4 of them.
+    Route {
+        exact_out: bool,
+        token_in: u16,
+        amount: u64,
+        limit: u64,
+        hops: usize,
+        pools: [u32; 4],
     },
 }
 
@@ -148,6 +185,48 @@ fn tx_spec(u: Universe) -> impl Strategy<Value = TxSpec> {
                 a_to_b,
                 amount_in,
                 min_out
+            }),
+        (
+            0..u.pools + 1,
+            0..3000u64,
+            0..3000u64,
+            prop_oneof![4 => Just(0u64), 1 => 0..500u64]
+        )
+            .prop_map(|(pool, a, b, min)| ActionSpec::AddLiquidity { pool, a, b, min }),
+        (
+            0..u.pools + 1,
+            0..80u64,
+            prop_oneof![4 => Just(0u64), 1 => 0..500u64]
+        )
+            .prop_map(|(pool, liquidity, min)| ActionSpec::RemoveLiquidity {
+                pool,
+                liquidity,
+                min
+            }),
+        (
+            any::<bool>(),
+            0..TOKENS + 2,
+            1..400u64,
+            prop_oneof![2 => Just(0u64), 2 => Just(u64::MAX), 1 => 0..400u64],
+            prop::collection::vec(0..u.pools + 1, 1..5),
+        )
+            .prop_map(|(exact_out, token_in, amount, limit, listed)| {
+                let mut pools = [0u32; 4];
+                let mut hops = 0;
+                for p in listed {
+                    if !pools[..hops].contains(&p) {
+                        pools[hops] = p;
+                        hops += 1;
+                    }
+                }
+                ActionSpec::Route {
+                    exact_out,
+                    token_in,
+                    amount,
+                    limit,
+                    hops,
+                    pools,
+                }
             }),
     ];
     let fault = prop_oneof![
@@ -204,6 +283,44 @@ fn decoded(specs: &[TxSpec]) -> (Vec<Option<Tx>>, Vec<bool>) {
                 amount_in,
                 min_out,
             }),
+            ActionSpec::AddLiquidity { pool, a, b, min } => Action::AddLiquidity(AddLiquidity {
+                pool,
+                amount_a_desired: a,
+                amount_b_desired: b,
+                amount_a_min: min,
+                amount_b_min: min,
+            }),
+            ActionSpec::RemoveLiquidity {
+                pool,
+                liquidity,
+                min,
+            } => Action::RemoveLiquidity(RemoveLiquidity {
+                pool,
+                liquidity,
+                amount_a_min: min,
+                amount_b_min: min,
+            }),
+            ActionSpec::Route {
+                exact_out,
+                token_in,
+                amount,
+                limit,
+                hops,
+                pools,
+            } => Action::Route(
+                Route::new(
+                    if exact_out {
+                        RouteMode::ExactOut
+                    } else {
+                        RouteMode::ExactIn
+                    },
+                    token_in,
+                    amount,
+                    limit,
+                    &pools[..hops],
+                )
+                .expect("1 to 4 pools"),
+            ),
         };
         let tx = Tx {
             signature: [0; 64],
@@ -529,6 +646,10 @@ fn engine_parallel_waves_match_reference_on_generated_blocks() {
                 new_recipient_share: 0.2,
                 ..GenConfig::sized(20_000, 8, 1, 8_000, 8)
             },
+        ),
+        (
+            "dex: LP pools, liquidity, routes, hot pools",
+            GenConfig::sized(40_000, 16, 1, 12_000, 9).dex(),
         ),
     ] {
         let generated = generate(&cfg, |_, _| {}).expect("generate");
