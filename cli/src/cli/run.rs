@@ -414,6 +414,115 @@ fn block_hash(block: &Block) -> [u8; 32] {
 /// the run stopped early (a failed block, Ctrl-C, a checkpoint that could not be written)
 /// after the blocks the summary reports.
 #[allow(clippy::too_many_arguments)]
+impl Summary {
+    /// The summary of a run that has applied nothing yet.
+    fn start(
+        args: &RunArgs,
+        engine: &Engine,
+        state: &txwave::State,
+        resumed_from: Option<String>,
+    ) -> Summary {
+        Summary {
+            backend: engine.backend(),
+            device: engine.device_name(),
+            backend_note: engine.backend_note().map(str::to_string),
+            auto_thresholds: matches!(args.backend, BackendArg::Auto)
+                .then(|| engine.auto_thresholds().clone()),
+            gpu_compile_ns: engine.verifier_compile_time().as_nanos() as u64,
+            threads: engine.threads(),
+            devices: None,
+            blocks: 0,
+            txs: 0,
+            statuses: Status::ALL.iter().map(|s| (s.name(), 0)).collect(),
+            executed: 0,
+            waves: 0,
+            largest_wave: 0,
+            average_parallelism: 0.0,
+            accounts: 0,
+            accounts_rehashed: 0,
+            key_cache: Default::default(),
+            keys_warmed: 0,
+            key_warm_ns: 0,
+            timings_ns: StageTimings::default(),
+            gpu_timings_ns: StageGpuTimings::default(),
+            pipeline_tx_per_s: 0.0,
+            wall_tx_per_s: 0.0,
+            wall_ns: 0,
+            height: state.height(),
+            state_root: String::new(),
+            fallbacks: Vec::new(),
+            complete: false,
+            stopped: None,
+            resumed_from,
+            skipped_blocks: 0,
+            checkpoints_written: 0,
+            last_checkpoint: None,
+            pipeline: Pipeline::default(),
+            per_block: Vec::new(),
+        }
+    }
+}
+
+/// `--resume`: reads past the blocks the checkpoint (`state`) already holds; the one at
+/// its height must be the block the checkpoint's state ended with. Returns the first
+/// block after it (if any), and the blocks and bytes skipped.
+fn skip_to_checkpoint(
+    logs: &mut Logs,
+    pos: &Arc<Mutex<Position>>,
+    paths: &[PathBuf],
+    state: &txwave::State,
+) -> Result<(Option<txwave::Block>, usize, u64), Failure> {
+    let h = state.height();
+    let (mut blocks, mut bytes) = (0usize, 0u64);
+    for item in logs.by_ref() {
+        let block = item.map_err(|e| {
+            let p = pos.lock().map(|p| p.per_file.len()).unwrap_or(1);
+            Failure::from(
+                anyhow::Error::new(e).context(paths[p.saturating_sub(1)].display().to_string()),
+            )
+        })?;
+        if block.height > h {
+            return Ok((Some(block), blocks, bytes));
+        }
+        blocks += 1;
+        bytes += pos
+            .lock()
+            .ok()
+            .and_then(|mut p| p.sizes.pop_front())
+            .unwrap_or(0);
+        if block.height == h {
+            let got = block_hash(&block);
+            if got != state.last_block_hash() {
+                return Err(Failure {
+                    code: EXIT_REJECTED,
+                    err: anyhow::anyhow!(
+                        "--resume: the log's block at height {h} hashes to {}, but the checkpoint's last block hash is {}: the checkpoint does not come from this log",
+                        hex::encode(got),
+                        hex::encode(state.last_block_hash())
+                    ),
+                });
+            }
+        }
+    }
+    Ok((None, blocks, bytes))
+}
+
+/// Appends a block's receipts to the receipts file, one JSON object per line.
+fn write_receipts(w: &mut impl Write, outcome: &txwave::BlockOutcome) -> anyhow::Result<()> {
+    for (index, r) in outcome.receipts.iter().enumerate() {
+        let line = ReceiptLine {
+            block: outcome.height,
+            index,
+            tx_id: &hex::encode(r.tx_id),
+            status: r.status.name(),
+            amounts: r.amounts,
+        };
+        serde_json::to_writer(&mut *w, &line)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 fn process_all(
     args: &RunArgs,
     engine: &Engine,
@@ -445,84 +554,18 @@ fn process_all(
         pos: pos.clone(),
         start,
     };
-    let mut s = Summary {
-        backend: engine.backend(),
-        device: engine.device_name(),
-        backend_note: engine.backend_note().map(str::to_string),
-        auto_thresholds: matches!(args.backend, BackendArg::Auto)
-            .then(|| engine.auto_thresholds().clone()),
-        gpu_compile_ns: engine.verifier_compile_time().as_nanos() as u64,
-        threads: engine.threads(),
-        devices: None,
-        blocks: 0,
-        txs: 0,
-        statuses: Status::ALL.iter().map(|s| (s.name(), 0)).collect(),
-        executed: 0,
-        waves: 0,
-        largest_wave: 0,
-        average_parallelism: 0.0,
-        accounts: 0,
-        accounts_rehashed: 0,
-        key_cache: Default::default(),
-        keys_warmed: 0,
-        key_warm_ns: 0,
-        timings_ns: StageTimings::default(),
-        gpu_timings_ns: StageGpuTimings::default(),
-        pipeline_tx_per_s: 0.0,
-        wall_tx_per_s: 0.0,
-        wall_ns: 0,
-        height: state.height(),
-        state_root: String::new(),
-        fallbacks: Vec::new(),
-        complete: false,
-        stopped: None,
-        resumed_from,
-        skipped_blocks: 0,
-        checkpoints_written: 0,
-        last_checkpoint: None,
-        pipeline: Pipeline::default(),
-        per_block: Vec::new(),
-    };
+    let mut s = Summary::start(args, engine, state, resumed_from);
 
-    // --resume: skip the blocks the checkpoint already holds; the one at its height must
-    // be the block the checkpoint's state ended with.
-    let mut first = None;
     s.skipped_blocks = index_skipped.0;
     let mut skipped_bytes = index_skipped.1;
-    if args.index.is_none() && args.resume && state.height() > 0 {
-        let h = state.height();
-        for item in logs.by_ref() {
-            let block = item.map_err(|e| {
-                let p = pos.lock().map(|p| p.per_file.len()).unwrap_or(1);
-                Failure::from(
-                    anyhow::Error::new(e).context(paths[p.saturating_sub(1)].display().to_string()),
-                )
-            })?;
-            if block.height > h {
-                first = Some(block);
-                break;
-            }
-            s.skipped_blocks += 1;
-            skipped_bytes += pos
-                .lock()
-                .ok()
-                .and_then(|mut p| p.sizes.pop_front())
-                .unwrap_or(0);
-            if block.height == h {
-                let got = block_hash(&block);
-                if got != state.last_block_hash() {
-                    return Err(Failure {
-                        code: EXIT_REJECTED,
-                        err: anyhow::anyhow!(
-                            "--resume: the log's block at height {h} hashes to {}, but the checkpoint's last block hash is {}: the checkpoint does not come from this log",
-                            hex::encode(got),
-                            hex::encode(state.last_block_hash())
-                        ),
-                    });
-                }
-            }
-        }
-    }
+    let first = if args.index.is_none() && args.resume && state.height() > 0 {
+        let (first, blocks, bytes) = skip_to_checkpoint(&mut logs, &pos, &paths, state)?;
+        s.skipped_blocks += blocks;
+        skipped_bytes += bytes;
+        first
+    } else {
+        None
+    };
     let skipped = s.skipped_blocks;
 
     let bar = progress(total_bytes);
@@ -539,25 +582,11 @@ fn process_all(
             queue_depth: args.queue_depth,
         },
         |outcome, state| {
-            if let Some(w) = receipts.as_deref_mut() {
-                let written = (|| -> anyhow::Result<()> {
-                    for (index, r) in outcome.receipts.iter().enumerate() {
-                        let line = ReceiptLine {
-                            block: outcome.height,
-                            index,
-                            tx_id: &hex::encode(r.tx_id),
-                            status: r.status.name(),
-                            amounts: r.amounts,
-                        };
-                        serde_json::to_writer(&mut *w, &line)?;
-                        w.write_all(b"\n")?;
-                    }
-                    Ok(())
-                })();
-                if let Err(e) = written {
-                    side_failure = Some(Failure::from(e.context("cannot write receipts")));
-                    return ControlFlow::Break(());
-                }
+            if let Some(w) = receipts.as_deref_mut()
+                && let Err(e) = write_receipts(w, outcome)
+            {
+                side_failure = Some(Failure::from(e.context("cannot write receipts")));
+                return ControlFlow::Break(());
             }
             add_block(&mut s, outcome);
             since_checkpoint += 1;
