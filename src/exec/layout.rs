@@ -135,6 +135,27 @@ pub struct SwapProbe {
     pub pad0: u32,
 }
 
+/// One input of the `wide_probe` test entry point. Keep in sync with `WideProbe` in
+/// shaders/test/exec_probe.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct WideProbe {
+    /// `amount_in`'s output y, `quote`'s amount.
+    pub x: [u32; 2],
+    /// `amount_in`'s r_in, `quote`'s r_x, first factor of `isqrt128`.
+    pub a: [u32; 2],
+    /// `amount_in`'s r_out, `quote`'s r_y, second factor of `isqrt128`.
+    pub b: [u32; 2],
+    /// `amount_in`'s fee.
+    pub fee_bps: u32,
+    /// Pads to 32 bytes.
+    pub pad0: u32,
+}
+
+/// Words per probe the `wide_probe` entry point writes; keep in sync with
+/// `WIDE_PROBE_WORDS` in shaders/test/exec_probe.wgsl.
+pub const WIDE_PROBE_WORDS: usize = 8;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,44 +165,127 @@ mod tests {
     use crate::resolve::NO_ACCOUNT;
     use std::mem::{offset_of, size_of};
 
+    /// Size and (member, offset) list of the WGSL struct `name` in `module`, as naga lays
+    /// it out from the composed source.
+    fn wgsl_layout(module: &shaders::ShaderModule, name: &str) -> (usize, Vec<(String, usize)>) {
+        let source = module.source();
+        let parsed = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{}: {}", module.name, e.emit_to_string(&source)));
+        parsed
+            .types
+            .iter()
+            .find_map(|(_, ty)| match (&ty.name, &ty.inner) {
+                (Some(n), naga::TypeInner::Struct { members, span }) if n == name => Some((
+                    *span as usize,
+                    members
+                        .iter()
+                        .map(|m| {
+                            (
+                                m.name.clone().expect("struct members are named"),
+                                m.offset as usize,
+                            )
+                        })
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{} has no struct {name}", module.name))
+    }
+
+    /// The Rust struct's fields, in order, have the WGSL struct's names and offsets, and
+    /// both have the same size.
+    macro_rules! assert_wgsl_layout {
+        ($module:expr, $ty:ident { $($field:ident),* $(,)? }) => {{
+            let (size, members) = wgsl_layout(&$module, stringify!($ty));
+            let rust: Vec<(String, usize)> =
+                vec![$((stringify!($field).to_string(), offset_of!($ty, $field))),*];
+            assert_eq!(rust, members, "{} members and offsets", stringify!($ty));
+            assert_eq!(size_of::<$ty>(), size, "{} size", stringify!($ty));
+        }};
+    }
+
     #[test]
     fn shared_structs_match_the_wgsl_layout() {
-        // WGSL: struct ExecParams { fee_collector, tokens, account_cap, n_pools,
-        // n_gather_accounts, n_gather_pools, gather_offset, pad0 } — 32 bytes.
-        assert_eq!(size_of::<ExecParams>(), 32);
-        assert_eq!(offset_of!(ExecParams, fee_collector), 0);
-        assert_eq!(offset_of!(ExecParams, tokens), 4);
-        assert_eq!(offset_of!(ExecParams, account_cap), 8);
-        assert_eq!(offset_of!(ExecParams, n_pools), 12);
-        assert_eq!(offset_of!(ExecParams, n_gather_accounts), 16);
-        assert_eq!(offset_of!(ExecParams, n_gather_pools), 20);
-        assert_eq!(offset_of!(ExecParams, gather_offset), 24);
-        // WGSL: struct Segment { first, count, mode, pad0 } — 16 bytes.
-        assert_eq!(size_of::<Segment>(), 16);
-        assert_eq!(offset_of!(Segment, first), 0);
-        assert_eq!(offset_of!(Segment, count), 4);
-        assert_eq!(offset_of!(Segment, mode), 8);
-        // WGSL: struct ExecTx — vec2<u32> members are 8-aligned: nonce at 24, size 64.
-        assert_eq!(size_of::<ExecTx>(), 64);
-        assert_eq!(offset_of!(ExecTx, kind), 0);
-        assert_eq!(offset_of!(ExecTx, signer), 4);
-        assert_eq!(offset_of!(ExecTx, recipient), 8);
-        assert_eq!(offset_of!(ExecTx, token_or_pool), 12);
-        assert_eq!(offset_of!(ExecTx, direction), 16);
-        assert_eq!(offset_of!(ExecTx, nonce), 24);
-        assert_eq!(offset_of!(ExecTx, fee), 32);
-        assert_eq!(offset_of!(ExecTx, amount), 40);
-        assert_eq!(offset_of!(ExecTx, min_out), 48);
-        // WGSL: struct PoolWords { token_a, token_b, fee_bps, pad0, reserve_a, reserve_b }.
-        assert_eq!(size_of::<PoolWords>(), 32);
-        assert_eq!(offset_of!(PoolWords, fee_bps), 8);
-        assert_eq!(offset_of!(PoolWords, reserve_a), 16);
-        assert_eq!(offset_of!(PoolWords, reserve_b), 24);
-        // WGSL: struct SwapProbe { amount_in, reserve_in, reserve_out, fee_bps, pad0 }.
-        assert_eq!(size_of::<SwapProbe>(), 32);
-        assert_eq!(offset_of!(SwapProbe, reserve_in), 8);
-        assert_eq!(offset_of!(SwapProbe, reserve_out), 16);
-        assert_eq!(offset_of!(SwapProbe, fee_bps), 24);
+        assert_wgsl_layout!(
+            shaders::EXEC,
+            ExecParams {
+                fee_collector,
+                tokens,
+                account_cap,
+                n_pools,
+                n_gather_accounts,
+                n_gather_pools,
+                gather_offset,
+                pad0,
+            }
+        );
+        assert_wgsl_layout!(
+            shaders::EXEC,
+            Segment {
+                first,
+                count,
+                mode,
+                pad0
+            }
+        );
+        assert_wgsl_layout!(
+            shaders::EXEC,
+            ExecTx {
+                kind,
+                signer,
+                recipient,
+                token_or_pool,
+                direction,
+                pad0,
+                nonce,
+                fee,
+                amount,
+                min_out,
+                pad1,
+            }
+        );
+        assert_wgsl_layout!(
+            shaders::EXEC,
+            PoolWords {
+                token_a,
+                token_b,
+                fee_bps,
+                pad0,
+                reserve_a,
+                reserve_b,
+            }
+        );
+        assert_wgsl_layout!(
+            shaders::STATE_LEAVES,
+            PoolWords {
+                token_a,
+                token_b,
+                fee_bps,
+                pad0,
+                reserve_a,
+                reserve_b,
+            }
+        );
+        assert_wgsl_layout!(
+            shaders::EXEC_PROBE,
+            SwapProbe {
+                amount_in,
+                reserve_in,
+                reserve_out,
+                fee_bps,
+                pad0,
+            }
+        );
+        assert_wgsl_layout!(
+            shaders::EXEC_PROBE,
+            WideProbe {
+                x,
+                a,
+                b,
+                fee_bps,
+                pad0,
+            }
+        );
     }
 
     #[test]
@@ -215,6 +319,12 @@ mod tests {
         has(&format!(
             "const POOL_GATHER_WORDS: u32 = {POOL_GATHER_WORDS}u;"
         ));
+        assert!(
+            shaders::EXEC_PROBE.source().contains(&format!(
+                "const WIDE_PROBE_WORDS: u32 = {WIDE_PROBE_WORDS}u;"
+            )),
+            "exec_probe.wgsl lacks WIDE_PROBE_WORDS"
+        );
         for (name, s) in [
             ("STATUS_OK", Status::Ok),
             ("STATUS_BAD_NONCE", Status::BadNonce),
