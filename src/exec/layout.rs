@@ -250,9 +250,10 @@ mod tests {
                 token_a,
                 token_b,
                 fee_bps,
-                pad0,
+                lp_token,
                 reserve_a,
                 reserve_b,
+                lp_supply,
             }
         );
         assert_wgsl_layout!(
@@ -261,9 +262,10 @@ mod tests {
                 token_a,
                 token_b,
                 fee_bps,
-                pad0,
+                lp_token,
                 reserve_a,
                 reserve_b,
+                lp_supply,
             }
         );
         assert_wgsl_layout!(
