@@ -814,7 +814,7 @@ fn unknown_kind_status_only_at_injected_kinds_on_the_device_and_the_twin() {
     .into_iter()
     .map(|k| k.expect("the hot-pool block has each kind in each segment mode") as usize)
     .collect();
-    for bad_kind in [0, 3, u32::MAX] {
+    for bad_kind in [0, 6, u32::MAX] {
         let mut bad = plan.clone();
         for &k in &targets {
             bad.txs[k].kind = bad_kind;

@@ -8,6 +8,21 @@
 pub const TX_KIND_TRANSFER: u32 = 1;
 /// Kind of a swap in [`ExecTx::kind`]; keep in sync with `TX_KIND_SWAP`.
 pub const TX_KIND_SWAP: u32 = 2;
+/// Kind of an AddLiquidity in [`ExecTx::kind`]; keep in sync with `TX_KIND_ADD_LIQUIDITY`.
+pub const TX_KIND_ADD_LIQUIDITY: u32 = 3;
+/// Kind of a RemoveLiquidity in [`ExecTx::kind`]; keep in sync with
+/// `TX_KIND_REMOVE_LIQUIDITY`.
+pub const TX_KIND_REMOVE_LIQUIDITY: u32 = 4;
+/// Kind of a route in [`ExecTx::kind`]; keep in sync with `TX_KIND_ROUTE`.
+pub const TX_KIND_ROUTE: u32 = 5;
+/// [`ExecTx::direction`] of an exact-input route; keep in sync with `ROUTE_EXACT_IN`.
+pub const ROUTE_EXACT_IN: u32 = 0;
+/// [`ExecTx::direction`] of an exact-output route; keep in sync with `ROUTE_EXACT_OUT`.
+pub const ROUTE_EXACT_OUT: u32 = 1;
+/// Most pools of a route ([`ExecTx::route_pools`]); keep in sync with `MAX_ROUTE_HOPS`.
+pub const MAX_ROUTE_HOPS: usize = 4;
+/// Shares locked for ever at a pool's first mint; keep in sync with `MINIMUM_LIQUIDITY`.
+pub const MINIMUM_LIQUIDITY: u32 = 1000;
 /// Status `exec.wgsl` writes for a tx whose kind it does not know; keep in sync with
 /// `EXEC_STATUS_UNKNOWN_KIND`. Not a receipt code: receipt codes are one byte, this is
 /// 256. No decoded tx can produce it, so [`crate::exec::plan::BlockPlan::results`] turns it
@@ -23,22 +38,33 @@ pub const SEGMENT_PARALLEL: u32 = 0;
 /// [`Segment::mode`]: invocation 0 runs every entry in order; keep in sync with
 /// `SEGMENT_SERIAL`.
 pub const SEGMENT_SERIAL: u32 = 1;
-/// Words per receipt in the output buffer (status, amount_out low, high, 0); keep in sync
-/// with `RECEIPT_WORDS`.
-pub const RECEIPT_WORDS: usize = 4;
-/// Words per gathered pool (reserve_a low, high, reserve_b low, high); keep in sync with
-/// `POOL_GATHER_WORDS`.
-pub const POOL_GATHER_WORDS: usize = 4;
+/// Words per receipt in the output buffer (status, three amounts as (low, high), 0): a
+/// transfer or swap's (amount_out, 0, 0), a route's (amount_in, amount_out, 0), a
+/// liquidity tx's (amount_a, amount_b, liquidity); keep in sync with `RECEIPT_WORDS`.
+pub const RECEIPT_WORDS: usize = 8;
+/// Words per gathered pool (reserve_a, reserve_b, lp_supply, each low then high); keep in
+/// sync with `POOL_GATHER_WORDS`.
+pub const POOL_GATHER_WORDS: usize = 6;
 /// Most txs one serial segment runs, so that one invocation never runs for long.
 ///
 /// Bound: llvmpipe (lavapipe) stops any shader loop after 65,535 iterations counted over
 /// the whole invocation, not per loop entry — a safety limiter in Mesa's gallivm; with
-/// 4096 txs per segment, blocks of ~1000 swaps in one invocation came back wrong. One tx
-/// runs at most 269 loop iterations (1 of the segment loop; in `swap_out` 3 for d, 9 for
-/// the product rows, 64 division steps, and 3 for each of at most 64 `sub96` calls), so
-/// 128 txs stay below 34,432 iterations. On GPUs the cap also keeps a dispatch far from
-/// driver watchdogs; it costs one dispatch per 128 txs of a serial chain.
-pub const SERIAL_SEGMENT_MAX_TXS: usize = 128;
+/// 4096 txs per segment, blocks of ~1000 swaps in one invocation came back wrong. Loop
+/// iterations per tx, at most (1 of the segment loop included; `sub96` and the wide
+/// products are straight-line code): a transfer 1; a swap 77 (in `swap_out` 3 for d, 9
+/// for the product rows, 64 division steps); an AddLiquidity 417 (two quotes of at most
+/// 104 for step 9, then an isqrt128 of 64 or two more quotes for step 11); a
+/// RemoveLiquidity 209 (two quotes); a route 433 (`execute_route`: 12 for the pool,
+/// chain and update loops, and per hop 1 + an `amount_in` of at most 104 (exact out) or
+/// an `amount_out` of 76 (exact in)). The bounds of the wide functions are checked by
+/// `exec::twin_wide`'s tests. So 96 txs stay below 96 × 433 = 41,568 iterations, a
+/// third below the limit whatever the kinds. On GPUs the cap also keeps a dispatch far
+/// from driver watchdogs; it costs one dispatch per 96 txs of a serial chain.
+pub const SERIAL_SEGMENT_MAX_TXS: usize = 96;
+/// Most loop iterations one tx runs in `exec_segment` (see [`SERIAL_SEGMENT_MAX_TXS`]).
+pub const TX_MAX_LOOP_ITERATIONS: usize = 433;
+/// lavapipe's limit on the loop iterations of one invocation.
+pub const LAVAPIPE_LOOP_LIMIT: usize = 65_535;
 /// Waves of at most this many ready txs join serial segments on a hardware adapter.
 ///
 /// A wave of k txs as its own dispatch costs one dispatch and barrier; run serially it
@@ -94,28 +120,29 @@ pub struct Segment {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ExecTx {
-    /// [`TX_KIND_TRANSFER`] or [`TX_KIND_SWAP`].
+    /// One of the `TX_KIND_*` constants.
     pub kind: u32,
     /// Signer account index.
     pub signer: u32,
-    /// Transfer recipient index, or [`crate::resolve::NO_ACCOUNT`] for a swap.
+    /// Transfer recipient index, or [`crate::resolve::NO_ACCOUNT`] for every other kind.
     pub recipient: u32,
-    /// Transfer: token. Swap: pool index.
+    /// Transfer: token. Swap, AddLiquidity, RemoveLiquidity: pool index. Route: token_in.
     pub token_or_pool: u32,
-    /// Swap: [`DIRECTION_A_TO_B`] or [`DIRECTION_B_TO_A`]; transfer: 0.
+    /// Swap: [`DIRECTION_A_TO_B`] or [`DIRECTION_B_TO_A`]. Route: [`ROUTE_EXACT_IN`] or
+    /// [`ROUTE_EXACT_OUT`]. Others: 0.
     pub direction: u32,
-    /// Aligns `nonce` to 8 bytes as WGSL's `vec2<u32>`.
-    pub pad0: u32,
+    /// Route: pools in `route_pools` (1 to [`MAX_ROUTE_HOPS`]). Others: 0.
+    pub hops: u32,
     /// Nonce (low word, high word).
     pub nonce: [u32; 2],
     /// Fee.
     pub fee: [u32; 2],
-    /// Transfer amount or swap amount_in.
-    pub amount: [u32; 2],
-    /// Swap min_out; transfer: 0.
-    pub min_out: [u32; 2],
-    /// Pads to 64 bytes.
-    pub pad1: [u32; 2],
+    /// Transfer: amount. Swap: amount_in, min_out. AddLiquidity: amount_a_desired,
+    /// amount_b_desired, amount_a_min, amount_b_min. RemoveLiquidity: liquidity,
+    /// amount_a_min, amount_b_min. Route: amount, limit. Unused entries are 0.
+    pub amounts: [[u32; 2]; 4],
+    /// Route: the pools, in order. Others: 0.
+    pub route_pools: [u32; MAX_ROUTE_HOPS],
 }
 
 /// One input of the `swap_out_probe` test entry point. Keep in sync with `SwapProbe` in
@@ -236,12 +263,11 @@ mod tests {
                 recipient,
                 token_or_pool,
                 direction,
-                pad0,
+                hops,
                 nonce,
                 fee,
-                amount,
-                min_out,
-                pad1,
+                amounts,
+                route_pools,
             }
         );
         assert_wgsl_layout!(
@@ -303,6 +329,23 @@ mod tests {
             "const TX_KIND_TRANSFER: u32 = {TX_KIND_TRANSFER}u;"
         ));
         has(&format!("const TX_KIND_SWAP: u32 = {TX_KIND_SWAP}u;"));
+        has(&format!(
+            "const TX_KIND_ADD_LIQUIDITY: u32 = {TX_KIND_ADD_LIQUIDITY}u;"
+        ));
+        has(&format!(
+            "const TX_KIND_REMOVE_LIQUIDITY: u32 = {TX_KIND_REMOVE_LIQUIDITY}u;"
+        ));
+        has(&format!("const TX_KIND_ROUTE: u32 = {TX_KIND_ROUTE}u;"));
+        has(&format!("const ROUTE_EXACT_IN: u32 = {ROUTE_EXACT_IN}u;"));
+        has(&format!("const ROUTE_EXACT_OUT: u32 = {ROUTE_EXACT_OUT}u;"));
+        has(&format!("const MAX_ROUTE_HOPS: u32 = {MAX_ROUTE_HOPS}u;"));
+        has(&format!(
+            "const MINIMUM_LIQUIDITY: u32 = {MINIMUM_LIQUIDITY}u;"
+        ));
+        assert!(
+            SERIAL_SEGMENT_MAX_TXS * TX_MAX_LOOP_ITERATIONS < LAVAPIPE_LOOP_LIMIT * 2 / 3,
+            "a serial segment's loop iterations need a margin below lavapipe's limit"
+        );
         has(&format!(
             "const EXEC_STATUS_UNKNOWN_KIND: u32 = 0x{EXEC_STATUS_UNKNOWN_KIND:x}u;"
         ));

@@ -84,7 +84,7 @@ impl BlockPlan {
                 Action::Transfer(t) => {
                     tx.kind = TX_KIND_TRANSFER;
                     tx.token_or_pool = u32::from(t.token);
-                    tx.amount = split(t.amount);
+                    tx.amounts[0] = split(t.amount);
                 }
                 Action::Swap(s) => {
                     tx.kind = TX_KIND_SWAP;
@@ -93,8 +93,8 @@ impl BlockPlan {
                         Direction::AtoB => DIRECTION_A_TO_B,
                         Direction::BtoA => DIRECTION_B_TO_A,
                     };
-                    tx.amount = split(s.amount_in);
-                    tx.min_out = split(s.min_out);
+                    tx.amounts[0] = split(s.amount_in);
+                    tx.amounts[1] = split(s.min_out);
                 }
             }
             compact[i] = plan.txs.len() as u32;
