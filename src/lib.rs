@@ -58,7 +58,7 @@ pub mod workload;
 pub use engine::{Backend, BlockOutcome, Engine, EngineConfig, Placement};
 pub use error::{Error, GpuErrorKind, Result};
 pub use reader::LogReader;
-pub use receipt::{Receipt, Status};
+pub use receipt::{Amounts, Receipt, Status};
 pub use service::{
     OwnedSigCheck, ServiceOptions, ServiceStats, SharedBytes, VerifyHandle, VerifyService,
 };

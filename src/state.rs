@@ -20,11 +20,19 @@ pub const MAX_TOKENS: usize = 256;
 pub const ACCOUNT_LEAF_TAG: u8 = 0x00;
 /// Domain byte of a pool leaf.
 pub const POOL_LEAF_TAG: u8 = 0x02;
+/// Domain byte of the leaf of a pool with an LP token.
+pub const LP_POOL_LEAF_TAG: u8 = 0x04;
+/// Shares locked for ever at a pool's first mint, counted in its `lp_supply` and held by
+/// nobody (Uniswap v2's MINIMUM_LIQUIDITY).
+pub const MINIMUM_LIQUIDITY: u64 = 1000;
+/// Bytes of the longest pool leaf message (a pool with an LP token).
+pub const POOL_LEAF_MAX_LEN: usize = 33;
 /// Domain byte of the state root.
 pub const STATE_ROOT_TAG: u8 = 0x03;
 
-/// A constant-product pool between two distinct tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A constant-product pool between two distinct tokens, with LP shares when it has an
+/// LP token (docs/SPEC.md, Liquidity and routes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool {
     /// First token.
     pub token_a: u16,
@@ -36,24 +44,124 @@ pub struct Pool {
     pub reserve_a: u64,
     /// Reserve of token B (≥ 1).
     pub reserve_b: u64,
+    /// The token whose balances are this pool's shares; `None`: the pool has no shares.
+    pub lp_token: Option<u16>,
+    /// Shares in existence, the [`MINIMUM_LIQUIDITY`] locked at the first mint included
+    /// (0 without an LP token).
+    pub lp_supply: u64,
 }
 
 impl Pool {
-    /// The pool's leaf: BLAKE3(0x02 ‖ token_a ‖ token_b ‖ fee_bps ‖ reserve_a ‖ reserve_b).
+    /// A pool without an LP token.
+    pub fn new(token_a: u16, token_b: u16, fee_bps: u16, reserve_a: u64, reserve_b: u64) -> Pool {
+        Pool {
+            token_a,
+            token_b,
+            fee_bps,
+            reserve_a,
+            reserve_b,
+            lp_token: None,
+            lp_supply: 0,
+        }
+    }
+
+    /// The pool's leaf: BLAKE3 of [`Pool::leaf_bytes`].
     pub fn leaf(&self) -> [u8; 32] {
         *blake3::hash(&self.leaf_bytes()).as_bytes()
     }
 
-    /// The bytes hashed into the pool's leaf.
-    pub fn leaf_bytes(&self) -> [u8; 23] {
-        let mut buf = [0u8; 23];
+    /// The bytes hashed into the pool's leaf: 0x02 ‖ token_a ‖ token_b ‖ fee_bps ‖
+    /// reserve_a ‖ reserve_b, or for a pool with an LP token 0x04 ‖ the same ‖ lp_token ‖
+    /// lp_supply (docs/FORMATS.md, Roots).
+    pub fn leaf_bytes(&self) -> PoolLeafBytes {
+        let mut buf = [0u8; POOL_LEAF_MAX_LEN];
         buf[0] = POOL_LEAF_TAG;
         buf[1..3].copy_from_slice(&self.token_a.to_le_bytes());
         buf[3..5].copy_from_slice(&self.token_b.to_le_bytes());
         buf[5..7].copy_from_slice(&self.fee_bps.to_le_bytes());
         buf[7..15].copy_from_slice(&self.reserve_a.to_le_bytes());
         buf[15..23].copy_from_slice(&self.reserve_b.to_le_bytes());
-        buf
+        let len = match self.lp_token {
+            None => 23,
+            Some(lp) => {
+                buf[0] = LP_POOL_LEAF_TAG;
+                buf[23..25].copy_from_slice(&lp.to_le_bytes());
+                buf[25..33].copy_from_slice(&self.lp_supply.to_le_bytes());
+                33
+            }
+        };
+        PoolLeafBytes { buf, len }
+    }
+}
+
+/// The message of one pool leaf (23 or 33 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolLeafBytes {
+    buf: [u8; POOL_LEAF_MAX_LEN],
+    len: usize,
+}
+
+impl std::ops::Deref for PoolLeafBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// A pool in the genesis JSON and in `txwave inspect STATE --json`: `lp_token` and
+/// `lp_supply` appear for pools with an LP token only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolJson {
+    /// First token.
+    pub token_a: u16,
+    /// Second token.
+    pub token_b: u16,
+    /// Swap fee in basis points.
+    pub fee_bps: u16,
+    /// Reserve of token A.
+    pub reserve_a: u64,
+    /// Reserve of token B.
+    pub reserve_b: u64,
+    /// LP token, if the pool has shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lp_token: Option<u16>,
+    /// Shares in existence (default 0; only with `lp_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lp_supply: Option<u64>,
+}
+
+impl From<Pool> for PoolJson {
+    fn from(p: Pool) -> PoolJson {
+        PoolJson {
+            token_a: p.token_a,
+            token_b: p.token_b,
+            fee_bps: p.fee_bps,
+            reserve_a: p.reserve_a,
+            reserve_b: p.reserve_b,
+            lp_token: p.lp_token,
+            lp_supply: p.lp_token.map(|_| p.lp_supply),
+        }
+    }
+}
+
+impl PoolJson {
+    /// The pool, or what is wrong with its LP fields taken alone.
+    fn to_pool(self) -> std::result::Result<Pool, String> {
+        if self.lp_token.is_none()
+            && let Some(s) = self.lp_supply
+        {
+            return Err(format!("lp_supply ({s}) without lp_token"));
+        }
+        Ok(Pool {
+            token_a: self.token_a,
+            token_b: self.token_b,
+            fee_bps: self.fee_bps,
+            reserve_a: self.reserve_a,
+            reserve_b: self.reserve_b,
+            lp_token: self.lp_token,
+            lp_supply: self.lp_supply.unwrap_or(0),
+        })
     }
 }
 
@@ -80,7 +188,7 @@ pub struct GenesisJson {
     /// Accounts in index order.
     pub accounts: Vec<AccountJson>,
     /// Pools in index order.
-    pub pools: Vec<Pool>,
+    pub pools: Vec<PoolJson>,
 }
 
 /// The whole ledger state.
@@ -179,7 +287,8 @@ impl State {
 
     /// Parses and checks a genesis JSON document (docs/FORMATS.md): 1 ≤ tokens ≤ 256, pool
     /// tokens distinct and < tokens, fee_bps < 10000, reserves ≥ 1, no duplicate pubkey,
-    /// and every token's total supply ≤ 2^64 − 1.
+    /// every token's total supply ≤ 2^64 − 1, and the LP token rules of pools with shares
+    /// (docs/SPEC.md, Liquidity and routes). Errors name the pool or account and the rule.
     pub fn from_genesis_json(json: &str) -> Result<Self> {
         let g: GenesisJson =
             serde_json::from_str(json).map_err(|e| Error::Genesis(format!("invalid JSON: {e}")))?;
@@ -222,12 +331,14 @@ impl State {
             }
         }
         for (i, p) in g.pools.iter().enumerate() {
-            state
-                .check_pool(p)
+            let p = p
+                .to_pool()
+                .and_then(|p| state.check_pool(&p).map(|()| p))
                 .map_err(|what| Error::Genesis(format!("pool {i}: {what}")))?;
-            state.pools.push(*p);
+            state.pools.push(p);
         }
         state.check_supply().map_err(Error::Genesis)?;
+        state.check_lp_tokens().map_err(Error::Genesis)?;
         Ok(state)
     }
 
@@ -251,6 +362,76 @@ impl State {
                 "reserves must be ≥ 1, got reserve_a = {}, reserve_b = {}",
                 p.reserve_a, p.reserve_b
             ));
+        }
+        let Some(lp) = p.lp_token else {
+            if p.lp_supply != 0 {
+                return Err(format!("lp_supply ({}) without lp_token", p.lp_supply));
+            }
+            return Ok(());
+        };
+        if lp == 0 || lp as usize >= self.tokens {
+            return Err(format!(
+                "lp_token = {lp} must be between 1 and tokens - 1 = {}",
+                self.tokens - 1
+            ));
+        }
+        if lp == p.token_a || lp == p.token_b {
+            return Err(format!(
+                "lp_token = {lp} is one of the pool's own tokens ({}, {})",
+                p.token_a, p.token_b
+            ));
+        }
+        let s = p.lp_supply;
+        if s != 0 && s < MINIMUM_LIQUIDITY {
+            return Err(format!(
+                "lp_supply = {s} must be 0 or at least {MINIMUM_LIQUIDITY} (the locked minimum)"
+            ));
+        }
+        if u128::from(s) * u128::from(s) > u128::from(p.reserve_a) * u128::from(p.reserve_b) {
+            return Err(format!(
+                "lp_supply² = {s}² exceeds reserve_a × reserve_b = {} × {}",
+                p.reserve_a, p.reserve_b
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the LP tokens across pools and accounts: no two pools share one, and every
+    /// unit of a pool's LP token (account balances plus reserves of pools that trade it)
+    /// plus the locked [`MINIMUM_LIQUIDITY`] when shares exist equals its `lp_supply`.
+    fn check_lp_tokens(&self) -> std::result::Result<(), String> {
+        let mut owner: HashMap<u16, usize> = HashMap::new();
+        for (i, p) in self.pools.iter().enumerate() {
+            let Some(lp) = p.lp_token else { continue };
+            if let Some(first) = owner.insert(lp, i) {
+                return Err(format!(
+                    "pool {i}: lp_token = {lp} is also the LP token of pool {first}"
+                ));
+            }
+            let t = lp as usize;
+            let mut units: u128 = self.balances[t].iter().map(|&b| u128::from(b)).sum();
+            for q in &self.pools {
+                if q.token_a == lp {
+                    units += u128::from(q.reserve_a);
+                }
+                if q.token_b == lp {
+                    units += u128::from(q.reserve_b);
+                }
+            }
+            if p.lp_supply > 0 {
+                units += u128::from(MINIMUM_LIQUIDITY);
+            }
+            if units != u128::from(p.lp_supply) {
+                return Err(format!(
+                    "pool {i}: lp_supply = {} but the genesis holds {units} units of its LP token {lp} (balances, reserves of pools that trade it{})",
+                    p.lp_supply,
+                    if p.lp_supply > 0 {
+                        ", and the locked 1000"
+                    } else {
+                        ""
+                    }
+                ));
+            }
         }
         Ok(())
     }
@@ -288,7 +469,7 @@ impl State {
                     balances: self.account_balances(i),
                 })
                 .collect(),
-            pools: self.pools.clone(),
+            pools: self.pools.iter().map(|&p| PoolJson::from(p)).collect(),
         }
     }
 
@@ -497,7 +678,7 @@ impl State {
     /// Encodes the state as a versioned, checksummed binary snapshot (docs/FORMATS.md).
     pub fn to_snapshot(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            64 + self.account_count() * (40 + 8 * self.tokens) + self.pools.len() * 22,
+            64 + self.account_count() * (40 + 8 * self.tokens) + self.pools.len() * POOL_RECORD_LEN,
         );
         out.extend_from_slice(SNAPSHOT_MAGIC);
         out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
@@ -523,6 +704,9 @@ impl State {
             out.extend_from_slice(&p.fee_bps.to_le_bytes());
             out.extend_from_slice(&p.reserve_a.to_le_bytes());
             out.extend_from_slice(&p.reserve_b.to_le_bytes());
+            // LP token 0 is no LP token: token 0 pays fees and is never an LP token.
+            out.extend_from_slice(&p.lp_token.unwrap_or(0).to_le_bytes());
+            out.extend_from_slice(&p.lp_supply.to_le_bytes());
         }
         let checksum = blake3::hash(&out);
         out.extend_from_slice(checksum.as_bytes());
@@ -541,12 +725,16 @@ impl State {
             });
         }
         let version = r.u32("version")?;
-        if version != SNAPSHOT_VERSION {
+        if !(1..=SNAPSHOT_VERSION).contains(&version) {
             return Err(Error::Snapshot {
                 offset: 8,
-                what: format!("unsupported version {version}, this build reads {SNAPSHOT_VERSION}"),
+                what: format!(
+                    "unsupported version {version}, this build reads 1 to {SNAPSHOT_VERSION}"
+                ),
             });
         }
+        // Version 1 has no LP fields: every pool of it is a pool without shares.
+        let pool_len = if version == 1 { 22 } else { POOL_RECORD_LEN };
         if bytes.len() < 32 + r.at {
             return Err(Error::Snapshot {
                 offset: bytes.len(),
@@ -615,25 +803,29 @@ impl State {
         }
         let pool_count_at = r.at;
         let pool_count = r.u32("pool count")?;
-        let pools_fit = (r.bytes.len() - r.at) / 22;
+        let pools_fit = (r.bytes.len() - r.at) / pool_len;
         if pool_count as usize > pools_fit {
             return Err(Error::Snapshot {
                 offset: pool_count_at,
                 what: format!(
-                    "pool_count declares {pool_count} pools of 22 bytes, but the {} bytes left before the checksum hold at most {pools_fit}",
+                    "pool_count declares {pool_count} pools of {pool_len} bytes, but the {} bytes left before the checksum hold at most {pools_fit}",
                     r.bytes.len() - r.at
                 ),
             });
         }
         for i in 0..pool_count {
             let at = r.at;
-            let p = Pool {
-                token_a: r.u16("token_a")?,
-                token_b: r.u16("token_b")?,
-                fee_bps: r.u16("fee_bps")?,
-                reserve_a: r.u64("reserve_a")?,
-                reserve_b: r.u64("reserve_b")?,
-            };
+            let mut p = Pool::new(
+                r.u16("token_a")?,
+                r.u16("token_b")?,
+                r.u16("fee_bps")?,
+                r.u64("reserve_a")?,
+                r.u64("reserve_b")?,
+            );
+            if version >= 2 {
+                p.lp_token = Some(r.u16("lp_token")?).filter(|&t| t != 0);
+                p.lp_supply = r.u64("lp_supply")?;
+            }
             state.check_pool(&p).map_err(|what| Error::Snapshot {
                 offset: at,
                 what: format!("pool {i}: {what}"),
@@ -652,6 +844,9 @@ impl State {
         state
             .check_supply()
             .map_err(|what| Error::Snapshot { offset: 0, what })?;
+        state
+            .check_lp_tokens()
+            .map_err(|what| Error::Snapshot { offset: 0, what })?;
         Ok(state)
     }
 }
@@ -667,8 +862,11 @@ pub fn state_root_of(accounts_root: &[u8; 32], pools_root: &[u8; 32]) -> [u8; 32
 
 /// Magic of a state snapshot.
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"TXWSTATE";
-/// Snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// Snapshot format version this build writes; it reads every version from 1 on.
+/// Version 2 added each pool's LP token and supply.
+pub const SNAPSHOT_VERSION: u32 = 2;
+/// Bytes of one pool in a version 2 snapshot.
+const POOL_RECORD_LEN: usize = 32;
 
 /// Whether `bytes` start like a snapshot (as opposed to genesis JSON).
 pub fn is_snapshot(bytes: &[u8]) -> bool {

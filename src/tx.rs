@@ -22,6 +22,20 @@ pub const SWAP_LEN: usize = 134;
 pub const KIND_TRANSFER: u8 = 1;
 /// Kind byte of a swap.
 pub const KIND_SWAP: u8 = 2;
+/// Kind byte of a liquidity add.
+pub const KIND_ADD_LIQUIDITY: u8 = 3;
+/// Kind byte of a liquidity removal.
+pub const KIND_REMOVE_LIQUIDITY: u8 = 4;
+/// Kind byte of a route.
+pub const KIND_ROUTE: u8 = 5;
+/// Encoded length of a liquidity add.
+pub const ADD_LIQUIDITY_LEN: usize = 149;
+/// Encoded length of a liquidity removal.
+pub const REMOVE_LIQUIDITY_LEN: usize = 141;
+/// Encoded length of a route of no hops; each hop adds 4 bytes (its pool id).
+pub const ROUTE_BASE_LEN: usize = 133;
+/// Most pools a route goes through.
+pub const MAX_HOPS: usize = 4;
 
 /// Which side of a pool a swap sells into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,6 +70,93 @@ pub struct Swap {
     pub min_out: u64,
 }
 
+/// Add liquidity to a pool with an LP token, as Uniswap v2's router `addLiquidity`: the
+/// desired amounts are adjusted to the pool's ratio, and the side adjusted must stay at
+/// or above its minimum (docs/SPEC.md, Liquidity and routes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddLiquidity {
+    /// Pool index (genesis order).
+    pub pool: u32,
+    /// Most of token A to put in.
+    pub amount_a_desired: u64,
+    /// Most of token B to put in.
+    pub amount_b_desired: u64,
+    /// Least of token A to put in if A is the adjusted side.
+    pub amount_a_min: u64,
+    /// Least of token B to put in if B is the adjusted side.
+    pub amount_b_min: u64,
+}
+
+/// Burn `liquidity` LP shares of a pool for its tokens pro rata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RemoveLiquidity {
+    /// Pool index (genesis order).
+    pub pool: u32,
+    /// Shares burned.
+    pub liquidity: u64,
+    /// Least of token A to receive.
+    pub amount_a_min: u64,
+    /// Least of token B to receive.
+    pub amount_b_min: u64,
+}
+
+/// Which end of a route is fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteMode {
+    /// `amount` is the input; `limit` the least output (encoded 0).
+    ExactIn,
+    /// `amount` is the output; `limit` the most input (encoded 1).
+    ExactOut,
+}
+
+/// Swap along up to [`MAX_HOPS`] distinct pools, from `token_in` to whatever the last
+/// pool gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Route {
+    /// Exact in or exact out.
+    pub mode: RouteMode,
+    /// Token the signer pays.
+    pub token_in: u16,
+    /// Input (exact in) or output (exact out); at least 1.
+    pub amount: u64,
+    /// Least output (exact in) or most input (exact out).
+    pub limit: u64,
+    /// Number of pools, 1 to [`MAX_HOPS`].
+    pub hops: u8,
+    /// The pools in order; entries from `hops` on are 0.
+    pub pools: [u32; MAX_HOPS],
+}
+
+impl Route {
+    /// The pools of the route, in order.
+    pub fn pools(&self) -> &[u32] {
+        &self.pools[..(self.hops as usize).min(MAX_HOPS)]
+    }
+
+    /// A route through `pools` (1 to [`MAX_HOPS`] of them, else `None`).
+    pub fn new(
+        mode: RouteMode,
+        token_in: u16,
+        amount: u64,
+        limit: u64,
+        pools: &[u32],
+    ) -> Option<Route> {
+        if pools.is_empty() || pools.len() > MAX_HOPS {
+            return None;
+        }
+        let mut padded = [0; MAX_HOPS];
+        padded[..pools.len()].copy_from_slice(pools);
+        Some(Route {
+            mode,
+            token_in,
+            amount,
+            limit,
+            hops: pools.len() as u8,
+            pools: padded,
+        })
+    }
+}
+
 /// What a transaction does after paying its fee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -63,6 +164,25 @@ pub enum Action {
     Transfer(Transfer),
     /// AMM swap.
     Swap(Swap),
+    /// Liquidity in for LP shares.
+    AddLiquidity(AddLiquidity),
+    /// LP shares in for liquidity out.
+    RemoveLiquidity(RemoveLiquidity),
+    /// Swap through several pools.
+    Route(Route),
+}
+
+impl Action {
+    /// The kind byte of this action.
+    pub fn kind(&self) -> u8 {
+        match self {
+            Action::Transfer(_) => KIND_TRANSFER,
+            Action::Swap(_) => KIND_SWAP,
+            Action::AddLiquidity(_) => KIND_ADD_LIQUIDITY,
+            Action::RemoveLiquidity(_) => KIND_REMOVE_LIQUIDITY,
+            Action::Route(_) => KIND_ROUTE,
+        }
+    }
 }
 
 /// A decoded transaction.
@@ -94,8 +214,9 @@ fn arr32(b: &[u8], at: usize) -> [u8; 32] {
 }
 
 impl Tx {
-    /// Decodes one transaction; `None` means the `malformed` receipt (wrong length for the
-    /// kind, unknown kind, or a swap direction other than 0 or 1).
+    /// Decodes one transaction; `None` means the `malformed` receipt: a length that does
+    /// not match the kind, an unknown kind, a swap direction other than 0 or 1, or a route
+    /// whose mode, hop count, pools or amount do not decode (docs/FORMATS.md).
     pub fn decode(bytes: &[u8]) -> Option<Tx> {
         if bytes.len() <= KIND_OFFSET {
             return None;
@@ -104,29 +225,51 @@ impl Tx {
         let expected = match kind {
             KIND_TRANSFER => TRANSFER_LEN,
             KIND_SWAP => SWAP_LEN,
+            KIND_ADD_LIQUIDITY => ADD_LIQUIDITY_LEN,
+            KIND_REMOVE_LIQUIDITY => REMOVE_LIQUIDITY_LEN,
+            // The hop count is inside the tx: read it only once the fixed part is there.
+            KIND_ROUTE if bytes.len() > ROUTE_BASE_LEN - 1 => {
+                ROUTE_BASE_LEN + 4 * bytes[ROUTE_BASE_LEN - 1] as usize
+            }
+            KIND_ROUTE => return None,
             _ => return None,
         };
         if bytes.len() != expected {
             return None;
         }
-        let action = if kind == KIND_TRANSFER {
-            Action::Transfer(Transfer {
+        let action = match kind {
+            KIND_TRANSFER => Action::Transfer(Transfer {
                 to: arr32(bytes, 113),
                 token: u16_at(bytes, 145),
                 amount: u64_at(bytes, 147),
-            })
-        } else {
-            let direction = match bytes[117] {
-                0 => Direction::AtoB,
-                1 => Direction::BtoA,
-                _ => return None,
-            };
-            Action::Swap(Swap {
+            }),
+            KIND_SWAP => {
+                let direction = match bytes[117] {
+                    0 => Direction::AtoB,
+                    1 => Direction::BtoA,
+                    _ => return None,
+                };
+                Action::Swap(Swap {
+                    pool: u32_at(bytes, 113),
+                    direction,
+                    amount_in: u64_at(bytes, 118),
+                    min_out: u64_at(bytes, 126),
+                })
+            }
+            KIND_ADD_LIQUIDITY => Action::AddLiquidity(AddLiquidity {
                 pool: u32_at(bytes, 113),
-                direction,
-                amount_in: u64_at(bytes, 118),
-                min_out: u64_at(bytes, 126),
-            })
+                amount_a_desired: u64_at(bytes, 117),
+                amount_b_desired: u64_at(bytes, 125),
+                amount_a_min: u64_at(bytes, 133),
+                amount_b_min: u64_at(bytes, 141),
+            }),
+            KIND_REMOVE_LIQUIDITY => Action::RemoveLiquidity(RemoveLiquidity {
+                pool: u32_at(bytes, 113),
+                liquidity: u64_at(bytes, 117),
+                amount_a_min: u64_at(bytes, 125),
+                amount_b_min: u64_at(bytes, 133),
+            }),
+            _ => Action::Route(decode_route(bytes)?),
         };
         Some(Tx {
             signature: bytes[..64].try_into().expect("64-byte slice"),
@@ -140,10 +283,7 @@ impl Tx {
     /// The encoding without the signature: the bytes the signature covers.
     pub fn signing_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(TRANSFER_LEN - SIGNATURE_LEN);
-        match self.action {
-            Action::Transfer(_) => out.push(KIND_TRANSFER),
-            Action::Swap(_) => out.push(KIND_SWAP),
-        }
+        out.push(self.action.kind());
         out.extend_from_slice(&self.signer);
         out.extend_from_slice(&self.nonce.to_le_bytes());
         out.extend_from_slice(&self.fee.to_le_bytes());
@@ -161,6 +301,38 @@ impl Tx {
                 });
                 out.extend_from_slice(&s.amount_in.to_le_bytes());
                 out.extend_from_slice(&s.min_out.to_le_bytes());
+            }
+            Action::AddLiquidity(a) => {
+                out.extend_from_slice(&a.pool.to_le_bytes());
+                for v in [
+                    a.amount_a_desired,
+                    a.amount_b_desired,
+                    a.amount_a_min,
+                    a.amount_b_min,
+                ] {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            Action::RemoveLiquidity(r) => {
+                out.extend_from_slice(&r.pool.to_le_bytes());
+                for v in [r.liquidity, r.amount_a_min, r.amount_b_min] {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            Action::Route(r) => {
+                out.push(match r.mode {
+                    RouteMode::ExactIn => 0,
+                    RouteMode::ExactOut => 1,
+                });
+                out.extend_from_slice(&r.token_in.to_le_bytes());
+                out.extend_from_slice(&r.amount.to_le_bytes());
+                out.extend_from_slice(&r.limit.to_le_bytes());
+                // A route built in memory with more than MAX_HOPS hops encodes only its
+                // first MAX_HOPS pools under its own hop count, and so decodes malformed.
+                out.push(r.hops);
+                for p in &r.pools[..(r.hops as usize).min(MAX_HOPS)] {
+                    out.extend_from_slice(&p.to_le_bytes());
+                }
             }
         }
         out
@@ -190,13 +362,52 @@ impl Tx {
         tx
     }
 
-    /// The recipient of a transfer, if this is one.
+    /// The recipient of a transfer, if this is one: the only account a kind names by
+    /// public key besides the signer (resolve creates it when unknown).
     pub fn recipient(&self) -> Option<[u8; 32]> {
         match self.action {
             Action::Transfer(t) => Some(t.to),
-            Action::Swap(_) => None,
+            Action::Swap(_)
+            | Action::AddLiquidity(_)
+            | Action::RemoveLiquidity(_)
+            | Action::Route(_) => None,
         }
     }
+}
+
+/// The fields of a route after the common 113 bytes, checked as docs/FORMATS.md says: mode
+/// 0 or 1, 1 to [`MAX_HOPS`] hops, pairwise distinct pools, amount at least 1. The length
+/// was checked against the hop count by the caller.
+fn decode_route(bytes: &[u8]) -> Option<Route> {
+    let mode = match bytes[113] {
+        0 => RouteMode::ExactIn,
+        1 => RouteMode::ExactOut,
+        _ => return None,
+    };
+    let hops = bytes[ROUTE_BASE_LEN - 1] as usize;
+    if hops == 0 || hops > MAX_HOPS {
+        return None;
+    }
+    let amount = u64_at(bytes, 116);
+    if amount == 0 {
+        return None;
+    }
+    let mut pools = [0u32; MAX_HOPS];
+    for i in 0..hops {
+        let p = u32_at(bytes, ROUTE_BASE_LEN + 4 * i);
+        if pools[..i].contains(&p) {
+            return None;
+        }
+        pools[i] = p;
+    }
+    Some(Route {
+        mode,
+        token_in: u16_at(bytes, 114),
+        amount,
+        limit: u64_at(bytes, 124),
+        hops: hops as u8,
+        pools,
+    })
 }
 
 /// Public key of the signing key derived from `seed`.

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::exec::reference;
-use crate::state::{AccountJson, GenesisJson, Pool, State};
+use crate::state::{AccountJson, GenesisJson, Pool, PoolJson, State};
 use crate::tx::{self, Action, Block, Direction, Swap, Transfer, Tx};
 use crate::verify::VerifyRule;
 
@@ -246,13 +246,13 @@ pub fn generate(cfg: &GenConfig, mut progress: impl FnMut(usize, usize)) -> Resu
                 } else {
                     b
                 };
-                Pool {
-                    token_a: a,
-                    token_b: b,
-                    fee_bps: [30u16, 5, 100][i % 3],
-                    reserve_a: START_RESERVE,
-                    reserve_b: START_RESERVE - i as u64,
-                }
+                PoolJson::from(Pool::new(
+                    a,
+                    b,
+                    [30u16, 5, 100][i % 3],
+                    START_RESERVE,
+                    START_RESERVE - i as u64,
+                ))
             })
             .collect(),
     };

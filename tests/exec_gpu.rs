@@ -12,7 +12,7 @@ use txwave::engine::Device;
 use txwave::exec::layout::{SwapProbe, WideProbe};
 use txwave::exec::{reference, twin, twin_wide};
 use txwave::gpu::resident::{join, split};
-use txwave::state::{AccountJson, GenesisJson, Pool};
+use txwave::state::{AccountJson, GenesisJson, Pool, PoolJson};
 use txwave::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Block, BlockOutcome, Engine, Error, State, Status, VerifyRule};
@@ -252,34 +252,10 @@ fn edge_genesis() -> State {
         accounts.push(account(CROWD + k, 0, [(1 << 33) + 7, (1 << 32) + 5, 0, 0]));
     }
     let pools = vec![
-        Pool {
-            token_a: 0,
-            token_b: 1,
-            fee_bps: 30,
-            reserve_a: 1 << 40,
-            reserve_b: 1 << 40,
-        },
-        Pool {
-            token_a: 2,
-            token_b: 3,
-            fee_bps: 30,
-            reserve_a: 1 << 62,
-            reserve_b: u64::MAX - (1 << 20),
-        },
-        Pool {
-            token_a: 1,
-            token_b: 2,
-            fee_bps: 25,
-            reserve_a: 1_000_000_000_000,
-            reserve_b: 3_000_000_000_007,
-        },
-        Pool {
-            token_a: 1,
-            token_b: 2,
-            fee_bps: 25,
-            reserve_a: 1_000_000_000_000,
-            reserve_b: 3_000_000_000_007,
-        },
+        Pool::new(0, 1, 30, 1 << 40, 1 << 40),
+        Pool::new(2, 3, 30, 1 << 62, u64::MAX - (1 << 20)),
+        Pool::new(1, 2, 25, 1_000_000_000_000, 3_000_000_000_007),
+        Pool::new(1, 2, 25, 1_000_000_000_000, 3_000_000_000_007),
     ];
     // TOP holds the rest of token 1's supply, so it is exactly 2^64 − 1.
     let token1: u128 = accounts.iter().map(|a| a.balances[1] as u128).sum::<u128>()
@@ -300,7 +276,7 @@ fn edge_genesis() -> State {
         verify_rule: VerifyRule::Zip215,
         tokens: 4,
         accounts,
-        pools,
+        pools: pools.into_iter().map(PoolJson::from).collect(),
     })
     .expect("edge genesis is valid")
 }

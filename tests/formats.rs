@@ -4,7 +4,10 @@
 mod common;
 
 use proptest::prelude::*;
-use txwave::tx::{Action, Direction, SWAP_LEN, Swap, TRANSFER_LEN, Transfer, Tx};
+use txwave::tx::{
+    ADD_LIQUIDITY_LEN, Action, Direction, REMOVE_LIQUIDITY_LEN, ROUTE_BASE_LEN, SWAP_LEN, Swap,
+    TRANSFER_LEN, Transfer, Tx,
+};
 use txwave::workload::{GenConfig, generate};
 use txwave::{Block, Error, State};
 
@@ -46,7 +49,13 @@ proptest! {
     #[test]
     fn tx_round_trip(tx in arb_tx()) {
         let bytes = tx.encode();
-        let expected_len = match tx.action { Action::Transfer(_) => TRANSFER_LEN, Action::Swap(_) => SWAP_LEN };
+        let expected_len = match tx.action {
+            Action::Transfer(_) => TRANSFER_LEN,
+            Action::Swap(_) => SWAP_LEN,
+            Action::AddLiquidity(_) => ADD_LIQUIDITY_LEN,
+            Action::RemoveLiquidity(_) => REMOVE_LIQUIDITY_LEN,
+            Action::Route(r) => ROUTE_BASE_LEN + 4 * r.hops as usize,
+        };
         prop_assert_eq!(bytes.len(), expected_len);
         prop_assert_eq!(Tx::decode(&bytes), Some(tx));
         // Any other length for the kind is malformed.
@@ -57,7 +66,7 @@ proptest! {
     }
 
     #[test]
-    fn unknown_kind_and_bad_direction_are_malformed(tx in arb_tx(), kind in 3u8.., dir in 2u8..) {
+    fn unknown_kind_and_bad_direction_are_malformed(tx in arb_tx(), kind in 6u8.., dir in 2u8..) {
         let mut bytes = tx.encode();
         bytes[64] = kind;
         prop_assert_eq!(Tx::decode(&bytes), None);

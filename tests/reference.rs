@@ -67,7 +67,7 @@ fn run_both(state: &State, block: &Block) -> (State, Vec<(Status, u64)>) {
         reference_state,
         r.receipts
             .iter()
-            .map(|x| (x.status, x.amount_out))
+            .map(|x| (x.status, x.amount_out()))
             .collect(),
     )
 }

@@ -11,7 +11,7 @@ mod common;
 
 use txwave::exec::reference;
 use txwave::schedule::NO_WAVE;
-use txwave::state::{AccountJson, GenesisJson, Pool};
+use txwave::state::{AccountJson, GenesisJson, Pool, PoolJson};
 use txwave::tx::{Action, Direction, Swap, Transfer, public_key_of};
 use txwave::verify::VerifyRule;
 use txwave::{Block, BlockOutcome, State, Status, Tx};
@@ -52,20 +52,8 @@ fn genesis(funded: &[u8]) -> State {
             })
             .collect(),
         pools: vec![
-            Pool {
-                token_a: 0,
-                token_b: 1,
-                fee_bps: 30,
-                reserve_a: 1_000_000,
-                reserve_b: 1_000_000,
-            },
-            Pool {
-                token_a: 1,
-                token_b: 2,
-                fee_bps: 30,
-                reserve_a: 1_000_000,
-                reserve_b: 1_000_000,
-            },
+            PoolJson::from(Pool::new(0, 1, 30, 1_000_000, 1_000_000)),
+            PoolJson::from(Pool::new(1, 2, 30, 1_000_000, 1_000_000)),
         ],
     };
     State::from_genesis(&g).expect("valid genesis")

@@ -89,7 +89,7 @@ fn seen(o: &BlockOutcome) -> Seen {
         receipts: o
             .receipts
             .iter()
-            .map(|r| (hex::encode(r.tx_id), r.status.name(), r.amount_out))
+            .map(|r| (hex::encode(r.tx_id), r.status.name(), r.amount_out()))
             .collect(),
         tx_root: o.tx_root,
         receipts_root: o.receipts_root,

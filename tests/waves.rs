@@ -29,7 +29,7 @@ use txwave::exec::waves::{WaveOptions, execute_waves_with};
 use txwave::exec::{cpu, reference};
 use txwave::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock, resolve};
 use txwave::schedule::{NO_WAVE, Schedule};
-use txwave::state::{AccountJson, GenesisJson, Pool};
+use txwave::state::{AccountJson, GenesisJson, Pool, PoolJson};
 use txwave::tx::{Action, Direction, Swap, Transfer, public_key_of};
 use txwave::verify::VerifyRule;
 use txwave::workload::{GenConfig, generate};
@@ -83,12 +83,14 @@ fn genesis(u: Universe) -> State {
             })
             .collect(),
         pools: (0..u.pools)
-            .map(|i| Pool {
-                token_a: (i % TOKENS as u32) as u16,
-                token_b: ((i + 1) % TOKENS as u32) as u16,
-                fee_bps: [30, 0, 9_999][i as usize % 3],
-                reserve_a: 10_000 + i as u64,
-                reserve_b: 20_000,
+            .map(|i| {
+                PoolJson::from(Pool::new(
+                    (i % TOKENS as u32) as u16,
+                    ((i + 1) % TOKENS as u32) as u16,
+                    [30, 0, 9_999][i as usize % 3],
+                    10_000 + i as u64,
+                    20_000,
+                ))
             })
             .collect(),
     };
@@ -284,6 +286,13 @@ fn keys_of(r: &Resolved, fc: u32) -> Vec<(KeyId, Mode)> {
             match tx.tx.action {
                 Action::Swap(s) => named.push((KeyId::Pool(s.pool), Mode::Write)),
                 Action::Transfer(_) => named.push((KeyId::Account(tx.recipient), Mode::Credit)),
+                Action::AddLiquidity(a) => named.push((KeyId::Pool(a.pool), Mode::Write)),
+                Action::RemoveLiquidity(r) => named.push((KeyId::Pool(r.pool), Mode::Write)),
+                Action::Route(r) => {
+                    for &p in r.pools() {
+                        named.push((KeyId::Pool(p), Mode::Write));
+                    }
+                }
             }
         }
     }

@@ -13,7 +13,7 @@ use crate::gpu::resident::ResidentState;
 use crate::gpu::tunables::GpuTunables;
 use crate::gpu::{GpuContext, GpuTimings};
 use crate::hash::gpu::GpuHasher;
-use crate::receipt::{RECEIPT_LEAF_LEN, Receipt};
+use crate::receipt::{LeafBytes, Receipt};
 use crate::state::{State, SyncTag, state_root_of};
 
 /// Commits blocks on the GPU; the leaf kernels keep the account leaves of the last state
@@ -54,7 +54,7 @@ impl GpuCommit {
         writable: &[u32],
     ) -> Result<(Committed, GpuTimings)> {
         let mut total = GpuTimings::default();
-        let receipt_msgs: Vec<[u8; RECEIPT_LEAF_LEN]> = receipts
+        let receipt_msgs: Vec<LeafBytes> = receipts
             .par_iter()
             .with_min_len(1024)
             .map(Receipt::leaf_bytes)

@@ -97,8 +97,8 @@ pub const ACCOUNT_LEAF_TAG: u32 = crate::state::ACCOUNT_LEAF_TAG as u32;
 /// Domain byte of a pool leaf as a word; keep in sync with `POOL_LEAF_TAG`.
 pub const POOL_LEAF_TAG: u32 = crate::state::POOL_LEAF_TAG as u32;
 /// Domain byte of the leaf of a pool with an LP token as a word; keep in sync with
-/// `LP_POOL_LEAF_TAG` (docs/SPEC.md, "Liquidity and routes").
-pub const LP_POOL_LEAF_TAG: u32 = 0x04;
+/// `LP_POOL_LEAF_TAG`.
+pub const LP_POOL_LEAF_TAG: u32 = crate::state::LP_POOL_LEAF_TAG as u32;
 
 /// The bindings the account leaf kernel reads, as word slices.
 #[derive(Debug, Clone, Copy)]
@@ -305,6 +305,8 @@ mod tests {
                 fee_bps: [0, 30, 9999, 256, 1, 0xFF][k],
                 reserve_a,
                 reserve_b: values[(k + 3) % values.len()].rotate_left(13),
+                lp_token: None,
+                lp_supply: 0,
             };
             let got = words_to_digests(&pool_leaf_hash(&pool_words(&pool)))[0];
             assert_eq!(got, pool.leaf(), "pool {pool:?}");

@@ -343,11 +343,8 @@ impl Engine {
         let receipts: Vec<Receipt> = tx_ids
             .iter()
             .zip(&results)
-            .map(|(&tx_id, &(status, amount_out))| Receipt {
-                tx_id,
-                status,
-                amount_out,
-            })
+            .enumerate()
+            .map(|(i, (&tx_id, &result))| resolved.receipt(i, tx_id, result))
             .collect();
         let committed = self.staged(
             "commit",

@@ -61,6 +61,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, GpuErrorKind, Result};
+use crate::exec::ExecResult;
 use crate::gpu::pass::{
     bind_and_dispatch, bind_group, dispatch, entry, entry_range, layout_entry, run_pass,
     stage_pipelines, upload,
@@ -73,7 +74,6 @@ use crate::gpu::pool::{
 use crate::gpu::shaders;
 use crate::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
 use crate::gpu::{GpuContext, GpuTimings};
-use crate::receipt::Status;
 use crate::resolve::ResolvedBlock;
 use crate::schedule::Schedule;
 use crate::state::State;
@@ -226,7 +226,7 @@ impl GpuExecutor {
         state: &mut State,
         resolved: &ResolvedBlock,
         sched: &Schedule,
-    ) -> Result<(Vec<(Status, u64)>, GpuTimings)> {
+    ) -> Result<(Vec<ExecResult>, GpuTimings)> {
         let mut timings = GpuTimings::default();
         let plan = BlockPlan::build(
             resolved,

@@ -342,6 +342,11 @@ mod tests {
         has(&format!(
             "const MINIMUM_LIQUIDITY: u32 = {MINIMUM_LIQUIDITY}u;"
         ));
+        assert_eq!(
+            u64::from(MINIMUM_LIQUIDITY),
+            crate::state::MINIMUM_LIQUIDITY
+        );
+        assert_eq!(MAX_ROUTE_HOPS, crate::tx::MAX_HOPS);
         assert!(
             SERIAL_SEGMENT_MAX_TXS * TX_MAX_LOOP_ITERATIONS < LAVAPIPE_LOOP_LIMIT * 2 / 3,
             "a serial segment's loop iterations need a margin below lavapipe's limit"
@@ -378,6 +383,12 @@ mod tests {
             ("STATUS_UNKNOWN_POOL", Status::UnknownPool),
             ("STATUS_INSUFFICIENT_BALANCE", Status::InsufficientBalance),
             ("STATUS_SLIPPAGE_EXCEEDED", Status::SlippageExceeded),
+            ("STATUS_BAD_ROUTE", Status::BadRoute),
+            ("STATUS_NO_LP_TOKEN", Status::NoLpToken),
+            (
+                "STATUS_INSUFFICIENT_LIQUIDITY",
+                Status::InsufficientLiquidity,
+            ),
         ] {
             has(&format!("const {name}: u32 = {}u;", s as u8));
         }

@@ -16,6 +16,12 @@ pub mod twin;
 pub mod twin_wide;
 pub mod waves;
 
+use crate::receipt::{Amounts, Status};
+
+/// What an executor gives for one tx: its status and, when it is `ok`, its amounts
+/// (else [`Amounts::NONE`]; the receipt then takes the zero amounts of the tx's kind).
+pub type ExecResult = (Status, Amounts);
+
 /// Exact constant-product output:
 /// `out = floor(a × reserve_out / (reserve_in × 10000 + a))`, `a = amount_in × (10000 − fee_bps)`.
 ///
@@ -46,6 +52,65 @@ pub fn swap_out(amount_in: u64, reserve_in: u64, reserve_out: u64, fee_bps: u16)
     let t0 = (rem << 32) | (n_lo & 0xffff_ffff);
     let q0 = t0 / d;
     ((q1 << 32) | q0) as u64
+}
+
+/// The input a pool needs to give `amount_out` (design's `in`):
+/// `⌊r_in·y·10000 / ((r_out − y)(10000 − fee))⌋ + 1` for `y < r_out`, as Uniswap v2's
+/// `getAmountIn` with the fee in basis points. `None` when the input is 2^64 or more
+/// (no balance covers it, and no pool's reserve is that large).
+///
+/// Exact with u128 only: with `P = r_in·y < 2^128` and `D = (r_out − y)(10000 − fee)`,
+/// `1 ≤ D < 2^78`, write `P = a·D + b` (`b < D`). Then `⌊10000·P / D⌋ = 10000·a +
+/// ⌊10000·b / D⌋`, where `10000·b < 2^92`; if `a ≥ 2^64` the quotient is above 2^64
+/// already, else `10000·a < 2^78` and the sum fits.
+pub fn amount_in(amount_out: u64, reserve_in: u64, reserve_out: u64, fee_bps: u16) -> Option<u64> {
+    debug_assert!(amount_out < reserve_out && fee_bps < 10_000);
+    let p = u128::from(reserve_in) * u128::from(amount_out);
+    let d = u128::from(reserve_out - amount_out) * u128::from(10_000 - fee_bps);
+    let (a, b) = (p / d, p % d);
+    if a > u128::from(u64::MAX) {
+        return None;
+    }
+    let q = 10_000 * a + 10_000 * b / d;
+    u64::try_from(q + 1).ok()
+}
+
+/// `⌊x·r_y / r_x⌋` (Uniswap v2's `quote`), `None` when it is 2^64 or more. `r_x ≥ 1`.
+pub fn quote(x: u64, r_x: u64, r_y: u64) -> Option<u64> {
+    u64::try_from(u128::from(x) * u128::from(r_y) / u128::from(r_x)).ok()
+}
+
+/// Shares a mint of `a` and `b` into a pool with reserves `r_a`, `r_b` and supply `s`
+/// creates, and the pool's new supply; `None` when it creates none (receipt
+/// `insufficient_liquidity`). First mint (`s = 0`): `isqrt(a·b) − 1000`, the 1000 locked
+/// for ever, supply `isqrt(a·b)`; later: `min(⌊a·s/r_a⌋, ⌊b·s/r_b⌋)`.
+///
+/// Fits u64: `s² ≤ r_a·r_b` (kept by every step) gives `min ≤ √(a·s/r_a · b·s/r_b) ≤
+/// √(a·b) < 2^64`.
+pub fn mint_shares(a: u64, b: u64, r_a: u64, r_b: u64, s: u64) -> Option<(u64, u64)> {
+    use crate::state::MINIMUM_LIQUIDITY;
+    if s == 0 {
+        let root = (u128::from(a) * u128::from(b)).isqrt() as u64;
+        return (root > MINIMUM_LIQUIDITY).then(|| (root - MINIMUM_LIQUIDITY, root));
+    }
+    let by_a = u128::from(a) * u128::from(s) / u128::from(r_a);
+    let by_b = u128::from(b) * u128::from(s) / u128::from(r_b);
+    let liquidity = u64::try_from(by_a.min(by_b)).ok()?;
+    if liquidity == 0 {
+        return None;
+    }
+    Some((liquidity, s.checked_add(liquidity)?))
+}
+
+/// What burning `liquidity` of `s` shares pays out of reserves `r_a`, `r_b`:
+/// `(⌊liquidity·r_a/s⌋, ⌊liquidity·r_b/s⌋)`, both 0 when `s = 0`. Below the reserves
+/// when `liquidity < s`.
+pub fn burn_amounts(liquidity: u64, r_a: u64, r_b: u64, s: u64) -> (u64, u64) {
+    if s == 0 {
+        return (0, 0);
+    }
+    let share = |r: u64| (u128::from(liquidity) * u128::from(r) / u128::from(s)) as u64;
+    (share(r_a), share(r_b))
 }
 
 #[cfg(test)]

@@ -5,13 +5,14 @@
 
 use super::layout::*;
 use crate::error::{Error, GpuErrorKind, Result};
+use crate::exec::ExecResult;
 use crate::gpu::resident::{join, split};
-use crate::receipt::Status;
+use crate::receipt::{Amounts, Status};
 use crate::resolve::access::Key;
 use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
 use crate::schedule::Schedule;
 use crate::state::State;
-use crate::tx::{Action, Direction};
+use crate::tx::{Action, Direction, RouteMode};
 
 /// Everything a block uploads, and how to read its results: built on the host, shared by
 /// the GPU executor and the CPU twin.
@@ -95,6 +96,35 @@ impl BlockPlan {
                     };
                     tx.amounts[0] = split(s.amount_in);
                     tx.amounts[1] = split(s.min_out);
+                }
+                Action::AddLiquidity(a) => {
+                    tx.kind = TX_KIND_ADD_LIQUIDITY;
+                    tx.token_or_pool = a.pool;
+                    tx.amounts = [
+                        split(a.amount_a_desired),
+                        split(a.amount_b_desired),
+                        split(a.amount_a_min),
+                        split(a.amount_b_min),
+                    ];
+                }
+                Action::RemoveLiquidity(l) => {
+                    tx.kind = TX_KIND_REMOVE_LIQUIDITY;
+                    tx.token_or_pool = l.pool;
+                    tx.amounts[0] = split(l.liquidity);
+                    tx.amounts[1] = split(l.amount_a_min);
+                    tx.amounts[2] = split(l.amount_b_min);
+                }
+                Action::Route(route) => {
+                    tx.kind = TX_KIND_ROUTE;
+                    tx.token_or_pool = u32::from(route.token_in);
+                    tx.direction = match route.mode {
+                        RouteMode::ExactIn => ROUTE_EXACT_IN,
+                        RouteMode::ExactOut => ROUTE_EXACT_OUT,
+                    };
+                    tx.hops = u32::from(route.hops);
+                    tx.route_pools = route.pools;
+                    tx.amounts[0] = split(route.amount);
+                    tx.amounts[1] = split(route.limit);
                 }
             }
             compact[i] = plan.txs.len() as u32;
@@ -207,20 +237,20 @@ impl BlockPlan {
     /// txs that never executed come from `resolved`) and checks it before anything is
     /// written: an unknown status code is an error, and so is
     /// [`EXEC_STATUS_UNKNOWN_KIND`] (an internal error: a kind the kernel does not know).
-    pub fn results(&self, resolved: &ResolvedBlock, out: &[u32]) -> Result<Vec<(Status, u64)>> {
-        let mut results: Vec<(Status, u64)> = resolved
+    pub fn results(&self, resolved: &ResolvedBlock, out: &[u32]) -> Result<Vec<ExecResult>> {
+        let mut results: Vec<ExecResult> = resolved
             .txs
             .iter()
             .map(|r| match r {
-                Resolved::Rejected(s) => (*s, 0),
-                Resolved::UnknownSigner { .. } => (Status::UnknownSigner, 0),
+                Resolved::Rejected(s) => (*s, Amounts::NONE),
+                Resolved::UnknownSigner { .. } => (Status::UnknownSigner, Amounts::NONE),
                 // Overwritten below: every ready tx has an entry in `txs`.
-                Resolved::Ready(_) => (Status::Ok, 0),
+                Resolved::Ready(_) => (Status::Ok, Amounts::NONE),
             })
             .collect();
         for (k, &i) in self.tx_index.iter().enumerate() {
             let w = out
-                .get(RECEIPT_WORDS * k..RECEIPT_WORDS * k + 3)
+                .get(RECEIPT_WORDS * k..RECEIPT_WORDS * k + 7)
                 .ok_or_else(|| {
                     gpu_err(
                         "execute readback",
@@ -245,7 +275,23 @@ impl BlockPlan {
                         format!("tx {i}: status code {} out of range", w[0]),
                     )
                 })?;
-            results[i as usize] = (status, join([w[1], w[2]]));
+            let [first, second, third] = [[w[1], w[2]], [w[3], w[4]], [w[5], w[6]]].map(join);
+            let amounts = match (status, self.txs[k].kind) {
+                (Status::Ok, TX_KIND_SWAP) => Amounts::Out { amount_out: first },
+                (Status::Ok, TX_KIND_ROUTE) => Amounts::Route {
+                    amount_in: first,
+                    amount_out: second,
+                },
+                (Status::Ok, TX_KIND_ADD_LIQUIDITY | TX_KIND_REMOVE_LIQUIDITY) => {
+                    Amounts::Liquidity {
+                        amount_a: first,
+                        amount_b: second,
+                        liquidity: third,
+                    }
+                }
+                _ => Amounts::NONE,
+            };
+            results[i as usize] = (status, amounts);
         }
         Ok(results)
     }
@@ -282,6 +328,7 @@ impl BlockPlan {
             let pool = &mut all[p as usize];
             pool.reserve_a = join([w[0], w[1]]);
             pool.reserve_b = join([w[2], w[3]]);
+            pool.lp_supply = join([w[4], w[5]]);
         }
         Ok(())
     }

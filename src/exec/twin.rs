@@ -22,6 +22,7 @@ use super::layout::{
 use super::plan::BlockPlan;
 use super::twin_wide::{amount_in, amount_out, ge_q64, isqrt128, le_q64, min_q64, quote};
 use crate::error::Result;
+use crate::exec::ExecResult;
 use crate::gpu::resident::{NO_LP_TOKEN, PoolWords, pool_words, split};
 use crate::receipt::Status;
 use crate::resolve::ResolvedBlock;
@@ -35,10 +36,9 @@ const STATUS_UNKNOWN_TOKEN: u32 = Status::UnknownToken as u32;
 const STATUS_UNKNOWN_POOL: u32 = Status::UnknownPool as u32;
 const STATUS_INSUFFICIENT_BALANCE: u32 = Status::InsufficientBalance as u32;
 const STATUS_SLIPPAGE_EXCEEDED: u32 = Status::SlippageExceeded as u32;
-/// Receipt codes of "Liquidity and routes" (docs/SPEC.md); keep in sync with exec.wgsl.
-const STATUS_BAD_ROUTE: u32 = 10;
-const STATUS_NO_LP_TOKEN: u32 = 11;
-const STATUS_INSUFFICIENT_LIQUIDITY: u32 = 12;
+const STATUS_BAD_ROUTE: u32 = Status::BadRoute as u32;
+const STATUS_NO_LP_TOKEN: u32 = Status::NoLpToken as u32;
+const STATUS_INSUFFICIENT_LIQUIDITY: u32 = Status::InsufficientLiquidity as u32;
 
 /// WGSL's `select(f, t, cond)`: `t` when `cond`, else `f`.
 pub fn select<T>(f: T, t: T, cond: bool) -> T {
@@ -661,7 +661,7 @@ pub fn execute_block(
     sched: &Schedule,
     serial_wave_max: usize,
     max_parallel: usize,
-) -> Result<Vec<(Status, u64)>> {
+) -> Result<Vec<ExecResult>> {
     let plan = BlockPlan::build(
         resolved,
         sched,
@@ -923,7 +923,7 @@ mod tests {
         block: &crate::tx::Block,
         serial_wave_max: usize,
         max_parallel: usize,
-    ) -> Vec<(Status, u64)> {
+    ) -> Vec<ExecResult> {
         let decoded: Vec<Option<crate::tx::Tx>> = block.txs().map(crate::tx::Tx::decode).collect();
         let (checks, check_of) = crate::verify::block_checks(block, &decoded);
         let verdicts = checks
@@ -986,10 +986,10 @@ mod tests {
                     let want = crate::exec::reference::execute_block(&mut reference, block)
                         .expect("generated blocks are valid");
                     let got = twin_block(&mut twin, block, serial_wave_max, max_parallel);
-                    let want: Vec<(Status, u64)> = want
+                    let want: Vec<ExecResult> = want
                         .receipts
                         .iter()
-                        .map(|r| (r.status, r.amount_out))
+                        .map(|r| (r.status, r.amounts))
                         .collect();
                     assert_eq!(
                         got, want,
@@ -1097,7 +1097,7 @@ mod tests {
                 for (i, (g, w)) in got.iter().zip(&want.receipts).enumerate() {
                     assert_eq!(
                         *g,
-                        (w.status, w.amount_out),
+                        (w.status, w.amounts),
                         "block {h}, tx {i}, serial {serial_wave_max}"
                     );
                 }

@@ -35,15 +35,16 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
+use crate::exec::ExecResult;
 use crate::exec::cpu::{self, ExecKind, ExecTx, Ledger, apply_tx};
-use crate::receipt::Status;
+use crate::receipt::{Amounts, Status};
 use crate::resolve::ResolvedBlock;
 use crate::resolve::access::{AccessLists, Key, Mode};
 use crate::schedule::Schedule;
 use crate::state::{Pool, State};
 
 /// (status, amount_out) of one tx.
-type Outcome = (Status, u64);
+type Outcome = ExecResult;
 
 /// Waves with fewer txs than this are not split into chunks. A transfer costs tens of
 /// nanoseconds and a rayon fork/join a few microseconds, so below this size splitting a
@@ -139,7 +140,7 @@ pub fn execute_waves(
     state: &mut State,
     block: &ResolvedBlock,
     schedule: &Schedule,
-) -> Vec<(Status, u64)> {
+) -> Vec<ExecResult> {
     execute_waves_with(state, block, schedule, WaveOptions::default())
 }
 
@@ -149,7 +150,7 @@ pub fn execute_waves_with(
     block: &ResolvedBlock,
     schedule: &Schedule,
     options: WaveOptions,
-) -> Vec<(Status, u64)> {
+) -> Vec<ExecResult> {
     let options = WaveOptions {
         parallel_min: options.parallel_min.max(1),
         chunk_min: options.chunk_min.max(1),
@@ -176,7 +177,7 @@ pub fn execute_waves_with(
     let mut chains = Chains::new(state.account_count(), state.pools().len());
     let shared = SharedColumns::take(state);
     // Results in `order` positions, so chunks of a wave write disjoint slices.
-    let mut out: Vec<(Status, u64)> = vec![(Status::UnknownSigner, 0); order.len()];
+    let mut out: Vec<ExecResult> = vec![(Status::UnknownSigner, Amounts::NONE); order.len()];
     for step in steps {
         match step {
             Step::Wave(range) => {
@@ -210,14 +211,16 @@ pub fn execute_waves_with(
     }
     shared.put_back(state);
     // Txs outside every wave were rejected at steps 1–2.
-    let mut results: Vec<(Status, u64)> = txs
+    let mut results: Vec<ExecResult> = txs
         .iter()
         .map(|t| match t.kind {
-            ExecKind::Done(s) => (s, 0),
+            ExecKind::Done(s) => (s, Amounts::NONE),
             // Overwritten below: every tx that reaches step 4 is in a wave.
-            ExecKind::Transfer | ExecKind::SwapAtoB | ExecKind::SwapBtoA => {
-                (Status::UnknownSigner, 0)
-            }
+            ExecKind::Transfer { .. }
+            | ExecKind::Swap { .. }
+            | ExecKind::AddLiquidity(_)
+            | ExecKind::RemoveLiquidity(_)
+            | ExecKind::Route(_) => (Status::UnknownSigner, Amounts::NONE),
         })
         .collect();
     for (&i, &r) in order.iter().zip(&out) {
@@ -321,7 +324,7 @@ impl Chains {
         accesses: &AccessLists<Key>,
         fc: u32,
         positions: &[u32],
-        out: &mut [(Status, u64)],
+        out: &mut [ExecResult],
     ) {
         self.segment += 1;
         let seg = self.segment;
@@ -421,7 +424,7 @@ impl Chains {
             members[*at] = k as u32;
             *at += 1;
         }
-        let mut chain_out = vec![(Status::UnknownSigner, 0u64); n];
+        let mut chain_out = vec![(Status::UnknownSigner, Amounts::NONE); n];
         let mut work: Vec<(&[u32], &mut [Outcome])> = Vec::with_capacity(bins);
         let (mut m_rest, mut o_rest) = (&members[..], &mut chain_out[..]);
         for b in 0..bins {
@@ -457,7 +460,7 @@ fn run(
     txs: &[ExecTx],
     fc: u32,
     positions: &[u32],
-    out: &mut [(Status, u64)],
+    out: &mut [ExecResult],
 ) {
     for (slot, &i) in out.iter_mut().zip(positions) {
         *slot = apply_tx(view, &txs[i as usize], fc);
@@ -470,6 +473,7 @@ struct SharedPool {
     meta: Pool,
     reserve_a: AtomicU64,
     reserve_b: AtomicU64,
+    lp_supply: AtomicU64,
 }
 
 /// The state's mutable columns as atomics, for the duration of one block.
@@ -503,6 +507,7 @@ impl SharedColumns {
                 meta: p,
                 reserve_a: AtomicU64::new(p.reserve_a),
                 reserve_b: AtomicU64::new(p.reserve_b),
+                lp_supply: AtomicU64::new(p.lp_supply),
             })
             .collect();
         SharedColumns {
@@ -530,6 +535,7 @@ impl SharedColumns {
         for (dst, p) in state.pools_mut().iter_mut().zip(self.pools) {
             dst.reserve_a = p.reserve_a.into_inner();
             dst.reserve_b = p.reserve_b.into_inner();
+            dst.lp_supply = p.lp_supply.into_inner();
         }
     }
 }
@@ -611,6 +617,7 @@ impl Ledger for SharedView<'_> {
         self.cols.pools.get(p).map(|sp| Pool {
             reserve_a: sp.reserve_a.load(Relaxed),
             reserve_b: sp.reserve_b.load(Relaxed),
+            lp_supply: sp.lp_supply.load(Relaxed),
             ..sp.meta
         })
     }
@@ -619,5 +626,9 @@ impl Ledger for SharedView<'_> {
         let sp = &self.cols.pools[p];
         sp.reserve_a.store(reserve_a, Relaxed);
         sp.reserve_b.store(reserve_b, Relaxed);
+    }
+    #[inline]
+    fn set_lp_supply(&mut self, p: usize, supply: u64) {
+        self.cols.pools[p].lp_supply.store(supply, Relaxed);
     }
 }

@@ -80,10 +80,10 @@ pub fn pool_words(p: &Pool) -> PoolWords {
         token_a: u32::from(p.token_a),
         token_b: u32::from(p.token_b),
         fee_bps: u32::from(p.fee_bps),
-        lp_token: NO_LP_TOKEN,
+        lp_token: p.lp_token.map_or(NO_LP_TOKEN, u32::from),
         reserve_a: split(p.reserve_a),
         reserve_b: split(p.reserve_b),
-        lp_supply: [0, 0],
+        lp_supply: split(p.lp_supply),
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! Adding a kind starts here: its function in [`named_accesses`] (docs/NEW-KIND.md).
 
-use crate::tx::{Action, Swap, Transfer};
+use crate::tx::{Action, AddLiquidity, MAX_HOPS, RemoveLiquidity, Route, Swap, Transfer};
 
 /// How a tx uses a key.
 ///
@@ -110,9 +110,8 @@ impl Key {
     }
 }
 
-/// Most keys one kind names. Today 3; the design's routes name a signer, up to four pools
-/// and the fee collector.
-pub(crate) const MAX_NAMED: usize = 6;
+/// Most keys one kind names: a route's signer, its pools and the fee collector.
+pub(crate) const MAX_NAMED: usize = 2 + MAX_HOPS;
 
 /// The accesses one kind lists, at most [`MAX_NAMED`], in the order the kind names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,12 +162,38 @@ fn swap_accesses(s: &Swap) -> NamedAccesses {
     ])
 }
 
+/// Keys of a liquidity add or removal: the signer (balances of the pool's tokens and of
+/// its LP token) and the pool (reserves and supply) are Write; the fee collector Credit.
+fn liquidity_accesses(pool: u32) -> NamedAccesses {
+    NamedAccesses::of([
+        named(Named::Signer, Mode::Write),
+        named(Named::Pool(pool), Mode::Write),
+        named(Named::FeeCollector, Mode::Credit),
+    ])
+}
+
+/// Keys of a route: the signer and every pool it names (in order) are Write, the fee
+/// collector Credit. The pools are distinct (decode checks it).
+fn route_accesses(r: &Route) -> NamedAccesses {
+    let mut list = NamedAccesses::of([named(Named::Signer, Mode::Write)]);
+    for &p in r.pools() {
+        list.items[list.len] = named(Named::Pool(p), Mode::Write);
+        list.len += 1;
+    }
+    list.items[list.len] = named(Named::FeeCollector, Mode::Credit);
+    list.len += 1;
+    list
+}
+
 /// The keys a tx of this action touches and their modes: the one place that says it.
 #[inline]
 pub(crate) fn named_accesses(action: &Action) -> NamedAccesses {
     match action {
         Action::Transfer(t) => transfer_accesses(t),
         Action::Swap(s) => swap_accesses(s),
+        Action::AddLiquidity(AddLiquidity { pool, .. })
+        | Action::RemoveLiquidity(RemoveLiquidity { pool, .. }) => liquidity_accesses(*pool),
+        Action::Route(r) => route_accesses(r),
     }
 }
 

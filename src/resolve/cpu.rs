@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use crate::state::State;
-use crate::tx::{Action, Tx};
+use crate::tx::Tx;
 
 /// (signer, transfer recipient) account indices of each tx as the state stands, `None`
 /// where no account has the key (and for rejected txs and swaps' recipients): the
@@ -21,10 +21,7 @@ pub fn known_accounts(
         .map(|(tx, &ok)| match tx {
             Some(tx) if ok => (
                 state.account_index(&tx.signer),
-                match tx.action {
-                    Action::Transfer(t) => state.account_index(&t.to),
-                    Action::Swap(_) => None,
-                },
+                tx.recipient().and_then(|to| state.account_index(&to)),
             ),
             _ => (None, None),
         })

@@ -24,9 +24,10 @@ use rayon::prelude::*;
 
 use access::{Access, AccessLists, Key, Mode, Named, named_accesses};
 
-use crate::receipt::Status;
+use crate::exec::ExecResult;
+use crate::receipt::{Amounts, Receipt, Status};
 use crate::state::State;
-use crate::tx::{Action, Block, Tx};
+use crate::tx::{Block, Tx};
 
 /// Sentinel for "no account" in index columns.
 pub const NO_ACCOUNT: u32 = u32::MAX;
@@ -78,6 +79,9 @@ pub struct ResolvedBlock {
     /// One more than the largest pool id of `accesses` (0 if none; `u32::MAX` if the id
     /// `u32::MAX` is named).
     pub(crate) pool_id_bound: u32,
+    /// Kind byte of every tx that decoded, 0 for a malformed one: the shape of its
+    /// receipt's amounts.
+    pub(crate) kinds: Vec<u8>,
 }
 
 /// The accounts and pools a resolved block may write, each sorted and without repeats:
@@ -94,6 +98,21 @@ pub struct Writable {
 }
 
 impl ResolvedBlock {
+    /// The receipt of tx `i` with id `tx_id` from its executor's result: the amounts of
+    /// an applied tx, else the zero amounts of its kind (docs/FORMATS.md, Roots).
+    pub fn receipt(&self, i: usize, tx_id: [u8; 32], result: ExecResult) -> Receipt {
+        let (status, amounts) = result;
+        let amounts = match status {
+            Status::Ok => amounts,
+            _ => Amounts::zero_of_kind(Some(self.kinds[i]).filter(|&k| k != 0)),
+        };
+        Receipt {
+            tx_id,
+            status,
+            amounts,
+        }
+    }
+
     /// What this block may write in a state with `pool_count` pools (see [`Writable`]):
     /// the Write and Credit keys of every tx that reaches execution, and the fee
     /// collector, which resolve created or found for this block.
@@ -170,9 +189,9 @@ pub fn known_from_lookups(
         .map(|(tx, &ok)| match tx.as_ref().filter(|_| ok) {
             Some(tx) => {
                 let signer = it.next()?;
-                let recipient = match tx.action {
-                    Action::Transfer(_) => it.next()?,
-                    Action::Swap(_) => None,
+                let recipient = match tx.recipient() {
+                    Some(_) => it.next()?,
+                    None => None,
                 };
                 Some((signer, recipient))
             }
@@ -216,13 +235,13 @@ pub fn resolve_known(
             None => Resolved::Rejected(Status::Malformed),
             Some(_) if !ok => Resolved::Rejected(Status::BadSignature),
             Some(tx) => {
-                let recipient = match tx.action {
-                    Action::Transfer(t) => recipient.unwrap_or_else(|| {
+                let recipient = match tx.recipient() {
+                    Some(to) => recipient.unwrap_or_else(|| {
                         state
-                            .account_index(&t.to)
+                            .account_index(&to)
                             .expect("resolve created every recipient")
                     }),
-                    Action::Swap(_) => NO_ACCOUNT,
+                    None => NO_ACCOUNT,
                 };
                 // A signer unknown before the block may be one it created.
                 match signer.or_else(|| state.account_index(&tx.signer)) {
@@ -249,6 +268,10 @@ pub fn resolve_known(
         })
         .max()
         .unwrap_or(0);
+    let kinds = checked
+        .iter()
+        .map(|tx| tx.as_ref().map_or(0, |tx| tx.action.kind()))
+        .collect();
     ResolvedBlock {
         txs,
         fee_collector,
@@ -256,6 +279,7 @@ pub fn resolve_known(
         accesses,
         unknown_signers,
         pool_id_bound,
+        kinds,
     }
 }
 

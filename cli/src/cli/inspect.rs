@@ -29,6 +29,11 @@ struct BlockInfo {
     txs: usize,
     transfers: usize,
     swaps: usize,
+    add_liquidity: usize,
+    remove_liquidity: usize,
+    routes: usize,
+    /// Routes by hop count (1 to 4 hops).
+    route_hops: [usize; txwave::tx::MAX_HOPS],
     malformed: usize,
     parent_hash: String,
     fee_collector: String,
@@ -44,7 +49,7 @@ struct StateJson {
     verify_rule: txwave::VerifyRule,
     tokens: u32,
     accounts: Vec<txwave::state::AccountJson>,
-    pools: Vec<txwave::state::Pool>,
+    pools: Vec<txwave::state::PoolJson>,
 }
 
 #[derive(Serialize)]
@@ -87,11 +92,15 @@ pub fn inspect(args: InspectArgs) -> CliResult {
                 let decoded: Vec<Option<Tx>> = b.txs().map(Tx::decode).collect();
                 let tx_ids: Vec<[u8; 32]> = b.txs().map(|t| *blake3::hash(t).as_bytes()).collect();
                 let tx_root = txwave::merkle::merkle_root(&tx_ids);
-                let (mut transfers, mut swaps) = (0, 0);
+                let (mut transfers, mut swaps, mut adds, mut removes) = (0, 0, 0, 0);
+                let mut route_hops = [0; txwave::tx::MAX_HOPS];
                 for t in decoded.iter().flatten() {
                     match t.action {
                         Action::Transfer(_) => transfers += 1,
                         Action::Swap(_) => swaps += 1,
+                        Action::AddLiquidity(_) => adds += 1,
+                        Action::RemoveLiquidity(_) => removes += 1,
+                        Action::Route(r) => route_hops[r.pools().len() - 1] += 1,
                     }
                 }
                 BlockInfo {
@@ -100,6 +109,10 @@ pub fn inspect(args: InspectArgs) -> CliResult {
                     txs: b.tx_count(),
                     transfers,
                     swaps,
+                    add_liquidity: adds,
+                    remove_liquidity: removes,
+                    routes: route_hops.iter().sum(),
+                    route_hops,
                     malformed: decoded.iter().filter(|t| t.is_none()).count(),
                     parent_hash: hex::encode(b.parent_hash),
                     fee_collector: hex::encode(b.fee_collector),
@@ -118,9 +131,28 @@ pub fn inspect(args: InspectArgs) -> CliResult {
             println!("{}: {} blocks", path.display(), infos.len());
             for i in &infos {
                 println!(
-                    "  block {} height {}: {} txs ({} transfers, {} swaps, {} malformed)",
-                    i.index, i.height, i.txs, i.transfers, i.swaps, i.malformed
+                    "  block {} height {}: {} txs ({} transfers, {} swaps, {} liquidity adds, {} removes, {} routes, {} malformed)",
+                    i.index,
+                    i.height,
+                    i.txs,
+                    i.transfers,
+                    i.swaps,
+                    i.add_liquidity,
+                    i.remove_liquidity,
+                    i.routes,
+                    i.malformed
                 );
+                if i.routes > 0 {
+                    let hops: Vec<String> = i
+                        .route_hops
+                        .iter()
+                        .enumerate()
+                        .map(|(h, n)| {
+                            format!("{} × {} hop{}", n, h + 1, if h == 0 { "" } else { "s" })
+                        })
+                        .collect();
+                    println!("    routes: {}", hops.join(", "));
+                }
                 println!("    hash {}  parent {}", i.block_hash, i.parent_hash);
                 println!(
                     "    claimed state root {}",
@@ -158,8 +190,12 @@ pub fn inspect(args: InspectArgs) -> CliResult {
         println!("  last block hash {}", hex::encode(state.last_block_hash()));
         println!("  state root      {}", dump.state_root);
         for (i, p) in dump.pools.iter().enumerate().take(20) {
+            let lp = match (p.lp_token, p.lp_supply) {
+                (Some(t), Some(s)) => format!(", LP token {t} supply {s}"),
+                _ => String::new(),
+            };
             println!(
-                "  pool {i}: tokens {}/{} fee {} bps reserves {} / {}",
+                "  pool {i}: tokens {}/{} fee {} bps reserves {} / {}{lp}",
                 p.token_a, p.token_b, p.fee_bps, p.reserve_a, p.reserve_b
             );
         }

@@ -111,7 +111,10 @@ struct ReceiptLine<'a> {
     index: usize,
     tx_id: &'a str,
     status: &'static str,
-    amount_out: u64,
+    /// The kind's amount fields: `amount_out`; `amount_in`, `amount_out`; or
+    /// `amount_a`, `amount_b`, `liquidity`.
+    #[serde(flatten)]
+    amounts: txwave::Amounts,
 }
 
 /// Set by the SIGINT handler; checked after every block.
@@ -544,7 +547,7 @@ fn process_all(
                             index,
                             tx_id: &hex::encode(r.tx_id),
                             status: r.status.name(),
-                            amount_out: r.amount_out,
+                            amounts: r.amounts,
                         };
                         serde_json::to_writer(&mut *w, &line)?;
                         w.write_all(b"\n")?;
