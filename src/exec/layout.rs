@@ -65,6 +65,9 @@ pub const SERIAL_SEGMENT_MAX_TXS: usize = 96;
 pub const TX_MAX_LOOP_ITERATIONS: usize = 433;
 /// lavapipe's limit on the loop iterations of one invocation.
 pub const LAVAPIPE_LOOP_LIMIT: usize = 65_535;
+// A serial segment's loop iterations stay a third below lavapipe's limit.
+const _: () =
+    assert!(SERIAL_SEGMENT_MAX_TXS * TX_MAX_LOOP_ITERATIONS < LAVAPIPE_LOOP_LIMIT * 2 / 3);
 /// Waves of at most this many ready txs join serial segments on a hardware adapter.
 ///
 /// A wave of k txs as its own dispatch costs one dispatch and barrier; run serially it
@@ -347,10 +350,7 @@ mod tests {
             crate::state::MINIMUM_LIQUIDITY
         );
         assert_eq!(MAX_ROUTE_HOPS, crate::tx::MAX_HOPS);
-        assert!(
-            SERIAL_SEGMENT_MAX_TXS * TX_MAX_LOOP_ITERATIONS < LAVAPIPE_LOOP_LIMIT * 2 / 3,
-            "a serial segment's loop iterations need a margin below lavapipe's limit"
-        );
+
         has(&format!(
             "const EXEC_STATUS_UNKNOWN_KIND: u32 = 0x{EXEC_STATUS_UNKNOWN_KIND:x}u;"
         ));
