@@ -13,7 +13,9 @@ use txwave::exec::layout::{SwapProbe, WideProbe};
 use txwave::exec::{reference, twin, twin_wide};
 use txwave::gpu::resident::{join, split};
 use txwave::state::{AccountJson, GenesisJson, Pool, PoolJson};
-use txwave::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
+use txwave::tx::{
+    Action, AddLiquidity, Direction, Route, RouteMode, Swap, Transfer, Tx, public_key_of,
+};
 use txwave::workload::{GenConfig, generate};
 use txwave::{Backend, Block, BlockOutcome, Engine, Error, State, Status, VerifyRule};
 
@@ -340,6 +342,36 @@ fn edge_block(state: &State) -> Block {
     b.push_tx(&transfer(ODD, 0, 1, key(R), 4, 1));
     b.push_tx(&swap(ODD, 1, 1, 9, Direction::BtoA, 1, 0));
     b.push_tx(&swap(ODD, 2, 1, 0, Direction::BtoA, 6, 0));
+    // The liquidity and route codes: a route whose first pool lacks token_in, liquidity
+    // into a pool without an LP token, and an exact-out route asking for more than the
+    // pool holds.
+    let route = |mode, token_in, amount, pools: &[u32]| {
+        Action::Route(Route::new(mode, token_in, amount, u64::MAX, pools).expect("1 to 4 pools"))
+    };
+    b.push_tx(&Tx::signed(
+        &seed(ODD),
+        3,
+        1,
+        route(RouteMode::ExactIn, 3, 1, &[0]),
+    ));
+    b.push_tx(&Tx::signed(
+        &seed(ODD),
+        4,
+        1,
+        Action::AddLiquidity(AddLiquidity {
+            pool: 2,
+            amount_a_desired: 1,
+            amount_b_desired: 1,
+            amount_a_min: 0,
+            amount_b_min: 0,
+        }),
+    ));
+    b.push_tx(&Tx::signed(
+        &seed(ODD),
+        5,
+        1,
+        route(RouteMode::ExactOut, 1, u64::MAX, &[2]),
+    ));
     // To oneself, the fee collector as signer, a new recipient, an unknown signer.
     b.push_tx(&transfer(SELF, 0, 1, key(SELF), 1, 777));
     b.push_tx(&transfer(FC, 0, 1, key(NEWCOMER), 0, 1_000));

@@ -2,9 +2,12 @@
 //! on the device across blocks.
 //!
 //! Shaders: `shaders/shared/u64.wgsl` (u64 as u32 pairs, the exact swap formula in 32-bit limbs)
-//! followed by `shaders/stages/exec.wgsl` (entry points `exec_segment` and `gather_changed`).
-//! CPU twin: [`super::twin`], which also runs a whole block through the same plan on the
-//! CPU so the plan and the kernels can be checked without a GPU.
+//! and `shaders/shared/wide.wgsl` (the exact wide arithmetic of the liquidity and route
+//! kinds: hop inputs, quotes, square roots of 128-bit products) followed by
+//! `shaders/stages/exec.wgsl` (entry points `exec_segment` and `gather_changed`, every
+//! kind). CPU twins: [`super::twin`], which also runs a whole block through the same plan
+//! on the CPU so the plan and the kernels can be checked without a GPU, and
+//! [`super::twin_wide`].
 //!
 //! # Resident state
 //! The block runs over the device-resident copy of the state that [`ResidentState`] owns
