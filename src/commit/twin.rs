@@ -350,6 +350,14 @@ mod tests {
             };
             let got = words_to_digests(&pool_leaf_hash(&words))[0];
             assert_eq!(got, *blake3::hash(&msg).as_bytes(), "case {k}");
+            // The state's own leaf of the same pool, through the resident layout.
+            let pool = Pool {
+                lp_token: Some(lp_token),
+                lp_supply,
+                ..Pool::new(token_a, token_b, fee_bps, reserve_a, reserve_b)
+            };
+            assert_eq!(pool_words(&pool), words, "case {k}");
+            assert_eq!(got, pool.leaf(), "case {k}");
         }
     }
 
