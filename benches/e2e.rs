@@ -5,8 +5,8 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use txwave::tx::Tx;
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::tx::Tx;
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{Backend, Engine, EngineConfig, SigCheck, State, VerifyRule};
 
 fn e2e(c: &mut Criterion) {
@@ -18,7 +18,7 @@ fn e2e(c: &mut Criterion) {
     // A software adapter (lavapipe) would take minutes per 100k-tx block and measure the
     // CPU twice; time it only when asked to.
     let software_ok = std::env::var("TXWAVE_BENCH_SOFTWARE_GPU").is_ok_and(|v| v == "1");
-    match txwave::gpu::GpuContext::new(None) {
+    match txwave::internal::gpu::GpuContext::new(None) {
         Ok(ctx) if !ctx.adapter.is_software() || software_ok => {
             backends.push(("gpu", Backend::Gpu))
         }

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use txwave::exec::{cpu, waves};
+use txwave::internal::exec::{cpu, waves};
 
 mod common;
 

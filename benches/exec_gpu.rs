@@ -14,15 +14,15 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use txwave::exec::gpu::GpuExecutor;
-use txwave::gpu::GpuContext;
-use txwave::gpu::resident::ResidentState;
-use txwave::gpu::tunables::GpuTunables;
-use txwave::resolve::{ResolvedBlock, resolve};
-use txwave::schedule::Schedule;
-use txwave::tx::{Block, Tx};
-use txwave::verify;
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::exec::gpu::GpuExecutor;
+use txwave::internal::gpu::GpuContext;
+use txwave::internal::gpu::resident::ResidentState;
+use txwave::internal::gpu::tunables::GpuTunables;
+use txwave::internal::resolve::{ResolvedBlock, resolve};
+use txwave::internal::schedule::Schedule;
+use txwave::internal::tx::{Block, Tx};
+use txwave::internal::verify;
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{State, VerifyRule};
 
 /// Decode, verify, resolve and schedule `block`: everything execution needs.
@@ -130,7 +130,9 @@ fn exec_gpu(c: &mut Criterion) {
                 for _ in 0..iters {
                     let mut state = pre.clone();
                     let start = Instant::now();
-                    black_box(txwave::exec::cpu::execute_in_order(&mut state, &resolved));
+                    black_box(txwave::internal::exec::cpu::execute_in_order(
+                        &mut state, &resolved,
+                    ));
                     total += start.elapsed();
                 }
                 total

@@ -24,10 +24,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use txwave::commit::gpu_merkle::GpuMerkle;
-use txwave::gpu::tunables::GpuTunables;
-use txwave::gpu::{GpuContext, GpuTimings};
-use txwave::hash::gpu::GpuHasher;
+use txwave::internal::commit::gpu_merkle::GpuMerkle;
+use txwave::internal::gpu::tunables::GpuTunables;
+use txwave::internal::gpu::{GpuContext, GpuTimings};
+use txwave::internal::hash::gpu::GpuHasher;
 
 fn sizes() -> Vec<usize> {
     std::env::var("TXWAVE_BENCH_SIZES")
@@ -72,7 +72,7 @@ fn cpu_simd_hash_many(msgs: &[&[u8]]) -> Vec<[u8; 32]> {
             let mut cvs = vec![0u8; 32 * msgs.len()];
             platform.hash_many(
                 &prefixes,
-                &txwave::hash::twin::BLAKE3_IV,
+                &txwave::internal::hash::twin::BLAKE3_IV,
                 0,
                 blake3::IncrementCounter::No,
                 0,
@@ -231,10 +231,10 @@ fn bench_hash(c: &mut Criterion) {
         let mut group = c.benchmark_group("tx_root");
         configure(&mut group, n);
         group.bench_with_input(BenchmarkId::new("cpu", n), &msgs, |b, msgs| {
-            b.iter(|| txwave::merkle::merkle_root(&cpu_simd_hash_many(black_box(msgs))))
+            b.iter(|| txwave::internal::merkle::merkle_root(&cpu_simd_hash_many(black_box(msgs))))
         });
         if let Some(g) = &gpu {
-            let want = txwave::merkle::merkle_root(&reference);
+            let want = txwave::internal::merkle::merkle_root(&reference);
             let (root, _) = g
                 .merkle
                 .root_of_messages(&g.ctx, &g.hasher, &msgs)
@@ -258,13 +258,13 @@ fn bench_hash(c: &mut Criterion) {
     let mut group = c.benchmark_group("merkle");
     configure(&mut group, n);
     group.bench_with_input(BenchmarkId::new("cpu", n), &leaves, |b, leaves| {
-        b.iter(|| txwave::merkle::merkle_root(black_box(leaves)))
+        b.iter(|| txwave::internal::merkle::merkle_root(black_box(leaves)))
     });
     if let Some(g) = &gpu {
         let (root, t) = g.merkle.merkle_root(&g.ctx, &leaves).expect("GPU root");
         assert_eq!(
             root,
-            txwave::merkle::merkle_root(&leaves),
+            txwave::internal::merkle::merkle_root(&leaves),
             "GPU Merkle root is wrong"
         );
         print_breakdown("merkle", n, &t);

@@ -11,13 +11,17 @@ mod common;
 fn bench(c: &mut Criterion) {
     for (name, cfg) in common::workloads() {
         let p = common::prepare(name, &cfg);
-        let rebuilt = txwave::schedule::Schedule::build(&p.resolved, p.state.account_count());
+        let rebuilt =
+            txwave::internal::schedule::Schedule::build(&p.resolved, p.state.account_count());
         assert_eq!(rebuilt, p.schedule, "{name}: scheduling is deterministic");
         let mut group = c.benchmark_group(format!("schedule/{}", p.name));
         group.throughput(Throughput::Elements(p.resolved.txs.len() as u64));
         group.bench_function(BenchmarkId::new("cpu", p.resolved.txs.len()), |b| {
             b.iter(|| {
-                txwave::schedule::Schedule::build(black_box(&p.resolved), p.state.account_count())
+                txwave::internal::schedule::Schedule::build(
+                    black_box(&p.resolved),
+                    p.state.account_count(),
+                )
             })
         });
         group.finish();

@@ -30,11 +30,11 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rand_distr::{Distribution, Zipf};
 use rayon::prelude::*;
-use txwave::gpu::GpuContext;
-use txwave::verify::batch::{Search, Zip215Options, verify_zip215};
-use txwave::verify::cache::KeyCache;
-use txwave::verify::cpu::verify_signatures_cached;
-use txwave::verify::gpu::GpuVerifier;
+use txwave::internal::gpu::GpuContext;
+use txwave::internal::verify::batch::{Search, Zip215Options, verify_zip215};
+use txwave::internal::verify::cache::KeyCache;
+use txwave::internal::verify::cpu::verify_signatures_cached;
+use txwave::internal::verify::gpu::GpuVerifier;
 use txwave::{SigCheck, VerifyRule};
 
 /// Signatures per CPU comparison set.
@@ -158,7 +158,7 @@ fn zebra_batches_then_singles(items: &[SigCheck<'_>], size: usize) -> usize {
             }
             chunk
                 .iter()
-                .filter(|it| txwave::verify::cpu::verify_zip215_one(it))
+                .filter(|it| txwave::internal::verify::cpu::verify_zip215_one(it))
                 .count()
         })
         .sum()
@@ -290,7 +290,10 @@ fn bench(c: &mut Criterion) {
                     "cpu" => {
                         group.bench_with_input(id, items, |b, items| {
                             b.iter(|| {
-                                txwave::verify::cpu::verify_signatures(black_box(items), rule)
+                                txwave::internal::verify::cpu::verify_signatures(
+                                    black_box(items),
+                                    rule,
+                                )
                             })
                         });
                     }

@@ -15,11 +15,13 @@ fn main() {
         for _ in 0..40 {
             let mut s1 = p.state.clone();
             let t = Instant::now();
-            pool.install(|| txwave::exec::cpu::execute_in_order(&mut s1, &p.resolved));
+            pool.install(|| txwave::internal::exec::cpu::execute_in_order(&mut s1, &p.resolved));
             a.push(t.elapsed().as_secs_f64() * 1e3);
             let mut s2 = p.state.clone();
             let t = Instant::now();
-            pool.install(|| txwave::exec::waves::execute_waves(&mut s2, &p.resolved, &p.schedule));
+            pool.install(|| {
+                txwave::internal::exec::waves::execute_waves(&mut s2, &p.resolved, &p.schedule)
+            });
             b.push(t.elapsed().as_secs_f64() * 1e3);
         }
         a.sort_by(|x, y| x.partial_cmp(y).unwrap());

@@ -320,7 +320,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Some(rates) = engine.rates().get(txwave::split::Stage::VerifyStrict) {
+    if let Some(rates) = engine
+        .rates()
+        .get(txwave::internal::split::Stage::VerifyStrict)
+    {
         println!("rates ({:?}): {rates:?}", engine.rates().source());
     }
     let per_thread_rate = args.offered.map(|r| r / args.threads as f64);

@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use txwave::workload::{GenConfig, Generated, generate};
+use txwave::internal::workload::{GenConfig, Generated, generate};
 use txwave::{
     Backend, Engine, EngineConfig, LogReader, State, StreamOptions, StreamSummary, VerifyRule,
 };
@@ -31,7 +31,7 @@ fn raw_verify(engine: &Engine, g: &Generated) -> Result<(usize, f64), txwave::Er
     let mut sigs = 0usize;
     for b in &g.blocks {
         let decoded: Vec<Option<txwave::Tx>> = b.txs().map(txwave::Tx::decode).collect();
-        let (checks, _) = txwave::verify::block_checks(b, &decoded);
+        let (checks, _) = txwave::internal::verify::block_checks(b, &decoded);
         sigs += checks.len();
         let ok = engine.verify_signatures(&checks, VerifyRule::Zip215)?;
         std::hint::black_box(ok);

@@ -128,7 +128,10 @@ impl Levels {
 
 impl Schedule {
     /// ASAP layering of a resolved block. `account_count` bounds the account indices
-    /// (every index in `block` is below it).
+    /// (every index in `block` is below it). Internal: a block's schedule reaches callers
+    /// in [`crate::BlockOutcome::schedule`]; callers with their own transactions use
+    /// [`crate::waves::WaveSchedule`].
+    #[doc(hidden)]
     pub fn build(block: &ResolvedBlock, account_count: usize) -> Schedule {
         // Account indices, and so every base below, fit u32 (`NO_ACCOUNT` is u32::MAX).
         let unknown_base = account_count as u32;

@@ -540,6 +540,7 @@ impl State {
     }
     /// This value's identity and edit count: equal to an earlier reading exactly when no
     /// existing value changed since, on this very object (see [`SyncTag`]).
+    #[doc(hidden)]
     pub fn sync_tag(&self) -> SyncTag {
         SyncTag {
             identity: self.sync.id,

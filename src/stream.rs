@@ -144,15 +144,29 @@ impl Engine {
     /// after it has reached it.
     ///
     /// ```
-    /// use txwave::{Engine, EngineConfig, LogReader, StreamOptions};
-    /// use txwave::workload::{generate, GenConfig};
-    /// let g = generate(&GenConfig { blocks: 3, txs_per_block: 50, accounts: 20, ..Default::default() }, |_, _| {})?;
-    /// let engine = Engine::new(EngineConfig { backend: txwave::Backend::Cpu, ..Default::default() })?;
-    /// let mut state = txwave::State::from_genesis(&g.genesis)?;
-    /// let log = g.block_log();
+    /// use txwave::{Action, Backend, Block, Engine, EngineConfig, LogReader, State};
+    /// use txwave::{StreamOptions, Transfer, Tx};
+    /// // One funded account (its key derived from the seed [1; 32]) sends to another.
+    /// let alice = Tx::signed(&[1; 32], 0, 0, Action::Transfer(Transfer { to: [0; 32], token: 0, amount: 0 })).signer;
+    /// let genesis = format!(r#"{{"verify_rule": "strict", "tokens": 1,
+    ///     "accounts": [{{"pubkey": "{}", "nonce": 0, "balances": [100]}}], "pools": []}}"#,
+    ///     alice.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    /// let mut state = State::from_genesis_json(&genesis)?;
+    /// let mut log = Vec::new();
+    /// let mut parent = [0; 32];
+    /// let mut expected = state.clone();
+    /// for (height, nonce) in [(1, 0), (2, 1), (3, 2)] {
+    ///     let mut block = Block::new(height, parent, [9; 32], [0; 32]);
+    ///     let pay = Transfer { to: [7; 32], token: 0, amount: 10 };
+    ///     block.push_tx_bytes(&Tx::signed(&[1; 32], nonce, 1, Action::Transfer(pay)).encode())?;
+    ///     let engine = Engine::new(EngineConfig { backend: Backend::Cpu, ..Default::default() })?;
+    ///     parent = engine.process_block(&mut expected, &block)?.block_hash;
+    ///     log.extend_from_slice(&block.encode());
+    /// }
+    /// let engine = Engine::new(EngineConfig { backend: Backend::Cpu, ..Default::default() })?;
     /// let summary = engine.process_stream(&mut state, LogReader::new(&log[..]), &StreamOptions::default())?;
     /// assert_eq!(summary.blocks, 3);
-    /// assert_eq!(summary.state_root, Some(g.final_state.state_root()));
+    /// assert_eq!(summary.state_root, Some(expected.state_root()));
     /// # Ok::<(), txwave::Error>(())
     /// ```
     pub fn process_stream<I>(

@@ -5,9 +5,9 @@
 
 mod common;
 
-use txwave::exec::reference;
-use txwave::state::{AccountJson, GenesisJson, PoolJson};
-use txwave::tx::{
+use txwave::internal::exec::reference;
+use txwave::internal::state::{AccountJson, GenesisJson, PoolJson};
+use txwave::internal::tx::{
     Action, AddLiquidity, KIND_ROUTE, MAX_HOPS, RemoveLiquidity, Route, RouteMode, Swap, Transfer,
     Tx, public_key_of,
 };
@@ -307,12 +307,20 @@ fn a_route_equals_its_hops_as_swaps() {
     };
     let first = apply(
         &mut by_swaps,
-        &[tx(1, 0, swap(0, txwave::tx::Direction::AtoB, amount))],
+        &[tx(
+            1,
+            0,
+            swap(0, txwave::internal::tx::Direction::AtoB, amount),
+        )],
     );
     let mid = first.receipts[0].amount_out();
     let second = apply(
         &mut by_swaps,
-        &[tx(1, 1, swap(1, txwave::tx::Direction::AtoB, mid))],
+        &[tx(
+            1,
+            1,
+            swap(1, txwave::internal::tx::Direction::AtoB, mid),
+        )],
     );
     let out = second.receipts[0].amount_out();
     assert_eq!(amounts, routed(amount, out));

@@ -10,10 +10,10 @@ mod common;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use txwave::exec::{ExecResult, reference, twin};
-use txwave::schedule::Schedule;
-use txwave::state::{AccountJson, GenesisJson, PoolJson};
-use txwave::tx::{
+use txwave::internal::exec::{ExecResult, reference, twin};
+use txwave::internal::schedule::Schedule;
+use txwave::internal::state::{AccountJson, GenesisJson, PoolJson};
+use txwave::internal::tx::{
     Action, AddLiquidity, Direction, RemoveLiquidity, Route, RouteMode, Swap, Transfer, Tx,
     public_key_of,
 };
@@ -208,13 +208,13 @@ fn twin_block(
     max_parallel: usize,
 ) -> Vec<ExecResult> {
     let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
-    let (checks, check_of) = txwave::verify::block_checks(block, &decoded);
+    let (checks, check_of) = txwave::internal::verify::block_checks(block, &decoded);
     let verdicts = checks
         .iter()
-        .map(txwave::verify::cpu::verify_zip215_one)
+        .map(txwave::internal::verify::cpu::verify_zip215_one)
         .collect();
-    let sig_ok = txwave::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
-    let resolved = txwave::resolve::resolve(state, block, &decoded, &sig_ok);
+    let sig_ok = txwave::internal::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
+    let resolved = txwave::internal::resolve::resolve(state, block, &decoded, &sig_ok);
     let sched = Schedule::build(&resolved, state.account_count());
     twin::execute_block(state, &resolved, &sched, serial_wave_max, max_parallel)
         .expect("valid plan")
@@ -268,7 +268,7 @@ fn gpu_matches_reference(engine: &Engine, state: &mut State, blocks: &[Block]) {
         let got = engine.process_block(state, block).expect("GPU engine");
         assert_eq!(
             got.devices.execute,
-            txwave::engine::Device::Gpu,
+            txwave::internal::engine::Device::Gpu,
             "block {h}: {:?}",
             got.fallbacks
         );
@@ -395,7 +395,7 @@ fn gpu_runs_serial_segments_of_four_hop_exact_out_routes() {
     };
     let state = State::from_genesis(&g).expect("valid genesis");
     let mut block = Block::new(1, state.last_block_hash(), pk(FEE_COLLECTOR), [0; 32]);
-    let count = 3 * txwave::exec::layout::SERIAL_SEGMENT_MAX_TXS;
+    let count = 3 * txwave::internal::exec::layout::SERIAL_SEGMENT_MAX_TXS;
     for nonce in 0..count as u64 {
         let want_out = (1 << 48) + nonce * 1_000_003;
         let r = Route::new(RouteMode::ExactOut, 1, want_out, u64::MAX, &[0, 1, 2, 3])

@@ -4,9 +4,9 @@
 
 mod common;
 
-use txwave::engine::Device;
-use txwave::gpu::tunables::{GpuTunables, Kernel};
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::engine::Device;
+use txwave::internal::gpu::tunables::{GpuTunables, Kernel};
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{Backend, Engine, EngineConfig, Error, State};
 
 /// The genesis state and blocks of `cfg`.
@@ -151,7 +151,8 @@ fn auto_falls_back_to_the_cpu_for_the_failed_stage() {
     assert_eq!(auto.backend(), Backend::Gpu);
     let (genesis, blocks) = dataset();
     let mut reference = genesis.clone();
-    let expected = txwave::exec::reference::execute_block(&mut reference, &blocks[0]).unwrap();
+    let expected =
+        txwave::internal::exec::reference::execute_block(&mut reference, &blocks[0]).unwrap();
     let mut state = genesis;
     auto.gpu_context().unwrap().inject_fault();
     let out = auto.process_block(&mut state, &blocks[0]).unwrap();
@@ -169,7 +170,7 @@ fn auto_falls_back_to_the_cpu_for_the_failed_stage() {
 
 #[test]
 fn auto_passes_over_software_adapters_unless_named() {
-    let Some(ctx) = txwave::gpu::test_context() else {
+    let Some(ctx) = txwave::internal::gpu::test_context() else {
         return;
     };
     let auto = Engine::new(EngineConfig::default()).unwrap();
@@ -212,11 +213,12 @@ fn gpu_account_leaves_of_one_two_and_three_chunks() {
 
 #[test]
 fn gpu_account_lookups_match_the_state_index() {
-    let Some(ctx) = txwave::gpu::test_context() else {
+    let Some(ctx) = txwave::internal::gpu::test_context() else {
         return;
     };
-    let resident = txwave::gpu::resident::ResidentState::new(&ctx);
-    let resolver = txwave::resolve::gpu::GpuResolver::new(&ctx, &Default::default()).unwrap();
+    let resident = txwave::internal::gpu::resident::ResidentState::new(&ctx);
+    let resolver =
+        txwave::internal::resolve::gpu::GpuResolver::new(&ctx, &Default::default()).unwrap();
     let g = generate(&GenConfig::sized(3000, 16, 1, 10, 1), |_, _| {}).unwrap();
     let state = State::from_genesis(&g.genesis).unwrap();
     // Every account, then keys no account has (one differs from a real key in one bit).

@@ -8,22 +8,22 @@ mod common;
 
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
-use txwave::engine::Device;
-use txwave::exec::layout::{SwapProbe, WideProbe};
-use txwave::exec::{reference, twin, twin_wide};
-use txwave::gpu::resident::{join, split};
-use txwave::state::{AccountJson, GenesisJson, Pool, PoolJson};
-use txwave::tx::{
+use txwave::internal::engine::Device;
+use txwave::internal::exec::layout::{SwapProbe, WideProbe};
+use txwave::internal::exec::{reference, twin, twin_wide};
+use txwave::internal::gpu::resident::{join, split};
+use txwave::internal::state::{AccountJson, GenesisJson, Pool, PoolJson};
+use txwave::internal::tx::{
     Action, AddLiquidity, Direction, Route, RouteMode, Swap, Transfer, Tx, public_key_of,
 };
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{Backend, Block, BlockOutcome, Engine, Error, State, Status, VerifyRule};
 
 /// A GPU engine of `backend`, the `hot_pool_30` workload, and the engine's and the
 /// reference's states after its first block (checked equal).
 fn after_first_block(
     backend: Backend,
-) -> Option<(Engine, txwave::workload::Generated, State, State)> {
+) -> Option<(Engine, txwave::internal::workload::Generated, State, State)> {
     let engine = match backend {
         Backend::Auto => common::auto_engine_cpu_verify()?,
         _ => common::gpu_engine(backend)?,
@@ -116,8 +116,8 @@ fn workloads_match_the_reference_with_state_resident_across_blocks() {
         // 0: every wave its own dispatch; both defaults; everything serial.
         for serial_wave_max in [
             0,
-            txwave::exec::layout::DEFAULT_SERIAL_WAVE_MAX,
-            txwave::exec::layout::SOFTWARE_SERIAL_WAVE_MAX,
+            txwave::internal::exec::layout::DEFAULT_SERIAL_WAVE_MAX,
+            txwave::internal::exec::layout::SOFTWARE_SERIAL_WAVE_MAX,
             usize::MAX,
         ] {
             engine
@@ -321,7 +321,8 @@ fn edge_block(state: &State) -> Block {
         1,
     ));
     // Slippage at the exact boundary on two identical fresh pools.
-    let out = txwave::exec::swap_out(1_000_000_000, 1_000_000_000_000, 3_000_000_000_007, 25);
+    let out =
+        txwave::internal::exec::swap_out(1_000_000_000, 1_000_000_000_000, 3_000_000_000_007, 25);
     b.push_tx(&swap(EXACT, 0, 1, 2, Direction::AtoB, 1_000_000_000, out));
     b.push_tx(&swap(
         OVER,
@@ -579,10 +580,10 @@ fn oracle(p: &SwapProbe) -> u64 {
 
 #[test]
 fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
-    let Some(ctx) = txwave::gpu::test_context() else {
+    let Some(ctx) = txwave::internal::gpu::test_context() else {
         return;
     };
-    let edges = txwave::exec::twin::LIMB_EDGES;
+    let edges = txwave::internal::exec::twin::LIMB_EDGES;
     let mut probes = Vec::new();
     for &amount in &edges {
         for &r_in in edges.iter().filter(|&&r| r >= 1) {
@@ -612,7 +613,8 @@ fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
             pad0: 0,
         });
     }
-    let got = txwave::exec::gpu::swap_out_probe_on_gpu(&ctx, &probes).expect("probe runs");
+    let got =
+        txwave::internal::exec::gpu::swap_out_probe_on_gpu(&ctx, &probes).expect("probe runs");
     assert_eq!(got.len(), probes.len());
     for (i, (p, &(q, m))) in probes.iter().zip(&got).enumerate() {
         let (tq, tm) = twin::swap_out_probe(p);
@@ -638,11 +640,11 @@ fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
 /// under lavapipe's per-invocation loop limit.
 #[test]
 fn shader_wide_arithmetic_matches_twin_and_big_integer_oracle() {
-    let Some(ctx) = txwave::gpu::test_context() else {
+    let Some(ctx) = txwave::internal::gpu::test_context() else {
         return;
     };
     let e18: u64 = 1_000_000_000_000_000_000;
-    let mut ops: Vec<u64> = txwave::exec::twin::LIMB_EDGES.to_vec();
+    let mut ops: Vec<u64> = txwave::internal::exec::twin::LIMB_EDGES.to_vec();
     ops.extend([3, 1_000, e18, 5 * e18, 10 * e18, u64::MAX / 3]);
     let probe = |x: u64, a: u64, b: u64, fee_bps: u32| WideProbe {
         x: split(x),
@@ -674,7 +676,7 @@ fn shader_wide_arithmetic_matches_twin_and_big_integer_oracle() {
             rng.gen_range(0..10_000),
         ));
     }
-    let got = txwave::exec::gpu::wide_probe_on_gpu(&ctx, &probes).expect("probe runs");
+    let got = txwave::internal::exec::gpu::wide_probe_on_gpu(&ctx, &probes).expect("probe runs");
     assert_eq!(got.len(), probes.len());
     let big = |v: [u32; 2]| BigUint::from(join(v));
     // A big integer as (low word, high word, over): saturated at 2^64 − 1.
@@ -726,7 +728,7 @@ fn shipped_defi_small_dataset_matches() {
     let blocks = Block::decode_log(&log).expect("block log decodes");
     for serial_wave_max in [
         0,
-        txwave::exec::layout::SOFTWARE_SERIAL_WAVE_MAX,
+        txwave::internal::exec::layout::SOFTWARE_SERIAL_WAVE_MAX,
         usize::MAX,
     ] {
         engine
@@ -754,11 +756,11 @@ fn shipped_defi_small_dataset_matches() {
 /// the twin, and the plan's results turn it into an internal error.
 #[test]
 fn unknown_kind_status_only_at_injected_kinds_on_the_device_and_the_twin() {
-    use txwave::exec::layout::{
+    use txwave::internal::exec::layout::{
         EXEC_STATUS_UNKNOWN_KIND, RECEIPT_WORDS, SEGMENT_PARALLEL, SEGMENT_SERIAL, TX_KIND_SWAP,
         TX_KIND_TRANSFER,
     };
-    use txwave::exec::plan::BlockPlan;
+    use txwave::internal::exec::plan::BlockPlan;
     let Some(engine) = common::gpu_engine(Backend::Gpu) else {
         return;
     };
@@ -770,17 +772,17 @@ fn unknown_kind_status_only_at_injected_kinds_on_the_device_and_the_twin() {
     let (g, mut state) = common::dataset(&workload("hot_pool_30"));
     let block = &g.blocks[0];
     let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
-    let (checks, check_of) = txwave::verify::block_checks(block, &decoded);
-    let verdicts = txwave::verify::cpu::verify_signatures(&checks, state.verify_rule());
-    let sig_ok = txwave::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
-    let resolved = txwave::resolve::resolve(&mut state, block, &decoded, &sig_ok);
-    let sched = txwave::schedule::Schedule::build(&resolved, state.account_count());
+    let (checks, check_of) = txwave::internal::verify::block_checks(block, &decoded);
+    let verdicts = txwave::internal::verify::cpu::verify_signatures(&checks, state.verify_rule());
+    let sig_ok = txwave::internal::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
+    let resolved = txwave::internal::resolve::resolve(&mut state, block, &decoded, &sig_ok);
+    let sched = txwave::internal::schedule::Schedule::build(&resolved, state.account_count());
     let plan = BlockPlan::build(
         &resolved,
         &sched,
         state.account_count(),
         state.pools().len(),
-        txwave::exec::layout::DEFAULT_SERIAL_WAVE_MAX,
+        txwave::internal::exec::layout::DEFAULT_SERIAL_WAVE_MAX,
         usize::MAX,
     )
     .expect("valid plan");

@@ -4,11 +4,11 @@
 mod common;
 
 use proptest::prelude::*;
-use txwave::tx::{
+use txwave::internal::tx::{
     ADD_LIQUIDITY_LEN, Action, Direction, REMOVE_LIQUIDITY_LEN, ROUTE_BASE_LEN, SWAP_LEN, Swap,
     TRANSFER_LEN, Transfer, Tx,
 };
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{Block, Error, State};
 
 fn arb_action() -> impl Strategy<Value = Action> {
@@ -164,9 +164,10 @@ fn rejected_blocks_leave_the_state_unchanged() {
     // Wrong claimed root: every tx executes, then the block is rolled back.
     let mut wrong_root = blocks[1].clone();
     wrong_root.claimed_state_root[5] ^= 1;
-    let reference = txwave::exec::reference::execute_block(&mut after_first.clone(), &blocks[1])
-        .unwrap()
-        .state_root;
+    let reference =
+        txwave::internal::exec::reference::execute_block(&mut after_first.clone(), &blocks[1])
+            .unwrap()
+            .state_root;
     match engine.process_block(&mut state, &wrong_root) {
         Err(Error::StateRootMismatch {
             height: 2,
@@ -216,7 +217,8 @@ fn rejected_blocks_leave_the_state_unchanged() {
 
     // The intact block still applies afterwards and matches the reference.
     let mut reference = after_first.clone();
-    let expected = txwave::exec::reference::execute_block(&mut reference, &blocks[1]).unwrap();
+    let expected =
+        txwave::internal::exec::reference::execute_block(&mut reference, &blocks[1]).unwrap();
     let got = engine.process_block(&mut state, &blocks[1]).unwrap();
     assert_eq!(got.state_root, expected.state_root);
     assert_eq!(state, reference);

@@ -22,12 +22,12 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha512};
-use txwave::gpu::GpuContext;
-use txwave::gpu::tunables::{GpuTunables, VerifyShape, VerifyVariant};
-use txwave::verify::cpu::{verify_strict_one, verify_zip215_one};
-use txwave::verify::gpu::{GpuVerifier, pack};
-use txwave::verify::layout::rule_code;
-use txwave::verify::twin;
+use txwave::internal::gpu::GpuContext;
+use txwave::internal::gpu::tunables::{GpuTunables, VerifyShape, VerifyVariant};
+use txwave::internal::verify::cpu::{verify_strict_one, verify_zip215_one};
+use txwave::internal::verify::gpu::{GpuVerifier, pack};
+use txwave::internal::verify::layout::rule_code;
+use txwave::internal::verify::twin;
 use txwave::{SigCheck, VerifyRule};
 
 const RULES: [VerifyRule; 2] = [VerifyRule::Strict, VerifyRule::Zip215];
@@ -72,7 +72,7 @@ fn oracle(rule: VerifyRule, c: &Case) -> bool {
 fn gpu() -> Option<&'static (GpuContext, GpuVerifier)> {
     static GPU: OnceLock<Option<(GpuContext, GpuVerifier)>> = OnceLock::new();
     GPU.get_or_init(|| {
-        let ctx = txwave::gpu::test_context()?;
+        let ctx = txwave::internal::gpu::test_context()?;
         let verifier = GpuVerifier::new(&ctx, VerifyVariant::default())
             .expect("the verifier pipeline compiles");
         eprintln!(

@@ -4,11 +4,11 @@
 use rand::{Rng, SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use txwave::Error;
-use txwave::gpu::pool::BatchLimits;
-use txwave::gpu::test_context;
-use txwave::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
-use txwave::hash::gpu::{GpuHasher, plan_sub_batches};
-use txwave::hash::twin;
+use txwave::internal::gpu::pool::BatchLimits;
+use txwave::internal::gpu::test_context;
+use txwave::internal::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, GpuTunables};
+use txwave::internal::hash::gpu::{GpuHasher, plan_sub_batches};
+use txwave::internal::hash::twin;
 
 /// `hash` entries of BLAKE3-team/BLAKE3 `test_vectors/test_vectors.json` at commit
 /// 77b257eee7da, read from tests/vectors (see its README). Input byte i is i % 251;
@@ -41,7 +41,7 @@ fn expect_vectors(vectors: &[(usize, Vec<u8>, [u8; 32])], got: &[[u8; 32]]) {
 }
 
 /// The test adapter and a hasher on it at the default workgroup size.
-fn gpu_hasher() -> Option<(txwave::gpu::GpuContext, GpuHasher)> {
+fn gpu_hasher() -> Option<(txwave::internal::gpu::GpuContext, GpuHasher)> {
     let ctx = test_context()?;
     let hasher = GpuHasher::new(&ctx, &GpuTunables::default()).expect("pipelines compile");
     Some((ctx, hasher))
@@ -188,7 +188,7 @@ fn gpu_splits_batches_over_binding_and_dispatch_limits() {
     assert!(matches!(
         hasher.hash_many(&ctx, &[&big]),
         Err(Error::Gpu {
-            kind: txwave::error::GpuErrorKind::LimitExceeded,
+            kind: txwave::internal::error::GpuErrorKind::LimitExceeded,
             ..
         })
     ));

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{Backend, Engine, EngineConfig, State, VerifyRule};
 
 fn files_under(dir: &Path) -> Vec<String> {
@@ -54,7 +54,7 @@ fn an_engine_ignores_every_variable_the_command_line_reads() {
     let plain_thresholds = plain.auto_thresholds().describe();
     let plain_roots = run(&plain);
     drop(plain);
-    let gpu_before = txwave::gpu::test_context().map(|c| c.adapter.name.clone());
+    let gpu_before = txwave::internal::gpu::test_context().map(|c| c.adapter.name.clone());
 
     let home = tempfile::tempdir().unwrap();
     let config_dir = home.path().join("config");
@@ -98,7 +98,7 @@ fn an_engine_ignores_every_variable_the_command_line_reads() {
     assert_eq!(run(&engine), plain_roots);
 
     // With a device: TXWAVE_ADAPTER and WGPU_BACKEND=gl would leave no adapter at all.
-    let gpu_after = txwave::gpu::test_context().map(|c| c.adapter.name.clone());
+    let gpu_after = txwave::internal::gpu::test_context().map(|c| c.adapter.name.clone());
     assert_eq!(gpu_after, gpu_before);
     if gpu_after.is_some() {
         let gpu = Engine::new(EngineConfig {

@@ -4,9 +4,9 @@
 
 mod common;
 
-use txwave::engine::PanicPoint;
-use txwave::tx::{BLOCK_HEADER_LEN, MAX_BLOCK_TXS};
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::engine::PanicPoint;
+use txwave::internal::tx::{BLOCK_HEADER_LEN, MAX_BLOCK_TXS};
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{
     Backend, Block, DecodeLimits, Engine, EngineConfig, Error, LogReader, State, StreamOptions,
 };
@@ -301,7 +301,7 @@ fn a_service_batch_whose_verification_panicked_is_answered_with_an_internal_erro
 
 #[test]
 fn genesis_and_snapshot_sizes_are_bounded_and_named() {
-    let pk = hex::encode(txwave::tx::public_key_of(&[1; 32]));
+    let pk = hex::encode(txwave::internal::tx::public_key_of(&[1; 32]));
     // tokens: the largest JSON value, refused before any per-token allocation.
     let g = format!(
         r#"{{"verify_rule":"strict","tokens":4294967295,"accounts":[{{"pubkey":"{pk}","nonce":0,"balances":[1]}}],"pools":[]}}"#

@@ -1,17 +1,17 @@
-//! GPU Merkle roots against `txwave::merkle::merkle_root` and the CPU twin, and the
+//! GPU Merkle roots against `txwave::internal::merkle::merkle_root` and the CPU twin, and the
 //! hash-then-reduce path against hashing and reducing on the CPU. GPU tests skip without
 //! an adapter unless `TXWAVE_REQUIRE_GPU=1`.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use txwave::Error;
-use txwave::commit::gpu_merkle::GpuMerkle;
-use txwave::commit::twin;
-use txwave::gpu::pool::BatchLimits;
-use txwave::gpu::test_context;
-use txwave::gpu::tunables::GpuTunables;
-use txwave::hash::gpu::GpuHasher;
-use txwave::merkle::merkle_root;
+use txwave::internal::commit::gpu_merkle::GpuMerkle;
+use txwave::internal::commit::twin;
+use txwave::internal::gpu::pool::BatchLimits;
+use txwave::internal::gpu::test_context;
+use txwave::internal::gpu::tunables::GpuTunables;
+use txwave::internal::hash::gpu::GpuHasher;
+use txwave::internal::merkle::merkle_root;
 
 fn leaves(n: u32) -> Vec<[u8; 32]> {
     (0..n)

@@ -4,8 +4,8 @@
 
 mod common;
 
-use txwave::exec::reference;
-use txwave::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
+use txwave::internal::exec::reference;
+use txwave::internal::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
 use txwave::{Block, Error, State, Status};
 
 const ALICE: [u8; 32] = [1; 32];

@@ -9,11 +9,11 @@
 
 mod common;
 
-use txwave::exec::reference;
-use txwave::schedule::NO_WAVE;
-use txwave::state::{AccountJson, GenesisJson, Pool, PoolJson};
-use txwave::tx::{Action, Direction, Swap, Transfer, public_key_of};
-use txwave::verify::VerifyRule;
+use txwave::internal::exec::reference;
+use txwave::internal::schedule::NO_WAVE;
+use txwave::internal::state::{AccountJson, GenesisJson, Pool, PoolJson};
+use txwave::internal::tx::{Action, Direction, Swap, Transfer, public_key_of};
+use txwave::internal::verify::VerifyRule;
 use txwave::{Block, BlockOutcome, State, Status, Tx};
 
 /// Key seed of a named party.

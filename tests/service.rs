@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signer, SigningKey};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use txwave::engine::Device;
-use txwave::split::{DeviceRates, Stage};
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::engine::Device;
+use txwave::internal::split::{DeviceRates, Stage};
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{
     Backend, Engine, EngineConfig, Error, OwnedSigCheck, ServiceOptions, State, VerifyHandle,
     VerifyRule, VerifyService,
@@ -399,7 +399,7 @@ fn even_rates(engine: &Engine) {
 #[test]
 fn gpu_split_service_blocks_and_a_forced_gpu_error() {
     with_timeout(Duration::from_secs(900), || {
-        let Some(ctx) = txwave::gpu::test_context() else {
+        let Some(ctx) = txwave::internal::gpu::test_context() else {
             return;
         };
         let engine = Arc::new(

@@ -2,12 +2,12 @@
 //! capabilities (core WGSL: no 64-bit integers, no subgroups), and every file in
 //! `shaders/` is either part of a compiled module or at least valid on its own. Needs no GPU.
 //!
-//! The modules are the shader table's (`txwave::gpu::shaders::SHADERS`), the one list
+//! The modules are the shader table's (`txwave::internal::gpu::shaders::SHADERS`), the one list
 //! every stage constructor also reads.
 
 use std::path::{Path, PathBuf};
 
-use txwave::gpu::shaders::{self, SHADERS};
+use txwave::internal::gpu::shaders::{self, SHADERS};
 
 fn compiled_modules() -> Vec<(&'static str, String)> {
     SHADERS.iter().map(|m| (m.name, m.source())).collect()

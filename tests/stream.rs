@@ -8,7 +8,7 @@ mod common;
 use std::ops::ControlFlow;
 
 use proptest::prelude::*;
-use txwave::workload::{FailureShares, GenConfig, generate};
+use txwave::internal::workload::{FailureShares, GenConfig, generate};
 use txwave::{
     Backend, Block, BlockOutcome, Engine, EngineConfig, LogReader, State, StreamOptions, VerifyRule,
 };
@@ -297,7 +297,7 @@ fn callback_stop_and_zero_depth() {
 
 #[test]
 fn gpu_stream_equals_block_by_block() {
-    let Some(ctx) = txwave::gpu::test_context() else {
+    let Some(ctx) = txwave::internal::gpu::test_context() else {
         return;
     };
     let engine = Engine::new(EngineConfig {

@@ -8,7 +8,7 @@
 mod common;
 
 use serde_json::Value;
-use txwave::verify::cpu::{verify_strict_one, verify_zip215_one};
+use txwave::internal::verify::cpu::{verify_strict_one, verify_zip215_one};
 use txwave::{SigCheck, VerifyRule};
 
 fn vectors(name: &str) -> Value {

@@ -17,7 +17,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
-use txwave::verify::batch::DecodedSet;
+use txwave::internal::verify::batch::DecodedSet;
 use txwave::{SigCheck, VerifyRule};
 
 /// `n` valid signatures from 100 keys (a few signers sign many times).

@@ -10,8 +10,8 @@ use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::{Signer, SigningKey};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use txwave::verify::cache::{DecodedKey, KeyCache};
-use txwave::verify::cpu::verify_signatures_cached;
+use txwave::internal::verify::cache::{DecodedKey, KeyCache};
+use txwave::internal::verify::cpu::verify_signatures_cached;
 use txwave::{Backend, Engine, EngineConfig, SigCheck, VerifyRule};
 
 fn signed(n: usize, keys: usize, seed: u64) -> Vec<Input> {
@@ -217,7 +217,7 @@ fn the_cache_remembers_the_recent_share_of_invalid_signatures() {
         assert!(ok.iter().all(|&v| v));
     }
     let (bad, checked) = cache.invalid_share();
-    assert_eq!(checked, txwave::verify::cache::RECENT_WINDOW);
+    assert_eq!(checked, txwave::internal::verify::cache::RECENT_WINDOW);
     assert!(bad < 100 && bad > 0, "{bad} of {checked}");
     // A cache that caches nothing remembers nothing.
     let none = KeyCache::new(0);
@@ -264,7 +264,7 @@ fn a_warmed_cache_answers_every_lookup_and_keeps_its_bound() {
 #[test]
 fn an_engine_warms_its_cache_from_the_state_and_the_roots_do_not_change() {
     use txwave::State;
-    use txwave::workload::{GenConfig, generate};
+    use txwave::internal::workload::{GenConfig, generate};
     let g = generate(&GenConfig::sized(500, 4, 3, 400, 15), |_, _| {}).unwrap();
     let run = |warm: bool| {
         let engine = Engine::new(EngineConfig {

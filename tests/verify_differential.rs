@@ -12,9 +12,9 @@ mod adversarial;
 
 use adversarial::{Input, corpus, dalek_strict, zebra};
 use rayon::prelude::*;
-use txwave::verify::batch::{Search, Zip215Options, verify_zip215};
-use txwave::verify::cache::KeyCache;
-use txwave::verify::cpu::verify_signatures_cached;
+use txwave::internal::verify::batch::{Search, Zip215Options, verify_zip215};
+use txwave::internal::verify::cache::KeyCache;
+use txwave::internal::verify::cpu::verify_signatures_cached;
 use txwave::{SigCheck, VerifyRule};
 
 fn expected(inputs: &[Input], rule: VerifyRule) -> Vec<bool> {
@@ -73,7 +73,7 @@ fn differential(inputs: &[Input], rule: VerifyRule) {
     let (got, _) = verify_signatures_cached(checks, rule, &tiny);
     assert_same(inputs, want, &got, &format!("{rule:?}, 16-entry cache"));
 
-    let got = txwave::verify::cpu::verify_signatures(checks, rule);
+    let got = txwave::internal::verify::cpu::verify_signatures(checks, rule);
     assert_same(inputs, want, &got, &format!("{rule:?}, no cache"));
 
     // Calls of assorted sizes: single signatures, tiny and odd batches.

@@ -25,14 +25,14 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use txwave::Status;
-use txwave::exec::waves::{WaveOptions, execute_waves_with};
-use txwave::exec::{cpu, reference};
-use txwave::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock, resolve};
-use txwave::schedule::{NO_WAVE, Schedule};
-use txwave::state::{AccountJson, GenesisJson, Pool, PoolJson};
-use txwave::tx::{Action, Direction, Swap, Transfer, public_key_of};
-use txwave::verify::VerifyRule;
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::exec::waves::{WaveOptions, execute_waves_with};
+use txwave::internal::exec::{cpu, reference};
+use txwave::internal::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock, resolve};
+use txwave::internal::schedule::{NO_WAVE, Schedule};
+use txwave::internal::state::{AccountJson, GenesisJson, Pool, PoolJson};
+use txwave::internal::tx::{Action, Direction, Swap, Transfer, public_key_of};
+use txwave::internal::verify::VerifyRule;
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{Block, State, Tx};
 
 const TOKENS: u16 = 3;
@@ -544,7 +544,7 @@ fn engine_parallel_waves_match_reference_on_generated_blocks() {
                     .unwrap_or_else(|e| panic!("{name}, {threads} threads: {e}"));
                 if threads > 1 {
                     assert!(
-                        outcome.largest_wave >= txwave::exec::waves::PARALLEL_MIN,
+                        outcome.largest_wave >= txwave::internal::exec::waves::PARALLEL_MIN,
                         "{name}: largest wave {} does not reach the parallel path",
                         outcome.largest_wave
                     );

@@ -2,7 +2,7 @@
 
 mod common;
 
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{State, Status};
 
 fn cfg() -> GenConfig {

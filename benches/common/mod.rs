@@ -2,10 +2,10 @@
 //! decode, verify and resolve, so the benches time only the stage they name.
 
 use txwave::Status;
-use txwave::resolve::{ResolvedBlock, resolve};
-use txwave::schedule::Schedule;
-use txwave::verify;
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::resolve::{ResolvedBlock, resolve};
+use txwave::internal::schedule::Schedule;
+use txwave::internal::verify;
+use txwave::internal::workload::{GenConfig, generate};
 use txwave::{State, Tx};
 
 /// Txs per benchmarked block.
@@ -85,13 +85,13 @@ pub fn prepare(name: &'static str, cfg: &GenConfig) -> Prepared {
         scheduled as f64 / schedule.wave_count().max(1) as f64,
         schedule
             .waves()
-            .filter(|w| w.len() >= txwave::exec::waves::PARALLEL_MIN)
+            .filter(|w| w.len() >= txwave::internal::exec::waves::PARALLEL_MIN)
             .count(),
-        txwave::exec::waves::PARALLEL_MIN,
+        txwave::internal::exec::waves::PARALLEL_MIN,
     );
     let ok = {
         let mut s = state.clone();
-        txwave::exec::cpu::execute_in_order(&mut s, &resolved)
+        txwave::internal::exec::cpu::execute_in_order(&mut s, &resolved)
             .iter()
             .filter(|r| r.0 == Status::Ok)
             .count()

@@ -245,7 +245,7 @@ fn shipped_dataset_is_what_its_readme_command_makes() {
 
 #[test]
 fn run_on_the_gpu_gives_the_cpu_roots_and_names_the_devices() {
-    if txwave::gpu::test_context().is_none() {
+    if txwave::internal::gpu::test_context().is_none() {
         return;
     }
     let genesis = dataset().join("genesis.json");

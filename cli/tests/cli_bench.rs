@@ -162,7 +162,7 @@ fn a_corrupt_calibration_is_refused_and_the_run_finishes() {
 
 #[test]
 fn gpu_sweep_has_phases_and_break_even_fields() {
-    let Some(ctx) = txwave::gpu::test_context() else {
+    let Some(ctx) = txwave::internal::gpu::test_context() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -216,7 +216,7 @@ fn gpu_sweep_has_phases_and_break_even_fields() {
 
 #[test]
 fn a_calibration_of_this_adapter_sets_the_auto_thresholds() {
-    let Some(ctx) = txwave::gpu::test_context() else {
+    let Some(ctx) = txwave::internal::gpu::test_context() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use txwave::workload::{GenConfig, generate};
+use txwave::internal::workload::{GenConfig, generate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_txwave");
 

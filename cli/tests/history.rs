@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use txwave::index::BlockIndex;
+use txwave::internal::index::BlockIndex;
 use txwave::{Block, LogReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_txwave");
@@ -140,7 +140,7 @@ fn block_spans(log: &[u8]) -> Vec<(usize, usize)> {
 fn tamper_tx(log: &Path, block: usize, tx: usize) {
     let mut bytes = std::fs::read(log).unwrap();
     let (off, len) = block_spans(&bytes)[block];
-    let mut p = off + txwave::tx::BLOCK_HEADER_LEN;
+    let mut p = off + txwave::internal::tx::BLOCK_HEADER_LEN;
     for _ in 0..tx {
         p += 2 + u16::from_le_bytes([bytes[p], bytes[p + 1]]) as usize;
     }

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use common::raw::header;
 use txwave::Block;
-use txwave::tx::BLOCK_HEADER_LEN;
+use txwave::internal::tx::BLOCK_HEADER_LEN;
 
 const BIN: &str = env!("CARGO_BIN_EXE_txwave");
 
@@ -230,8 +230,8 @@ fn hostile_logs_are_refused_and_memory_stays_near_the_bound() {
             let sum = blake3::hash(&b);
             b.extend_from_slice(sum.as_bytes());
             let decoded = Block::decode(&b).unwrap().0;
-            let ids = txwave::hash::cpu::tx_ids(&decoded);
-            parent = decoded.block_hash(&txwave::merkle::merkle_root(&ids));
+            let ids = txwave::internal::hash::cpu::tx_ids(&decoded);
+            parent = decoded.block_hash(&txwave::internal::merkle::merkle_root(&ids));
             f.write_all(&b).unwrap();
         }
     }

@@ -188,6 +188,7 @@ impl Engine {
     /// runs on the CPU. A GPU error is never returned: the CPU verifies that part again
     /// and [`SplitRun::gpu_error`] says what failed. Loads or measures the rates on first
     /// use (see [`Engine::measure_rates`]).
+    #[doc(hidden)]
     pub fn verify_split(
         &self,
         items: &[SigCheck<'_>],
@@ -214,6 +215,7 @@ impl Engine {
     /// [`Engine::verify_split`] for BLAKE3 of many messages: `value[i]` is the hash of
     /// `msgs[i]`; the GPU takes a share of at least [`MIN_GPU_SHARE`] messages or none.
     /// What `hash_many` runs under `Auto` with a GPU (see [`crate::Placement::hybrid`]).
+    #[doc(hidden)]
     pub fn hash_split(&self, msgs: &[&[u8]]) -> SplitRun<[u8; 32]> {
         self.ensure_rates();
         let gpu_n = self
@@ -231,6 +233,7 @@ impl Engine {
 
     /// Loads a calibration file measured on this engine's adapter into
     /// [`Engine::rates`]; refuses one from another adapter.
+    #[doc(hidden)]
     pub fn load_calibration(&self, path: &Path) -> Result<()> {
         self.apply_calibration_file(path)?;
         // Rates are known now: the first split need not measure.
@@ -252,6 +255,7 @@ impl Engine {
     /// takes 20 ms or the stage's 150 ms budget is spent. About 20 ms on a 2-core CPU
     /// without a GPU. A GPU error leaves its rate at zero (the split then uses the CPU
     /// only) and is returned after the CPU rates are stored.
+    #[doc(hidden)]
     pub fn measure_rates(&self) -> Result<()> {
         let samples = sample_signatures(512);
         let checks: Vec<SigCheck<'_>> = samples

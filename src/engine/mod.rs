@@ -412,6 +412,7 @@ impl Engine {
     }
 
     /// The GPU context, when the engine runs on a GPU.
+    #[doc(hidden)]
     pub fn gpu_context(&self) -> Option<&GpuContext> {
         self.gpu.as_ref().map(|g| &g.ctx)
     }
@@ -488,11 +489,13 @@ impl Engine {
     }
 
     /// The GPU verifier, when the engine runs on a GPU (benches time it alone).
+    #[doc(hidden)]
     pub fn gpu_verifier(&self) -> Option<&GpuVerifier> {
         self.gpu.as_ref().map(|g| &g.verifier)
     }
 
     /// The GPU hasher, when the engine runs on a GPU (benches time it alone).
+    #[doc(hidden)]
     pub fn gpu_hasher(&self) -> Option<&GpuHasher> {
         self.gpu.as_ref().map(|g| &g.hasher)
     }
@@ -503,22 +506,26 @@ impl Engine {
     }
 
     /// The GPU executor, when the engine runs on a GPU (for its settings and sync report).
+    #[doc(hidden)]
     pub fn gpu_executor(&self) -> Option<&GpuExecutor> {
         self.gpu.as_ref().map(|g| &g.exec)
     }
 
     /// Mutable access to the GPU executor's settings (e.g. the serial-segment threshold).
+    #[doc(hidden)]
     pub fn gpu_executor_mut(&mut self) -> Option<&mut GpuExecutor> {
         self.gpu.as_mut().map(|g| &mut g.exec)
     }
 
     /// The device-resident state copy that the GPU resolve, execute and commit stages
     /// share, when the engine runs on a GPU (for its sync report).
+    #[doc(hidden)]
     pub fn gpu_resident(&self) -> Option<&ResidentState> {
         self.gpu.as_ref().map(|g| &g.resident)
     }
 
     /// The per-stage CPU and GPU rates the hybrid split uses (see [`crate::split`]).
+    #[doc(hidden)]
     pub fn rates(&self) -> &crate::split::RateModel {
         &self.rates
     }
@@ -588,6 +595,7 @@ impl Engine {
     }
 
     /// The engine's cache of decompressed signer keys (shared by both rules).
+    #[doc(hidden)]
     pub fn key_cache(&self) -> &verify::cache::KeyCache {
         &self.key_cache
     }
@@ -607,6 +615,7 @@ impl Engine {
     }
 
     /// Compile time of the GPU verifier's pipelines (zero on the CPU backend).
+    #[doc(hidden)]
     pub fn verifier_compile_time(&self) -> std::time::Duration {
         self.gpu
             .as_ref()

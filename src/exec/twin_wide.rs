@@ -5,7 +5,7 @@
 //! 0 lowest). Tested here against big-integer oracles, and against the shader through the
 //! `wide_probe` entry point of `shaders/test/exec_probe.wgsl`.
 //!
-//! Every loop body starts with [`iteration`], which counts in tests, so the loop bounds
+//! Every loop body starts with `iteration()`, which counts in tests, so the loop bounds
 //! the shader comments state (lavapipe's per-invocation loop limit; see
 //! [`super::layout::SERIAL_SEGMENT_MAX_TXS`]) are checked here.
 

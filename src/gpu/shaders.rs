@@ -11,7 +11,7 @@
 //! tests dispatch). Three shared pieces are generated from the verifier's CPU twin so the
 //! constants, the interpreter programs and the unrolled limb arithmetic cannot drift from
 //! it: `field25519_consts.wgsl`, `field25519_programs.wgsl` and `field25519_arith.wgsl`,
-//! written by `txwave::verify::wgsl_gen` and checked to be current by a test (which says
+//! written by `verify::wgsl_gen` and checked to be current by a test (which says
 //! how to regenerate them).
 //!
 //! The verifier has two modules, one per code shape ([`super::tunables::VerifyShape`]),

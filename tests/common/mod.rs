@@ -6,8 +6,8 @@ pub mod raw;
 
 use std::sync::OnceLock;
 
-use txwave::gpu::tunables::GpuTunables;
-use txwave::workload::{GenConfig, Generated, generate};
+use txwave::internal::gpu::tunables::GpuTunables;
+use txwave::internal::workload::{GenConfig, Generated, generate};
 use txwave::{Backend, Block, Engine, EngineConfig, Error, State};
 
 /// A CPU engine with the default configuration.
@@ -46,7 +46,7 @@ pub fn threaded_cpu_engine(threads: usize) -> &'static Engine {
 /// (a failure under `TXWAVE_REQUIRE_GPU=1`). `Auto` needs the adapter named to accept a
 /// software one, and batch thresholds of 0 to send every batch to it.
 pub fn gpu_engine_with(backend: Backend, gpu: GpuTunables) -> Option<Engine> {
-    let ctx = txwave::gpu::test_context()?;
+    let ctx = txwave::internal::gpu::test_context()?;
     Some(
         Engine::new(EngineConfig {
             backend,
@@ -72,7 +72,7 @@ pub fn gpu_engine(backend: Backend) -> Option<Engine> {
 /// checks of small blocks, which keep the default threshold and run on the CPU (the GPU
 /// verifier is slow on lavapipe and has tests of its own).
 pub fn auto_engine_cpu_verify() -> Option<Engine> {
-    let ctx = txwave::gpu::test_context()?;
+    let ctx = txwave::internal::gpu::test_context()?;
     Some(
         Engine::new(EngineConfig {
             backend: Backend::Auto,

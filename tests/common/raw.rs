@@ -1,7 +1,7 @@
 //! Raw block-log bytes for hostile-input tests: headers that declare anything, blocks of
 //! any shape with valid checksums.
 
-use txwave::tx::BLOCK_HEADER_LEN;
+use txwave::internal::tx::BLOCK_HEADER_LEN;
 
 /// The first bytes of a block: magic, height, parent, fee collector, no claimed root, and
 /// the tx count it declares.

@@ -1,14 +1,14 @@
 //! `txwave calibrate`: the short sweeps `--backend auto` needs (verify under each rule and
 //! hash, CPU alone and GPU alone, over a few batch sizes), written as a calibration file
-//! (`txwave::calibration::Calibration`): the machine, the adapter, the rates per stage and size,
+//! (`txwave::internal::calibration::Calibration`): the machine, the adapter, the rates per stage and size,
 //! and the break-even sizes. `Auto` then sends a batch to the GPU only from its stage's
 //! break-even size on, and seeds its CPU+GPU split with the measured rates.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use txwave::calibration::{Calibration, CalibrationPoint};
-use txwave::workload::GenConfig;
+use txwave::internal::calibration::{Calibration, CalibrationPoint};
+use txwave::internal::workload::GenConfig;
 use txwave::{Backend, Engine, EngineConfig, VerifyRule};
 
 use super::bench::measure::{Machine, Plan};
@@ -84,7 +84,7 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
         cpu.threads()
     );
 
-    let generated = txwave::workload::generate(
+    let generated = txwave::internal::workload::generate(
         &GenConfig {
             blocks: 1,
             txs_per_block: 4096,
@@ -97,7 +97,7 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
     let checks = checks_of(&generated.blocks);
     let msgs: Vec<&[u8]> = generated.blocks.iter().flat_map(|b| b.txs()).collect();
     let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
-        .map(|r| txwave::verify::cpu::verify_signatures(&checks, r));
+        .map(|r| txwave::internal::verify::cpu::verify_signatures(&checks, r));
     let mut sizes: Vec<usize> = SIZES
         .iter()
         .copied()

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use txwave::VerifyRule;
-use txwave::workload::{FailureShares, GenConfig};
+use txwave::internal::workload::{FailureShares, GenConfig};
 
 use super::{CliResult, progress_bar, write_atomically};
 
@@ -123,8 +123,9 @@ pub fn generate(args: GenArgs) -> CliResult {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let bar = progress_bar(cfg.blocks as u64, "generating blocks");
-    let generated = txwave::workload::generate(&cfg, |done, _| bar.set_position(done as u64))
-        .context("cannot generate the workload")?;
+    let generated =
+        txwave::internal::workload::generate(&cfg, |done, _| bar.set_position(done as u64))
+            .context("cannot generate the workload")?;
     bar.finish_and_clear();
     let genesis = args.out.join("genesis.json");
     let blocks = args.out.join("blocks.blk");

@@ -1,6 +1,6 @@
 //! `txwave index`, `replay`, `audit` and `plan`: a long history checked in ranges that
 //! are independent of each other (docs/SPEC.md, Verifying a history in ranges). Thin:
-//! the index format is `txwave::index`, blocks are applied by the engine.
+//! the index format is `txwave::internal::index`, blocks are applied by the engine.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use txwave::index::{BlockIndex, block_hash_of};
-use txwave::stream::DEFAULT_QUEUE_DEPTH;
+use txwave::internal::index::{BlockIndex, block_hash_of};
+use txwave::internal::stream::DEFAULT_QUEUE_DEPTH;
 use txwave::{Block, Engine, EngineConfig, LogReader, State, StreamOptions, Tx, VerifyRule};
 
 use super::{
@@ -1000,11 +1000,11 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
             ));
         }
         let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
-        let (checks, check_of) = txwave::verify::block_checks(&block, &decoded);
+        let (checks, check_of) = txwave::internal::verify::block_checks(&block, &decoded);
         let verdicts = engine
             .verify_signatures(&checks, rule)
             .context("signature verification failed to run")?;
-        let ok = txwave::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
+        let ok = txwave::internal::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
         let malformed = decoded.iter().filter(|t| t.is_none()).count() as u64;
         let bad: Vec<usize> = check_of.iter().copied().filter(|&i| !ok[i]).collect();
         *v.signatures_checked.get_or_insert(0) += checks.len() as u64;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
-use txwave::tx::{Action, Tx};
+use txwave::internal::tx::{Action, Tx};
 
 use super::{CliResult, load_blocks, load_state};
 
@@ -33,7 +33,7 @@ struct BlockInfo {
     remove_liquidity: usize,
     routes: usize,
     /// Routes by hop count (1 to 4 hops).
-    route_hops: [usize; txwave::tx::MAX_HOPS],
+    route_hops: [usize; txwave::internal::tx::MAX_HOPS],
     malformed: usize,
     parent_hash: String,
     fee_collector: String,
@@ -48,8 +48,8 @@ struct StateJson {
     state_root: String,
     verify_rule: txwave::VerifyRule,
     tokens: u32,
-    accounts: Vec<txwave::state::AccountJson>,
-    pools: Vec<txwave::state::PoolJson>,
+    accounts: Vec<txwave::internal::state::AccountJson>,
+    pools: Vec<txwave::internal::state::PoolJson>,
 }
 
 #[derive(Serialize)]
@@ -83,7 +83,7 @@ pub fn inspect(args: InspectArgs) -> CliResult {
         &mut head,
     )
     .with_context(|| format!("cannot read {}", path.display()))?;
-    if head.starts_with(txwave::tx::BLOCK_MAGIC) {
+    if head.starts_with(txwave::internal::tx::BLOCK_MAGIC) {
         let blocks = load_blocks(path)?;
         let infos: Vec<BlockInfo> = blocks
             .iter()
@@ -91,9 +91,9 @@ pub fn inspect(args: InspectArgs) -> CliResult {
             .map(|(index, b)| {
                 let decoded: Vec<Option<Tx>> = b.txs().map(Tx::decode).collect();
                 let tx_ids: Vec<[u8; 32]> = b.txs().map(|t| *blake3::hash(t).as_bytes()).collect();
-                let tx_root = txwave::merkle::merkle_root(&tx_ids);
+                let tx_root = txwave::internal::merkle::merkle_root(&tx_ids);
                 let (mut transfers, mut swaps, mut adds, mut removes) = (0, 0, 0, 0);
-                let mut route_hops = [0; txwave::tx::MAX_HOPS];
+                let mut route_hops = [0; txwave::internal::tx::MAX_HOPS];
                 for t in decoded.iter().flatten() {
                     match t.action {
                         Action::Transfer(_) => transfers += 1,

@@ -94,13 +94,13 @@ impl From<BackendArg> for txwave::Backend {
     }
 }
 
-/// GPU knobs shared by `run` and `bench` (see `txwave::gpu::tunables`).
+/// GPU knobs shared by `run` and `bench` (see `txwave::internal::gpu::tunables`).
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct GpuArgs {
     /// Code shape of the GPU verifier: `register` (an interpreter over a private array of
     /// field elements) or `straight` (straight-line code on locals).
     #[arg(long, value_name = "SHAPE", value_parser = parse_shape)]
-    verify_shape: Option<txwave::gpu::tunables::VerifyShape>,
+    verify_shape: Option<txwave::internal::gpu::tunables::VerifyShape>,
     /// Read [1..8]B from a precomputed table in a storage buffer instead of computing it
     /// in every verifier invocation.
     #[arg(long)]
@@ -111,14 +111,14 @@ pub struct GpuArgs {
     workgroup_size: Option<String>,
 }
 
-fn parse_shape(s: &str) -> Result<txwave::gpu::tunables::VerifyShape, String> {
+fn parse_shape(s: &str) -> Result<txwave::internal::gpu::tunables::VerifyShape, String> {
     s.parse().map_err(|e: txwave::Error| e.to_string())
 }
 
 impl GpuArgs {
     /// The tunables these flags ask for.
-    pub fn tunables(&self) -> anyhow::Result<txwave::gpu::tunables::GpuTunables> {
-        let mut t = txwave::gpu::tunables::GpuTunables::default();
+    pub fn tunables(&self) -> anyhow::Result<txwave::internal::gpu::tunables::GpuTunables> {
+        let mut t = txwave::internal::gpu::tunables::GpuTunables::default();
         if let Some(shape) = self.verify_shape {
             t.verify.shape = shape;
         }
@@ -135,11 +135,11 @@ impl GpuArgs {
 pub struct LimitArgs {
     /// Largest block accepted, in bytes (header to checksum); a block that declares more
     /// is refused before it is read (exit code 1). At most 4294967295.
-    #[arg(long, value_name = "BYTES", default_value_t = txwave::tx::MAX_BLOCK_BYTES,
-          value_parser = clap::value_parser!(u64).range(148..=txwave::tx::BLOCK_BYTES_CEILING))]
+    #[arg(long, value_name = "BYTES", default_value_t = txwave::internal::tx::MAX_BLOCK_BYTES,
+          value_parser = clap::value_parser!(u64).range(148..=txwave::internal::tx::BLOCK_BYTES_CEILING))]
     max_block_bytes: u64,
     /// Most transactions accepted in one block.
-    #[arg(long, value_name = "N", default_value_t = txwave::tx::MAX_BLOCK_TXS)]
+    #[arg(long, value_name = "N", default_value_t = txwave::internal::tx::MAX_BLOCK_TXS)]
     max_block_txs: u32,
 }
 
@@ -154,8 +154,8 @@ impl LimitArgs {
 }
 
 /// A clap parser for `STAGE:HEIGHT` (the hidden `--inject-panic` test hook).
-pub fn parse_panic_point(s: &str) -> Result<(txwave::engine::PanicPoint, u64), String> {
-    use txwave::engine::PanicPoint;
+pub fn parse_panic_point(s: &str) -> Result<(txwave::internal::engine::PanicPoint, u64), String> {
+    use txwave::internal::engine::PanicPoint;
     let (stage, height) = s.split_once(':').ok_or("expected STAGE:HEIGHT")?;
     let point = match stage {
         "read" => PanicPoint::Read,
@@ -250,7 +250,7 @@ pub fn main() -> i32 {
 
 fn devices(args: DevicesArgs) -> CliResult {
     let backends = env::wgpu_backends();
-    let adapters = txwave::gpu::list_adapters(backends.as_deref());
+    let adapters = txwave::internal::gpu::list_adapters(backends.as_deref());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&adapters)?);
         return Ok(());
@@ -258,7 +258,7 @@ fn devices(args: DevicesArgs) -> CliResult {
     if adapters.is_empty() {
         println!(
             "no GPU adapter found.\n{}",
-            txwave::gpu::no_adapter_help(backends.as_deref())
+            txwave::internal::gpu::no_adapter_help(backends.as_deref())
         );
         return Ok(());
     }
@@ -292,7 +292,7 @@ pub fn load_state(path: &Path) -> anyhow::Result<txwave::State> {
         .take(64)
         .read_to_end(&mut head)
         .with_context(cannot_read)?;
-    if txwave::state::is_snapshot(&head) {
+    if txwave::internal::state::is_snapshot(&head) {
         let mut bytes = head;
         file.read_to_end(&mut bytes).with_context(cannot_read)?;
         txwave::State::from_snapshot(&bytes)

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use txwave::engine::{StageGpuTimings, StageTimings};
-use txwave::stream::DEFAULT_QUEUE_DEPTH;
+use txwave::internal::engine::{StageGpuTimings, StageTimings};
+use txwave::internal::stream::DEFAULT_QUEUE_DEPTH;
 use txwave::{Block, Engine, EngineConfig, LogReader, Status, StreamOptions};
 
 use super::summary::{Pipeline, Summary, add_block, per_s, print_summary};
@@ -66,7 +66,7 @@ pub struct RunArgs {
     /// Signer keys the engine keeps decompressed between blocks (0: none). A full cache
     /// takes about 220 bytes a key; it is filled from the state's keys at start (see
     /// `--no-warm-keys`), then keeps the signers met most, up to this bound.
-    #[arg(long, value_name = "N", default_value_t = txwave::verify::cache::DEFAULT_KEY_CACHE_ENTRIES)]
+    #[arg(long, value_name = "N", default_value_t = txwave::internal::verify::cache::DEFAULT_KEY_CACHE_ENTRIES)]
     key_cache: usize,
     /// Leave the key cache empty at start (by default it is filled from the state's
     /// account keys, up to `--key-cache`, before the first block).
@@ -97,7 +97,7 @@ pub struct RunArgs {
     /// Test hook: panic at STAGE:HEIGHT (read, prepare, apply), to check that a panic
     /// becomes a failure with exit code 3.
     #[arg(long, hide = true, value_name = "STAGE:HEIGHT", value_parser = super::parse_panic_point)]
-    inject_panic: Vec<(txwave::engine::PanicPoint, u64)>,
+    inject_panic: Vec<(txwave::internal::engine::PanicPoint, u64)>,
     /// Index of the logs (`txwave index`): start reading at the block after the start
     /// state's height (a snapshot's, or --resume's checkpoint's) instead of reading up to
     /// it; the index's block at that height must hash to the state's last block hash.
@@ -406,8 +406,8 @@ fn progress(total_bytes: u64) -> indicatif::ProgressBar {
 }
 
 fn block_hash(block: &Block) -> [u8; 32] {
-    let ids = txwave::hash::cpu::tx_ids(block);
-    block.block_hash(&txwave::merkle::merkle_root(&ids))
+    let ids = txwave::internal::hash::cpu::tx_ids(block);
+    block.block_hash(&txwave::internal::merkle::merkle_root(&ids))
 }
 
 /// Runs the stream. `Err`: nothing ran (the run writes nothing). `Ok((summary, Some))`:

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 use txwave::Status;
-use txwave::engine::{StageDevices, StageGpuTimings, StageTimings};
-use txwave::stream::StageStats;
+use txwave::internal::engine::{StageDevices, StageGpuTimings, StageTimings};
+use txwave::internal::stream::StageStats;
 
 #[derive(Serialize)]
 pub(super) struct BlockLine {
@@ -26,7 +26,7 @@ pub(super) struct Summary {
     pub(super) device: String,
     pub(super) backend_note: Option<String>,
     /// Under `--backend auto`: what it sends to the GPU and where that came from.
-    pub(super) auto_thresholds: Option<txwave::calibration::AutoThresholds>,
+    pub(super) auto_thresholds: Option<txwave::internal::calibration::AutoThresholds>,
     pub(super) gpu_compile_ns: u64,
     pub(super) threads: usize,
     pub(super) devices: Option<StageDevices>,
@@ -39,7 +39,7 @@ pub(super) struct Summary {
     pub(super) average_parallelism: f64,
     pub(super) accounts: usize,
     pub(super) accounts_rehashed: usize,
-    pub(super) key_cache: txwave::verify::cache::CacheStats,
+    pub(super) key_cache: txwave::internal::verify::cache::CacheStats,
     /// Keys decompressed into the cache from the state before the first block.
     pub(super) keys_warmed: usize,
     pub(super) key_warm_ns: u64,

@@ -3,7 +3,7 @@
 //! pipeline's rate (`process_stream`, what `txwave run` does).
 
 use serde::Serialize;
-use txwave::engine::{StageGpuTimings, StageTimings};
+use txwave::internal::engine::{StageGpuTimings, StageTimings};
 use txwave::{Block, Engine, SigCheck, State, StreamOptions, VerifyRule};
 
 use super::measure::{Plan, Stats, median};

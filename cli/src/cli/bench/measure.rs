@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use serde::Serialize;
-use txwave::gpu::GpuTimings;
+use txwave::internal::gpu::GpuTimings;
 
 /// Median, extremes and spread of repeated timings.
 #[derive(Debug, Clone, Copy, Serialize)]

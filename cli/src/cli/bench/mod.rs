@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
-use txwave::gpu::AdapterReport;
-use txwave::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, Kernel, SWEEP_WORKGROUP_SIZES};
-use txwave::tx::Tx;
+use txwave::internal::gpu::AdapterReport;
+use txwave::internal::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, Kernel, SWEEP_WORKGROUP_SIZES};
+use txwave::internal::tx::Tx;
 use txwave::{Backend, Block, Engine, EngineConfig, SigCheck, State, VerifyRule};
 
 use super::generate::{RuleArg, WorkloadArgs};
@@ -134,7 +134,7 @@ pub struct Report {
     /// Backends asked for that could not run, and why.
     pub unavailable: Vec<Unavailable>,
     /// The `auto` engine's thresholds and where they came from.
-    pub auto_thresholds: Option<txwave::calibration::AutoThresholds>,
+    pub auto_thresholds: Option<txwave::internal::calibration::AutoThresholds>,
     /// The sweep, with `--sweep`.
     pub sweep: Option<sweep::SweepReport>,
     /// Seconds the whole bench took.
@@ -189,7 +189,7 @@ fn workload(args: &BenchArgs) -> anyhow::Result<(State, Vec<Block>, String)> {
     }
     let cfg = args.workload.config();
     let bar = progress_bar(cfg.blocks as u64, "generating");
-    let generated = txwave::workload::generate(&cfg, |d, _| bar.set_position(d as u64))
+    let generated = txwave::internal::workload::generate(&cfg, |d, _| bar.set_position(d as u64))
         .context("cannot generate the workload")?;
     bar.finish_and_clear();
     let state = State::from_genesis(&generated.genesis)?;
@@ -226,7 +226,7 @@ fn open_engine(
     if backend == Backend::Gpu && !explicit {
         let adapter = super::env::adapter(args.adapter.as_deref());
         let backends = super::env::wgpu_backends();
-        match txwave::gpu::GpuContext::open(adapter.as_deref(), backends.as_deref()) {
+        match txwave::internal::gpu::GpuContext::open(adapter.as_deref(), backends.as_deref()) {
             Ok(ctx) if ctx.adapter.is_software() => {
                 return Ok(Err(format!(
                     "{} is a software renderer; name it with --backends cpu,gpu to time it anyway",
@@ -248,7 +248,7 @@ fn open_engine(
     Ok(engine.map_err(|e| e.to_string()))
 }
 
-fn tunables_label(t: &txwave::gpu::tunables::GpuTunables) -> String {
+fn tunables_label(t: &txwave::internal::gpu::tunables::GpuTunables) -> String {
     let others: Vec<String> = Kernel::ALL
         .iter()
         .filter(|k| **k != Kernel::Verify)
@@ -333,7 +333,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
             .map(|r| r.into_iter().map(VerifyRule::from).collect())
             .unwrap_or(vec![VerifyRule::Strict, VerifyRule::Zip215]);
         let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
-            .map(|r| txwave::verify::cpu::verify_signatures(&checks, r));
+            .map(|r| txwave::internal::verify::cpu::verify_signatures(&checks, r));
         let inputs = sweep::Inputs {
             checks: checks.clone(),
             verdicts,
@@ -347,7 +347,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
                     .clone()
                     .unwrap_or(SWEEP_WORKGROUP_SIZES.to_vec());
                 for &wg in &sizes {
-                    txwave::gpu::tunables::check_workgroup_size(wg)
+                    txwave::internal::gpu::tunables::check_workgroup_size(wg)
                         .context("--variant-workgroup-sizes")?;
                 }
                 (sweep::all_variants(&sizes), sizes)

@@ -7,12 +7,12 @@
 
 use anyhow::{Context, bail};
 use serde::Serialize;
-use txwave::calibration::{BreakEven, break_even_of};
-use txwave::gpu::GpuContext;
-use txwave::gpu::tunables::VerifyVariant;
-use txwave::hash::gpu::GpuHasher;
-use txwave::split::Stage;
-use txwave::verify::gpu::GpuVerifier;
+use txwave::internal::calibration::{BreakEven, break_even_of};
+use txwave::internal::gpu::GpuContext;
+use txwave::internal::gpu::tunables::VerifyVariant;
+use txwave::internal::hash::gpu::GpuHasher;
+use txwave::internal::split::Stage;
+use txwave::internal::verify::gpu::GpuVerifier;
 use txwave::{Engine, SigCheck, VerifyRule};
 
 use super::measure::{GpuPhases, Plan, Stats};
@@ -638,7 +638,7 @@ pub fn build_verifier(ctx: &GpuContext, v: VerifyVariant) -> txwave::Result<GpuV
 pub fn build_hasher(ctx: &GpuContext, workgroup_size: u32) -> txwave::Result<GpuHasher> {
     GpuHasher::new(
         ctx,
-        &txwave::gpu::tunables::GpuTunables {
+        &txwave::internal::gpu::tunables::GpuTunables {
             hash_workgroup_size: workgroup_size,
             ..Default::default()
         },
