@@ -95,7 +95,7 @@ fn txwave_build(txs: &[Vec<(Key, Mode)>]) -> WaveSchedule {
 }
 
 /// A hasher for keys that are already uniform (hashes, public keys nobody grinds): mixes
-/// the words it is given with one multiply each, instead of SipHash's rounds.
+/// the words it is given with one multiply each.
 #[derive(Default)]
 struct UniformKeyHasher(u64);
 

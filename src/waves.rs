@@ -76,7 +76,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 
 use rayon::prelude::*;
@@ -96,6 +95,13 @@ pub const CHUNK_MIN: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaveSchedule {
     schedule: Schedule,
+    /// The dense slot of every access's key, aligned with the lists' items, and each
+    /// transaction's first access (`starts[i]..starts[i + 1]`): what the runner splits
+    /// runs of small waves into independent chains by.
+    slots: Vec<u32>,
+    modes: Vec<Mode>,
+    starts: Vec<u32>,
+    key_count: usize,
 }
 
 /// How [`WaveSchedule::run`] splits the work. The order of calls inside a wave is the only
@@ -120,12 +126,14 @@ impl Default for RunOptions {
 }
 
 impl WaveSchedule {
-    /// ASAP layering of `lists` (transaction `i` is `lists.of(i)`), keys hashed with the
-    /// standard library's keyed hasher.
+    /// ASAP layering of `lists` (transaction `i` is `lists.of(i)`), keys hashed with
+    /// foldhash's quality hasher under a random per-schedule seed: fast on short keys, and
+    /// keys an attacker chooses cannot be ground to collide without knowing the seed. The
+    /// schedule does not depend on the seed.
     ///
     /// Panics if there are 2^32 transactions or more.
     pub fn build<K: Hash + Eq>(lists: &AccessLists<K>) -> WaveSchedule {
-        Self::build_with_hasher(lists, RandomState::new())
+        Self::build_with_hasher(lists, foldhash::quality::RandomState::default())
     }
 
     /// [`WaveSchedule::build`] with the caller's hasher for the key table: a faster one
@@ -144,6 +152,9 @@ impl WaveSchedule {
             HashMap::with_capacity_and_hasher(n.min(1 << 16), hasher);
         let mut levels: Vec<Last> = Vec::new();
         let mut slots: Vec<usize> = Vec::new();
+        let mut all_slots: Vec<u32> = Vec::with_capacity(lists.items().len());
+        let mut starts: Vec<u32> = Vec::with_capacity(n + 1);
+        starts.push(0);
         let mut wave_of = vec![0u32; n];
         let mut count = 0u32;
         for (i, wave) in wave_of.iter_mut().enumerate() {
@@ -165,11 +176,18 @@ impl WaveSchedule {
             for (a, &slot) in keys.iter().zip(&slots) {
                 levels[slot].record(a.mode, level);
             }
+            // Slots are below the number of accesses, itself below 2^32 (AccessLists).
+            all_slots.extend(slots.iter().map(|&s| s as u32));
+            starts.push(all_slots.len() as u32);
             *wave = level - 1;
             count = count.max(level);
         }
         WaveSchedule {
             schedule: Schedule::from_waves(wave_of, count as usize),
+            slots: all_slots,
+            modes: lists.items().iter().map(|a| a.mode).collect(),
+            starts,
+            key_count: levels.len(),
         }
     }
 
@@ -226,14 +244,18 @@ impl WaveSchedule {
     }
 
     /// The runner on the current pool: large waves split into chunks in parallel;
-    /// consecutive small waves as one serial segment in wave order (a valid serial order,
-    /// since it is the order of [`WaveSchedule::order`]), so a hot chain of one-transaction
-    /// waves costs no fork/join per wave.
+    /// consecutive small waves form one segment in wave order (a valid serial order,
+    /// since it is the order of [`WaveSchedule::order`]), so a hot chain of
+    /// one-transaction waves costs no fork/join per wave. A segment is split into chains
+    /// (transactions linked through keys whose accesses in the segment do not all
+    /// commute), which run side by side, each in wave order: several hot keys' chains
+    /// use several threads, as the block executor's do.
     fn run_here<F: Fn(usize) + Sync>(&self, options: RunOptions, f: &F) {
         let order = self.schedule.order();
         let parallel = rayon::current_num_threads() > 1;
         let parallel_min = options.parallel_min.max(1);
         let chunk_min = options.chunk_min.max(1);
+        let mut chains = ChainSplitter::new(self.key_count);
         let mut w = 0;
         while w < self.wave_count() {
             let range = self.schedule.wave_range(w);
@@ -255,9 +277,113 @@ impl WaveSchedule {
                 end = next.end;
                 w += 1;
             }
-            for &i in &order[start..end] {
-                f(i as usize);
+            let segment = &order[start..end];
+            if !parallel || segment.len() < 2 {
+                segment.iter().for_each(|&i| f(i as usize));
+                continue;
+            }
+            let groups = chains.split(self, segment);
+            if groups.len() == 1 {
+                segment.iter().for_each(|&i| f(i as usize));
+            } else {
+                groups
+                    .par_iter()
+                    .with_max_len(1)
+                    .for_each(|chain| chain.iter().for_each(|&i| f(i as usize)));
             }
         }
+    }
+
+    /// Transaction `i`'s key slots and modes.
+    fn accesses_of(&self, i: usize) -> impl Iterator<Item = (usize, Mode)> + '_ {
+        let (a, b) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        self.slots[a..b]
+            .iter()
+            .zip(&self.modes[a..b])
+            .map(|(&s, &m)| (s as usize, m))
+    }
+}
+
+/// Splits a segment of consecutive waves into chains with union-find over positions,
+/// stamping key slots per segment so nothing is cleared between segments.
+struct ChainSplitter {
+    /// Per key slot: the segment (1-based stamp) `mode` and `first` describe.
+    seen: Vec<u32>,
+    /// Join of the modes of the key's accesses in that segment.
+    mode: Vec<Mode>,
+    /// Per key slot: the stamp `first` belongs to, and the first position linked through it.
+    linked: Vec<u32>,
+    first: Vec<u32>,
+    stamp: u32,
+    parent: Vec<u32>,
+}
+
+impl ChainSplitter {
+    fn new(keys: usize) -> ChainSplitter {
+        ChainSplitter {
+            seen: vec![0; keys],
+            mode: vec![Mode::Read; keys],
+            linked: vec![0; keys],
+            first: vec![0; keys],
+            stamp: 0,
+            parent: Vec::new(),
+        }
+    }
+
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            let up = parent[parent[x as usize] as usize];
+            parent[x as usize] = up;
+            x = up;
+        }
+        x
+    }
+
+    /// The chains of `segment` (transaction indices in wave order), each in that order.
+    /// Two transactions share a chain when they touch a key whose accesses within the
+    /// segment do not all commute (not all reads, not all credits).
+    fn split(&mut self, schedule: &WaveSchedule, segment: &[u32]) -> Vec<Vec<u32>> {
+        self.stamp += 1;
+        let stamp = self.stamp;
+        for &i in segment {
+            for (slot, m) in schedule.accesses_of(i as usize) {
+                if self.seen[slot] == stamp {
+                    self.mode[slot] = self.mode[slot].join(m);
+                } else {
+                    self.seen[slot] = stamp;
+                    self.mode[slot] = m;
+                }
+            }
+        }
+        self.parent.clear();
+        self.parent.extend(0..segment.len() as u32);
+        for (pos, &i) in segment.iter().enumerate() {
+            for (slot, _) in schedule.accesses_of(i as usize) {
+                if !matches!(self.mode[slot], Mode::Write) {
+                    continue;
+                }
+                if self.linked[slot] != stamp {
+                    self.linked[slot] = stamp;
+                    self.first[slot] = pos as u32;
+                } else {
+                    let a = Self::find(&mut self.parent, self.first[slot]);
+                    let b = Self::find(&mut self.parent, pos as u32);
+                    // The smaller position is the root: a chain's root is its first tx.
+                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                    self.parent[hi as usize] = lo;
+                }
+            }
+        }
+        let mut chain_of_root: HashMap<u32, usize> = HashMap::new();
+        let mut chains: Vec<Vec<u32>> = Vec::new();
+        for (pos, &i) in segment.iter().enumerate() {
+            let root = Self::find(&mut self.parent, pos as u32);
+            let c = *chain_of_root.entry(root).or_insert_with(|| {
+                chains.push(Vec::new());
+                chains.len() - 1
+            });
+            chains[c].push(i);
+        }
+        chains
     }
 }

@@ -4,7 +4,15 @@
 //! Same [`GenConfig`] → same genesis bytes and same block bytes, on any machine and thread
 //! count: all random choices are drawn in one sequential ChaCha stream; only the
 //! (deterministic) Ed25519 signing runs in parallel.
+//!
+//! Besides transfers and swaps it makes the DEX kinds: pools with LP tokens
+//! ([`GenConfig::lp_pools`]), AddLiquidity, RemoveLiquidity and multi-hop Routes, with
+//! pool popularity set by [`GenConfig::pool_weights`]; [`GenConfig::dex`] is a preset
+//! with real-world pool contention. With the DEX shares at 0 (their defaults) the random
+//! stream is drawn exactly as before they existed, so older datasets regenerate byte for
+//! byte.
 
+use rand::distributions::WeightedIndex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Zipf};
@@ -12,8 +20,13 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::exec::reference;
+use crate::exec::{amount_in, burn_amounts, quote, swap_out};
+use crate::state::MINIMUM_LIQUIDITY;
 use crate::state::{AccountJson, GenesisJson, Pool, PoolJson, State};
-use crate::tx::{self, Action, Block, Direction, Swap, Transfer, Tx};
+use crate::tx::{
+    self, Action, AddLiquidity, Block, Direction, MAX_HOPS, RemoveLiquidity, Route, RouteMode,
+    Swap, Transfer, Tx,
+};
 use crate::verify::VerifyRule;
 
 /// Share of transactions made to fail each way. Shares are probabilities per tx.
@@ -25,10 +38,14 @@ pub struct FailureShares {
     pub bad_nonce: f64,
     /// Amount larger than any balance → `insufficient_balance`.
     pub insufficient_balance: f64,
-    /// Swap with an unreachable `min_out` → `slippage_exceeded` (swaps only).
+    /// Unreachable minimum (or maximum) amounts → `slippage_exceeded` (swaps, liquidity
+    /// adds and removes, and routes; transfers drawn into this share stay ordinary).
     pub slippage: f64,
     /// Truncated or unknown-kind bytes → `malformed`.
     pub malformed: f64,
+    /// A route whose first pool does not hold its `token_in` → `bad_route` (routes only;
+    /// other kinds drawn into this share stay ordinary).
+    pub bad_route: f64,
 }
 
 impl Default for FailureShares {
@@ -39,6 +56,7 @@ impl Default for FailureShares {
             insufficient_balance: 0.01,
             slippage: 0.01,
             malformed: 0.005,
+            bad_route: 0.0,
         }
     }
 }
@@ -62,6 +80,29 @@ pub struct GenConfig {
     pub txs_per_block: usize,
     /// Share of swaps among transactions (needs pools > 0).
     pub swap_share: f64,
+    /// Share of AddLiquidity among transactions (needs `lp_pools` > 0).
+    pub add_liquidity_share: f64,
+    /// Share of RemoveLiquidity among transactions (needs `lp_pools` > 0).
+    pub remove_liquidity_share: f64,
+    /// Share of Routes among transactions (needs pools > 0). Transfers take what the
+    /// swap, liquidity and route shares leave.
+    pub route_share: f64,
+    /// Pools 0 … `lp_pools` − 1 get an LP token: token `tokens + i` for pool `i`, so the
+    /// genesis has `tokens + lp_pools` tokens. Every funded account holds an equal part
+    /// of each pool's shares at genesis, and `lp_supply` counts them plus the locked 1000.
+    pub lp_pools: usize,
+    /// Relative weights of routes of 1, 2, 3 and 4 hops (renormalised). A route ends
+    /// early when no unused pool holds the token it has reached.
+    pub hop_weights: [f64; MAX_HOPS],
+    /// Share of routes that are exact out (the rest are exact in).
+    pub exact_out_share: f64,
+    /// Shares of pool picks for pools 0, 1, …: the rest of the picks go to the pools not
+    /// listed, by `pool_skew` (uniform at 0); when every pool is listed the weights are
+    /// relative. Empty: swaps pick as before (`hot_pool_share`, then `pool_skew`), and
+    /// the other kinds with the same probabilities. A pick chooses a swap's pool, a
+    /// liquidity tx's pool (among LP pools), a route's first pool and, among the unused
+    /// pools that hold the token reached, each next hop.
+    pub pool_weights: Vec<f64>,
     /// Zipf exponent of account popularity (0 = uniform).
     pub account_skew: f64,
     /// Zipf exponent of pool popularity (0 = uniform).
@@ -85,6 +126,13 @@ impl Default for GenConfig {
             blocks: 1,
             txs_per_block: 1000,
             swap_share: 0.4,
+            add_liquidity_share: 0.0,
+            remove_liquidity_share: 0.0,
+            route_share: 0.0,
+            lp_pools: 0,
+            hop_weights: DEFAULT_HOP_WEIGHTS,
+            exact_out_share: 0.2,
+            pool_weights: Vec::new(),
             account_skew: 0.0,
             pool_skew: 0.0,
             hot_pool_share: 0.0,
@@ -111,6 +159,46 @@ impl GenConfig {
             blocks,
             txs_per_block,
             ..Default::default()
+        }
+    }
+}
+
+/// Default relative weights of routes of 1, 2, 3 and 4 hops: 73 %, 24 %, 2.5 % and 0.3 %
+/// (renormalised), the hop counts of aggregator routes on a busy constant-product DEX.
+pub const DEFAULT_HOP_WEIGHTS: [f64; MAX_HOPS] = [0.73, 0.24, 0.025, 0.003];
+
+/// Pool-pick shares of the five hottest pools in [`GenConfig::dex`]. Routes through
+/// several pools touch the hot pools more often than they are picked first, so these
+/// picks give, with the preset's mix on the default 8 tokens and 16 pools, the hottest
+/// pool about 30 % of the pool-touching transactions and the five hottest about 50 %
+/// (tests/workload_dex.rs measures it).
+pub const DEX_POOL_WEIGHTS: [f64; 5] = [0.285, 0.05, 0.04, 0.035, 0.03];
+
+/// The slippage tolerance the generated liquidity txs and routes set on amounts quoted
+/// from the reserves at the start of their block: 1 %.
+const SLIPPAGE_TOLERANCE_BPS: u64 = 100;
+
+impl GenConfig {
+    /// The DEX preset on top of this configuration: every pool has an LP token; 5 %
+    /// liquidity adds, 4 % removes and 30 % routes (with the default hop mix, 20 % of
+    /// them exact out) beside the swaps; 0.5 % routes that do not chain; and pool picks
+    /// headed by [`DEX_POOL_WEIGHTS`] (the hottest pool in about 30 % of the pool-touching
+    /// transactions, the five hottest in about 50 %). Needs at least one pool.
+    pub fn dex(self) -> Self {
+        let head = DEX_POOL_WEIGHTS.len().min(self.pools);
+        GenConfig {
+            add_liquidity_share: 0.05,
+            remove_liquidity_share: 0.04,
+            route_share: 0.3,
+            lp_pools: self.pools,
+            hop_weights: DEFAULT_HOP_WEIGHTS,
+            exact_out_share: 0.2,
+            pool_weights: DEX_POOL_WEIGHTS[..head].to_vec(),
+            failures: FailureShares {
+                bad_route: 0.005,
+                ..self.failures
+            },
+            ..self
         }
     }
 }
@@ -171,9 +259,32 @@ fn check(cfg: &GenConfig) -> Result<()> {
     if cfg.swap_share > 0.0 && cfg.pools == 0 {
         return bad("swap share > 0 needs at least one pool".into());
     }
+    if cfg.route_share > 0.0 && cfg.pools == 0 {
+        return bad("route share > 0 needs at least one pool".into());
+    }
+    if cfg.lp_pools > cfg.pools {
+        return bad(format!(
+            "lp pools ({}) must be at most pools ({})",
+            cfg.lp_pools, cfg.pools
+        ));
+    }
+    if cfg.lp_pools > 0 && cfg.tokens + cfg.lp_pools > 256 {
+        return bad(format!(
+            "{} tokens and {} LP tokens exceed 256 tokens",
+            cfg.tokens, cfg.lp_pools
+        ));
+    }
+    if (cfg.add_liquidity_share > 0.0 || cfg.remove_liquidity_share > 0.0) && cfg.lp_pools == 0 {
+        return bad("liquidity add and remove shares > 0 need lp pools > 0".into());
+    }
     let f = &cfg.failures;
     for (name, v) in [
         ("swap share", cfg.swap_share),
+        ("add liquidity share", cfg.add_liquidity_share),
+        ("remove liquidity share", cfg.remove_liquidity_share),
+        ("route share", cfg.route_share),
+        ("exact out share", cfg.exact_out_share),
+        ("bad route share", f.bad_route),
         ("hot pool share", cfg.hot_pool_share),
         ("new recipient share", cfg.new_recipient_share),
         ("bad signature share", f.bad_signature),
@@ -186,10 +297,51 @@ fn check(cfg: &GenConfig) -> Result<()> {
             return bad(format!("{name} must be in [0, 1], got {v}"));
         }
     }
-    let fail_sum =
-        f.bad_signature + f.bad_nonce + f.insufficient_balance + f.slippage + f.malformed;
+    let fail_sum = f.bad_signature
+        + f.bad_nonce
+        + f.insufficient_balance
+        + f.slippage
+        + f.malformed
+        + f.bad_route;
     if fail_sum > 1.0 {
         return bad(format!("failure shares add up to {fail_sum}, more than 1"));
+    }
+    let kind_sum =
+        cfg.swap_share + cfg.add_liquidity_share + cfg.remove_liquidity_share + cfg.route_share;
+    if kind_sum > 1.0 {
+        return bad(format!(
+            "swap, liquidity and route shares add up to {kind_sum}, more than 1"
+        ));
+    }
+    if cfg
+        .hop_weights
+        .iter()
+        .any(|w| !(w.is_finite() && *w >= 0.0))
+        || cfg.hop_weights.iter().sum::<f64>() <= 0.0
+    {
+        return bad(format!(
+            "hop weights must be finite, at least 0 and not all 0, got {:?}",
+            cfg.hop_weights
+        ));
+    }
+    if cfg.pool_weights.len() > cfg.pools {
+        return bad(format!(
+            "{} pool weights for {} pools",
+            cfg.pool_weights.len(),
+            cfg.pools
+        ));
+    }
+    if let Some(w) = cfg.pool_weights.iter().find(|w| !(0.0..=1.0).contains(*w)) {
+        return bad(format!("pool weights must be in [0, 1], got {w}"));
+    }
+    let weight_sum: f64 = cfg.pool_weights.iter().sum();
+    if cfg.pool_weights.len() < cfg.pools && weight_sum > 1.0 + 1e-9 {
+        return bad(format!(
+            "pool weights add up to {weight_sum}, more than 1, with pools left unlisted"
+        ));
+    }
+    if !cfg.pool_weights.is_empty() && cfg.pool_weights.len() == cfg.pools && weight_sum <= 0.0 {
+        return bad("pool weights of every pool are all 0".into());
     }
     for (name, s) in [
         ("account skew", cfg.account_skew),
@@ -218,6 +370,192 @@ enum Fault {
     Malformed,
 }
 
+/// The kind of a planned tx, from one draw over the cumulative kind shares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Transfer,
+    Swap,
+    AddLiquidity,
+    RemoveLiquidity,
+    Route,
+}
+
+/// Probability of each pool being picked (see [`GenConfig::pool_weights`]).
+fn pool_pick_weights(cfg: &GenConfig) -> Vec<f64> {
+    let n = cfg.pools;
+    let zipf = |ranks: usize| -> Vec<f64> {
+        let w: Vec<f64> = (1..=ranks)
+            .map(|k| (k as f64).powf(-cfg.pool_skew))
+            .collect();
+        let total: f64 = w.iter().sum();
+        w.into_iter().map(|x| x / total).collect()
+    };
+    if cfg.pool_weights.is_empty() {
+        let hot = cfg.hot_pool_share;
+        return zipf(n)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (1.0 - hot) * p + if i == 0 { hot } else { 0.0 })
+            .collect();
+    }
+    let listed = cfg.pool_weights.len();
+    let mut w = cfg.pool_weights.clone();
+    if listed < n {
+        let rest = (1.0 - w.iter().sum::<f64>()).max(0.0);
+        w.extend(zipf(n - listed).into_iter().map(|p| rest * p));
+    }
+    w
+}
+
+/// A weighted pick over `weights`, uniform when they are all 0.
+fn weighted(weights: &[f64]) -> Result<WeightedIndex<f64>> {
+    let w = if weights.iter().sum::<f64>() > 0.0 {
+        weights.to_vec()
+    } else {
+        vec![1.0; weights.len()]
+    };
+    WeightedIndex::new(w).map_err(|e| Error::InvalidArgument(format!("pool weights: {e}")))
+}
+
+/// The token a pool gives for `token_in` (one of its own).
+fn other_token(pool: &Pool, token_in: u16) -> u16 {
+    if pool.token_a == token_in {
+        pool.token_b
+    } else {
+        pool.token_a
+    }
+}
+
+/// A route's path: its first pool, then, while it has fewer than `hops` pools, an unused
+/// pool holding the token reached, picked by weight (uniformly when those weights are
+/// all 0). Returns token_in and the pools.
+fn route_path(
+    rng: &mut ChaCha8Rng,
+    hops: usize,
+    first: u32,
+    pools: &[Pool],
+    by_token: &[Vec<u32>],
+    weights: &[f64],
+) -> (u16, Vec<u32>) {
+    let p0 = &pools[first as usize];
+    let token_in = if rng.r#gen::<bool>() {
+        p0.token_a
+    } else {
+        p0.token_b
+    };
+    let mut token = other_token(p0, token_in);
+    let mut path = vec![first];
+    while path.len() < hops {
+        let candidates: Vec<u32> = by_token[token as usize]
+            .iter()
+            .copied()
+            .filter(|p| !path.contains(p))
+            .collect();
+        if candidates.is_empty() {
+            break;
+        }
+        let total: f64 = candidates.iter().map(|&p| weights[p as usize]).sum();
+        let u: f64 = rng.r#gen();
+        let next = if total > 0.0 {
+            let mut left = u * total;
+            let mut chosen = *candidates.last().expect("not empty");
+            for &p in &candidates {
+                let w = weights[p as usize];
+                if left < w {
+                    chosen = p;
+                    break;
+                }
+                left -= w;
+            }
+            chosen
+        } else {
+            candidates[((u * candidates.len() as f64) as usize).min(candidates.len() - 1)]
+        };
+        path.push(next);
+        token = other_token(&pools[next as usize], token);
+    }
+    (token_in, path)
+}
+
+/// `x` less the slippage tolerance.
+fn less_tolerance(x: u64) -> u64 {
+    (u128::from(x) * u128::from(10_000 - SLIPPAGE_TOLERANCE_BPS) / 10_000) as u64
+}
+
+/// `x` plus the slippage tolerance, saturating.
+fn plus_tolerance(x: u64) -> u64 {
+    u64::try_from(u128::from(x) * u128::from(10_000 + SLIPPAGE_TOLERANCE_BPS) / 10_000 + 1)
+        .unwrap_or(u64::MAX)
+}
+
+/// The limit a route sets from the reserves of `state` (the start of its block): the
+/// quoted output less the tolerance (exact in), or the quoted input plus it (exact out).
+/// A quote that does not go through gives the loosest limit.
+fn route_limit(state: &State, mode: RouteMode, token_in: u16, path: &[u32], amount: u64) -> u64 {
+    // (reserve in, reserve out, fee) of each hop.
+    let mut hops = Vec::with_capacity(path.len());
+    let mut token = token_in;
+    for &p in path {
+        let pool = &state.pools()[p as usize];
+        if pool.token_a == token {
+            hops.push((pool.reserve_a, pool.reserve_b, pool.fee_bps));
+        } else {
+            hops.push((pool.reserve_b, pool.reserve_a, pool.fee_bps));
+        }
+        token = other_token(pool, token);
+    }
+    match mode {
+        RouteMode::ExactIn => less_tolerance(hops.iter().fold(amount, |x, &(r_in, r_out, fee)| {
+            swap_out(x, r_in, r_out, fee)
+        })),
+        RouteMode::ExactOut => {
+            let mut y = Some(amount);
+            for &(r_in, r_out, fee) in hops.iter().rev() {
+                y = y
+                    .filter(|&y| y < r_out)
+                    .and_then(|y| amount_in(y, r_in, r_out, fee));
+            }
+            y.map_or(u64::MAX, plus_tolerance)
+        }
+    }
+}
+
+/// The genesis pools: the layout of the original generator, and an LP token with the
+/// shares of every funded account for the first `lp_pools`. Returns the pools and each
+/// funded account's genesis shares of each LP pool.
+fn genesis_pools(cfg: &GenConfig) -> (Vec<PoolJson>, Vec<u64>) {
+    let mut shares_each = Vec::with_capacity(cfg.lp_pools);
+    let pools = (0..cfg.pools)
+        .map(|i| {
+            let a = (i % cfg.tokens) as u16;
+            let b = ((i / cfg.tokens + 1 + i) % cfg.tokens) as u16;
+            let b = if a == b {
+                (a + 1) % cfg.tokens as u16
+            } else {
+                b
+            };
+            let mut pool = Pool::new(
+                a,
+                b,
+                [30u16, 5, 100][i % 3],
+                START_RESERVE,
+                START_RESERVE - i as u64,
+            );
+            if i < cfg.lp_pools {
+                // As many shares as the reserves allow (supply² ≤ reserve_a × reserve_b),
+                // split evenly over the funded accounts, plus the locked minimum.
+                let most = (u128::from(pool.reserve_a) * u128::from(pool.reserve_b)).isqrt();
+                let each = ((most - u128::from(MINIMUM_LIQUIDITY)) / cfg.accounts as u128) as u64;
+                pool.lp_token = Some((cfg.tokens + i) as u16);
+                pool.lp_supply = each * cfg.accounts as u64 + MINIMUM_LIQUIDITY;
+                shares_each.push(each);
+            }
+            PoolJson::from(pool)
+        })
+        .collect();
+    (pools, shares_each)
+}
+
 /// Generates a dataset. `progress` is called after each block with (done, total).
 pub fn generate(cfg: &GenConfig, mut progress: impl FnMut(usize, usize)) -> Result<Generated> {
     check(cfg)?;
@@ -226,42 +564,63 @@ pub fn generate(cfg: &GenConfig, mut progress: impl FnMut(usize, usize)) -> Resu
         .map(|i| seed_of(cfg.seed, "account", i))
         .collect();
     let pubkeys: Vec<[u8; 32]> = key_seeds.par_iter().map(tx::public_key_of).collect();
+    let (genesis_pools, shares_each) = genesis_pools(cfg);
+    let mut balances = vec![START_BALANCE; cfg.tokens];
+    balances.extend(&shares_each);
     let genesis = GenesisJson {
         verify_rule: cfg.verify_rule,
-        tokens: cfg.tokens as u32,
+        tokens: (cfg.tokens + cfg.lp_pools) as u32,
         accounts: pubkeys
             .iter()
             .map(|pk| AccountJson {
                 pubkey: hex::encode(pk),
                 nonce: 0,
-                balances: vec![START_BALANCE; cfg.tokens],
+                balances: balances.clone(),
             })
             .collect(),
-        pools: (0..cfg.pools)
-            .map(|i| {
-                let a = (i % cfg.tokens) as u16;
-                let b = ((i / cfg.tokens + 1 + i) % cfg.tokens) as u16;
-                let b = if a == b {
-                    (a + 1) % cfg.tokens as u16
-                } else {
-                    b
-                };
-                PoolJson::from(Pool::new(
-                    a,
-                    b,
-                    [30u16, 5, 100][i % 3],
-                    START_RESERVE,
-                    START_RESERVE - i as u64,
-                ))
-            })
-            .collect(),
+        pools: genesis_pools,
     };
     let mut state = State::from_genesis(&genesis)?;
+    let pools: Vec<Pool> = state.pools().to_vec();
     let fee_collector = tx::public_key_of(&seed_of(cfg.seed, "fee collector", 0));
     let account_zipf = Zipf::new(cfg.accounts as u64, cfg.account_skew)
         .map_err(|e| Error::InvalidArgument(format!("account skew: {e}")))?;
     let pool_zipf = Zipf::new(cfg.pools.max(1) as u64, cfg.pool_skew)
         .map_err(|e| Error::InvalidArgument(format!("pool skew: {e}")))?;
+    // Pool picks of the DEX kinds (and of swaps when pool weights are given).
+    let pick_weights = pool_pick_weights(cfg);
+    let any_pool = (cfg.pools > 0)
+        .then(|| weighted(&pick_weights))
+        .transpose()?;
+    let swap_pool = if cfg.pool_weights.is_empty() {
+        None
+    } else {
+        any_pool.clone()
+    };
+    let lp_pool = (cfg.lp_pools > 0)
+        .then(|| weighted(&pick_weights[..cfg.lp_pools]))
+        .transpose()?;
+    let hop_count = WeightedIndex::new(cfg.hop_weights)
+        .map_err(|e| Error::InvalidArgument(format!("hop weights: {e}")))?;
+    let mut by_token: Vec<Vec<u32>> = vec![Vec::new(); cfg.tokens];
+    for (i, p) in pools.iter().enumerate() {
+        by_token[p.token_a as usize].push(i as u32);
+        by_token[p.token_b as usize].push(i as u32);
+    }
+    // Upper edges of the kinds over one uniform draw: with the DEX shares at 0 a draw
+    // below the swap share is a swap and any other a transfer, as before they existed.
+    let swap_edge = cfg.swap_share;
+    let add_edge = swap_edge + cfg.add_liquidity_share;
+    let remove_edge = add_edge + cfg.remove_liquidity_share;
+    let route_edge = remove_edge + cfg.route_share;
+    // Liquidity removed per tx: at least 1000 shares (so both amounts are at least 1
+    // while the supply stays below 1000 × the reserves), at most 10^6 or 1/1024 of an
+    // account's genesis shares.
+    let remove_range = |pool: usize| {
+        let lo = 1000u64;
+        let hi = (shares_each[pool] / 1024).clamp(lo, 1_000_000);
+        lo..=hi
+    };
     // Nonces as the generator expects them to be after each planned tx.
     let mut nonces = vec![0u64; cfg.accounts];
     let mut new_accounts = 0u64;
@@ -274,7 +633,18 @@ pub fn generate(cfg: &GenConfig, mut progress: impl FnMut(usize, usize)) -> Resu
             let signer = account_zipf.sample(&mut rng) as usize - 1;
             let fee = rng.gen_range(1..=10u64);
             let roll: f64 = rng.r#gen();
-            let is_swap = rng.r#gen::<f64>() < cfg.swap_share;
+            let kind_roll: f64 = rng.r#gen();
+            let kind = if kind_roll < swap_edge {
+                Kind::Swap
+            } else if kind_roll < add_edge {
+                Kind::AddLiquidity
+            } else if kind_roll < remove_edge {
+                Kind::RemoveLiquidity
+            } else if kind_roll < route_edge {
+                Kind::Route
+            } else {
+                Kind::Transfer
+            };
             // Failure kind from one roll over the cumulative shares.
             let mut edge = 0.0;
             let mut pick = |share: f64| {
@@ -285,46 +655,145 @@ pub fn generate(cfg: &GenConfig, mut progress: impl FnMut(usize, usize)) -> Resu
             let bad_sig = pick(f.bad_signature);
             let bad_nonce = pick(f.bad_nonce);
             let poor = pick(f.insufficient_balance);
-            let slip = pick(f.slippage) && is_swap;
+            let slip = pick(f.slippage) && kind != Kind::Transfer;
             let malformed = pick(f.malformed);
-            let action = if is_swap {
-                let pool = if rng.r#gen::<f64>() < cfg.hot_pool_share {
-                    0
-                } else {
-                    pool_zipf.sample(&mut rng) as u32 - 1
-                };
-                let direction = if rng.r#gen::<bool>() {
-                    Direction::AtoB
-                } else {
-                    Direction::BtoA
-                };
-                let amount_in = if poor {
-                    u64::MAX
-                } else {
-                    rng.gen_range(1..=1_000_000u64)
-                };
-                Action::Swap(Swap {
-                    pool,
-                    direction,
-                    amount_in,
-                    min_out: if slip { u64::MAX } else { 0 },
-                })
-            } else {
-                let to = if rng.r#gen::<f64>() < cfg.new_recipient_share {
-                    new_accounts += 1;
-                    tx::public_key_of(&seed_of(cfg.seed, "recipient", new_accounts))
-                } else {
-                    pubkeys[account_zipf.sample(&mut rng) as usize - 1]
-                };
-                Action::Transfer(Transfer {
-                    to,
-                    token: rng.gen_range(0..cfg.tokens as u16),
-                    amount: if poor {
+            let bad_route = pick(f.bad_route) && kind == Kind::Route;
+            let action = match kind {
+                Kind::Swap => {
+                    let pool = if let Some(w) = &swap_pool {
+                        w.sample(&mut rng) as u32
+                    } else if rng.r#gen::<f64>() < cfg.hot_pool_share {
+                        0
+                    } else {
+                        pool_zipf.sample(&mut rng) as u32 - 1
+                    };
+                    let direction = if rng.r#gen::<bool>() {
+                        Direction::AtoB
+                    } else {
+                        Direction::BtoA
+                    };
+                    let amount_in = if poor {
                         u64::MAX
                     } else {
                         rng.gen_range(1..=1_000_000u64)
-                    },
-                })
+                    };
+                    Action::Swap(Swap {
+                        pool,
+                        direction,
+                        amount_in,
+                        min_out: if slip { u64::MAX } else { 0 },
+                    })
+                }
+                Kind::AddLiquidity => {
+                    let w = lp_pool.as_ref().expect("checked: lp pools > 0");
+                    let pool = w.sample(&mut rng);
+                    let p = &state.pools()[pool];
+                    let a = rng.gen_range(1000..=1_000_000u64);
+                    // Both sides desired at the block's starting price; with one side
+                    // at 2^64 − 1 no balance covers the amounts.
+                    let (a_desired, b_desired) = if poor {
+                        (u64::MAX, u64::MAX)
+                    } else {
+                        (a, quote(a, p.reserve_a, p.reserve_b).unwrap_or(u64::MAX))
+                    };
+                    let (a_min, b_min) = if slip {
+                        (u64::MAX, u64::MAX)
+                    } else if poor {
+                        (0, 0)
+                    } else {
+                        (less_tolerance(a_desired), less_tolerance(b_desired))
+                    };
+                    Action::AddLiquidity(AddLiquidity {
+                        pool: pool as u32,
+                        amount_a_desired: a_desired,
+                        amount_b_desired: b_desired,
+                        amount_a_min: a_min,
+                        amount_b_min: b_min,
+                    })
+                }
+                Kind::RemoveLiquidity => {
+                    let w = lp_pool.as_ref().expect("checked: lp pools > 0");
+                    let pool = w.sample(&mut rng);
+                    let p = &state.pools()[pool];
+                    let shares = rng.gen_range(remove_range(pool));
+                    let (a, b) = burn_amounts(shares, p.reserve_a, p.reserve_b, p.lp_supply);
+                    let liquidity = if poor { u64::MAX } else { shares };
+                    let (a_min, b_min) = if slip {
+                        (u64::MAX, u64::MAX)
+                    } else if poor {
+                        (0, 0)
+                    } else {
+                        (less_tolerance(a), less_tolerance(b))
+                    };
+                    Action::RemoveLiquidity(RemoveLiquidity {
+                        pool: pool as u32,
+                        liquidity,
+                        amount_a_min: a_min,
+                        amount_b_min: b_min,
+                    })
+                }
+                Kind::Route => {
+                    let hops = hop_count.sample(&mut rng) + 1;
+                    let first = any_pool
+                        .as_ref()
+                        .expect("checked: pools > 0")
+                        .sample(&mut rng);
+                    let (token_in, path) = route_path(
+                        &mut rng,
+                        hops,
+                        first as u32,
+                        &pools,
+                        &by_token,
+                        &pick_weights,
+                    );
+                    let exact_out = rng.r#gen::<f64>() < cfg.exact_out_share;
+                    let amount = rng.gen_range(1..=1_000_000u64);
+                    let (mode, amount, limit) = if poor {
+                        // Exact in with 2^64 − 1: no balance covers it.
+                        (RouteMode::ExactIn, u64::MAX, 0)
+                    } else {
+                        let mode = if exact_out {
+                            RouteMode::ExactOut
+                        } else {
+                            RouteMode::ExactIn
+                        };
+                        let limit = match (slip, mode) {
+                            (true, RouteMode::ExactIn) => u64::MAX,
+                            (true, RouteMode::ExactOut) => 0,
+                            (false, _) => route_limit(&state, mode, token_in, &path, amount),
+                        };
+                        (mode, amount, limit)
+                    };
+                    // A token_in the first pool does not hold: the smallest such token.
+                    let token_in = if bad_route {
+                        let p0 = &pools[first];
+                        (0..=u16::MAX)
+                            .find(|&t| t != p0.token_a && t != p0.token_b)
+                            .expect("a pool holds two tokens")
+                    } else {
+                        token_in
+                    };
+                    Action::Route(
+                        Route::new(mode, token_in, amount, limit, &path).expect("1 to 4 hops"),
+                    )
+                }
+                Kind::Transfer => {
+                    let to = if rng.r#gen::<f64>() < cfg.new_recipient_share {
+                        new_accounts += 1;
+                        tx::public_key_of(&seed_of(cfg.seed, "recipient", new_accounts))
+                    } else {
+                        pubkeys[account_zipf.sample(&mut rng) as usize - 1]
+                    };
+                    Action::Transfer(Transfer {
+                        to,
+                        token: rng.gen_range(0..cfg.tokens as u16),
+                        amount: if poor {
+                            u64::MAX
+                        } else {
+                            rng.gen_range(1..=1_000_000u64)
+                        },
+                    })
+                }
             };
             let nonce = if bad_nonce {
                 nonces[signer] + 1_000_000

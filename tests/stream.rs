@@ -50,6 +50,7 @@ fn workload(kind: usize, seed: u64, blocks: usize, txs: usize) -> GenConfig {
                 insufficient_balance: 0.1,
                 slippage: 0.1,
                 malformed: 0.1,
+                bad_route: 0.0,
             },
             ..base
         },

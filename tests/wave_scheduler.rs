@@ -220,3 +220,56 @@ proptest! {
         prop_assert_eq!(balances, serial);
     }
 }
+
+/// Two hot keys, each written by a chain of one-transaction waves: the runner's serial
+/// segment splits into the two chains and runs them side by side (each first transaction
+/// sees the other one running), each chain in order.
+#[test]
+fn chains_of_two_hot_keys_run_side_by_side() {
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+    // Txs 0, 2, 4 write key 0; txs 1, 3, 5 write key 1: three waves of two txs, below
+    // parallel_min, so one serial segment of two chains.
+    let txs: Vec<Vec<(u8, Mode)>> = (0..6).map(|i| vec![(i % 2, Mode::Write)]).collect();
+    let lists = lists_of(&txs);
+    let schedule = WaveSchedule::build(&lists);
+    assert_eq!(schedule.wave_count(), 3);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a pool");
+    let started = [AtomicBool::new(false), AtomicBool::new(false)];
+    let met = [AtomicBool::new(false), AtomicBool::new(false)];
+    let order: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    let options = RunOptions {
+        parallel_min: 1 << 20,
+        chunk_min: 1,
+    };
+    schedule.run_with(Some(&pool), options, |i| {
+        if i < 2 {
+            started[i].store(true, SeqCst);
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                if started[1 - i].load(SeqCst) {
+                    met[i].store(true, SeqCst);
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+        order.lock().expect("not poisoned").push(i);
+    });
+    assert!(
+        met[0].load(SeqCst) && met[1].load(SeqCst),
+        "the two chains did not overlap"
+    );
+    let order = order.into_inner().expect("not poisoned");
+    for key in 0..2 {
+        let chain: Vec<usize> = order.iter().copied().filter(|i| i % 2 == key).collect();
+        assert_eq!(
+            chain,
+            [key, key + 2, key + 4],
+            "chain of key {key} in order"
+        );
+    }
+}

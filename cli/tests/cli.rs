@@ -244,6 +244,58 @@ fn shipped_dataset_is_what_its_readme_command_makes() {
 }
 
 #[test]
+fn shipped_dex_dataset_is_what_its_readme_command_makes_and_runs_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = dataset().join("../dex");
+    let out = txwave(&[
+        "gen",
+        "--out",
+        s(dir.path()),
+        "--profile",
+        "dex",
+        "--accounts",
+        "2000",
+        "--blocks",
+        "4",
+        "--txs",
+        "2000",
+        "--account-skew",
+        "0.8",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["genesis.json", "blocks.blk"] {
+        assert!(
+            std::fs::read(dir.path().join(f)).unwrap() == std::fs::read(shipped.join(f)).unwrap(),
+            "dex {f} differs from the shipped one"
+        );
+    }
+    // Its README's final root, reproduced block by block (exit code 0).
+    let out = txwave(&[
+        "run",
+        s(&shipped.join("genesis.json")),
+        s(&shipped.join("blocks.blk")),
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary["state_root"],
+        "5f8d3d98ffc9f77126dd1c9193461e13e5bb4c163376a109da1785bd97f58477"
+    );
+    assert_eq!(summary["per_block"].as_array().unwrap().len(), 4);
+}
+
+#[test]
 fn run_on_the_gpu_gives_the_cpu_roots_and_names_the_devices() {
     if txwave::internal::gpu::test_context().is_none() {
         return;

@@ -64,6 +64,41 @@ fn rows<'a>(report: &'a Value, stage: &str, backend: &str) -> Vec<&'a Value> {
 }
 
 #[test]
+fn profiles_are_each_run_end_to_end_in_one_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["bench", "--backends", "cpu", "--profiles", "default,dex"];
+    args.extend(SMALL);
+    args.extend(["--out", s(dir.path())]);
+    let text = ok(&txwave(&args));
+    assert!(text.contains("cpu (dex workload)"), "{text}");
+    let r = read_report(dir.path());
+    let profiles: Vec<&str> = r["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(profiles, ["default", "dex"]);
+    assert_eq!(r["workload"]["profile"], "default");
+    let e2e = r["e2e"].as_array().unwrap();
+    assert_eq!(e2e.len(), 2);
+    for (row, profile) in e2e.iter().zip(["default", "dex"]) {
+        assert_eq!(row["workload"], profile);
+        assert_eq!(row["label"], format!("cpu {profile}"));
+        assert_eq!(row["txs"], 300);
+        assert!(row["tx_per_s"].as_f64().unwrap() > 0.0);
+    }
+    assert!(
+        r["workloads"][1]["source"]
+            .as_str()
+            .unwrap()
+            .contains("profile dex"),
+        "{}",
+        r["workloads"][1]
+    );
+}
+
+#[test]
 fn cpu_sweep_writes_every_size_and_the_machine() {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec![

@@ -13,6 +13,8 @@ use super::measure::{Plan, Stats, median};
 pub struct E2eRow {
     /// `cpu`, `gpu` or `auto` as asked.
     pub backend: String,
+    /// The workload's profile (`default`, `dex`), or `files`.
+    pub workload: String,
     /// Short name in the chart: the backend, and a workgroup size when it is not the
     /// engine's own (`gpu wg256`).
     pub label: String,
@@ -54,6 +56,8 @@ pub struct Input<'a> {
     pub checks: &'a [SigCheck<'a>],
     /// The chain's rule.
     pub rule: VerifyRule,
+    /// The workload's profile (`default`, `dex`), or `files`.
+    pub profile: &'a str,
 }
 
 /// Runs the log `plan.warmup` times untimed and `plan.repeat` times timed.
@@ -70,6 +74,7 @@ pub fn run(
         blocks,
         checks,
         rule,
+        profile,
     } = *input;
     plan.check_deadline()?;
     // A row once started is finished: its own calls ignore the deadline.
@@ -153,6 +158,7 @@ pub fn run(
     fallbacks.dedup();
     Ok(E2eRow {
         backend: backend.to_string(),
+        workload: profile.to_string(),
         label: label.to_string(),
         device: engine.device_name(),
         tunables,

@@ -18,7 +18,7 @@ use txwave::internal::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, Kernel, SWEEP_WORK
 use txwave::internal::tx::Tx;
 use txwave::{Backend, Block, Engine, EngineConfig, SigCheck, State, VerifyRule};
 
-use super::generate::{RuleArg, WorkloadArgs};
+use super::generate::{ProfileArg, RuleArg, WorkloadArgs};
 use super::{BackendArg, CliResult, GpuArgs, progress_bar, write_atomically};
 use measure::{Machine, Plan};
 
@@ -42,6 +42,16 @@ pub struct BenchArgs {
     /// Block log files to bench on, in order (with --genesis).
     #[arg(long, value_name = "FILE", num_args = 1.., requires = "genesis")]
     log: Vec<PathBuf>,
+    /// Generate one workload per profile, comma-separated, from the same options (see
+    /// `--profile`), and run end to end on each with every backend; the sweep uses the
+    /// first. Default: the `--profile` alone.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "PROFILE,…",
+        conflicts_with = "genesis"
+    )]
+    profiles: Option<Vec<ProfileArg>>,
     /// Timed repetitions of every measurement (median and spread are reported).
     #[arg(long, default_value_t = 3,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -125,8 +135,10 @@ pub struct Report {
     pub machine: Machine,
     /// The GPU adapter of the `gpu` (or `auto`) engine, when one opened.
     pub adapter: Option<AdapterReport>,
-    /// What ran.
+    /// What ran (the first workload with `--profiles`).
     pub workload: Workload,
+    /// Every workload that ran end to end, in order (`--profiles`; else the one above).
+    pub workloads: Vec<Workload>,
     /// Warm-up, repetitions and budget.
     pub plan: Plan,
     /// End-to-end rows, one per backend (and, with `--sweep` on a GPU, per workgroup size).
@@ -144,6 +156,8 @@ pub struct Report {
 /// The workload of a report.
 #[derive(Serialize)]
 pub struct Workload {
+    /// The generator's profile (`default`, `dex`), or `files`.
+    pub profile: String,
     /// `generated` (with the `gen` options) or the files given.
     pub source: String,
     /// Blocks.
@@ -173,8 +187,56 @@ fn backend_name(b: BackendArg) -> &'static str {
     }
 }
 
+/// A workload to bench: its genesis, blocks, profile name and source.
+struct Loaded {
+    genesis: State,
+    blocks: Vec<Block>,
+    profile: String,
+    source: String,
+}
+
+impl Loaded {
+    fn describe(&self) -> Workload {
+        Workload {
+            profile: self.profile.clone(),
+            source: self.source.clone(),
+            blocks: self.blocks.len(),
+            txs: self.blocks.iter().map(Block::tx_count).sum(),
+            accounts: self.genesis.account_count(),
+            rule: self.genesis.verify_rule(),
+        }
+    }
+}
+
+/// The workloads to bench: the files given, or one generated workload per profile.
+fn workloads(args: &BenchArgs) -> anyhow::Result<Vec<Loaded>> {
+    if args.genesis.is_some() {
+        let (genesis, blocks, source) = workload(args, args.workload.profile)?;
+        return Ok(vec![Loaded {
+            genesis,
+            blocks,
+            profile: "files".into(),
+            source,
+        }]);
+    }
+    let mut profiles = args.profiles.clone().unwrap_or(vec![args.workload.profile]);
+    profiles.dedup();
+    profiles
+        .into_iter()
+        .map(|p| {
+            let (genesis, blocks, source) = workload(args, p)?;
+            Ok(Loaded {
+                genesis,
+                blocks,
+                profile: p.name().into(),
+                source,
+            })
+        })
+        .collect()
+}
+
 /// Genesis, blocks and where they came from.
-fn workload(args: &BenchArgs) -> anyhow::Result<(State, Vec<Block>, String)> {
+fn workload(args: &BenchArgs, profile: ProfileArg) -> anyhow::Result<(State, Vec<Block>, String)> {
     if let Some(g) = &args.genesis {
         let state = super::load_state(g)?;
         let mut blocks = Vec::new();
@@ -187,16 +249,26 @@ fn workload(args: &BenchArgs) -> anyhow::Result<(State, Vec<Block>, String)> {
             .collect();
         return Ok((state, blocks, files.join(" ")));
     }
-    let cfg = args.workload.config();
+    let cfg = args.workload.config_for(profile);
     let bar = progress_bar(cfg.blocks as u64, "generating");
     let generated = txwave::internal::workload::generate(&cfg, |d, _| bar.set_position(d as u64))
         .context("cannot generate the workload")?;
     bar.finish_and_clear();
     let state = State::from_genesis(&generated.genesis)?;
-    let source = format!(
+    let mut source = format!(
         "generated: seed {}, {} blocks × {} txs, {} accounts, {} pools, swap share {}",
         cfg.seed, cfg.blocks, cfg.txs_per_block, cfg.accounts, cfg.pools, cfg.swap_share
     );
+    if profile != ProfileArg::Default {
+        source = format!(
+            "{source}, profile {}: {} LP pools, add/remove/route shares {}/{}/{}",
+            profile.name(),
+            cfg.lp_pools,
+            cfg.add_liquidity_share,
+            cfg.remove_liquidity_share,
+            cfg.route_share
+        );
+    }
     Ok((state, generated.blocks, source))
 }
 
@@ -263,14 +335,16 @@ pub fn bench(args: BenchArgs) -> CliResult {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let base_tunables = args.gpu.tunables()?;
-    let (genesis, blocks, source) = workload(&args)?;
-    let checks = checks_of(&blocks);
+    let loaded = workloads(&args)?;
+    let several = loaded.len() > 1;
+    let Loaded {
+        genesis, blocks, ..
+    } = &loaded[0];
+    let checks = checks_of(blocks);
     let msgs: Vec<&[u8]> = blocks.iter().flat_map(|b| b.txs()).collect();
     if args.sweep && (checks.is_empty() || msgs.is_empty()) {
         return Err(anyhow::anyhow!("the workload has no transactions to sweep over").into());
     }
-    let rule = genesis.verify_rule();
-    let txs: usize = blocks.iter().map(Block::tx_count).sum();
     let plan = Plan {
         warmup: args.warmup,
         repeat: args.repeat,
@@ -380,28 +454,43 @@ pub fn bench(args: BenchArgs) -> CliResult {
 
     let mut e2e_rows = Vec::new();
     let input = e2e::Input {
-        genesis: &genesis,
-        blocks: &blocks,
+        genesis,
+        blocks,
         checks: &checks,
-        rule,
+        rule: genesis.verify_rule(),
+        profile: &loaded[0].profile,
     };
     if !args.no_e2e {
-        for (b, engine) in &engines {
-            eprintln!("bench: end to end on {}", backend_name(*b));
-            let label = engine.gpu_context().map(|_| tunables_label(&base_tunables));
-            match e2e::run(
-                engine,
-                backend_name(*b),
-                backend_name(*b),
-                &input,
-                &plan,
-                label,
-            ) {
-                Ok(row) => e2e_rows.push(row),
-                Err(e) => unavailable.push(Unavailable {
-                    backend: format!("{} end to end", backend_name(*b)),
-                    reason: format!("{e:#}"),
-                }),
+        for (w, l) in loaded.iter().enumerate() {
+            let other_checks;
+            let input = if w == 0 {
+                &input
+            } else {
+                other_checks = checks_of(&l.blocks);
+                &e2e::Input {
+                    genesis: &l.genesis,
+                    blocks: &l.blocks,
+                    checks: &other_checks,
+                    rule: l.genesis.verify_rule(),
+                    profile: &l.profile,
+                }
+            };
+            for (b, engine) in &engines {
+                let name = backend_name(*b);
+                let label = if several {
+                    format!("{name} {}", l.profile)
+                } else {
+                    name.to_string()
+                };
+                eprintln!("bench: end to end on {label}");
+                let tunables = engine.gpu_context().map(|_| tunables_label(&base_tunables));
+                match e2e::run(engine, name, &label, input, &plan, tunables) {
+                    Ok(row) => e2e_rows.push(row),
+                    Err(e) => unavailable.push(Unavailable {
+                        backend: format!("{label} end to end"),
+                        reason: format!("{e:#}"),
+                    }),
+                }
             }
         }
         // With --sweep on a GPU: the other kernels' workgroup sizes end to end.
@@ -457,7 +546,6 @@ pub fn bench(args: BenchArgs) -> CliResult {
         }
     }
 
-    let accounts = genesis.account_count();
     let report = Report {
         command: std::env::args().collect(),
         started_unix_s,
@@ -467,13 +555,8 @@ pub fn bench(args: BenchArgs) -> CliResult {
                 .map_or(rayon::current_num_threads(), |(_, e)| e.threads()),
         ),
         adapter,
-        workload: Workload {
-            source,
-            blocks: blocks.len(),
-            txs,
-            accounts,
-            rule,
-        },
+        workload: loaded[0].describe(),
+        workloads: loaded.iter().map(Loaded::describe).collect(),
         plan,
         e2e: e2e_rows,
         unavailable,
@@ -526,14 +609,19 @@ fn print_report(r: &Report) {
                 a.name, a.backend, a.device_type, a.driver
             ))
     );
+    for w in &r.workloads {
+        println!(
+            "workload {}: {} ({} blocks, {} txs, rule {})",
+            w.profile,
+            w.source,
+            w.blocks,
+            w.txs,
+            w.rule.name(),
+        );
+    }
     println!(
-        "workload: {} ({} blocks, {} txs, rule {}); median of {} after {} warm-up",
-        r.workload.source,
-        r.workload.blocks,
-        r.workload.txs,
-        r.workload.rule.name(),
-        r.plan.repeat,
-        r.plan.warmup
+        "median of {} after {} warm-up",
+        r.plan.repeat, r.plan.warmup
     );
     for u in &r.unavailable {
         println!("\n{}: unavailable ({})", u.backend, u.reason);
@@ -546,8 +634,9 @@ fn print_report(r: &Report) {
     }
     for row in &r.e2e {
         println!(
-            "\n{} on {}{}",
+            "\n{} ({} workload) on {}{}",
             row.backend,
+            row.workload,
             row.device,
             row.tunables
                 .as_ref()
