@@ -413,3 +413,29 @@ fn gpu_runs_serial_segments_of_four_hop_exact_out_routes() {
     let mut gpu_state = state;
     gpu_matches_reference(&engine, &mut gpu_state, std::slice::from_ref(&block));
 }
+
+#[test]
+fn shipped_dex_dataset_matches_on_the_gpu() {
+    // datasets/dex: the generator's dex profile (every kind, routes of 1 to 4 hops, LP
+    // pools), executed with every wave its own dispatch, the software default, and all
+    // serial.
+    let Some(mut engine) = common::gpu_engine(Backend::Gpu) else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/dex");
+    let genesis = std::fs::read_to_string(dir.join("genesis.json")).expect("genesis file");
+    let log = std::fs::read(dir.join("blocks.blk")).expect("block log");
+    let blocks = Block::decode_log(&log).expect("block log decodes");
+    for serial_wave_max in [
+        0,
+        txwave::internal::exec::layout::SOFTWARE_SERIAL_WAVE_MAX,
+        usize::MAX,
+    ] {
+        engine
+            .gpu_executor_mut()
+            .expect("GPU engine")
+            .set_serial_wave_max(serial_wave_max);
+        let mut state = State::from_genesis_json(&genesis).expect("genesis");
+        gpu_matches_reference(&engine, &mut state, &blocks);
+    }
+}
