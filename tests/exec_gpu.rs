@@ -9,11 +9,13 @@ mod common;
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use txwave::internal::engine::Device;
-use txwave::internal::exec::layout::SwapProbe;
-use txwave::internal::exec::{reference, twin};
+use txwave::internal::exec::layout::{SwapProbe, WideProbe};
+use txwave::internal::exec::{reference, twin, twin_wide};
 use txwave::internal::gpu::resident::{join, split};
 use txwave::internal::state::{AccountJson, GenesisJson, Pool, PoolJson};
-use txwave::internal::tx::{Action, Direction, Swap, Transfer, Tx, public_key_of};
+use txwave::internal::tx::{
+    Action, AddLiquidity, Direction, Route, RouteMode, Swap, Transfer, Tx, public_key_of,
+};
 use txwave::internal::workload::{GenConfig, generate};
 use txwave::{Backend, Block, BlockOutcome, Engine, Error, State, Status, VerifyRule};
 
@@ -341,6 +343,36 @@ fn edge_block(state: &State) -> Block {
     b.push_tx(&transfer(ODD, 0, 1, key(R), 4, 1));
     b.push_tx(&swap(ODD, 1, 1, 9, Direction::BtoA, 1, 0));
     b.push_tx(&swap(ODD, 2, 1, 0, Direction::BtoA, 6, 0));
+    // The liquidity and route codes: a route whose first pool lacks token_in, liquidity
+    // into a pool without an LP token, and an exact-out route asking for more than the
+    // pool holds.
+    let route = |mode, token_in, amount, pools: &[u32]| {
+        Action::Route(Route::new(mode, token_in, amount, u64::MAX, pools).expect("1 to 4 pools"))
+    };
+    b.push_tx(&Tx::signed(
+        &seed(ODD),
+        3,
+        1,
+        route(RouteMode::ExactIn, 3, 1, &[0]),
+    ));
+    b.push_tx(&Tx::signed(
+        &seed(ODD),
+        4,
+        1,
+        Action::AddLiquidity(AddLiquidity {
+            pool: 2,
+            amount_a_desired: 1,
+            amount_b_desired: 1,
+            amount_a_min: 0,
+            amount_b_min: 0,
+        }),
+    ));
+    b.push_tx(&Tx::signed(
+        &seed(ODD),
+        5,
+        1,
+        route(RouteMode::ExactOut, 1, u64::MAX, &[2]),
+    ));
     // To oneself, the fee collector as signer, a new recipient, an unknown signer.
     b.push_tx(&transfer(SELF, 0, 1, key(SELF), 1, 777));
     b.push_tx(&transfer(FC, 0, 1, key(NEWCOMER), 0, 1_000));
@@ -601,6 +633,88 @@ fn shader_swap_arithmetic_matches_twin_and_big_integer_oracle() {
     }
 }
 
+/// The wide arithmetic (`amount_in`, `quote`, `isqrt128` of shaders/shared/wide.wgsl) on
+/// the device equals its CPU twin (`exec::twin_wide`) and big-integer oracles, on limb
+/// edges, y = r_out − 1, results on both sides of 2^64, and random operands of random
+/// widths. Each probe runs in its own invocation, so this also runs the long divisions
+/// under lavapipe's per-invocation loop limit.
+#[test]
+fn shader_wide_arithmetic_matches_twin_and_big_integer_oracle() {
+    let Some(ctx) = txwave::internal::gpu::test_context() else {
+        return;
+    };
+    let e18: u64 = 1_000_000_000_000_000_000;
+    let mut ops: Vec<u64> = txwave::internal::exec::twin::LIMB_EDGES.to_vec();
+    ops.extend([3, 1_000, e18, 5 * e18, 10 * e18, u64::MAX / 3]);
+    let probe = |x: u64, a: u64, b: u64, fee_bps: u32| WideProbe {
+        x: split(x),
+        a: split(a),
+        b: split(b),
+        fee_bps,
+        pad0: 0,
+    };
+    let mut probes = Vec::new();
+    for &x in &ops {
+        for &a in &ops {
+            for &b in &ops {
+                for fee in [0u32, 30, 9_999] {
+                    probes.push(probe(x, a, b, fee));
+                }
+            }
+        }
+        // y = r_out − 1, the largest output a hop can give.
+        probes.push(probe(x.saturating_sub(1), u64::MAX, x, 0));
+        probes.push(probe(x.saturating_sub(1), 1, x, 9_999));
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
+    for _ in 0..20_000 {
+        let draw = |rng: &mut rand_chacha::ChaCha8Rng| rng.r#gen::<u64>() >> rng.gen_range(0..64);
+        probes.push(probe(
+            draw(&mut rng),
+            draw(&mut rng),
+            draw(&mut rng),
+            rng.gen_range(0..10_000),
+        ));
+    }
+    let got = txwave::internal::exec::gpu::wide_probe_on_gpu(&ctx, &probes).expect("probe runs");
+    assert_eq!(got.len(), probes.len());
+    let big = |v: [u32; 2]| BigUint::from(join(v));
+    // A big integer as (low word, high word, over): saturated at 2^64 − 1.
+    let saturate = |v: BigUint| match u64::try_from(&v) {
+        Ok(v) => (split(v), false),
+        Err(_) => ([u32::MAX, u32::MAX], true),
+    };
+    for (i, (p, w)) in probes.iter().zip(&got).enumerate() {
+        assert_eq!(
+            *w,
+            twin_wide::wide_probe(p),
+            "probe {i}: shader vs twin, {p:?}"
+        );
+        let (x, a, b) = (big(p.x), big(p.a), big(p.b));
+        if a > BigUint::ZERO && x < b {
+            let want = saturate(&a * &x * 10_000u32 / ((&b - &x) * (10_000 - p.fee_bps)) + 1u32);
+            assert_eq!(
+                ([w[0], w[1]], w[6] & 1 != 0),
+                want,
+                "probe {i}: amount_in, {p:?}"
+            );
+        }
+        if a > BigUint::ZERO {
+            let want = saturate(&x * &b / &a);
+            assert_eq!(
+                ([w[2], w[3]], w[6] & 2 != 0),
+                want,
+                "probe {i}: quote, {p:?}"
+            );
+        }
+        assert_eq!(
+            big([w[4], w[5]]),
+            (&a * &b).sqrt(),
+            "probe {i}: isqrt128, {p:?}"
+        );
+    }
+}
+
 #[test]
 fn shipped_defi_small_dataset_matches() {
     // Also the regression test for long serial segments: with 4096 txs per segment,
@@ -710,7 +824,7 @@ fn unknown_kind_status_only_at_injected_kinds_on_the_device_and_the_twin() {
     .into_iter()
     .map(|k| k.expect("the hot-pool block has each kind in each segment mode") as usize)
     .collect();
-    for bad_kind in [0, 3, u32::MAX] {
+    for bad_kind in [0, 6, u32::MAX] {
         let mut bad = plan.clone();
         for &k in &targets {
             bad.txs[k].kind = bad_kind;

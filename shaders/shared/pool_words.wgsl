@@ -5,7 +5,14 @@ struct PoolWords {
     token_a: u32,
     token_b: u32,
     fee_bps: u32,
-    pad0: u32,
+    // The pool's LP token, or NO_LP_TOKEN for a pool without shares.
+    lp_token: u32,
     reserve_a: vec2<u32>,
     reserve_b: vec2<u32>,
+    // Shares in existence plus the 1000 locked at the first mint; 0 without an LP token.
+    lp_supply: vec2<u32>,
 }
+
+// `PoolWords.lp_token` of a pool without LP shares; keep in sync with `NO_LP_TOKEN` in
+// src/gpu/resident.rs.
+const NO_LP_TOKEN: u32 = 0xffffffffu;

@@ -66,17 +66,15 @@ fn lt96(a: array<u32, 3>, b: array<u32, 3>) -> bool {
     return a[0] < b[0];
 }
 
-// a − b on three-word numbers. Precondition: a ≥ b.
+// a − b on three-word numbers. Precondition: a ≥ b. Straight-line, so the 64 calls of a
+// swap_out cost no loop iterations (lavapipe's per-invocation loop limit).
 fn sub96(a: array<u32, 3>, b: array<u32, 3>) -> array<u32, 3> {
-    var out: array<u32, 3>;
-    var borrow = 0u;
-    for (var k = 0u; k < 3u; k++) {
-        let d = a[k] - b[k];
-        let next = select(0u, 1u, a[k] < b[k] || (d < borrow));
-        out[k] = d - borrow;
-        borrow = next;
-    }
-    return out;
+    let d0 = a[0] - b[0];
+    let borrow0 = select(0u, 1u, a[0] < b[0]);
+    let d1 = a[1] - b[1];
+    let borrow1 = select(0u, 1u, a[1] < b[1] || d1 < borrow0);
+    let d2 = a[2] - b[2];
+    return array<u32, 3>(d0, d1 - borrow0, d2 - borrow1);
 }
 
 // Exact constant-product output (docs/SPEC.md, Semantics; `exec::swap_out`):

@@ -7,7 +7,9 @@
 // 41 + 8·tokens bytes. After the tag byte the message is a run of whole words V — the
 // pubkey's 8 words, the nonce's 2, then 2 per token — so message word w is the top byte of
 // V[w − 1] joined with the low three bytes of V[w]. Pool leaf message: 0x02 ‖ token_a ‖
-// token_b ‖ fee_bps (u16 each) ‖ reserve_a ‖ reserve_b (u64), 23 bytes, one block.
+// token_b ‖ fee_bps (u16 each) ‖ reserve_a ‖ reserve_b (u64), 23 bytes; a pool with an LP
+// token: 0x04, the same fields, then lp_token (u16) ‖ lp_supply (u64), 33 bytes. One
+// block either way.
 
 // Keep in sync with `LeafParams` in src/commit/gpu_leaves.rs.
 struct LeafParams {
@@ -25,6 +27,7 @@ struct LeafParams {
 
 const ACCOUNT_LEAF_TAG: u32 = 0x00u;
 const POOL_LEAF_TAG: u32 = 0x02u;
+const LP_POOL_LEAF_TAG: u32 = 0x04u;
 
 @group(0) @binding(0) var<uniform> leaf_params: LeafParams;
 // 8 words per account.
@@ -132,16 +135,31 @@ fn hash_account_leaves(inv: Invocation) {
     }
 }
 
-// The 23-byte pool leaf message as 6 words (the last holds 3 bytes).
+// The pool leaf message as a block: 23 bytes in 6 words (the last holds 3 bytes), or
+// with an LP token 33 bytes in 9 words (the last holds 1 byte); see pool_message_len.
 fn pool_message(p: PoolWords) -> array<u32, 16> {
+    let has_lp = p.lp_token != NO_LP_TOKEN;
+    let tag = select(POOL_LEAF_TAG, LP_POOL_LEAF_TAG, has_lp);
     var m: array<u32, 16>;
-    m[0] = POOL_LEAF_TAG | ((p.token_a & 0xFFFFu) << 8u) | ((p.token_b & 0xFFu) << 24u);
+    m[0] = tag | ((p.token_a & 0xFFFFu) << 8u) | ((p.token_b & 0xFFu) << 24u);
     m[1] = ((p.token_b >> 8u) & 0xFFu) | ((p.fee_bps & 0xFFFFu) << 8u) | (p.reserve_a.x << 24u);
     m[2] = (p.reserve_a.x >> 8u) | (p.reserve_a.y << 24u);
     m[3] = (p.reserve_a.y >> 8u) | (p.reserve_b.x << 24u);
     m[4] = (p.reserve_b.x >> 8u) | (p.reserve_b.y << 24u);
     m[5] = p.reserve_b.y >> 8u;
+    if (has_lp) {
+        // Bytes 23–24 lp_token, 25–32 lp_supply.
+        m[5] |= (p.lp_token & 0xFFu) << 24u;
+        m[6] = ((p.lp_token >> 8u) & 0xFFu) | (p.lp_supply.x << 8u);
+        m[7] = (p.lp_supply.x >> 24u) | (p.lp_supply.y << 8u);
+        m[8] = p.lp_supply.y >> 24u;
+    }
     return m;
+}
+
+// Bytes of the pool leaf message.
+fn pool_message_len(p: PoolWords) -> u32 {
+    return select(23u, 33u, p.lp_token != NO_LP_TOKEN);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -151,7 +169,8 @@ fn hash_pool_leaves(inv: Invocation) {
         return;
     }
     let flags = BLAKE3_CHUNK_START | BLAKE3_CHUNK_END | BLAKE3_ROOT;
-    var leaf = blake3_compress(BLAKE3_IV, pool_message(leaf_pools[j]), 0u, 0u, 23u, flags);
+    let p = leaf_pools[j];
+    var leaf = blake3_compress(BLAKE3_IV, pool_message(p), 0u, 0u, pool_message_len(p), flags);
     for (var k = 0u; k < 8u; k++) {
         pool_leaves[j * 8u + k] = leaf[k];
     }

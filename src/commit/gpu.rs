@@ -53,15 +53,6 @@ impl GpuCommit {
         since: SyncTag,
         writable: &[u32],
     ) -> Result<(Committed, GpuTimings)> {
-        if let Some(p) = state.pools().iter().position(|p| p.lp_token.is_some()) {
-            return Err(crate::error::Error::gpu(
-                "commit",
-                crate::error::GpuErrorKind::Unsupported,
-                format!(
-                    "pool {p} has an LP token: the GPU state-leaf kernel does not hash 0x04 pool leaves yet"
-                ),
-            ));
-        }
         let mut total = GpuTimings::default();
         let receipt_msgs: Vec<LeafBytes> = receipts
             .par_iter()

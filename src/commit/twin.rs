@@ -4,7 +4,7 @@
 
 use super::gpu_leaves::LeafParams;
 use super::gpu_merkle::LevelParams;
-use crate::gpu::resident::PoolWords;
+use crate::gpu::resident::{NO_LP_TOKEN, PoolWords};
 use crate::hash::twin::{
     BLAKE3_BLOCK_LEN, BLAKE3_CHUNK_END, BLAKE3_CHUNK_LEN, BLAKE3_CHUNK_START, BLAKE3_IV,
     BLAKE3_ROOT, blake3_compress, parent_cv, words_to_digests,
@@ -96,6 +96,9 @@ pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
 pub const ACCOUNT_LEAF_TAG: u32 = crate::state::ACCOUNT_LEAF_TAG as u32;
 /// Domain byte of a pool leaf as a word; keep in sync with `POOL_LEAF_TAG`.
 pub const POOL_LEAF_TAG: u32 = crate::state::POOL_LEAF_TAG as u32;
+/// Domain byte of the leaf of a pool with an LP token as a word; keep in sync with
+/// `LP_POOL_LEAF_TAG`.
+pub const LP_POOL_LEAF_TAG: u32 = crate::state::LP_POOL_LEAF_TAG as u32;
 
 /// The bindings the account leaf kernel reads, as word slices.
 #[derive(Debug, Clone, Copy)]
@@ -184,28 +187,46 @@ pub fn account_leaf_hash(c: &LeafColumns<'_>, i: u32) -> [u32; 8] {
     parent_cv(parent_cv(c0, c1, 0), c2, BLAKE3_ROOT)
 }
 
-/// The 23-byte pool leaf message as a block (6 words used).
+/// The pool leaf message as a block: 23 bytes (6 words), or 33 (9 words) with an LP token.
 pub fn pool_message(p: &PoolWords) -> [u32; 16] {
+    let has_lp = p.lp_token != NO_LP_TOKEN;
+    let tag = if has_lp {
+        LP_POOL_LEAF_TAG
+    } else {
+        POOL_LEAF_TAG
+    };
     let mut m = [0u32; 16];
-    m[0] = POOL_LEAF_TAG | ((p.token_a & 0xFFFF) << 8) | ((p.token_b & 0xFF) << 24);
+    m[0] = tag | ((p.token_a & 0xFFFF) << 8) | ((p.token_b & 0xFF) << 24);
     m[1] = ((p.token_b >> 8) & 0xFF) | ((p.fee_bps & 0xFFFF) << 8) | (p.reserve_a[0] << 24);
     m[2] = (p.reserve_a[0] >> 8) | (p.reserve_a[1] << 24);
     m[3] = (p.reserve_a[1] >> 8) | (p.reserve_b[0] << 24);
     m[4] = (p.reserve_b[0] >> 8) | (p.reserve_b[1] << 24);
     m[5] = p.reserve_b[1] >> 8;
+    if has_lp {
+        // Bytes 23–24 lp_token, 25–32 lp_supply.
+        m[5] |= (p.lp_token & 0xFF) << 24;
+        m[6] = ((p.lp_token >> 8) & 0xFF) | (p.lp_supply[0] << 8);
+        m[7] = (p.lp_supply[0] >> 24) | (p.lp_supply[1] << 8);
+        m[8] = p.lp_supply[1] >> 24;
+    }
     m
+}
+
+/// Bytes of the pool leaf message.
+pub fn pool_message_len(p: &PoolWords) -> u32 {
+    if p.lp_token != NO_LP_TOKEN { 33 } else { 23 }
 }
 
 /// What invocation `j` of `hash_pool_leaves` writes for pool `p`.
 pub fn pool_leaf_hash(p: &PoolWords) -> [u32; 8] {
     let flags = BLAKE3_CHUNK_START | BLAKE3_CHUNK_END | BLAKE3_ROOT;
-    blake3_compress(BLAKE3_IV, pool_message(p), 0, 0, 23, flags)
+    blake3_compress(BLAKE3_IV, pool_message(p), 0, 0, pool_message_len(p), flags)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::resident::pool_words;
+    use crate::gpu::resident::{pool_words, split};
     use crate::state::{Pool, State};
     use crate::verify::VerifyRule;
 
@@ -289,6 +310,54 @@ mod tests {
             };
             let got = words_to_digests(&pool_leaf_hash(&pool_words(&pool)))[0];
             assert_eq!(got, pool.leaf(), "pool {pool:?}");
+        }
+    }
+
+    #[test]
+    fn lp_pool_leaves_hash_the_0x04_message() {
+        // BLAKE3(0x04 ‖ token_a u16 ‖ token_b u16 ‖ fee_bps u16 ‖ reserve_a u64 ‖
+        // reserve_b u64 ‖ lp_token u16 ‖ lp_supply u64), byte by byte, on values whose
+        // bytes all differ and on limb edges.
+        let values = [
+            0u64,
+            1,
+            0xFF,
+            0x1_0000_0000,
+            u64::MAX,
+            0x0123_4567_89AB_CDEF,
+        ];
+        for (k, &lp_supply) in values.iter().enumerate() {
+            let (token_a, token_b, fee_bps) = ([0u16, 1, 255, 256, 0xABCD, 7][k], 9u16, 30u16);
+            let lp_token = [1u16, 0xFF, 0x100, 0x1234, u16::MAX - 1, 0x8001][k];
+            let (reserve_a, reserve_b) = (values[(k + 1) % 6], values[(k + 4) % 6] ^ 0x55);
+            let mut msg = vec![0x04u8];
+            for t in [token_a, token_b, fee_bps] {
+                msg.extend(t.to_le_bytes());
+            }
+            msg.extend(reserve_a.to_le_bytes());
+            msg.extend(reserve_b.to_le_bytes());
+            msg.extend(lp_token.to_le_bytes());
+            msg.extend(lp_supply.to_le_bytes());
+            assert_eq!(msg.len(), 33);
+            let words = PoolWords {
+                token_a: u32::from(token_a),
+                token_b: u32::from(token_b),
+                fee_bps: u32::from(fee_bps),
+                lp_token: u32::from(lp_token),
+                reserve_a: split(reserve_a),
+                reserve_b: split(reserve_b),
+                lp_supply: split(lp_supply),
+            };
+            let got = words_to_digests(&pool_leaf_hash(&words))[0];
+            assert_eq!(got, *blake3::hash(&msg).as_bytes(), "case {k}");
+            // The state's own leaf of the same pool, through the resident layout.
+            let pool = Pool {
+                lp_token: Some(lp_token),
+                lp_supply,
+                ..Pool::new(token_a, token_b, fee_bps, reserve_a, reserve_b)
+            };
+            assert_eq!(pool_words(&pool), words, "case {k}");
+            assert_eq!(got, pool.leaf(), "case {k}");
         }
     }
 

@@ -2,9 +2,12 @@
 //! on the device across blocks.
 //!
 //! Shaders: `shaders/shared/u64.wgsl` (u64 as u32 pairs, the exact swap formula in 32-bit limbs)
-//! followed by `shaders/stages/exec.wgsl` (entry points `exec_segment` and `gather_changed`).
-//! CPU twin: [`super::twin`], which also runs a whole block through the same plan on the
-//! CPU so the plan and the kernels can be checked without a GPU.
+//! and `shaders/shared/wide.wgsl` (the exact wide arithmetic of the liquidity and route
+//! kinds: hop inputs, quotes, square roots of 128-bit products) followed by
+//! `shaders/stages/exec.wgsl` (entry points `exec_segment` and `gather_changed`, every
+//! kind). CPU twins: [`super::twin`], which also runs a whole block through the same plan
+//! on the CPU so the plan and the kernels can be checked without a GPU, and
+//! [`super::twin_wide`].
 //!
 //! # Resident state
 //! The block runs over the device-resident copy of the state that [`ResidentState`] owns
@@ -434,6 +437,37 @@ impl GpuExecutor {
 /// `swap_out` and `mul_wide(amount_in low, reserve_out high)`, as (out, product).
 #[doc(hidden)]
 pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<Vec<(u64, u64)>> {
+    let words = probe_on_gpu(ctx, "swap_out_probe", (0, 1), probes, 4)?;
+    Ok(words
+        .chunks_exact(4)
+        .map(|w| (join([w[0], w[1]]), join([w[2], w[3]])))
+        .collect())
+}
+
+/// Runs the `wide_probe` test entry point on `probes`: per probe, the
+/// [`WIDE_PROBE_WORDS`] words that [`crate::exec::twin_wide::wide_probe`] gives on the CPU.
+#[doc(hidden)]
+pub fn wide_probe_on_gpu(
+    ctx: &GpuContext,
+    probes: &[WideProbe],
+) -> Result<Vec<[u32; WIDE_PROBE_WORDS]>> {
+    let words = probe_on_gpu(ctx, "wide_probe", (2, 3), probes, WIDE_PROBE_WORDS)?;
+    Ok(words
+        .chunks_exact(WIDE_PROBE_WORDS)
+        .map(|w| w.try_into().expect("chunks of WIDE_PROBE_WORDS"))
+        .collect())
+}
+
+/// Dispatches the entry point `entry_point` of the exec probe module over `probes`, one
+/// invocation each, with the probes at binding `in_binding` and the output at
+/// `out_binding` of group 0, and reads back its `words_per_probe` output words per probe.
+fn probe_on_gpu<P: bytemuck::Pod>(
+    ctx: &GpuContext,
+    entry_point: &'static str,
+    (in_binding, out_binding): (u32, u32),
+    probes: &[P],
+    words_per_probe: usize,
+) -> Result<Vec<u32>> {
     if probes.is_empty() {
         return Ok(Vec::new());
     }
@@ -442,11 +476,11 @@ pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<V
     let [pipeline] = stage_pipelines(
         ctx,
         &shaders::EXEC_PROBE,
-        ["swap_out_probe"],
+        [entry_point],
         DEFAULT_WORKGROUP_SIZE,
         None,
     )?;
-    let out_bytes = 16 * probes.len() as u64;
+    let out_bytes = (4 * words_per_probe * probes.len()) as u64;
     let (mut input, mut out) = (
         GrowBuffer::input("exec probes"),
         GrowBuffer::output("exec probe out"),
@@ -462,11 +496,11 @@ pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<V
         bind_and_dispatch(
             ctx,
             pass,
-            "swap_out_probe",
+            entry_point,
             &pipeline,
             &[
-                entry(0, allocated(stage, &input)?),
-                entry(1, allocated(stage, &out)?),
+                entry(in_binding, allocated(stage, &input)?),
+                entry(out_binding, allocated(stage, &out)?),
             ],
             grid,
         );
@@ -474,9 +508,5 @@ pub fn swap_out_probe_on_gpu(ctx: &GpuContext, probes: &[SwapProbe]) -> Result<V
     })?;
     let bytes =
         Readback::default().read_into(ctx, "exec probe readback", &out, out_bytes, &[], &mut t)?;
-    let words = words_le(&bytes);
-    Ok(words
-        .chunks_exact(4)
-        .map(|w| (join([w[0], w[1]]), join([w[2], w[3]])))
-        .collect())
+    Ok(words_le(&bytes))
 }

@@ -4,7 +4,8 @@
 //! plain code and the oracle every other backend is tested against. `cpu.rs` holds
 //! steps 4–10 on account indices and the in-order executor; `waves.rs` runs the
 //! scheduler's waves in parallel with rayon; `gpu.rs` executes the waves in WGSL over
-//! state resident on the device, and `twin.rs` is its CPU twin.
+//! state resident on the device, and `twin.rs` is its CPU twin (`twin_wide.rs` the twin of
+//! the wide arithmetic of the liquidity and route kinds).
 
 pub mod cpu;
 pub mod gpu;
@@ -12,6 +13,7 @@ pub mod layout;
 pub mod plan;
 pub mod reference;
 pub mod twin;
+pub mod twin_wide;
 pub mod waves;
 
 use crate::receipt::{Amounts, Status};

@@ -12,7 +12,7 @@ use crate::resolve::access::Key;
 use crate::resolve::{NO_ACCOUNT, Resolved, ResolvedBlock};
 use crate::schedule::Schedule;
 use crate::state::State;
-use crate::tx::{Action, Direction};
+use crate::tx::{Action, Direction, RouteMode};
 
 /// Everything a block uploads, and how to read its results: built on the host, shared by
 /// the GPU executor and the CPU twin.
@@ -85,7 +85,7 @@ impl BlockPlan {
                 Action::Transfer(t) => {
                     tx.kind = TX_KIND_TRANSFER;
                     tx.token_or_pool = u32::from(t.token);
-                    tx.amount = split(t.amount);
+                    tx.amounts[0] = split(t.amount);
                 }
                 Action::Swap(s) => {
                     tx.kind = TX_KIND_SWAP;
@@ -94,18 +94,37 @@ impl BlockPlan {
                         Direction::AtoB => DIRECTION_A_TO_B,
                         Direction::BtoA => DIRECTION_B_TO_A,
                     };
-                    tx.amount = split(s.amount_in);
-                    tx.min_out = split(s.min_out);
+                    tx.amounts[0] = split(s.amount_in);
+                    tx.amounts[1] = split(s.min_out);
                 }
-                Action::AddLiquidity(_) | Action::RemoveLiquidity(_) | Action::Route(_) => {
-                    return Err(gpu_err(
-                        "execute plan",
-                        GpuErrorKind::Unsupported,
-                        format!(
-                            "tx {i}: the GPU executor does not run kind {} (liquidity and routes) yet",
-                            r.tx.action.kind()
-                        ),
-                    ));
+                Action::AddLiquidity(a) => {
+                    tx.kind = TX_KIND_ADD_LIQUIDITY;
+                    tx.token_or_pool = a.pool;
+                    tx.amounts = [
+                        split(a.amount_a_desired),
+                        split(a.amount_b_desired),
+                        split(a.amount_a_min),
+                        split(a.amount_b_min),
+                    ];
+                }
+                Action::RemoveLiquidity(l) => {
+                    tx.kind = TX_KIND_REMOVE_LIQUIDITY;
+                    tx.token_or_pool = l.pool;
+                    tx.amounts[0] = split(l.liquidity);
+                    tx.amounts[1] = split(l.amount_a_min);
+                    tx.amounts[2] = split(l.amount_b_min);
+                }
+                Action::Route(route) => {
+                    tx.kind = TX_KIND_ROUTE;
+                    tx.token_or_pool = u32::from(route.token_in);
+                    tx.direction = match route.mode {
+                        RouteMode::ExactIn => ROUTE_EXACT_IN,
+                        RouteMode::ExactOut => ROUTE_EXACT_OUT,
+                    };
+                    tx.hops = u32::from(route.hops);
+                    tx.route_pools = route.pools;
+                    tx.amounts[0] = split(route.amount);
+                    tx.amounts[1] = split(route.limit);
                 }
             }
             compact[i] = plan.txs.len() as u32;
@@ -231,7 +250,7 @@ impl BlockPlan {
             .collect();
         for (k, &i) in self.tx_index.iter().enumerate() {
             let w = out
-                .get(RECEIPT_WORDS * k..RECEIPT_WORDS * k + 3)
+                .get(RECEIPT_WORDS * k..RECEIPT_WORDS * k + 7)
                 .ok_or_else(|| {
                     gpu_err(
                         "execute readback",
@@ -256,9 +275,20 @@ impl BlockPlan {
                         format!("tx {i}: status code {} out of range", w[0]),
                     )
                 })?;
-            let amount_out = join([w[1], w[2]]);
+            let [first, second, third] = [[w[1], w[2]], [w[3], w[4]], [w[5], w[6]]].map(join);
             let amounts = match (status, self.txs[k].kind) {
-                (Status::Ok, TX_KIND_SWAP) => Amounts::Out { amount_out },
+                (Status::Ok, TX_KIND_SWAP) => Amounts::Out { amount_out: first },
+                (Status::Ok, TX_KIND_ROUTE) => Amounts::Route {
+                    amount_in: first,
+                    amount_out: second,
+                },
+                (Status::Ok, TX_KIND_ADD_LIQUIDITY | TX_KIND_REMOVE_LIQUIDITY) => {
+                    Amounts::Liquidity {
+                        amount_a: first,
+                        amount_b: second,
+                        liquidity: third,
+                    }
+                }
                 _ => Amounts::NONE,
             };
             results[i as usize] = (status, amounts);
@@ -298,6 +328,7 @@ impl BlockPlan {
             let pool = &mut all[p as usize];
             pool.reserve_a = join([w[0], w[1]]);
             pool.reserve_b = join([w[2], w[3]]);
+            pool.lp_supply = join([w[4], w[5]]);
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! CPU twin of `shaders/shared/u64.wgsl`, `shaders/stages/exec.wgsl` and `shaders/test/exec_probe.wgsl`: the
+//! CPU twin of `shaders/shared/u64.wgsl`, `shaders/stages/exec.wgsl` and `shaders/test/exec_probe.wgsl`
+//! (`shaders/shared/wide.wgsl`'s is [`super::twin_wide`]): the
 //! same functions under the same names and in the same loop shape, so each can be read
 //! beside its shader, tested against big-integer and reference oracles, and compared with
 //! the shader's results. u64 values are `[low word, high word]` as the shader's
@@ -13,13 +14,16 @@
 //! and reads best whole beside them.
 
 use super::layout::{
-    DIRECTION_A_TO_B, EXEC_STATUS_UNKNOWN_KIND, ExecParams, ExecTx, POOL_GATHER_WORDS,
-    RECEIPT_WORDS, SEGMENT_SERIAL, Segment, SwapProbe, TX_KIND_SWAP, TX_KIND_TRANSFER,
+    DIRECTION_A_TO_B, EXEC_STATUS_UNKNOWN_KIND, ExecParams, ExecTx, MAX_ROUTE_HOPS,
+    MINIMUM_LIQUIDITY, POOL_GATHER_WORDS, RECEIPT_WORDS, ROUTE_EXACT_IN, SEGMENT_SERIAL, Segment,
+    SwapProbe, TX_KIND_ADD_LIQUIDITY, TX_KIND_REMOVE_LIQUIDITY, TX_KIND_ROUTE, TX_KIND_SWAP,
+    TX_KIND_TRANSFER,
 };
 use super::plan::BlockPlan;
+use super::twin_wide::{amount_in, amount_out, ge_q64, isqrt128, le_q64, min_q64, quote};
 use crate::error::Result;
 use crate::exec::ExecResult;
-use crate::gpu::resident::{PoolWords, pool_words, split};
+use crate::gpu::resident::{NO_LP_TOKEN, PoolWords, pool_words, split};
 use crate::receipt::Status;
 use crate::resolve::ResolvedBlock;
 use crate::schedule::Schedule;
@@ -32,6 +36,9 @@ const STATUS_UNKNOWN_TOKEN: u32 = Status::UnknownToken as u32;
 const STATUS_UNKNOWN_POOL: u32 = Status::UnknownPool as u32;
 const STATUS_INSUFFICIENT_BALANCE: u32 = Status::InsufficientBalance as u32;
 const STATUS_SLIPPAGE_EXCEEDED: u32 = Status::SlippageExceeded as u32;
+const STATUS_BAD_ROUTE: u32 = Status::BadRoute as u32;
+const STATUS_NO_LP_TOKEN: u32 = Status::NoLpToken as u32;
+const STATUS_INSUFFICIENT_LIQUIDITY: u32 = Status::InsufficientLiquidity as u32;
 
 /// WGSL's `select(f, t, cond)`: `t` when `cond`, else `f`.
 pub fn select<T>(f: T, t: T, cond: bool) -> T {
@@ -104,17 +111,14 @@ pub fn lt96(a: [u32; 3], b: [u32; 3]) -> bool {
     a[0] < b[0]
 }
 
-/// `a − b` on three-word numbers. Precondition: `a ≥ b`.
+/// `a − b` on three-word numbers. Precondition: `a ≥ b`. Straight-line, as the shader's.
 pub fn sub96(a: [u32; 3], b: [u32; 3]) -> [u32; 3] {
-    let mut out = [0u32; 3];
-    let mut borrow = 0u32;
-    for k in 0..3 {
-        let d = a[k].wrapping_sub(b[k]);
-        let next = u32::from(a[k] < b[k] || d < borrow);
-        out[k] = d.wrapping_sub(borrow);
-        borrow = next;
-    }
-    out
+    let d0 = a[0].wrapping_sub(b[0]);
+    let borrow0 = u32::from(a[0] < b[0]);
+    let d1 = a[1].wrapping_sub(b[1]);
+    let borrow1 = u32::from(a[1] < b[1] || d1 < borrow0);
+    let d2 = a[2].wrapping_sub(b[2]);
+    [d0, d1.wrapping_sub(borrow0), d2.wrapping_sub(borrow1)]
 }
 
 /// Exact constant-product output in 32-bit limbs:
@@ -230,42 +234,70 @@ pub fn credit(b: &mut Bindings<'_>, token: u32, account: u32, amount: [u32; 2]) 
     }
 }
 
-/// Writes the receipt of tx `i`.
-pub fn write_receipt(b: &mut Bindings<'_>, i: u32, status: u32, amount_out: [u32; 2]) {
-    let at = RECEIPT_WORDS * i as usize;
-    b.out[at] = status;
-    b.out[at + 1] = amount_out[0];
-    b.out[at + 2] = amount_out[1];
-    b.out[at + 3] = 0;
+/// Status and receipt amounts of one tx: the shader's `Outcome` (transfer and swap:
+/// amount_out, 0, 0; route: amount_in, amount_out, 0; liquidity: amount_a, amount_b,
+/// liquidity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Receipt status code, or [`EXEC_STATUS_UNKNOWN_KIND`].
+    pub status: u32,
+    /// First amount.
+    pub first: [u32; 2],
+    /// Second amount.
+    pub second: [u32; 2],
+    /// Third amount.
+    pub third: [u32; 2],
 }
 
-/// Status and amount_out of one tx: the shader's `Outcome`.
-pub type Outcome = (u32, [u32; 2]);
+/// A status with amounts 0: every failed step, and a transfer.
+pub fn status_only(status: u32) -> Outcome {
+    let none = [0, 0];
+    Outcome {
+        status,
+        first: none,
+        second: none,
+        third: none,
+    }
+}
+
+/// Writes the receipt of tx `i`.
+pub fn write_receipt(b: &mut Bindings<'_>, i: u32, o: Outcome) {
+    let at = RECEIPT_WORDS * i as usize;
+    b.out[at] = o.status;
+    b.out[at + 1] = o.first[0];
+    b.out[at + 2] = o.first[1];
+    b.out[at + 3] = o.second[0];
+    b.out[at + 4] = o.second[1];
+    b.out[at + 5] = o.third[0];
+    b.out[at + 6] = o.third[1];
+    b.out[at + 7] = 0;
+}
 
 /// Steps 7T–9T for a transfer whose signer `s` has paid the fee.
 pub fn execute_transfer(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
-    let none = [0u32, 0u32];
+    let amount = tx.amounts[0];
     if tx.token_or_pool >= b.params.tokens {
         // Step 7T.
-        return (STATUS_UNKNOWN_TOKEN, none);
+        return status_only(STATUS_UNKNOWN_TOKEN);
     }
     let balance = load_balance(b, tx.token_or_pool, s);
-    if lt64(balance, tx.amount) {
+    if lt64(balance, amount) {
         // Step 8T.
-        return (STATUS_INSUFFICIENT_BALANCE, none);
+        return status_only(STATUS_INSUFFICIENT_BALANCE);
     }
     // Step 9T. The signer is a Write key of this tx, the recipient a Credit key.
-    store_balance(b, tx.token_or_pool, s, sub64(balance, tx.amount));
-    credit(b, tx.token_or_pool, tx.recipient, tx.amount);
-    (STATUS_OK, none)
+    store_balance(b, tx.token_or_pool, s, sub64(balance, amount));
+    credit(b, tx.token_or_pool, tx.recipient, amount);
+    status_only(STATUS_OK)
 }
 
 /// Steps 7S–10S for a swap whose signer `s` has paid the fee.
 pub fn execute_swap(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
-    let none = [0u32, 0u32];
+    let amount_in = tx.amounts[0];
+    let min_out = tx.amounts[1];
     if tx.token_or_pool >= b.params.n_pools {
         // Step 7S.
-        return (STATUS_UNKNOWN_POOL, none);
+        return status_only(STATUS_UNKNOWN_POOL);
     }
     let pool = b.pools[tx.token_or_pool as usize];
     let a_to_b = tx.direction == DIRECTION_A_TO_B;
@@ -274,20 +306,20 @@ pub fn execute_swap(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
     let reserve_in = select(pool.reserve_b, pool.reserve_a, a_to_b);
     let reserve_out = select(pool.reserve_a, pool.reserve_b, a_to_b);
     let balance_in = load_balance(b, token_in, s);
-    if lt64(balance_in, tx.amount) {
+    if lt64(balance_in, amount_in) {
         // Step 8S.
-        return (STATUS_INSUFFICIENT_BALANCE, none);
+        return status_only(STATUS_INSUFFICIENT_BALANCE);
     }
-    let got = swap_out(tx.amount, reserve_in, reserve_out, pool.fee_bps);
-    if lt64(got, tx.min_out) {
+    let got = swap_out(amount_in, reserve_in, reserve_out, pool.fee_bps);
+    if lt64(got, min_out) {
         // Step 9S.
-        return (STATUS_SLIPPAGE_EXCEEDED, none);
+        return status_only(STATUS_SLIPPAGE_EXCEEDED);
     }
     // Step 10S. The signer and the pool are Write keys of this tx.
-    store_balance(b, token_in, s, sub64(balance_in, tx.amount));
+    store_balance(b, token_in, s, sub64(balance_in, amount_in));
     let bought = add64(load_balance(b, token_out, s), got);
     store_balance(b, token_out, s, bought);
-    let new_in = add64(reserve_in, tx.amount);
+    let new_in = add64(reserve_in, amount_in);
     let new_out = sub64(reserve_out, got);
     let p = &mut b.pools[tx.token_or_pool as usize];
     if a_to_b {
@@ -297,7 +329,230 @@ pub fn execute_swap(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
         p.reserve_b = new_in;
         p.reserve_a = new_out;
     }
-    (STATUS_OK, got)
+    let none = [0, 0];
+    Outcome {
+        status: STATUS_OK,
+        first: got,
+        second: none,
+        third: none,
+    }
+}
+
+/// Steps 7–12 of AddLiquidity for a signer `s` that has paid the fee.
+pub fn execute_add_liquidity(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
+    let id = tx.token_or_pool;
+    if id >= b.params.n_pools {
+        // Step 7.
+        return status_only(STATUS_UNKNOWN_POOL);
+    }
+    let pool = b.pools[id as usize];
+    if pool.lp_token == NO_LP_TOKEN {
+        // Step 8.
+        return status_only(STATUS_NO_LP_TOKEN);
+    }
+    let a_desired = tx.amounts[0];
+    let b_desired = tx.amounts[1];
+    let a_min = tx.amounts[2];
+    let b_min = tx.amounts[3];
+    // Step 9: only the adjusted side is checked against its minimum.
+    let mut amount_a = a_desired;
+    let mut amount_b = b_desired;
+    let b_opt = quote(a_desired, pool.reserve_a, pool.reserve_b);
+    if le_q64(b_opt, b_desired) {
+        if !ge_q64(b_opt, b_min) {
+            return status_only(STATUS_SLIPPAGE_EXCEEDED);
+        }
+        amount_b = b_opt.value;
+    } else {
+        // a_opt < a_desired here: never saturated.
+        let a_opt = quote(b_desired, pool.reserve_b, pool.reserve_a);
+        if !ge_q64(a_opt, a_min) {
+            return status_only(STATUS_SLIPPAGE_EXCEEDED);
+        }
+        amount_a = a_opt.value;
+    }
+    // Step 10.
+    let balance_a = load_balance(b, pool.token_a, s);
+    let balance_b = load_balance(b, pool.token_b, s);
+    if lt64(balance_a, amount_a) || lt64(balance_b, amount_b) {
+        return status_only(STATUS_INSUFFICIENT_BALANCE);
+    }
+    // Step 11. The minted shares fit u64 (min(x, y) ≤ √(x·y) ≤ √(A·B)).
+    let minimum = [MINIMUM_LIQUIDITY, 0];
+    let liquidity;
+    let supply;
+    if eq64(pool.lp_supply, [0, 0]) {
+        let root = isqrt128(amount_a, amount_b);
+        if !lt64(minimum, root) {
+            return status_only(STATUS_INSUFFICIENT_LIQUIDITY);
+        }
+        liquidity = sub64(root, minimum);
+        supply = root;
+    } else {
+        let shares = min_q64(
+            quote(amount_a, pool.reserve_a, pool.lp_supply),
+            quote(amount_b, pool.reserve_b, pool.lp_supply),
+        );
+        if !shares.over && eq64(shares.value, [0, 0]) {
+            return status_only(STATUS_INSUFFICIENT_LIQUIDITY);
+        }
+        liquidity = shares.value;
+        supply = add64(pool.lp_supply, liquidity);
+    }
+    // Step 12. The LP token is neither of the pool's tokens.
+    store_balance(b, pool.token_a, s, sub64(balance_a, amount_a));
+    store_balance(b, pool.token_b, s, sub64(balance_b, amount_b));
+    let minted = add64(load_balance(b, pool.lp_token, s), liquidity);
+    store_balance(b, pool.lp_token, s, minted);
+    let p = &mut b.pools[id as usize];
+    p.reserve_a = add64(pool.reserve_a, amount_a);
+    p.reserve_b = add64(pool.reserve_b, amount_b);
+    p.lp_supply = supply;
+    Outcome {
+        status: STATUS_OK,
+        first: amount_a,
+        second: amount_b,
+        third: liquidity,
+    }
+}
+
+/// Steps 7–12 of RemoveLiquidity for a signer `s` that has paid the fee.
+pub fn execute_remove_liquidity(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
+    let id = tx.token_or_pool;
+    if id >= b.params.n_pools {
+        // Step 7.
+        return status_only(STATUS_UNKNOWN_POOL);
+    }
+    let pool = b.pools[id as usize];
+    if pool.lp_token == NO_LP_TOKEN {
+        // Step 8.
+        return status_only(STATUS_NO_LP_TOKEN);
+    }
+    let liquidity = tx.amounts[0];
+    let a_min = tx.amounts[1];
+    let b_min = tx.amounts[2];
+    // Step 9.
+    let lp_balance = load_balance(b, pool.lp_token, s);
+    if lt64(lp_balance, liquidity) {
+        return status_only(STATUS_INSUFFICIENT_BALANCE);
+    }
+    // Step 10: both 0 when S = 0.
+    let mut amount_a = [0, 0];
+    let mut amount_b = [0, 0];
+    if !eq64(pool.lp_supply, [0, 0]) {
+        amount_a = quote(liquidity, pool.lp_supply, pool.reserve_a).value;
+        amount_b = quote(liquidity, pool.lp_supply, pool.reserve_b).value;
+    }
+    if eq64(amount_a, [0, 0]) || eq64(amount_b, [0, 0]) {
+        return status_only(STATUS_INSUFFICIENT_LIQUIDITY);
+    }
+    // Step 11.
+    if lt64(amount_a, a_min) || lt64(amount_b, b_min) {
+        return status_only(STATUS_SLIPPAGE_EXCEEDED);
+    }
+    // Step 12.
+    store_balance(b, pool.lp_token, s, sub64(lp_balance, liquidity));
+    let got_a = add64(load_balance(b, pool.token_a, s), amount_a);
+    store_balance(b, pool.token_a, s, got_a);
+    let got_b = add64(load_balance(b, pool.token_b, s), amount_b);
+    store_balance(b, pool.token_b, s, got_b);
+    let p = &mut b.pools[id as usize];
+    p.reserve_a = sub64(pool.reserve_a, amount_a);
+    p.reserve_b = sub64(pool.reserve_b, amount_b);
+    p.lp_supply = sub64(pool.lp_supply, liquidity);
+    Outcome {
+        status: STATUS_OK,
+        first: amount_a,
+        second: amount_b,
+        third: liquidity,
+    }
+}
+
+/// Steps 7–12 of Route for a signer `s` that has paid the fee.
+pub fn execute_route(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
+    let hops = tx.hops.min(MAX_ROUTE_HOPS as u32) as usize;
+    let route_pools = tx.route_pools;
+    for &id in &route_pools[..hops] {
+        if id >= b.params.n_pools {
+            // Step 7.
+            return status_only(STATUS_UNKNOWN_POOL);
+        }
+    }
+    // Step 8.
+    let mut a_to_b = [false; MAX_ROUTE_HOPS];
+    let mut token = tx.token_or_pool;
+    for h in 0..hops {
+        let pool = b.pools[route_pools[h] as usize];
+        if pool.token_a == token {
+            a_to_b[h] = true;
+            token = pool.token_b;
+        } else if pool.token_b == token {
+            a_to_b[h] = false;
+            token = pool.token_a;
+        } else {
+            return status_only(STATUS_BAD_ROUTE);
+        }
+    }
+    let token_in = tx.token_or_pool;
+    let token_out = token;
+    // Step 9.
+    let mut x = [[0u32; 2]; MAX_ROUTE_HOPS + 1];
+    let mut x0_over = false;
+    if tx.direction == ROUTE_EXACT_IN {
+        x[0] = tx.amounts[0];
+        for h in 0..hops {
+            let pool = b.pools[route_pools[h] as usize];
+            let r_in = select(pool.reserve_b, pool.reserve_a, a_to_b[h]);
+            let r_out = select(pool.reserve_a, pool.reserve_b, a_to_b[h]);
+            x[h + 1] = amount_out(x[h], r_in, r_out, pool.fee_bps);
+        }
+    } else {
+        x[hops] = tx.amounts[0];
+        for k in 0..hops {
+            let h = hops - 1 - k;
+            let pool = b.pools[route_pools[h] as usize];
+            let r_in = select(pool.reserve_b, pool.reserve_a, a_to_b[h]);
+            let r_out = select(pool.reserve_a, pool.reserve_b, a_to_b[h]);
+            // A saturated input from the hop before is ≥ every r_out: fails here too.
+            if !lt64(x[h + 1], r_out) {
+                return status_only(STATUS_INSUFFICIENT_LIQUIDITY);
+            }
+            let need = amount_in(x[h + 1], r_in, r_out, pool.fee_bps);
+            x[h] = need.value;
+            x0_over = need.over;
+        }
+    }
+    // Step 10.
+    let balance_in = load_balance(b, token_in, s);
+    if x0_over || lt64(balance_in, x[0]) {
+        return status_only(STATUS_INSUFFICIENT_BALANCE);
+    }
+    // Step 11.
+    let limit = tx.amounts[1];
+    let exact_in = tx.direction == ROUTE_EXACT_IN;
+    if (exact_in && lt64(x[hops], limit)) || (!exact_in && lt64(limit, x[0])) {
+        return status_only(STATUS_SLIPPAGE_EXCEEDED);
+    }
+    // Step 12: pay, then receive.
+    store_balance(b, token_in, s, sub64(balance_in, x[0]));
+    let received = add64(load_balance(b, token_out, s), x[hops]);
+    store_balance(b, token_out, s, received);
+    for h in 0..hops {
+        let p = &mut b.pools[route_pools[h] as usize];
+        if a_to_b[h] {
+            p.reserve_a = add64(p.reserve_a, x[h]);
+            p.reserve_b = sub64(p.reserve_b, x[h + 1]);
+        } else {
+            p.reserve_b = add64(p.reserve_b, x[h]);
+            p.reserve_a = sub64(p.reserve_a, x[h + 1]);
+        }
+    }
+    Outcome {
+        status: STATUS_OK,
+        first: x[0],
+        second: x[hops],
+        third: [0, 0],
+    }
 }
 
 /// Steps 4–10 of docs/SPEC.md (Semantics) for tx `i`, receipt included.
@@ -308,13 +563,13 @@ pub fn execute_tx(b: &mut Bindings<'_>, i: u32) {
     // Step 4.
     let nonce = [b.nonces[2 * su], b.nonces[2 * su + 1]];
     if !eq64(tx.nonce, nonce) || eq64(tx.nonce, [u32::MAX, u32::MAX]) {
-        write_receipt(b, i, STATUS_BAD_NONCE, [0, 0]);
+        write_receipt(b, i, status_only(STATUS_BAD_NONCE));
         return;
     }
     // Step 5.
     let fee_balance = load_balance(b, 0, s);
     if lt64(fee_balance, tx.fee) {
-        write_receipt(b, i, STATUS_INSUFFICIENT_FEE, [0, 0]);
+        write_receipt(b, i, status_only(STATUS_INSUFFICIENT_FEE));
         return;
     }
     // Step 6.
@@ -327,12 +582,15 @@ pub fn execute_tx(b: &mut Bindings<'_>, i: u32) {
 
     // The shader's `switch`: one arm per kind, and its `default` for a kind the host
     // never uploads (the fee and nonce changes above stay, as on the device).
-    let (status, amount_out) = match tx.kind {
+    let outcome = match tx.kind {
         TX_KIND_TRANSFER => execute_transfer(b, &tx, s),
         TX_KIND_SWAP => execute_swap(b, &tx, s),
-        _ => (EXEC_STATUS_UNKNOWN_KIND, [0, 0]),
+        TX_KIND_ADD_LIQUIDITY => execute_add_liquidity(b, &tx, s),
+        TX_KIND_REMOVE_LIQUIDITY => execute_remove_liquidity(b, &tx, s),
+        TX_KIND_ROUTE => execute_route(b, &tx, s),
+        _ => status_only(EXEC_STATUS_UNKNOWN_KIND),
     };
-    write_receipt(b, i, status, amount_out);
+    write_receipt(b, i, outcome);
 }
 
 /// Invocation `j` of the `exec_segment` entry point.
@@ -380,6 +638,8 @@ pub fn gather_changed(j: u32, b: &mut Bindings<'_>) {
         b.out[at + 1] = b.pools[p].reserve_a[1];
         b.out[at + 2] = b.pools[p].reserve_b[0];
         b.out[at + 3] = b.pools[p].reserve_b[1];
+        b.out[at + 4] = b.pools[p].lp_supply[0];
+        b.out[at + 5] = b.pools[p].lp_supply[1];
     }
 }
 
@@ -786,7 +1046,7 @@ mod tests {
             (0..plan.txs.len()).all(|k| status(&out, k) != EXEC_STATUS_UNKNOWN_KIND),
             "a valid block shows the unknown-kind status"
         );
-        // Inject unknown kinds (0, 3 and u32::MAX) into a transfer and a swap that got past
+        // Inject unknown kinds (0, 6 and u32::MAX) into a transfer and a swap that got past
         // step 6 in the valid run: their receipts, and only theirs, carry the status.
         let past_fee = |k: &usize| {
             u8::try_from(status(&out, *k))
@@ -802,7 +1062,7 @@ mod tests {
             .filter(past_fee)
             .find(|&k| plan.txs[k].kind == TX_KIND_SWAP)
             .expect("a swap past step 6");
-        for bad_kind in [0, 3, u32::MAX] {
+        for bad_kind in [0, 6, u32::MAX] {
             let mut bad = plan.clone();
             bad.txs[transfer].kind = bad_kind;
             bad.txs[swap].kind = bad_kind;

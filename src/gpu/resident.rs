@@ -50,13 +50,19 @@ pub struct PoolWords {
     pub token_b: u32,
     /// Fee in basis points.
     pub fee_bps: u32,
-    /// Aligns the reserves to 8 bytes.
-    pub pad0: u32,
+    /// The pool's LP token, or [`NO_LP_TOKEN`].
+    pub lp_token: u32,
     /// Reserve of A (low, high).
     pub reserve_a: [u32; 2],
     /// Reserve of B (low, high).
     pub reserve_b: [u32; 2],
+    /// LP shares in existence plus the locked minimum (low, high); 0 without an LP token.
+    pub lp_supply: [u32; 2],
 }
+
+/// [`PoolWords::lp_token`] of a pool without LP shares; keep in sync with `NO_LP_TOKEN` in
+/// shaders/shared/pool_words.wgsl. Token indices are u16, so it is no token.
+pub const NO_LP_TOKEN: u32 = u32::MAX;
 
 /// A u64 as (low word, high word), as the columns store it.
 pub fn split(v: u64) -> [u32; 2] {
@@ -74,9 +80,10 @@ pub fn pool_words(p: &Pool) -> PoolWords {
         token_a: u32::from(p.token_a),
         token_b: u32::from(p.token_b),
         fee_bps: u32::from(p.fee_bps),
-        pad0: 0,
+        lp_token: p.lp_token.map_or(NO_LP_TOKEN, u32::from),
         reserve_a: split(p.reserve_a),
         reserve_b: split(p.reserve_b),
+        lp_supply: split(p.lp_supply),
     }
 }
 
@@ -554,9 +561,13 @@ mod tests {
 
     #[test]
     fn pool_words_round_trip_and_layout() {
-        assert_eq!(std::mem::size_of::<PoolWords>(), 32);
-        assert_eq!(std::mem::offset_of!(PoolWords, reserve_a), 16);
-        assert_eq!(std::mem::offset_of!(PoolWords, reserve_b), 24);
+        // Field offsets against the WGSL struct: exec::layout's naga-based layout test.
+        assert!(
+            crate::gpu::shaders::POOL_WORDS
+                .text
+                .contains(&format!("const NO_LP_TOKEN: u32 = 0x{NO_LP_TOKEN:x}u;"))
+        );
+        assert!(u16::try_from(NO_LP_TOKEN).is_err(), "no token index");
         for v in [0, 1, u64::from(u32::MAX), 1 << 32, u64::MAX] {
             assert_eq!(join(split(v)), v);
         }

@@ -6,7 +6,7 @@
 //!
 //! `shaders/` is in three folders: `shared/` (pieces several modules include: the
 //! workgroup-size override and invocation index, BLAKE3's compression, u64 in u32 pairs,
-//! the resident pool layout, the field, SHA-512, scalar and curve arithmetic), `stages/`
+//! the wide arithmetic of the liquidity and route kinds, the resident pool layout, the field, SHA-512, scalar and curve arithmetic), `stages/`
 //! (one file of entry points per pipeline stage) and `test/` (entry points only the parity
 //! tests dispatch). Three shared pieces are generated from the verifier's CPU twin so the
 //! constants, the interpreter programs and the unrolled limb arithmetic cannot drift from
@@ -48,6 +48,9 @@ pub const POOL_WORDS: Piece = piece!("shaders/shared/pool_words.wgsl");
 pub const BLAKE3_COMPRESS: Piece = piece!("shaders/shared/blake3_compress.wgsl");
 /// u64 arithmetic in u32 pairs and the exact swap formula (exec, exec_probe).
 pub const U64: Piece = piece!("shaders/shared/u64.wgsl");
+/// Exact wide arithmetic of the liquidity and route kinds: hop inputs, quotes, square
+/// roots of 128-bit products (exec, exec_probe; after [`U64`]).
+pub const WIDE: Piece = piece!("shaders/shared/wide.wgsl");
 /// Field, SHA-512 and scalar constants generated from the twin (verify, both shapes).
 pub const FIELD_CONSTS: Piece = piece!("shaders/shared/field25519_consts.wgsl");
 /// The field interpreter's programs generated from the twin (verify, register shape).
@@ -205,17 +208,19 @@ pub const EXEC: ShaderModule = ShaderModule {
     pieces: &[
         DISPATCH,
         U64,
+        WIDE,
         POOL_WORDS,
         piece!("shaders/stages/exec.wgsl"),
     ],
     entry_points: &["exec_segment", "gather_changed"],
 };
 
-/// The swap formula alone, for its parity test.
+/// The execution arithmetic alone (the swap formula, the wide arithmetic), for their
+/// parity tests.
 pub const EXEC_PROBE: ShaderModule = ShaderModule {
     name: "exec_probe",
-    pieces: &[DISPATCH, U64, piece!("shaders/test/exec_probe.wgsl")],
-    entry_points: &["swap_out_probe"],
+    pieces: &[DISPATCH, U64, WIDE, piece!("shaders/test/exec_probe.wgsl")],
+    entry_points: &["swap_out_probe", "wide_probe"],
 };
 
 /// Every module txwave compiles.
