@@ -159,8 +159,6 @@ pub enum GpuErrorKind {
     Injected,
     /// A buffer that should exist did not (a bug, reported rather than panicking).
     Internal,
-    /// The GPU backend does not implement this work (under `Auto` the CPU does it).
-    Unsupported,
 }
 
 impl Error {
