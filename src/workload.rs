@@ -581,268 +581,14 @@ pub fn generate(cfg: &GenConfig, mut progress: impl FnMut(usize, usize)) -> Resu
         pools: genesis_pools,
     };
     let mut state = State::from_genesis(&genesis)?;
-    let pools: Vec<Pool> = state.pools().to_vec();
+    let mut planner = Planner::new(cfg, &state, pubkeys, shares_each)?;
     let fee_collector = tx::public_key_of(&seed_of(cfg.seed, "fee collector", 0));
-    let account_zipf = Zipf::new(cfg.accounts as u64, cfg.account_skew)
-        .map_err(|e| Error::InvalidArgument(format!("account skew: {e}")))?;
-    let pool_zipf = Zipf::new(cfg.pools.max(1) as u64, cfg.pool_skew)
-        .map_err(|e| Error::InvalidArgument(format!("pool skew: {e}")))?;
-    // Pool picks of the DEX kinds (and of swaps when pool weights are given).
-    let pick_weights = pool_pick_weights(cfg);
-    let any_pool = (cfg.pools > 0)
-        .then(|| weighted(&pick_weights))
-        .transpose()?;
-    let swap_pool = if cfg.pool_weights.is_empty() {
-        None
-    } else {
-        any_pool.clone()
-    };
-    let lp_pool = (cfg.lp_pools > 0)
-        .then(|| weighted(&pick_weights[..cfg.lp_pools]))
-        .transpose()?;
-    let hop_count = WeightedIndex::new(cfg.hop_weights)
-        .map_err(|e| Error::InvalidArgument(format!("hop weights: {e}")))?;
-    let mut by_token: Vec<Vec<u32>> = vec![Vec::new(); cfg.tokens];
-    for (i, p) in pools.iter().enumerate() {
-        by_token[p.token_a as usize].push(i as u32);
-        by_token[p.token_b as usize].push(i as u32);
-    }
-    // Upper edges of the kinds over one uniform draw: with the DEX shares at 0 a draw
-    // below the swap share is a swap and any other a transfer, as before they existed.
-    let swap_edge = cfg.swap_share;
-    let add_edge = swap_edge + cfg.add_liquidity_share;
-    let remove_edge = add_edge + cfg.remove_liquidity_share;
-    let route_edge = remove_edge + cfg.route_share;
-    // Liquidity removed per tx: at least 1000 shares (so both amounts are at least 1
-    // while the supply stays below 1000 × the reserves), at most 10^6 or 1/1024 of an
-    // account's genesis shares.
-    let remove_range = |pool: usize| {
-        let lo = 1000u64;
-        let hi = (shares_each[pool] / 1024).clamp(lo, 1_000_000);
-        lo..=hi
-    };
-    // Nonces as the generator expects them to be after each planned tx.
-    let mut nonces = vec![0u64; cfg.accounts];
-    let mut new_accounts = 0u64;
-    let f = cfg.failures;
     let mut blocks = Vec::with_capacity(cfg.blocks);
     for b in 0..cfg.blocks {
-        let mut planned: Vec<(usize, u64, u64, Action, Fault)> =
-            Vec::with_capacity(cfg.txs_per_block);
-        for _ in 0..cfg.txs_per_block {
-            let signer = account_zipf.sample(&mut rng) as usize - 1;
-            let fee = rng.gen_range(1..=10u64);
-            let roll: f64 = rng.r#gen();
-            let kind_roll: f64 = rng.r#gen();
-            let kind = if kind_roll < swap_edge {
-                Kind::Swap
-            } else if kind_roll < add_edge {
-                Kind::AddLiquidity
-            } else if kind_roll < remove_edge {
-                Kind::RemoveLiquidity
-            } else if kind_roll < route_edge {
-                Kind::Route
-            } else {
-                Kind::Transfer
-            };
-            // Failure kind from one roll over the cumulative shares.
-            let mut edge = 0.0;
-            let mut pick = |share: f64| {
-                let hit = roll >= edge && roll < edge + share;
-                edge += share;
-                hit
-            };
-            let bad_sig = pick(f.bad_signature);
-            let bad_nonce = pick(f.bad_nonce);
-            let poor = pick(f.insufficient_balance);
-            let slip = pick(f.slippage) && kind != Kind::Transfer;
-            let malformed = pick(f.malformed);
-            let bad_route = pick(f.bad_route) && kind == Kind::Route;
-            let action = match kind {
-                Kind::Swap => {
-                    let pool = if let Some(w) = &swap_pool {
-                        w.sample(&mut rng) as u32
-                    } else if rng.r#gen::<f64>() < cfg.hot_pool_share {
-                        0
-                    } else {
-                        pool_zipf.sample(&mut rng) as u32 - 1
-                    };
-                    let direction = if rng.r#gen::<bool>() {
-                        Direction::AtoB
-                    } else {
-                        Direction::BtoA
-                    };
-                    let amount_in = if poor {
-                        u64::MAX
-                    } else {
-                        rng.gen_range(1..=1_000_000u64)
-                    };
-                    Action::Swap(Swap {
-                        pool,
-                        direction,
-                        amount_in,
-                        min_out: if slip { u64::MAX } else { 0 },
-                    })
-                }
-                Kind::AddLiquidity => {
-                    let w = lp_pool.as_ref().expect("checked: lp pools > 0");
-                    let pool = w.sample(&mut rng);
-                    let p = &state.pools()[pool];
-                    let a = rng.gen_range(1000..=1_000_000u64);
-                    // Both sides desired at the block's starting price; with one side
-                    // at 2^64 − 1 no balance covers the amounts.
-                    let (a_desired, b_desired) = if poor {
-                        (u64::MAX, u64::MAX)
-                    } else {
-                        (a, quote(a, p.reserve_a, p.reserve_b).unwrap_or(u64::MAX))
-                    };
-                    let (a_min, b_min) = if slip {
-                        (u64::MAX, u64::MAX)
-                    } else if poor {
-                        (0, 0)
-                    } else {
-                        (less_tolerance(a_desired), less_tolerance(b_desired))
-                    };
-                    Action::AddLiquidity(AddLiquidity {
-                        pool: pool as u32,
-                        amount_a_desired: a_desired,
-                        amount_b_desired: b_desired,
-                        amount_a_min: a_min,
-                        amount_b_min: b_min,
-                    })
-                }
-                Kind::RemoveLiquidity => {
-                    let w = lp_pool.as_ref().expect("checked: lp pools > 0");
-                    let pool = w.sample(&mut rng);
-                    let p = &state.pools()[pool];
-                    let shares = rng.gen_range(remove_range(pool));
-                    let (a, b) = burn_amounts(shares, p.reserve_a, p.reserve_b, p.lp_supply);
-                    let liquidity = if poor { u64::MAX } else { shares };
-                    let (a_min, b_min) = if slip {
-                        (u64::MAX, u64::MAX)
-                    } else if poor {
-                        (0, 0)
-                    } else {
-                        (less_tolerance(a), less_tolerance(b))
-                    };
-                    Action::RemoveLiquidity(RemoveLiquidity {
-                        pool: pool as u32,
-                        liquidity,
-                        amount_a_min: a_min,
-                        amount_b_min: b_min,
-                    })
-                }
-                Kind::Route => {
-                    let hops = hop_count.sample(&mut rng) + 1;
-                    let first = any_pool
-                        .as_ref()
-                        .expect("checked: pools > 0")
-                        .sample(&mut rng);
-                    let (token_in, path) = route_path(
-                        &mut rng,
-                        hops,
-                        first as u32,
-                        &pools,
-                        &by_token,
-                        &pick_weights,
-                    );
-                    let exact_out = rng.r#gen::<f64>() < cfg.exact_out_share;
-                    let amount = rng.gen_range(1..=1_000_000u64);
-                    let (mode, amount, limit) = if poor {
-                        // Exact in with 2^64 − 1: no balance covers it.
-                        (RouteMode::ExactIn, u64::MAX, 0)
-                    } else {
-                        let mode = if exact_out {
-                            RouteMode::ExactOut
-                        } else {
-                            RouteMode::ExactIn
-                        };
-                        let limit = match (slip, mode) {
-                            (true, RouteMode::ExactIn) => u64::MAX,
-                            (true, RouteMode::ExactOut) => 0,
-                            (false, _) => route_limit(&state, mode, token_in, &path, amount),
-                        };
-                        (mode, amount, limit)
-                    };
-                    // A token_in the first pool does not hold: the smallest such token.
-                    let token_in = if bad_route {
-                        let p0 = &pools[first];
-                        (0..=u16::MAX)
-                            .find(|&t| t != p0.token_a && t != p0.token_b)
-                            .expect("a pool holds two tokens")
-                    } else {
-                        token_in
-                    };
-                    Action::Route(
-                        Route::new(mode, token_in, amount, limit, &path).expect("1 to 4 hops"),
-                    )
-                }
-                Kind::Transfer => {
-                    let to = if rng.r#gen::<f64>() < cfg.new_recipient_share {
-                        new_accounts += 1;
-                        tx::public_key_of(&seed_of(cfg.seed, "recipient", new_accounts))
-                    } else {
-                        pubkeys[account_zipf.sample(&mut rng) as usize - 1]
-                    };
-                    Action::Transfer(Transfer {
-                        to,
-                        token: rng.gen_range(0..cfg.tokens as u16),
-                        amount: if poor {
-                            u64::MAX
-                        } else {
-                            rng.gen_range(1..=1_000_000u64)
-                        },
-                    })
-                }
-            };
-            let nonce = if bad_nonce {
-                nonces[signer] + 1_000_000
-            } else {
-                nonces[signer]
-            };
-            let fault = if malformed {
-                Fault::Malformed
-            } else if bad_sig {
-                Fault::BadSignature
-            } else {
-                Fault::None
-            };
-            // The fee is charged (and the nonce moves) unless steps 1–5 fail.
-            if matches!(fault, Fault::None) && !bad_nonce {
-                nonces[signer] += 1;
-            }
-            planned.push((signer, nonce, fee, action, fault));
-        }
-        // Deterministic signing in parallel, then the planned faults.
-        let mut fault_rng =
-            ChaCha8Rng::seed_from_u64(cfg.seed ^ (b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let signed: Vec<Vec<u8>> = planned
-            .par_iter()
-            .map(|(signer, nonce, fee, action, _)| {
-                Tx::signed(&key_seeds[*signer], *nonce, *fee, *action).encode()
-            })
+        let planned: Vec<Planned> = (0..cfg.txs_per_block)
+            .map(|_| planner.plan(&state, &mut rng))
             .collect();
-        let mut block = Block::new(
-            state.height() + 1,
-            state.last_block_hash(),
-            fee_collector,
-            [0; 32],
-        );
-        for (mut bytes, (_, _, _, _, fault)) in signed.into_iter().zip(&planned) {
-            match fault {
-                Fault::None => {}
-                Fault::BadSignature => {
-                    let bit = fault_rng.gen_range(0..512usize);
-                    bytes[bit / 8] ^= 1 << (bit % 8);
-                }
-                Fault::Malformed => match fault_rng.gen_range(0..3u8) {
-                    0 => bytes.truncate(fault_rng.gen_range(0..bytes.len())),
-                    1 => bytes[tx::KIND_OFFSET] = fault_rng.gen_range(3..=255u8),
-                    _ => bytes.push(0),
-                },
-            }
-            block.push_tx_bytes(&bytes)?;
-        }
+        let mut block = seal_block(cfg, b, &state, fee_collector, &key_seeds, &planned)?;
         // Claim the reference executor's root.
         let mut after = state.clone();
         let outcome = reference::apply(&mut after, &block)?;
@@ -858,4 +604,353 @@ pub fn generate(cfg: &GenConfig, mut progress: impl FnMut(usize, usize)) -> Resu
         blocks,
         final_state: state,
     })
+}
+
+/// One planned tx: signer (account number), nonce, fee, action and the fault it gets
+/// after signing.
+struct Planned {
+    signer: usize,
+    nonce: u64,
+    fee: u64,
+    action: Action,
+    fault: Fault,
+}
+
+/// What one tx's failure roll decided (one draw over the cumulative failure shares).
+#[derive(Clone, Copy)]
+struct Faults {
+    bad_sig: bool,
+    bad_nonce: bool,
+    poor: bool,
+    slip: bool,
+    malformed: bool,
+    bad_route: bool,
+}
+
+/// Everything the per-tx draws read, fixed for the whole workload, and the nonces and
+/// new-recipient count it keeps across blocks.
+struct Planner<'a> {
+    cfg: &'a GenConfig,
+    pubkeys: Vec<[u8; 32]>,
+    shares_each: Vec<u64>,
+    pools: Vec<Pool>,
+    by_token: Vec<Vec<u32>>,
+    pick_weights: Vec<f64>,
+    account_zipf: Zipf<f64>,
+    pool_zipf: Zipf<f64>,
+    any_pool: Option<WeightedIndex<f64>>,
+    swap_pool: Option<WeightedIndex<f64>>,
+    lp_pool: Option<WeightedIndex<f64>>,
+    hop_count: WeightedIndex<f64>,
+    /// Nonces as the generator expects them to be after each planned tx.
+    nonces: Vec<u64>,
+    new_accounts: u64,
+}
+
+impl<'a> Planner<'a> {
+    fn new(
+        cfg: &'a GenConfig,
+        genesis: &State,
+        pubkeys: Vec<[u8; 32]>,
+        shares_each: Vec<u64>,
+    ) -> Result<Planner<'a>> {
+        let pools: Vec<Pool> = genesis.pools().to_vec();
+        let account_zipf = Zipf::new(cfg.accounts as u64, cfg.account_skew)
+            .map_err(|e| Error::InvalidArgument(format!("account skew: {e}")))?;
+        let pool_zipf = Zipf::new(cfg.pools.max(1) as u64, cfg.pool_skew)
+            .map_err(|e| Error::InvalidArgument(format!("pool skew: {e}")))?;
+        // Pool picks of the DEX kinds (and of swaps when pool weights are given).
+        let pick_weights = pool_pick_weights(cfg);
+        let any_pool = (cfg.pools > 0)
+            .then(|| weighted(&pick_weights))
+            .transpose()?;
+        let swap_pool = if cfg.pool_weights.is_empty() {
+            None
+        } else {
+            any_pool.clone()
+        };
+        let lp_pool = (cfg.lp_pools > 0)
+            .then(|| weighted(&pick_weights[..cfg.lp_pools]))
+            .transpose()?;
+        let hop_count = WeightedIndex::new(cfg.hop_weights)
+            .map_err(|e| Error::InvalidArgument(format!("hop weights: {e}")))?;
+        let mut by_token: Vec<Vec<u32>> = vec![Vec::new(); cfg.tokens];
+        for (i, p) in pools.iter().enumerate() {
+            by_token[p.token_a as usize].push(i as u32);
+            by_token[p.token_b as usize].push(i as u32);
+        }
+        Ok(Planner {
+            cfg,
+            pubkeys,
+            shares_each,
+            pools,
+            by_token,
+            pick_weights,
+            account_zipf,
+            pool_zipf,
+            any_pool,
+            swap_pool,
+            lp_pool,
+            hop_count,
+            nonces: vec![0; cfg.accounts],
+            new_accounts: 0,
+        })
+    }
+
+    /// The next tx against `state` (the state at the start of its block). The draws, in
+    /// order: signer, fee, failure roll, kind roll, then the kind's own.
+    fn plan(&mut self, state: &State, rng: &mut ChaCha8Rng) -> Planned {
+        let cfg = self.cfg;
+        let signer = self.account_zipf.sample(rng) as usize - 1;
+        let fee = rng.gen_range(1..=10u64);
+        let roll: f64 = rng.r#gen();
+        let kind_roll: f64 = rng.r#gen();
+        // Upper edges of the kinds over one uniform draw: with the DEX shares at 0 a draw
+        // below the swap share is a swap and any other a transfer, as before they existed.
+        let swap_edge = cfg.swap_share;
+        let add_edge = swap_edge + cfg.add_liquidity_share;
+        let remove_edge = add_edge + cfg.remove_liquidity_share;
+        let route_edge = remove_edge + cfg.route_share;
+        let kind = if kind_roll < swap_edge {
+            Kind::Swap
+        } else if kind_roll < add_edge {
+            Kind::AddLiquidity
+        } else if kind_roll < remove_edge {
+            Kind::RemoveLiquidity
+        } else if kind_roll < route_edge {
+            Kind::Route
+        } else {
+            Kind::Transfer
+        };
+        // Failure kind from one roll over the cumulative shares.
+        let f = cfg.failures;
+        let mut edge = 0.0;
+        let mut pick = |share: f64| {
+            let hit = roll >= edge && roll < edge + share;
+            edge += share;
+            hit
+        };
+        let faults = Faults {
+            bad_sig: pick(f.bad_signature),
+            bad_nonce: pick(f.bad_nonce),
+            poor: pick(f.insufficient_balance),
+            slip: pick(f.slippage) && kind != Kind::Transfer,
+            malformed: pick(f.malformed),
+            bad_route: pick(f.bad_route) && kind == Kind::Route,
+        };
+        let action = match kind {
+            Kind::Swap => self.swap(rng, faults),
+            Kind::AddLiquidity => self.add_liquidity(state, rng, faults),
+            Kind::RemoveLiquidity => self.remove_liquidity(state, rng, faults),
+            Kind::Route => self.route(state, rng, faults),
+            Kind::Transfer => self.transfer(rng, faults),
+        };
+        let nonce = if faults.bad_nonce {
+            self.nonces[signer] + 1_000_000
+        } else {
+            self.nonces[signer]
+        };
+        let fault = if faults.malformed {
+            Fault::Malformed
+        } else if faults.bad_sig {
+            Fault::BadSignature
+        } else {
+            Fault::None
+        };
+        // The fee is charged (and the nonce moves) unless steps 1–5 fail.
+        if matches!(fault, Fault::None) && !faults.bad_nonce {
+            self.nonces[signer] += 1;
+        }
+        Planned {
+            signer,
+            nonce,
+            fee,
+            action,
+            fault,
+        }
+    }
+
+    fn swap(&mut self, rng: &mut ChaCha8Rng, faults: Faults) -> Action {
+        let pool = if let Some(w) = &self.swap_pool {
+            w.sample(rng) as u32
+        } else if rng.r#gen::<f64>() < self.cfg.hot_pool_share {
+            0
+        } else {
+            self.pool_zipf.sample(rng) as u32 - 1
+        };
+        let direction = if rng.r#gen::<bool>() {
+            Direction::AtoB
+        } else {
+            Direction::BtoA
+        };
+        let amount_in = if faults.poor {
+            u64::MAX
+        } else {
+            rng.gen_range(1..=1_000_000u64)
+        };
+        Action::Swap(Swap {
+            pool,
+            direction,
+            amount_in,
+            min_out: if faults.slip { u64::MAX } else { 0 },
+        })
+    }
+
+    fn add_liquidity(&mut self, state: &State, rng: &mut ChaCha8Rng, faults: Faults) -> Action {
+        let w = self.lp_pool.as_ref().expect("checked: lp pools > 0");
+        let pool = w.sample(rng);
+        let p = &state.pools()[pool];
+        let a = rng.gen_range(1000..=1_000_000u64);
+        // Both sides desired at the block's starting price; with one side at 2^64 − 1 no
+        // balance covers the amounts.
+        let (a_desired, b_desired) = if faults.poor {
+            (u64::MAX, u64::MAX)
+        } else {
+            (a, quote(a, p.reserve_a, p.reserve_b).unwrap_or(u64::MAX))
+        };
+        let (a_min, b_min) = if faults.slip {
+            (u64::MAX, u64::MAX)
+        } else if faults.poor {
+            (0, 0)
+        } else {
+            (less_tolerance(a_desired), less_tolerance(b_desired))
+        };
+        Action::AddLiquidity(AddLiquidity {
+            pool: pool as u32,
+            amount_a_desired: a_desired,
+            amount_b_desired: b_desired,
+            amount_a_min: a_min,
+            amount_b_min: b_min,
+        })
+    }
+
+    fn remove_liquidity(&mut self, state: &State, rng: &mut ChaCha8Rng, faults: Faults) -> Action {
+        let w = self.lp_pool.as_ref().expect("checked: lp pools > 0");
+        let pool = w.sample(rng);
+        let p = &state.pools()[pool];
+        // At least 1000 shares (so both amounts are at least 1 while the supply stays
+        // below 1000 × the reserves), at most 10^6 or 1/1024 of an account's genesis
+        // shares.
+        let lo = 1000u64;
+        let hi = (self.shares_each[pool] / 1024).clamp(lo, 1_000_000);
+        let shares = rng.gen_range(lo..=hi);
+        let (a, b) = burn_amounts(shares, p.reserve_a, p.reserve_b, p.lp_supply);
+        let liquidity = if faults.poor { u64::MAX } else { shares };
+        let (a_min, b_min) = if faults.slip {
+            (u64::MAX, u64::MAX)
+        } else if faults.poor {
+            (0, 0)
+        } else {
+            (less_tolerance(a), less_tolerance(b))
+        };
+        Action::RemoveLiquidity(RemoveLiquidity {
+            pool: pool as u32,
+            liquidity,
+            amount_a_min: a_min,
+            amount_b_min: b_min,
+        })
+    }
+
+    fn route(&mut self, state: &State, rng: &mut ChaCha8Rng, faults: Faults) -> Action {
+        let hops = self.hop_count.sample(rng) + 1;
+        let first = self
+            .any_pool
+            .as_ref()
+            .expect("checked: pools > 0")
+            .sample(rng);
+        let (token_in, path) = route_path(
+            rng,
+            hops,
+            first as u32,
+            &self.pools,
+            &self.by_token,
+            &self.pick_weights,
+        );
+        let exact_out = rng.r#gen::<f64>() < self.cfg.exact_out_share;
+        let amount = rng.gen_range(1..=1_000_000u64);
+        let (mode, amount, limit) = if faults.poor {
+            // Exact in with 2^64 − 1: no balance covers it.
+            (RouteMode::ExactIn, u64::MAX, 0)
+        } else {
+            let mode = if exact_out {
+                RouteMode::ExactOut
+            } else {
+                RouteMode::ExactIn
+            };
+            let limit = match (faults.slip, mode) {
+                (true, RouteMode::ExactIn) => u64::MAX,
+                (true, RouteMode::ExactOut) => 0,
+                (false, _) => route_limit(state, mode, token_in, &path, amount),
+            };
+            (mode, amount, limit)
+        };
+        // A token_in the first pool does not hold: the smallest such token.
+        let token_in = if faults.bad_route {
+            let p0 = &self.pools[first];
+            (0..=u16::MAX)
+                .find(|&t| t != p0.token_a && t != p0.token_b)
+                .expect("a pool holds two tokens")
+        } else {
+            token_in
+        };
+        Action::Route(Route::new(mode, token_in, amount, limit, &path).expect("1 to 4 hops"))
+    }
+
+    fn transfer(&mut self, rng: &mut ChaCha8Rng, faults: Faults) -> Action {
+        let to = if rng.r#gen::<f64>() < self.cfg.new_recipient_share {
+            self.new_accounts += 1;
+            tx::public_key_of(&seed_of(self.cfg.seed, "recipient", self.new_accounts))
+        } else {
+            self.pubkeys[self.account_zipf.sample(rng) as usize - 1]
+        };
+        Action::Transfer(Transfer {
+            to,
+            token: rng.gen_range(0..self.cfg.tokens as u16),
+            amount: if faults.poor {
+                u64::MAX
+            } else {
+                rng.gen_range(1..=1_000_000u64)
+            },
+        })
+    }
+}
+
+/// Block `b` of the planned txs: signed in parallel (deterministically), then the planned
+/// faults applied from the block's own fault stream. Its claimed root is not set yet.
+fn seal_block(
+    cfg: &GenConfig,
+    b: usize,
+    state: &State,
+    fee_collector: [u8; 32],
+    key_seeds: &[[u8; 32]],
+    planned: &[Planned],
+) -> Result<Block> {
+    let mut fault_rng =
+        ChaCha8Rng::seed_from_u64(cfg.seed ^ (b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let signed: Vec<Vec<u8>> = planned
+        .par_iter()
+        .map(|p| Tx::signed(&key_seeds[p.signer], p.nonce, p.fee, p.action).encode())
+        .collect();
+    let mut block = Block::new(
+        state.height() + 1,
+        state.last_block_hash(),
+        fee_collector,
+        [0; 32],
+    );
+    for (mut bytes, p) in signed.into_iter().zip(planned) {
+        match p.fault {
+            Fault::None => {}
+            Fault::BadSignature => {
+                let bit = fault_rng.gen_range(0..512usize);
+                bytes[bit / 8] ^= 1 << (bit % 8);
+            }
+            Fault::Malformed => match fault_rng.gen_range(0..3u8) {
+                0 => bytes.truncate(fault_rng.gen_range(0..bytes.len())),
+                1 => bytes[tx::KIND_OFFSET] = fault_rng.gen_range(3..=255u8),
+                _ => bytes.push(0),
+            },
+        }
+        block.push_tx_bytes(&bytes)?;
+    }
+    Ok(block)
 }
