@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
 use crate::engine::{
@@ -28,6 +28,7 @@ use crate::engine::{
 use crate::error::{Error, Result, catch_panic};
 use crate::state::State;
 use crate::tx::Block;
+use crate::verify::VerifyRule;
 
 /// Default [`StreamOptions::queue_depth`]: two blocks ready before each stage, enough
 /// to absorb one slow block without holding many in memory.
@@ -229,84 +230,8 @@ impl Engine {
             let (prep_tx, prep_rx) = sync_channel::<Prepared>(depth);
             let stop = &stop;
 
-            let reader = scope.spawn(move || {
-                let mut stats = StageStats::default();
-                let mut iter = iter;
-                while !stop.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    // A panic in the caller's iterator (or here) ends the stream with an
-                    // internal error, never with what looks like the end of the input.
-                    let item = catch_panic("stream read", || {
-                        let item = iter.next();
-                        if let Some(Ok(block)) = &item {
-                            self.fault_point(PanicPoint::Read, block.height);
-                        }
-                        Ok(item)
-                    })
-                    .unwrap_or_else(|e| Some(Err(e)));
-                    stats.busy_ns += ns_since(t);
-                    let Some(item) = item else { break };
-                    let failed = item.is_err();
-                    let t = Instant::now();
-                    if raw_tx.send(item).is_err() {
-                        break;
-                    }
-                    stats.wait_output_ns += ns_since(t);
-                    if failed {
-                        break;
-                    }
-                }
-                stats
-            });
-
-            let preparer = scope.spawn(move || {
-                let mut stats = StageStats::default();
-                let mut index = 0usize;
-                loop {
-                    let t = Instant::now();
-                    let Ok(item) = raw_rx.recv() else { break };
-                    stats.wait_input_ns += ns_since(t);
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let t = Instant::now();
-                    let (msg, last) = match item {
-                        Err(e) => (Prepared::ReadFailed(e), true),
-                        Ok(block) => {
-                            let header = Block::new(
-                                block.height,
-                                block.parent_hash,
-                                block.fee_collector,
-                                block.claimed_state_root,
-                            );
-                            let prepared = self
-                                .config()
-                                .limits
-                                .check_block(&block, index)
-                                .and_then(|()| {
-                                    catch_panic("stream prepare", || {
-                                        self.in_pool(|| self.prepare_block(Cow::Owned(block), rule))
-                                    })
-                                });
-                            index += 1;
-                            match prepared {
-                                Ok(p) => (Prepared::Ready(Box::new(p)), false),
-                                Err(e) => (Prepared::PrepareFailed(header, e), true),
-                            }
-                        }
-                    };
-                    stats.busy_ns += ns_since(t);
-                    let t = Instant::now();
-                    if prep_tx.send(msg).is_err() {
-                        break;
-                    }
-                    stats.wait_output_ns += ns_since(t);
-                    if last {
-                        break;
-                    }
-                }
-                stats
-            });
+            let reader = scope.spawn(move || self.read_stage(iter, raw_tx, stop));
+            let preparer = scope.spawn(move || self.prepare_stage(raw_rx, prep_tx, stop, rule));
 
             // The apply stage, on the calling thread.
             loop {
@@ -373,5 +298,99 @@ impl Engine {
         summary.height = state.height();
         summary.wall_ns = ns_since(wall);
         (summary, error)
+    }
+
+    /// The read stage: pulls blocks from `iter` into `out` until the input ends, an item
+    /// is an error (sent on, then the stage stops) or `stop` is set.
+    fn read_stage(
+        &self,
+        mut iter: impl Iterator<Item = Result<Block>>,
+        out: SyncSender<Result<Block>>,
+        stop: &AtomicBool,
+    ) -> StageStats {
+        let mut stats = StageStats::default();
+        while !stop.load(Ordering::Relaxed) {
+            let t = Instant::now();
+            // A panic in the caller's iterator (or here) ends the stream with an internal
+            // error, never with what looks like the end of the input.
+            let item = catch_panic("stream read", || {
+                let item = iter.next();
+                if let Some(Ok(block)) = &item {
+                    self.fault_point(PanicPoint::Read, block.height);
+                }
+                Ok(item)
+            })
+            .unwrap_or_else(|e| Some(Err(e)));
+            stats.busy_ns += ns_since(t);
+            let Some(item) = item else { break };
+            let failed = item.is_err();
+            let t = Instant::now();
+            if out.send(item).is_err() {
+                break;
+            }
+            stats.wait_output_ns += ns_since(t);
+            if failed {
+                break;
+            }
+        }
+        stats
+    }
+
+    /// The prepare stage: checks each block against the bounds and runs its state-free
+    /// stages (decode, hash, verify), in block order; the first failure is sent on and
+    /// ends the stage.
+    fn prepare_stage(
+        &self,
+        input: Receiver<Result<Block>>,
+        out: SyncSender<Prepared>,
+        stop: &AtomicBool,
+        rule: VerifyRule,
+    ) -> StageStats {
+        let mut stats = StageStats::default();
+        let mut index = 0usize;
+        loop {
+            let t = Instant::now();
+            let Ok(item) = input.recv() else { break };
+            stats.wait_input_ns += ns_since(t);
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let t = Instant::now();
+            let (msg, last) = match item {
+                Err(e) => (Prepared::ReadFailed(e), true),
+                Ok(block) => {
+                    let header = Block::new(
+                        block.height,
+                        block.parent_hash,
+                        block.fee_collector,
+                        block.claimed_state_root,
+                    );
+                    let prepared = self
+                        .config()
+                        .limits
+                        .check_block(&block, index)
+                        .and_then(|()| {
+                            catch_panic("stream prepare", || {
+                                self.in_pool(|| self.prepare_block(Cow::Owned(block), rule))
+                            })
+                        });
+                    index += 1;
+                    match prepared {
+                        Ok(p) => (Prepared::Ready(Box::new(p)), false),
+                        Err(e) => (Prepared::PrepareFailed(header, e), true),
+                    }
+                }
+            };
+            stats.busy_ns += ns_since(t);
+            let t = Instant::now();
+            if out.send(msg).is_err() {
+                break;
+            }
+            stats.wait_output_ns += ns_since(t);
+            if last {
+                break;
+            }
+        }
+        stats
     }
 }

@@ -345,7 +345,7 @@ fn genesis_and_snapshot_sizes_are_bounded_and_named() {
     assert!(e.contains(&format!("state snapshot at byte {count_at}: account_count declares 18446744073709551615 accounts")), "{e}");
     assert!(e.contains("hold at most"), "{e}");
     // pool_count at u32::MAX with no pools behind it.
-    let pools_at = body.len() - 4 - 22 * state.pools().len();
+    let pools_at = body.len() - 4 - 32 * state.pools().len();
     let mut huge = body.clone();
     huge[pools_at..pools_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     let e = State::from_snapshot(&reseal(huge)).unwrap_err().to_string();
