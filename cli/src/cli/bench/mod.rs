@@ -389,65 +389,21 @@ pub fn bench(args: BenchArgs) -> CliResult {
 
     // The sweep first: under a --time-limit its figures matter most.
     let sweep = if args.sweep {
-        let mut sizes = args.sizes.clone().unwrap_or(sweep::DEFAULT_SIZES.to_vec());
-        if let Some(max) = args.max_size {
-            sizes.retain(|n| *n <= max);
-        }
-        sizes.retain(|n| *n > 0);
-        sizes.sort_unstable();
-        sizes.dedup();
-        if sizes.is_empty() {
-            return Err(
-                anyhow::anyhow!("no batch size left to sweep (see --sizes, --max-size)").into(),
-            );
-        }
-        let rules: Vec<VerifyRule> = args
-            .rules
-            .clone()
-            .map(|r| r.into_iter().map(VerifyRule::from).collect())
-            .unwrap_or(vec![VerifyRule::Strict, VerifyRule::Zip215]);
-        let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
-            .map(|r| txwave::internal::verify::cpu::verify_signatures(&checks, r));
-        let inputs = sweep::Inputs {
-            checks: checks.clone(),
-            verdicts,
-            msgs: msgs.clone(),
-        };
-        let software = adapter.as_ref().is_some_and(|a| a.is_software());
-        let (variants, hash_workgroups) = match args.variants {
-            VariantsArg::All => {
-                let sizes = args
-                    .variant_workgroup_sizes
-                    .clone()
-                    .unwrap_or(SWEEP_WORKGROUP_SIZES.to_vec());
-                for &wg in &sizes {
-                    txwave::internal::gpu::tunables::check_workgroup_size(wg)
-                        .context("--variant-workgroup-sizes")?;
-                }
-                (sweep::all_variants(&sizes), sizes)
-            }
-            VariantsArg::Engine => (
-                vec![base_tunables.verify],
-                vec![base_tunables.hash_workgroup_size],
-            ),
-        };
-        let cfg = sweep::SweepConfig {
-            sizes,
-            rules,
-            hash: true,
-            variants,
-            hash_workgroups,
-            variant_size: args
-                .variant_size
-                .unwrap_or(if software { 1024 } else { 65536 }),
-            plan,
-        };
         let backends = sweep::Backends {
             cpu: find(BackendArg::Cpu),
             gpu: find(BackendArg::Gpu).filter(|e| e.gpu_context().is_some()),
             auto: find(BackendArg::Auto),
         };
-        Some(sweep::run(&cfg, &inputs, &backends, true)?)
+        let software = adapter.as_ref().is_some_and(|a| a.is_software());
+        Some(run_sweep(
+            &args,
+            &checks,
+            &msgs,
+            software,
+            &base_tunables,
+            plan,
+            &backends,
+        )?)
     } else {
         None
     };
@@ -564,12 +520,85 @@ pub fn bench(args: BenchArgs) -> CliResult {
         sweep,
         wall_s: started.elapsed().as_secs_f64(),
     };
+    emit_report(&args, &report)?;
+    Ok(())
+}
+
+/// `--sweep`: every stage at every batch size (and, with `--variants all`, every verifier
+/// variant and workgroup size) on the backends that opened.
+#[allow(clippy::too_many_arguments)]
+fn run_sweep(
+    args: &BenchArgs,
+    checks: &[SigCheck<'_>],
+    msgs: &[&[u8]],
+    software: bool,
+    base_tunables: &txwave::GpuTunables,
+    plan: Plan,
+    backends: &sweep::Backends<'_>,
+) -> anyhow::Result<sweep::SweepReport> {
+    let mut sizes = args.sizes.clone().unwrap_or(sweep::DEFAULT_SIZES.to_vec());
+    if let Some(max) = args.max_size {
+        sizes.retain(|n| *n <= max);
+    }
+    sizes.retain(|n| *n > 0);
+    sizes.sort_unstable();
+    sizes.dedup();
+    if sizes.is_empty() {
+        return Err(anyhow::anyhow!(
+            "no batch size left to sweep (see --sizes, --max-size)"
+        ));
+    }
+    let rules: Vec<VerifyRule> = args
+        .rules
+        .clone()
+        .map(|r| r.into_iter().map(VerifyRule::from).collect())
+        .unwrap_or(vec![VerifyRule::Strict, VerifyRule::Zip215]);
+    let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
+        .map(|r| txwave::internal::verify::cpu::verify_signatures(checks, r));
+    let inputs = sweep::Inputs {
+        checks: checks.to_vec(),
+        verdicts,
+        msgs: msgs.to_vec(),
+    };
+    let (variants, hash_workgroups) = match args.variants {
+        VariantsArg::All => {
+            let sizes = args
+                .variant_workgroup_sizes
+                .clone()
+                .unwrap_or(SWEEP_WORKGROUP_SIZES.to_vec());
+            for &wg in &sizes {
+                txwave::internal::gpu::tunables::check_workgroup_size(wg)
+                    .context("--variant-workgroup-sizes")?;
+            }
+            (sweep::all_variants(&sizes), sizes)
+        }
+        VariantsArg::Engine => (
+            vec![base_tunables.verify],
+            vec![base_tunables.hash_workgroup_size],
+        ),
+    };
+    let cfg = sweep::SweepConfig {
+        sizes,
+        rules,
+        hash: true,
+        variants,
+        hash_workgroups,
+        variant_size: args
+            .variant_size
+            .unwrap_or(if software { 1024 } else { 65536 }),
+        plan,
+    };
+    sweep::run(&cfg, &inputs, backends, true)
+}
+
+/// Writes the report to `--out DIR` (JSON and chart) and prints it (JSON or tables).
+fn emit_report(args: &BenchArgs, report: &Report) -> anyhow::Result<()> {
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;
+        let json = serde_json::to_string_pretty(report).context("cannot encode the report")?;
         write_atomically(&dir.join("bench.json"), json.as_bytes())?;
         let svg = chart::svg(
-            &chart_title(&report),
+            &chart_title(report),
             report.sweep.as_ref().map_or(&[][..], |s| &s.rows[..]),
             &report.e2e,
         )?;
@@ -583,10 +612,10 @@ pub fn bench(args: BenchArgs) -> CliResult {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).context("cannot encode the report")?
+            serde_json::to_string_pretty(report).context("cannot encode the report")?
         );
     } else {
-        print_report(&report);
+        print_report(report);
     }
     Ok(())
 }
