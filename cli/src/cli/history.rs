@@ -541,6 +541,124 @@ pub fn replay(args: ReplayArgs) -> CliResult {
     finish(v, wall, args.json, result)
 }
 
+/// With an index: checks the start and target states against the index's block hashes at
+/// their heights, and finds where the range's first block lies.
+fn index_start(
+    args: &ReplayArgs,
+    idx: &BlockIndex,
+    state: &txwave::State,
+    target: &txwave::State,
+) -> Result<Start, Failure> {
+    let (from_h, to_h) = (state.height(), target.height());
+    let mut start = Start::default();
+    if from_h >= idx.first_height() {
+        let Some(e) = idx.entry(from_h) else {
+            return Err(fail(
+                EXIT_REJECTED,
+                format!(
+                    "the start state is at height {from_h}, but the index ends at height {}",
+                    idx.last_height()
+                ),
+            ));
+        };
+        if e.block_hash != state.last_block_hash() {
+            return Err(fail(
+                EXIT_REJECTED,
+                format!(
+                    "{}: its last block hash {} is not the hash {} of the log's block at height {from_h}: the snapshot is not of this chain",
+                    args.from.display(),
+                    hex32(&state.last_block_hash()),
+                    hex32(&e.block_hash)
+                ),
+            ));
+        }
+    }
+    if to_h > from_h {
+        match idx.entry(to_h) {
+            Some(e) if e.block_hash != target.last_block_hash() => {
+                return Err(fail(
+                    EXIT_REJECTED,
+                    format!(
+                        "{}: its last block hash {} is not the hash {} of the log's block at height {to_h}: the snapshot is not of this chain",
+                        args.to.display(),
+                        hex32(&target.last_block_hash()),
+                        hex32(&e.block_hash)
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                return Err(fail(
+                    EXIT_REJECTED,
+                    format!(
+                        "the target is at height {to_h}, but the index holds heights {}..={}",
+                        idx.first_height(),
+                        idx.last_height()
+                    ),
+                ));
+            }
+        }
+        match start_of(idx, from_h + 1) {
+            Some(s) => start = s,
+            None => {
+                return Err(fail(
+                    EXIT_REJECTED,
+                    format!(
+                        "the index holds heights {}..={}, not the range's first height {}",
+                        idx.first_height(),
+                        idx.last_height(),
+                        from_h + 1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(start)
+}
+
+/// Without an index: reads up to the start state's height, checking that heights follow
+/// and that the block at that height is the one the start state ended with; returns the
+/// first block after it.
+fn skip_to_start(
+    args: &ReplayArgs,
+    blocks: &mut Blocks,
+    v: &mut Verdict,
+    state: &txwave::State,
+) -> Result<Option<(Place, Block)>, Failure> {
+    let from_h = state.height();
+    let mut prev: Option<u64> = None;
+    while let Some(item) = blocks.next_placed() {
+        let (place, block) = item.map_err(|(file, e)| read_failure(v, file, e))?;
+        if let Some(p) = prev
+            && block.height != p + 1
+            && block.height <= from_h + 1
+        {
+            return Err(gap_failure(v, &place, p, block.height));
+        }
+        prev = Some(block.height);
+        if block.height > from_h {
+            return Ok(Some((place, block)));
+        }
+        if block.height == from_h {
+            let got = block_hash_of(&block);
+            if got != state.last_block_hash() {
+                return Err(fail(
+                    EXIT_REJECTED,
+                    format!(
+                        "{}: its last block hash {} is not the hash {} of the log's block at height {from_h} ({}, block {}): the snapshot is not of this chain",
+                        args.from.display(),
+                        hex32(&state.last_block_hash()),
+                        hex32(&got),
+                        place.file,
+                        place.block_index
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(None)
+}
+
 fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
     let mut state = load_state(&args.from)?;
     let target = load_state(&args.to)?;
@@ -578,109 +696,19 @@ fn replay_range(args: &ReplayArgs, v: &mut Verdict) -> Result<(), Failure> {
     };
 
     // Where to start reading, and the index's word on both ends.
-    let mut start = Start::default();
-    if let Some(idx) = &index {
-        if from_h >= idx.first_height() {
-            let Some(e) = idx.entry(from_h) else {
-                return Err(fail(
-                    EXIT_REJECTED,
-                    format!(
-                        "the start state is at height {from_h}, but the index ends at height {}",
-                        idx.last_height()
-                    ),
-                ));
-            };
-            if e.block_hash != state.last_block_hash() {
-                return Err(fail(
-                    EXIT_REJECTED,
-                    format!(
-                        "{}: its last block hash {} is not the hash {} of the log's block at height {from_h}: the snapshot is not of this chain",
-                        args.from.display(),
-                        hex32(&state.last_block_hash()),
-                        hex32(&e.block_hash)
-                    ),
-                ));
-            }
-        }
-        if to_h > from_h {
-            match idx.entry(to_h) {
-                Some(e) if e.block_hash != target.last_block_hash() => {
-                    return Err(fail(
-                        EXIT_REJECTED,
-                        format!(
-                            "{}: its last block hash {} is not the hash {} of the log's block at height {to_h}: the snapshot is not of this chain",
-                            args.to.display(),
-                            hex32(&target.last_block_hash()),
-                            hex32(&e.block_hash)
-                        ),
-                    ));
-                }
-                Some(_) => {}
-                None => {
-                    return Err(fail(
-                        EXIT_REJECTED,
-                        format!(
-                            "the target is at height {to_h}, but the index holds heights {}..={}",
-                            idx.first_height(),
-                            idx.last_height()
-                        ),
-                    ));
-                }
-            }
-            match start_of(idx, from_h + 1) {
-                Some(s) => start = s,
-                None => {
-                    return Err(fail(
-                        EXIT_REJECTED,
-                        format!(
-                            "the index holds heights {}..={}, not the range's first height {}",
-                            idx.first_height(),
-                            idx.last_height(),
-                            from_h + 1
-                        ),
-                    ));
-                }
-            }
-        }
-    }
+    let start = match &index {
+        Some(idx) => index_start(args, idx, &state, &target)?,
+        None => Start::default(),
+    };
 
     let mut blocks = Blocks::new(&args.logs, start, args.engine.limits.limits());
     // Without an index: read up to the start, checking heights follow and that the block
     // at the start's height is the one the start state ended with.
-    let mut first: Option<(Place, Block)> = None;
-    if index.is_none() {
-        let mut prev: Option<u64> = None;
-        while let Some(item) = blocks.next_placed() {
-            let (place, block) = item.map_err(|(file, e)| read_failure(v, file, e))?;
-            if let Some(p) = prev
-                && block.height != p + 1
-                && block.height <= from_h + 1
-            {
-                return Err(gap_failure(v, &place, p, block.height));
-            }
-            prev = Some(block.height);
-            if block.height > from_h {
-                first = Some((place, block));
-                break;
-            }
-            if block.height == from_h {
-                let got = block_hash_of(&block);
-                if got != state.last_block_hash() {
-                    return Err(fail(
-                        EXIT_REJECTED,
-                        format!(
-                            "{}: its last block hash {} is not the hash {} of the log's block at height {from_h} ({}, block {}): the snapshot is not of this chain",
-                            args.from.display(),
-                            hex32(&state.last_block_hash()),
-                            hex32(&got),
-                            place.file,
-                            place.block_index
-                        ),
-                    ));
-                }
-            }
-        }
-    }
+    let first = if index.is_none() {
+        skip_to_start(args, &mut blocks, v, &state)?
+    } else {
+        None
+    };
     if to_h == from_h {
         return compare_end(&state, &target, v);
     }
