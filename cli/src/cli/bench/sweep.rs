@@ -291,63 +291,7 @@ pub fn run(
             best_verify.push((stage, i));
         }
         if cfg.hash {
-            let mut fastest: Option<(f64, u32)> = None;
-            for &wg in &cfg.hash_workgroups {
-                say(format!(
-                    "hash workgroup size {wg} at {}",
-                    cfg.sizes.last().unwrap_or(&0)
-                ));
-                let n = *cfg.sizes.last().unwrap_or(&1);
-                let built = std::time::Instant::now();
-                let msgs = inputs.msgs(n);
-                let expect: Vec<[u8; 32]> =
-                    msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
-                let timed = cfg.plan.check_deadline().and_then(|()| {
-                    let hasher = hasher(engine, ctx, wg)?;
-                    let compile_s =
-                        matches!(hasher, Kept::Built(_)).then(|| built.elapsed().as_secs_f64());
-                    let t = cfg.plan.time(|| -> anyhow::Result<_> {
-                        let (ids, t) = hasher.hash_many(ctx, &msgs)?;
-                        if ids != expect {
-                            return Err(Disagrees(format!(
-                                "the GPU hash kernel (workgroup size {wg}) disagrees with the blake3 crate"
-                            ))
-                            .into());
-                        }
-                        Ok(Some(t))
-                    })?;
-                    Ok((t, compile_s))
-                });
-                let (t, compile_s) = match timed {
-                    Ok(v) => v,
-                    Err(e) => {
-                        rep.skipped.push(Skipped {
-                            stage: Stage::Hash,
-                            backend: "gpu",
-                            from_size: n,
-                            reason: format!("hash workgroup size {wg}: {}", fatal(e)?),
-                        });
-                        continue;
-                    }
-                };
-                let per_s = t.stats.per_s(n);
-                if fastest.is_none_or(|(r, _)| per_s > r) {
-                    fastest = Some((per_s, wg));
-                }
-                rep.variants.push(VariantRow {
-                    stage: Stage::Hash,
-                    variant: format!("wg{wg}"),
-                    size: n,
-                    time: t.stats,
-                    per_s,
-                    gpu: t.gpu,
-                    compile_s,
-                });
-            }
-            if let Some((_, wg)) = fastest {
-                rep.gpu_variant_used.push((Stage::Hash, format!("wg{wg}")));
-                best_hash = Some((wg, hasher(engine, ctx, wg)?));
-            }
+            best_hash = hash_workgroups(cfg, inputs, engine, ctx, &mut rep, &say)?;
         }
     }
 
@@ -355,64 +299,17 @@ pub fn run(
     if cfg.hash {
         stages.push(Stage::Hash);
     }
+    let kernel_of = |stage: Stage| match stage {
+        Stage::Hash => best_hash
+            .as_ref()
+            .map(|(wg, h)| GpuKernel::Hash(h, format!("wg{wg}"))),
+        _ => best_verify.iter().find(|(s, _)| *s == stage).map(|(_, i)| {
+            let (v, k) = &verifiers[*i];
+            GpuKernel::Verify(k, v.label())
+        }),
+    };
     for &stage in &stages {
-        for (backend, engine) in [("cpu", b.cpu), ("auto", b.auto), ("gpu", b.gpu)] {
-            let Some(engine) = engine else { continue };
-            let kernel = match stage {
-                Stage::Hash => best_hash
-                    .as_ref()
-                    .map(|(wg, h)| GpuKernel::Hash(h, format!("wg{wg}"))),
-                _ => best_verify.iter().find(|(s, _)| *s == stage).map(|(_, i)| {
-                    let (v, k) = &verifiers[*i];
-                    GpuKernel::Verify(k, v.label())
-                }),
-            };
-            if backend == "gpu" && kernel.is_none() {
-                continue;
-            }
-            for (i, &n) in cfg.sizes.iter().enumerate() {
-                say(format!("{} {backend} {n}", stage_name(stage)));
-                let measured = match (backend, &kernel) {
-                    ("gpu", Some(k)) => time_gpu(cfg, inputs, engine, stage, k, n),
-                    _ => time_engine(cfg, inputs, engine, stage, n),
-                };
-                let (t, variant) = match measured {
-                    Ok(v) => v,
-                    Err(e) => {
-                        rep.skipped.push(Skipped {
-                            stage,
-                            backend,
-                            from_size: n,
-                            reason: fatal(e)?,
-                        });
-                        break;
-                    }
-                };
-                rep.rows.push(Row {
-                    stage,
-                    backend,
-                    variant,
-                    size: n,
-                    per_s: t.stats.per_s(n),
-                    time: t.stats,
-                    gpu: t.gpu,
-                });
-                if t.over_budget
-                    && let Some(&next) = cfg.sizes.get(i + 1)
-                {
-                    rep.skipped.push(Skipped {
-                        stage,
-                        backend,
-                        from_size: next,
-                        reason: format!(
-                            "a call at size {n} took over the {} s budget per call (--max-call-s)",
-                            cfg.plan.max_call_s
-                        ),
-                    });
-                    break;
-                }
-            }
-        }
+        sizes_of_stage(cfg, inputs, b, stage, &kernel_of, &mut rep, &say)?;
         if b.cpu.is_some() && gpu_ctx.is_some() {
             // Only where both backends measured at least one common size.
             let be = break_even(&rep.rows, stage);
@@ -422,6 +319,138 @@ pub fn run(
         }
     }
     Ok(rep)
+}
+
+/// One stage at every batch size of the sweep on every backend (the GPU with the
+/// variant `kernel_of` gives), each backend up to the first size that fails or runs over
+/// the budget per call.
+fn sizes_of_stage<'k>(
+    cfg: &SweepConfig,
+    inputs: &Inputs<'_>,
+    b: &Backends<'_>,
+    stage: Stage,
+    kernel_of: &dyn Fn(Stage) -> Option<GpuKernel<'k>>,
+    rep: &mut SweepReport,
+    say: &dyn Fn(String),
+) -> anyhow::Result<()> {
+    for (backend, engine) in [("cpu", b.cpu), ("auto", b.auto), ("gpu", b.gpu)] {
+        let Some(engine) = engine else { continue };
+        let kernel = kernel_of(stage);
+        if backend == "gpu" && kernel.is_none() {
+            continue;
+        }
+        for (i, &n) in cfg.sizes.iter().enumerate() {
+            say(format!("{} {backend} {n}", stage_name(stage)));
+            let measured = match (backend, &kernel) {
+                ("gpu", Some(k)) => time_gpu(cfg, inputs, engine, stage, k, n),
+                _ => time_engine(cfg, inputs, engine, stage, n),
+            };
+            let (t, variant) = match measured {
+                Ok(v) => v,
+                Err(e) => {
+                    rep.skipped.push(Skipped {
+                        stage,
+                        backend,
+                        from_size: n,
+                        reason: fatal(e)?,
+                    });
+                    break;
+                }
+            };
+            rep.rows.push(Row {
+                stage,
+                backend,
+                variant,
+                size: n,
+                per_s: t.stats.per_s(n),
+                time: t.stats,
+                gpu: t.gpu,
+            });
+            if t.over_budget
+                && let Some(&next) = cfg.sizes.get(i + 1)
+            {
+                rep.skipped.push(Skipped {
+                    stage,
+                    backend,
+                    from_size: next,
+                    reason: format!(
+                        "a call at size {n} took over the {} s budget per call (--max-call-s)",
+                        cfg.plan.max_call_s
+                    ),
+                });
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The GPU hash kernel at every workgroup size of the sweep, at its largest batch size;
+/// the fastest is kept for the size sweep (`None` when none could be timed).
+fn hash_workgroups<'e>(
+    cfg: &SweepConfig,
+    inputs: &Inputs<'_>,
+    engine: &'e Engine,
+    ctx: &GpuContext,
+    rep: &mut SweepReport,
+    say: &dyn Fn(String),
+) -> anyhow::Result<Option<(u32, Kept<'e, GpuHasher>)>> {
+    let mut fastest: Option<(f64, u32)> = None;
+    for &wg in &cfg.hash_workgroups {
+        say(format!(
+            "hash workgroup size {wg} at {}",
+            cfg.sizes.last().unwrap_or(&0)
+        ));
+        let n = *cfg.sizes.last().unwrap_or(&1);
+        let built = std::time::Instant::now();
+        let msgs = inputs.msgs(n);
+        let expect: Vec<[u8; 32]> = msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
+        let timed = cfg.plan.check_deadline().and_then(|()| {
+            let hasher = hasher(engine, ctx, wg)?;
+            let compile_s = matches!(hasher, Kept::Built(_)).then(|| built.elapsed().as_secs_f64());
+            let t = cfg.plan.time(|| -> anyhow::Result<_> {
+                let (ids, t) = hasher.hash_many(ctx, &msgs)?;
+                if ids != expect {
+                    return Err(Disagrees(format!(
+                        "the GPU hash kernel (workgroup size {wg}) disagrees with the blake3 crate"
+                    ))
+                    .into());
+                }
+                Ok(Some(t))
+            })?;
+            Ok((t, compile_s))
+        });
+        let (t, compile_s) = match timed {
+            Ok(v) => v,
+            Err(e) => {
+                rep.skipped.push(Skipped {
+                    stage: Stage::Hash,
+                    backend: "gpu",
+                    from_size: n,
+                    reason: format!("hash workgroup size {wg}: {}", fatal(e)?),
+                });
+                continue;
+            }
+        };
+        let per_s = t.stats.per_s(n);
+        if fastest.is_none_or(|(r, _)| per_s > r) {
+            fastest = Some((per_s, wg));
+        }
+        rep.variants.push(VariantRow {
+            stage: Stage::Hash,
+            variant: format!("wg{wg}"),
+            size: n,
+            time: t.stats,
+            per_s,
+            gpu: t.gpu,
+            compile_s,
+        });
+    }
+    let Some((_, wg)) = fastest else {
+        return Ok(None);
+    };
+    rep.gpu_variant_used.push((Stage::Hash, format!("wg{wg}")));
+    Ok(Some((wg, hasher(engine, ctx, wg)?)))
 }
 
 /// A kernel that is either the engine's own or one built for the sweep.
