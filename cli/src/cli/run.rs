@@ -415,6 +415,45 @@ fn block_hash(block: &Block) -> [u8; 32] {
 /// after the blocks the summary reports.
 #[allow(clippy::too_many_arguments)]
 impl Summary {
+    /// Writes a checkpoint of `state` into `dir` and records it.
+    fn write_checkpoint(
+        &mut self,
+        dir: &std::path::Path,
+        state: &txwave::State,
+        keep: usize,
+    ) -> Result<(), Failure> {
+        let p = checkpoint::write(dir, state, keep)
+            .map_err(|e| Failure::from(e.context("cannot write a checkpoint")))?;
+        self.checkpoints_written += 1;
+        self.last_checkpoint = Some(p.display().to_string());
+        Ok(())
+    }
+
+    /// Fills in what the stream and the final state say, once the stream has ended.
+    fn finish(&mut self, stream: &txwave::StreamSummary, state: &txwave::State) {
+        self.pipeline = Pipeline {
+            queue_depth: stream.queue_depth,
+            read: stream.read,
+            prepare: stream.prepare,
+            apply: stream.apply,
+            output_ns: stream.on_block_ns,
+            stream_wall_ns: stream.wall_ns,
+            bound_by: stream.bottleneck(),
+        };
+        self.average_parallelism = if self.waves == 0 {
+            0.0
+        } else {
+            self.executed as f64 / self.waves as f64
+        };
+        self.pipeline_tx_per_s = per_s(self.txs, stream.wall_ns);
+        self.height = state.height();
+        self.accounts = state.account_count();
+        self.state_root = match self.per_block.last() {
+            Some(b) => b.state_root.clone(),
+            None => hex::encode(state.state_root()),
+        };
+    }
+
     /// The summary of a run that has applied nothing yet.
     fn start(
         args: &RunArgs,
@@ -594,17 +633,11 @@ fn process_all(
             if let (Some(every), Some(dir)) = (args.checkpoint_every, &args.checkpoint_dir)
                 && (since_checkpoint >= every || stop)
             {
-                match checkpoint::write(dir, state, args.keep_checkpoints) {
-                    Ok(p) => {
-                        s.checkpoints_written += 1;
-                        s.last_checkpoint = Some(p.display().to_string());
-                        since_checkpoint = 0;
-                    }
-                    Err(e) => {
-                        side_failure = Some(Failure::from(e.context("cannot write a checkpoint")));
-                        return ControlFlow::Break(());
-                    }
+                if let Err(f) = s.write_checkpoint(dir, state, args.keep_checkpoints) {
+                    side_failure = Some(f);
+                    return ControlFlow::Break(());
                 }
+                since_checkpoint = 0;
             }
             let size = pos
                 .lock()
@@ -637,40 +670,13 @@ fn process_all(
         if let Some(dir) = &args.checkpoint_dir
             && args.checkpoint_every.is_some()
             && since_checkpoint > 0
+            && let Err(f) = s.write_checkpoint(dir, state, args.keep_checkpoints)
         {
-            match checkpoint::write(dir, state, args.keep_checkpoints) {
-                Ok(p) => {
-                    s.checkpoints_written += 1;
-                    s.last_checkpoint = Some(p.display().to_string());
-                }
-                Err(e) => {
-                    side_failure = Some(Failure::from(e.context("cannot write a checkpoint")))
-                }
-            }
+            side_failure = Some(f);
         }
     }
 
-    s.pipeline = Pipeline {
-        queue_depth: stream.queue_depth,
-        read: stream.read,
-        prepare: stream.prepare,
-        apply: stream.apply,
-        output_ns: stream.on_block_ns,
-        stream_wall_ns: stream.wall_ns,
-        bound_by: stream.bottleneck(),
-    };
-    s.average_parallelism = if s.waves == 0 {
-        0.0
-    } else {
-        s.executed as f64 / s.waves as f64
-    };
-    s.pipeline_tx_per_s = per_s(s.txs, stream.wall_ns);
-    s.height = state.height();
-    s.accounts = state.account_count();
-    s.state_root = match s.per_block.last() {
-        Some(b) => b.state_root.clone(),
-        None => hex::encode(state.state_root()),
-    };
+    s.finish(&stream, state);
     let failure = if let Some(e) = stream_error {
         let pos = pos
             .lock()
