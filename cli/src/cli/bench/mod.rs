@@ -459,46 +459,14 @@ pub fn bench(args: BenchArgs) -> CliResult {
             });
         }
         if args.sweep && gpu_engine.is_some() && (!software || args.e2e_workgroups) {
-            for wg in SWEEP_WORKGROUP_SIZES {
-                if wg == DEFAULT_WORKGROUP_SIZE && base_tunables == Default::default() {
-                    continue;
-                }
-                let mut t = base_tunables;
-                for k in Kernel::ALL.iter().filter(|k| **k != Kernel::Verify) {
-                    t.set_workgroup_size(*k, wg);
-                }
-                eprintln!("bench: end to end on gpu, workgroup size {wg}");
-                let engine = match Engine::new(super::env::engine_config(EngineConfig {
-                    backend: Backend::Gpu,
-                    threads: args.threads,
-                    adapter: args.adapter.clone(),
-                    gpu: t,
-                    ..Default::default()
-                })) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        unavailable.push(Unavailable {
-                            backend: format!("gpu {}", tunables_label(&t)),
-                            reason: e.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                match e2e::run(
-                    &engine,
-                    "gpu",
-                    &format!("gpu wg{wg}"),
-                    &input,
-                    &plan,
-                    Some(tunables_label(&t)),
-                ) {
-                    Ok(row) => e2e_rows.push(row),
-                    Err(e) => unavailable.push(Unavailable {
-                        backend: format!("gpu wg{wg} end to end"),
-                        reason: format!("{e:#}"),
-                    }),
-                }
-            }
+            workgroup_rows(
+                &args,
+                &base_tunables,
+                &input,
+                &plan,
+                &mut e2e_rows,
+                &mut unavailable,
+            );
         }
     }
 
@@ -522,6 +490,59 @@ pub fn bench(args: BenchArgs) -> CliResult {
     };
     emit_report(&args, &report)?;
     Ok(())
+}
+
+/// End to end on the GPU with every other kernel at each workgroup size of the sweep
+/// (the verifier keeps its variant): a row each, or why one could not run.
+fn workgroup_rows(
+    args: &BenchArgs,
+    base_tunables: &txwave::GpuTunables,
+    input: &e2e::Input<'_>,
+    plan: &Plan,
+    e2e_rows: &mut Vec<e2e::E2eRow>,
+    unavailable: &mut Vec<Unavailable>,
+) {
+    let base_tunables = *base_tunables;
+    for wg in SWEEP_WORKGROUP_SIZES {
+        if wg == DEFAULT_WORKGROUP_SIZE && base_tunables == Default::default() {
+            continue;
+        }
+        let mut t = base_tunables;
+        for k in Kernel::ALL.iter().filter(|k| **k != Kernel::Verify) {
+            t.set_workgroup_size(*k, wg);
+        }
+        eprintln!("bench: end to end on gpu, workgroup size {wg}");
+        let engine = match Engine::new(super::env::engine_config(EngineConfig {
+            backend: Backend::Gpu,
+            threads: args.threads,
+            adapter: args.adapter.clone(),
+            gpu: t,
+            ..Default::default()
+        })) {
+            Ok(e) => e,
+            Err(e) => {
+                unavailable.push(Unavailable {
+                    backend: format!("gpu {}", tunables_label(&t)),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        match e2e::run(
+            &engine,
+            "gpu",
+            &format!("gpu wg{wg}"),
+            input,
+            plan,
+            Some(tunables_label(&t)),
+        ) {
+            Ok(row) => e2e_rows.push(row),
+            Err(e) => unavailable.push(Unavailable {
+                backend: format!("gpu wg{wg} end to end"),
+                reason: format!("{e:#}"),
+            }),
+        }
+    }
 }
 
 /// `--sweep`: every stage at every batch size (and, with `--variants all`, every verifier
