@@ -13,6 +13,7 @@ pub mod layout;
 pub mod plan;
 pub mod reference;
 pub mod twin;
+pub mod twin_u64;
 pub mod twin_wide;
 pub mod waves;
 

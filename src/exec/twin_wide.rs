@@ -10,7 +10,7 @@
 //! [`super::layout::SERIAL_SEGMENT_MAX_TXS`]) are checked here.
 
 use super::layout::{WIDE_PROBE_WORDS, WideProbe};
-use super::twin::{add64, eq64, lt64, mac, sub64, swap_out};
+use super::twin_u64::{add64, eq64, lt64, mac, sub64, swap_out};
 
 /// Most loop iterations one [`div_wide`] runs (hence [`quote`] and [`amount_in`]).
 pub const DIV_WIDE_MAX_ITERATIONS: u64 = 104;
@@ -335,7 +335,7 @@ pub fn wide_probe(p: &WideProbe) -> [u32; WIDE_PROBE_WORDS] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::twin::LIMB_EDGES;
+    use crate::exec::twin_u64::LIMB_EDGES;
     use crate::gpu::resident::{join, split};
     use num_bigint::BigUint;
     use rand::{Rng, SeedableRng};

@@ -24,7 +24,6 @@ use rayon::prelude::*;
 
 use access::{Access, AccessLists, Key, Mode, Named, named_accesses};
 
-use crate::exec::ExecResult;
 use crate::receipt::{Amounts, Receipt, Status};
 use crate::state::State;
 use crate::tx::{Block, Tx};
@@ -98,9 +97,10 @@ pub struct Writable {
 }
 
 impl ResolvedBlock {
-    /// The receipt of tx `i` with id `tx_id` from its executor's result: the amounts of
+    /// The receipt of tx `i` with id `tx_id` from its executor's result (status and
+    /// amounts, `exec::ExecResult`): the amounts of
     /// an applied tx, else the zero amounts of its kind (docs/FORMATS.md, Roots).
-    pub fn receipt(&self, i: usize, tx_id: [u8; 32], result: ExecResult) -> Receipt {
+    pub fn receipt(&self, i: usize, tx_id: [u8; 32], result: (Status, Amounts)) -> Receipt {
         let (status, amounts) = result;
         let amounts = match status {
             Status::Ok => amounts,
