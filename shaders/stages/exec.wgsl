@@ -229,17 +229,24 @@ fn execute_swap(tx: ExecTx, s: u32) -> Outcome {
 
 // Steps 7–12 of AddLiquidity ("Liquidity and routes") for a signer `s` that has paid the
 // fee. The signer and the pool are Write keys of this tx.
+// Steps 7 and 8 of both liquidity kinds: pool `id` exists and has an LP token.
+fn lp_pool_status(id: u32) -> u32 {
+    if (id >= params.n_pools) {
+        return STATUS_UNKNOWN_POOL;
+    }
+    if (pools[id].lp_token == NO_LP_TOKEN) {
+        return STATUS_NO_LP_TOKEN;
+    }
+    return STATUS_OK;
+}
+
 fn execute_add_liquidity(tx: ExecTx, s: u32) -> Outcome {
     let id = tx.token_or_pool;
-    if (id >= params.n_pools) {
-        // Step 7.
-        return status_only(STATUS_UNKNOWN_POOL);
+    let checked = lp_pool_status(id);
+    if (checked != STATUS_OK) {
+        return status_only(checked);
     }
     let pool = pools[id];
-    if (pool.lp_token == NO_LP_TOKEN) {
-        // Step 8.
-        return status_only(STATUS_NO_LP_TOKEN);
-    }
     let a_desired = tx.amounts[0];
     let b_desired = tx.amounts[1];
     let a_min = tx.amounts[2];
@@ -305,15 +312,11 @@ fn execute_add_liquidity(tx: ExecTx, s: u32) -> Outcome {
 // Steps 7–12 of RemoveLiquidity for a signer `s` that has paid the fee.
 fn execute_remove_liquidity(tx: ExecTx, s: u32) -> Outcome {
     let id = tx.token_or_pool;
-    if (id >= params.n_pools) {
-        // Step 7.
-        return status_only(STATUS_UNKNOWN_POOL);
+    let checked = lp_pool_status(id);
+    if (checked != STATUS_OK) {
+        return status_only(checked);
     }
     let pool = pools[id];
-    if (pool.lp_token == NO_LP_TOKEN) {
-        // Step 8.
-        return status_only(STATUS_NO_LP_TOKEN);
-    }
     let liquidity = tx.amounts[0];
     let a_min = tx.amounts[1];
     let b_min = tx.amounts[2];

@@ -200,18 +200,25 @@ pub fn execute_swap(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
     }
 }
 
+/// Steps 7 and 8 of both liquidity kinds: pool `id` exists and has an LP token.
+pub fn lp_pool_status(b: &Bindings<'_>, id: u32) -> u32 {
+    if id >= b.params.n_pools {
+        return STATUS_UNKNOWN_POOL;
+    }
+    if b.pools[id as usize].lp_token == NO_LP_TOKEN {
+        return STATUS_NO_LP_TOKEN;
+    }
+    STATUS_OK
+}
+
 /// Steps 7–12 of AddLiquidity for a signer `s` that has paid the fee.
 pub fn execute_add_liquidity(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
     let id = tx.token_or_pool;
-    if id >= b.params.n_pools {
-        // Step 7.
-        return status_only(STATUS_UNKNOWN_POOL);
+    let checked = lp_pool_status(b, id);
+    if checked != STATUS_OK {
+        return status_only(checked);
     }
     let pool = b.pools[id as usize];
-    if pool.lp_token == NO_LP_TOKEN {
-        // Step 8.
-        return status_only(STATUS_NO_LP_TOKEN);
-    }
     let a_desired = tx.amounts[0];
     let b_desired = tx.amounts[1];
     let a_min = tx.amounts[2];
@@ -281,15 +288,11 @@ pub fn execute_add_liquidity(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outco
 /// Steps 7–12 of RemoveLiquidity for a signer `s` that has paid the fee.
 pub fn execute_remove_liquidity(b: &mut Bindings<'_>, tx: &ExecTx, s: u32) -> Outcome {
     let id = tx.token_or_pool;
-    if id >= b.params.n_pools {
-        // Step 7.
-        return status_only(STATUS_UNKNOWN_POOL);
+    let checked = lp_pool_status(b, id);
+    if checked != STATUS_OK {
+        return status_only(checked);
     }
     let pool = b.pools[id as usize];
-    if pool.lp_token == NO_LP_TOKEN {
-        // Step 8.
-        return status_only(STATUS_NO_LP_TOKEN);
-    }
     let liquidity = tx.amounts[0];
     let a_min = tx.amounts[1];
     let b_min = tx.amounts[2];

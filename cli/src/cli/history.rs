@@ -541,6 +541,23 @@ pub fn replay(args: ReplayArgs) -> CliResult {
     finish(v, wall, args.json, result)
 }
 
+/// A snapshot whose last block hash is not the log's block at its height (`at`).
+fn not_of_this_chain(
+    snapshot: &dyn std::fmt::Display,
+    snapshot_hash: &[u8; 32],
+    log_hash: &[u8; 32],
+    at: &str,
+) -> Failure {
+    fail(
+        EXIT_REJECTED,
+        format!(
+            "{snapshot}: its last block hash {} is not the hash {} of the log's block at {at}: the snapshot is not of this chain",
+            hex32(snapshot_hash),
+            hex32(log_hash)
+        ),
+    )
+}
+
 /// With an index: checks the start and target states against the index's block hashes at
 /// their heights, and finds where the range's first block lies.
 fn index_start(
@@ -562,28 +579,22 @@ fn index_start(
             ));
         };
         if e.block_hash != state.last_block_hash() {
-            return Err(fail(
-                EXIT_REJECTED,
-                format!(
-                    "{}: its last block hash {} is not the hash {} of the log's block at height {from_h}: the snapshot is not of this chain",
-                    args.from.display(),
-                    hex32(&state.last_block_hash()),
-                    hex32(&e.block_hash)
-                ),
+            return Err(not_of_this_chain(
+                &args.from.display(),
+                &state.last_block_hash(),
+                &e.block_hash,
+                &format!("height {from_h}"),
             ));
         }
     }
     if to_h > from_h {
         match idx.entry(to_h) {
             Some(e) if e.block_hash != target.last_block_hash() => {
-                return Err(fail(
-                    EXIT_REJECTED,
-                    format!(
-                        "{}: its last block hash {} is not the hash {} of the log's block at height {to_h}: the snapshot is not of this chain",
-                        args.to.display(),
-                        hex32(&target.last_block_hash()),
-                        hex32(&e.block_hash)
-                    ),
+                return Err(not_of_this_chain(
+                    &args.to.display(),
+                    &target.last_block_hash(),
+                    &e.block_hash,
+                    &format!("height {to_h}"),
                 ));
             }
             Some(_) => {}
@@ -642,15 +653,13 @@ fn skip_to_start(
         if block.height == from_h {
             let got = block_hash_of(&block);
             if got != state.last_block_hash() {
-                return Err(fail(
-                    EXIT_REJECTED,
-                    format!(
-                        "{}: its last block hash {} is not the hash {} of the log's block at height {from_h} ({}, block {}): the snapshot is not of this chain",
-                        args.from.display(),
-                        hex32(&state.last_block_hash()),
-                        hex32(&got),
-                        place.file,
-                        place.block_index
+                return Err(not_of_this_chain(
+                    &args.from.display(),
+                    &state.last_block_hash(),
+                    &got,
+                    &format!(
+                        "height {from_h} ({}, block {})",
+                        place.file, place.block_index
                     ),
                 ));
             }
@@ -1180,13 +1189,11 @@ pub fn plan(args: PlanArgs) -> CliResult {
                 ));
             }
             Some(e) if e.block_hash != *hash => {
-                return Err(fail(
-                    EXIT_REJECTED,
-                    format!(
-                        "{path}: its last block hash {} is not the hash {} of the log's block at height {h}: the snapshot is not of this chain",
-                        hex32(hash),
-                        hex32(&e.block_hash)
-                    ),
+                return Err(not_of_this_chain(
+                    &path,
+                    hash,
+                    &e.block_hash,
+                    &format!("height {h}"),
                 ));
             }
             Some(_) => {}
