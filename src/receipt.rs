@@ -130,22 +130,6 @@ impl Amounts {
     /// No output (a transfer's, a swap that failed, a malformed tx).
     pub const NONE: Amounts = Amounts::Out { amount_out: 0 };
 
-    /// The zero amounts of this shape (the receipt of a tx that did not apply).
-    pub fn zeroed(self) -> Amounts {
-        match self {
-            Amounts::Out { .. } => Amounts::Out { amount_out: 0 },
-            Amounts::Route { .. } => Amounts::Route {
-                amount_in: 0,
-                amount_out: 0,
-            },
-            Amounts::Liquidity { .. } => Amounts::Liquidity {
-                amount_a: 0,
-                amount_b: 0,
-                liquidity: 0,
-            },
-        }
-    }
-
     /// The zero amounts of a tx of kind byte `kind` that passed decoding; `None` for a
     /// malformed tx, whose leaf is the transfer/swap one whatever its kind byte.
     pub fn zero_of_kind(kind: Option<u8>) -> Amounts {
