@@ -112,7 +112,7 @@ fn cpu_sweep_writes_every_size_and_the_machine() {
     args.extend(SMALL);
     args.extend(["--out", s(dir.path())]);
     let text = ok(&txwave(&args));
-    assert!(text.contains("sweep (items per second, median)"), "{text}");
+    assert!(text.contains("sweep (items per second, median;"), "{text}");
     let r = read_report(dir.path());
     assert_eq!(r["command"][1], "bench");
     assert_eq!(
@@ -123,6 +123,9 @@ fn cpu_sweep_writes_every_size_and_the_machine() {
     assert_eq!(r["e2e"][0]["backend"], "cpu");
     assert!(r["e2e"][0]["tx_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(r["e2e"][0]["txs"], 300);
+    let checked = r["e2e"][0]["checked"].as_str().unwrap();
+    assert!(checked.contains("block hashes equal to"), "{checked}");
+    assert!(text.contains(&format!("  checked: {checked}")), "{text}");
     for stage in ["verify_strict", "verify_zip215", "hash"] {
         let sizes: Vec<u64> = rows(&r, stage, "cpu")
             .iter()
@@ -132,6 +135,13 @@ fn cpu_sweep_writes_every_size_and_the_machine() {
         for row in rows(&r, stage, "cpu") {
             assert!(row["per_s"].as_f64().unwrap() > 0.0);
             assert_eq!(row["time"]["samples"], 1);
+            let checked = row["checked"].as_str().unwrap();
+            let n = row["size"].as_u64().unwrap();
+            if stage == "hash" {
+                assert_eq!(checked, format!("{n} ids equal to the blake3 crate's"));
+            } else {
+                assert!(checked.starts_with(&format!("{n} verdicts (")), "{checked}");
+            }
         }
     }
     // No GPU asked: no break-even to report.
@@ -226,6 +236,11 @@ fn gpu_sweep_has_phases_and_break_even_fields() {
             "{stage}: {phases}"
         );
         assert!(phases["upload_ns"].as_u64().is_some());
+        assert!(
+            gpu[0]["checked"].as_str().unwrap().contains("equal to the"),
+            "{stage}: {}",
+            gpu[0]
+        );
         assert!(phases["readback_ns"].as_u64().is_some());
         let be = r["sweep"]["break_even"]
             .as_array()

@@ -4,9 +4,10 @@
 
 use serde::Serialize;
 use txwave::internal::engine::{StageGpuTimings, StageTimings};
-use txwave::{Block, Engine, SigCheck, State, StreamOptions, VerifyRule};
+use txwave::{Block, BlockOutcome, Engine, SigCheck, State, StreamOptions, VerifyRule};
 
 use super::measure::{Plan, Stats, median};
+use super::sweep::Disagrees;
 
 /// One backend's end-to-end result.
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +45,82 @@ pub struct E2eRow {
     pub stream_over_raw_verify: f64,
     /// GPU errors the engine fell back from during the passes.
     pub fallbacks: Vec<String>,
+    /// What every pass was compared with before its time counted (a difference ends the
+    /// row with an error).
+    pub checked: String,
+}
+
+/// What every end-to-end pass must reproduce: the roots of a pass of the CPU engine over
+/// the same log, and the CPU verifier's verdicts on its signatures.
+pub struct Expected {
+    /// Per block: receipts root, state root and block hash.
+    pub roots: Vec<[[u8; 32]; 3]>,
+    /// The CPU's verdict on each signature check, per rule (`[strict, zip215]`).
+    pub verdicts: [Vec<bool>; 2],
+}
+
+impl Expected {
+    /// One pass of a CPU engine with `threads` workers over the log.
+    pub fn of(
+        genesis: &State,
+        blocks: &[Block],
+        checks: &[SigCheck<'_>],
+        threads: Option<usize>,
+    ) -> anyhow::Result<Expected> {
+        let engine = Engine::new(crate::cli::env::engine_config(txwave::EngineConfig {
+            backend: txwave::Backend::Cpu,
+            threads,
+            ..Default::default()
+        }))?;
+        let mut state = genesis.clone();
+        let mut roots = Vec::with_capacity(blocks.len());
+        for block in blocks {
+            roots.push(roots_of(&engine.process_block(&mut state, block)?));
+        }
+        let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
+            .map(|r| txwave::internal::verify::cpu::verify_signatures(checks, r));
+        Ok(Expected { roots, verdicts })
+    }
+
+    fn check_block(&self, i: usize, got: &BlockOutcome) -> anyhow::Result<()> {
+        let names = ["receipts root", "state root", "block hash"];
+        let got = roots_of(got);
+        for (k, name) in names.iter().enumerate() {
+            if got[k] != self.roots[i][k] {
+                return Err(Disagrees(format!(
+                    "block {i}'s {name} {} differs from the CPU engine's {}",
+                    hex(&got[k]),
+                    hex(&self.roots[i][k])
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    fn check_verdicts(&self, rule: VerifyRule, got: &[bool]) -> anyhow::Result<()> {
+        let expect = &self.verdicts[usize::from(rule == VerifyRule::Zip215)];
+        if got != &expect[..] {
+            return Err(Disagrees(format!(
+                "verify_signatures under {} differs from the CPU verifier{}",
+                rule.name(),
+                got.iter()
+                    .zip(expect)
+                    .position(|(a, b)| a != b)
+                    .map_or(String::new(), |i| format!(" from signature {i}"))
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
+fn roots_of(o: &BlockOutcome) -> [[u8; 32]; 3] {
+    [o.receipts_root, o.state_root, o.block_hash]
+}
+
+fn hex(b: &[u8; 32]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// What an end-to-end run replays.
@@ -58,6 +135,8 @@ pub struct Input<'a> {
     pub rule: VerifyRule,
     /// The workload's profile (`default`, `dex`), or `files`.
     pub profile: &'a str,
+    /// What every pass must reproduce.
+    pub expected: &'a Expected,
 }
 
 /// Runs the log `plan.warmup` times untimed and `plan.repeat` times timed.
@@ -75,6 +154,7 @@ pub fn run(
         checks,
         rule,
         profile,
+        expected,
     } = *input;
     plan.check_deadline()?;
     // A row once started is finished: its own calls ignore the deadline.
@@ -92,13 +172,23 @@ pub fn run(
         let mut stages = StageTimings::default();
         let mut gpu = StageGpuTimings::default();
         let t = std::time::Instant::now();
-        for block in blocks {
-            let out = engine.process_block(&mut state, block)?;
+        let mut outcomes = Vec::with_capacity(blocks.len());
+        for (i, block) in blocks.iter().enumerate() {
+            // The CPU engine applied every block: an error here is a disagreement.
+            let out = engine.process_block(&mut state, block).map_err(|e| {
+                Disagrees(format!(
+                    "block {i}: the CPU engine applied it, this engine failed: {e}"
+                ))
+            })?;
             stages.add(&out.timings);
             gpu.add(&out.gpu_timings);
-            fallbacks.extend(out.fallbacks);
+            outcomes.push(out);
         }
         let ns = t.elapsed().as_nanos() as u64;
+        for (i, out) in outcomes.into_iter().enumerate() {
+            expected.check_block(i, &out)?;
+            fallbacks.extend(out.fallbacks);
+        }
         if pass >= plan.warmup {
             passes.push((ns, stages, gpu));
         } else if ns as f64 / 1e9 > plan.max_call_s {
@@ -125,28 +215,42 @@ pub fn run(
         .map(|p| p.2)
         .unwrap_or_default();
 
-    let stream = plan.time(|| -> anyhow::Result<_> {
-        let mut state = genesis.clone();
-        let summary = engine.process_stream(
-            &mut state,
-            blocks.iter().cloned().map(Ok),
-            &StreamOptions::default(),
-        )?;
-        anyhow::ensure!(
-            summary.blocks == blocks.len(),
-            "the stream applied {} of {} blocks",
-            summary.blocks,
-            blocks.len()
-        );
-        Ok(None)
-    })?;
+    let stream = plan.time(
+        || -> anyhow::Result<_> {
+            let mut state = genesis.clone();
+            let summary = engine.process_stream(
+                &mut state,
+                blocks.iter().cloned().map(Ok),
+                &StreamOptions::default(),
+            )?;
+            Ok(((summary.blocks, summary.state_root), None))
+        },
+        |(applied, root)| {
+            anyhow::ensure!(
+                *applied == blocks.len(),
+                "the stream applied {applied} of {} blocks",
+                blocks.len()
+            );
+            if let Some(last) = expected.roots.last()
+                && *root != Some(last[1])
+            {
+                return Err(Disagrees(format!(
+                    "the stream's final state root {} differs from the CPU engine's {}",
+                    root.as_ref().map_or("(none)".into(), hex),
+                    hex(&last[1])
+                ))
+                .into());
+            }
+            Ok(())
+        },
+    )?;
 
     let mut raw_verify_per_s = Vec::new();
     for r in [VerifyRule::Strict, VerifyRule::Zip215] {
-        let t = plan.time(|| -> anyhow::Result<_> {
-            std::hint::black_box(engine.verify_signatures(checks, r)?);
-            Ok(None)
-        })?;
+        let t = plan.time(
+            || Ok((engine.verify_signatures(checks, r)?, None)),
+            |ok| expected.check_verdicts(r, ok),
+        )?;
         raw_verify_per_s.push((r, t.stats.per_s(checks.len())));
     }
     let stream_tx_per_s = stream.stats.per_s(txs);
@@ -177,5 +281,74 @@ pub fn run(
             0.0
         },
         fallbacks,
+        checked: format!(
+            "every pass: the {} blocks' receipts roots, state roots and block hashes equal to \
+             a CPU engine's pass, the stream's final state root too, and the {} verdicts of \
+             each raw verification equal to the CPU verifier's",
+            blocks.len(),
+            checks.len()
+        ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use txwave::internal::workload::{GenConfig, generate};
+
+    #[test]
+    fn a_pass_that_differs_from_the_cpu_engine_is_a_wrong_answer() {
+        let generated = generate(
+            &GenConfig {
+                blocks: 2,
+                txs_per_block: 60,
+                accounts: 50,
+                ..Default::default()
+            },
+            |_, _| {},
+        )
+        .unwrap();
+        let genesis = State::from_genesis(&generated.genesis).unwrap();
+        let blocks = &generated.blocks;
+        let checks = super::super::checks_of(blocks);
+        let plan = Plan {
+            warmup: 1,
+            repeat: 1,
+            max_call_s: 1e9,
+            deadline: None,
+        };
+        let engine = Engine::new(txwave::EngineConfig::default()).unwrap();
+        let run = |expected: &Expected| {
+            let input = Input {
+                genesis: &genesis,
+                blocks,
+                checks: &checks,
+                rule: genesis.verify_rule(),
+                profile: "default",
+                expected,
+            };
+            run(&engine, "cpu", "cpu", &input, &plan, None)
+        };
+        let mut expected = Expected::of(&genesis, blocks, &checks, Some(1)).unwrap();
+        let row = run(&expected).unwrap();
+        assert!(row.checked.contains("2 blocks"), "{}", row.checked);
+        assert_eq!(expected.roots.len(), 2);
+
+        // The same engine against a tampered expectation: each place is caught.
+        expected.roots[1][0][0] ^= 1;
+        let e = run(&expected).err().unwrap();
+        assert!(e.is::<Disagrees>(), "{e:#}");
+        assert!(e.to_string().contains("block 1's receipts root"), "{e:#}");
+        expected.roots[1][0][0] ^= 1;
+        let last = expected.verdicts[1].len() - 1;
+        expected.verdicts[1][last] ^= true;
+        let e = run(&expected).err().unwrap();
+        assert!(e.is::<Disagrees>(), "{e:#}");
+        assert!(
+            e.to_string().contains(&format!(
+                "under zip215 differs from the CPU verifier from signature {last}"
+            )),
+            "{e:#}"
+        );
+    }
 }

@@ -108,25 +108,30 @@ pub struct Timed {
 
 impl Plan {
     /// Runs `call` `warmup` times untimed, then `repeat` times timed (once when a
-    /// warm-up call was over budget). `call` returns the GPU's timings when it ran there.
-    pub fn time(
+    /// warm-up call was over budget). `call` returns its answer and the GPU's timings when
+    /// it ran there; `check` sees the answer of every call, warm-up included, outside the
+    /// timed span, and its error ends the point (a wrong answer is never timed as a speed).
+    pub fn time<T>(
         &self,
-        mut call: impl FnMut() -> anyhow::Result<Option<GpuTimings>>,
+        mut call: impl FnMut() -> anyhow::Result<(T, Option<GpuTimings>)>,
+        mut check: impl FnMut(&T) -> anyhow::Result<()>,
     ) -> anyhow::Result<Timed> {
         self.check_deadline()?;
         let mut over_budget = false;
         for _ in 0..self.warmup {
             let t = Instant::now();
-            call()?;
+            let (answer, _) = call()?;
             over_budget |= t.elapsed().as_secs_f64() > self.max_call_s;
+            check(&answer)?;
         }
         let runs = if over_budget { 1 } else { self.repeat.max(1) };
         let mut samples = Vec::with_capacity(runs);
         let mut gpu = Vec::new();
         for _ in 0..runs {
             let t = Instant::now();
-            let g = call()?;
+            let (answer, g) = call()?;
             samples.push(t.elapsed().as_nanos() as u64);
+            check(&answer)?;
             gpu.extend(g);
         }
         let last = samples.iter().copied().max().unwrap_or(0);
@@ -230,10 +235,13 @@ mod tests {
         };
         let mut calls = 0;
         let t = plan
-            .time(|| {
-                calls += 1;
-                Ok(None)
-            })
+            .time(
+                || {
+                    calls += 1;
+                    Ok(((), None))
+                },
+                |_| Ok(()),
+            )
             .unwrap();
         assert!(t.over_budget);
         assert_eq!((calls, t.stats.samples), (2, 1));
@@ -243,13 +251,19 @@ mod tests {
         };
         let mut calls = 0;
         let t = plan
-            .time(|| {
-                calls += 1;
-                Ok(Some(GpuTimings {
-                    upload_ns: calls,
-                    ..Default::default()
-                }))
-            })
+            .time(
+                || {
+                    calls += 1;
+                    Ok((
+                        (),
+                        Some(GpuTimings {
+                            upload_ns: calls,
+                            ..Default::default()
+                        }),
+                    ))
+                },
+                |_| Ok(()),
+            )
             .unwrap();
         assert!(!t.over_budget);
         assert_eq!((calls, t.stats.samples), (6, 5));
@@ -258,7 +272,54 @@ mod tests {
             deadline: Some(Instant::now()),
             ..plan
         };
-        let e = late.time(|| Ok(None)).err().unwrap().to_string();
+        let e = late
+            .time(|| Ok(((), None)), |_| Ok(()))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("--time-limit"), "{e}");
+    }
+
+    #[test]
+    fn every_answer_is_checked_outside_the_timed_span() {
+        let plan = Plan {
+            warmup: 1,
+            repeat: 3,
+            max_call_s: 1e9,
+            deadline: None,
+        };
+        // Every answer, the warm-up's first, reaches the check; a slow check is not timed.
+        let (mut calls, mut seen) = (0, Vec::new());
+        let t = plan
+            .time(
+                || {
+                    calls += 1;
+                    Ok((calls, None))
+                },
+                |answer| {
+                    seen.push(*answer);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    Ok(())
+                },
+            )
+            .unwrap();
+        assert_eq!(seen, [1, 2, 3, 4]);
+        assert!(t.stats.max_ns < 20_000_000, "{:?}", t.stats);
+        // A wrong warm-up answer ends the point before any call is timed.
+        let mut calls = 0;
+        let e = plan
+            .time(
+                || {
+                    calls += 1;
+                    Ok((false, None))
+                },
+                |ok| {
+                    anyhow::ensure!(*ok, "wrong answer");
+                    Ok(())
+                },
+            )
+            .err()
+            .unwrap();
+        assert_eq!((calls, e.to_string()), (1, "wrong answer".to_string()));
     }
 }

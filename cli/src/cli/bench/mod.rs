@@ -337,9 +337,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     let base_tunables = args.gpu.tunables()?;
     let loaded = workloads(&args)?;
     let several = loaded.len() > 1;
-    let Loaded {
-        genesis, blocks, ..
-    } = &loaded[0];
+    let blocks = &loaded[0].blocks;
     let checks = checks_of(blocks);
     let msgs: Vec<&[u8]> = blocks.iter().flat_map(|b| b.txs()).collect();
     if args.sweep && (checks.is_empty() || msgs.is_empty()) {
@@ -409,28 +407,36 @@ pub fn bench(args: BenchArgs) -> CliResult {
     };
 
     let mut e2e_rows = Vec::new();
-    let input = e2e::Input {
-        genesis,
-        blocks,
-        checks: &checks,
-        rule: genesis.verify_rule(),
-        profile: &loaded[0].profile,
-    };
     if !args.no_e2e {
-        for (w, l) in loaded.iter().enumerate() {
-            let other_checks;
-            let input = if w == 0 {
-                &input
-            } else {
-                other_checks = checks_of(&l.blocks);
-                &e2e::Input {
-                    genesis: &l.genesis,
-                    blocks: &l.blocks,
-                    checks: &other_checks,
-                    rule: l.genesis.verify_rule(),
-                    profile: &l.profile,
-                }
-            };
+        // What every pass must reproduce, per workload: one pass of a CPU engine.
+        let mut expected = Vec::with_capacity(loaded.len());
+        for l in &loaded {
+            eprintln!(
+                "bench: the CPU engine's roots of the {} workload",
+                l.profile
+            );
+            let checks = checks_of(&l.blocks);
+            expected.push(
+                e2e::Expected::of(&l.genesis, &l.blocks, &checks, args.threads)
+                    .with_context(|| format!("the {} workload on the CPU", l.profile))?,
+            );
+        }
+        let all_checks: Vec<Vec<SigCheck<'_>>> =
+            loaded.iter().map(|l| checks_of(&l.blocks)).collect();
+        let inputs: Vec<e2e::Input<'_>> = loaded
+            .iter()
+            .zip(&all_checks)
+            .zip(&expected)
+            .map(|((l, checks), expected)| e2e::Input {
+                genesis: &l.genesis,
+                blocks: &l.blocks,
+                checks,
+                rule: l.genesis.verify_rule(),
+                profile: &l.profile,
+                expected,
+            })
+            .collect();
+        for (l, input) in loaded.iter().zip(&inputs) {
             for (b, engine) in &engines {
                 let name = backend_name(*b);
                 let label = if several {
@@ -444,7 +450,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
                     Ok(row) => e2e_rows.push(row),
                     Err(e) => unavailable.push(Unavailable {
                         backend: format!("{label} end to end"),
-                        reason: format!("{e:#}"),
+                        reason: sweep::fatal(e)?,
                     }),
                 }
             }
@@ -462,11 +468,11 @@ pub fn bench(args: BenchArgs) -> CliResult {
             workgroup_rows(
                 &args,
                 &base_tunables,
-                &input,
+                &inputs[0],
                 &plan,
                 &mut e2e_rows,
                 &mut unavailable,
-            );
+            )?;
         }
     }
 
@@ -501,7 +507,7 @@ fn workgroup_rows(
     plan: &Plan,
     e2e_rows: &mut Vec<e2e::E2eRow>,
     unavailable: &mut Vec<Unavailable>,
-) {
+) -> anyhow::Result<()> {
     let base_tunables = *base_tunables;
     for wg in SWEEP_WORKGROUP_SIZES {
         if wg == DEFAULT_WORKGROUP_SIZE && base_tunables == Default::default() {
@@ -539,10 +545,11 @@ fn workgroup_rows(
             Ok(row) => e2e_rows.push(row),
             Err(e) => unavailable.push(Unavailable {
                 backend: format!("gpu wg{wg} end to end"),
-                reason: format!("{e:#}"),
+                reason: sweep::fatal(e)?,
             }),
         }
     }
+    Ok(())
 }
 
 /// `--sweep`: every stage at every batch size (and, with `--variants all`, every verifier
@@ -724,10 +731,14 @@ fn print_report(r: &Report) {
         for f in &row.fallbacks {
             println!("  fell back: {f}");
         }
+        println!("  checked: {}", row.checked);
     }
     let Some(s) = &r.sweep else { return };
     if !s.variants.is_empty() {
-        println!("\nGPU variants:");
+        println!(
+            "\nGPU variants (every call's answers, warm-up included, equal to the CPU \
+             verifier's verdicts or the blake3 crate's ids):"
+        );
         for v in &s.variants {
             let built = v
                 .compile_s
@@ -741,7 +752,10 @@ fn print_report(r: &Report) {
             );
         }
     }
-    println!("\nsweep (items per second, median):");
+    println!(
+        "\nsweep (items per second, median; every call's answers, warm-up included, equal \
+         to the CPU verifier's verdicts or the blake3 crate's ids):"
+    );
     for row in &s.rows {
         let phases = row.gpu.map_or(String::new(), |g| {
             format!(

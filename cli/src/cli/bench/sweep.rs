@@ -43,6 +43,18 @@ impl<'a> Inputs<'a> {
     fn msgs(&self, n: usize) -> Vec<&'a [u8]> {
         (0..n).map(|i| self.msgs[i % self.msgs.len()]).collect()
     }
+
+    /// What a point of `stage` at batch size `n` is checked against, in words.
+    fn checked(&self, stage: Stage, n: usize) -> String {
+        match stage {
+            Stage::Hash => format!("{n} ids equal to the blake3 crate's"),
+            _ => {
+                let verdicts = self.verdicts(rule_of(stage), n);
+                let rejected = verdicts.iter().filter(|ok| !**ok).count();
+                format!("{n} verdicts ({rejected} rejections) equal to the CPU verifier's")
+            }
+        }
+    }
 }
 
 fn rule_index(rule: VerifyRule) -> usize {
@@ -74,6 +86,9 @@ pub struct Row {
     pub per_s: f64,
     /// Upload, dispatch and readback apart, for `gpu` rows.
     pub gpu: Option<GpuPhases>,
+    /// What every call's answer was compared with, warm-up included (a different answer
+    /// ends the bench with an error).
+    pub checked: String,
 }
 
 /// A size not measured, and why.
@@ -107,6 +122,8 @@ pub struct VariantRow {
     /// Seconds to build the variant's pipeline (the pipeline cache may make it short);
     /// `None` for a hash kernel the engine had already built.
     pub compile_s: Option<f64>,
+    /// What every call's answer was compared with, warm-up included.
+    pub checked: String,
 }
 
 /// Where the GPU overtakes the CPU on one stage.
@@ -257,11 +274,13 @@ pub fn run(
                 ));
                 let items = inputs.checks(vsize);
                 let expect = inputs.verdicts(rule, vsize);
-                let t = match cfg.plan.time(|| -> anyhow::Result<_> {
-                    let (ok, t) = verifier.verify(ctx, &items, rule)?;
-                    check_same(&ok, &expect, &v.label())?;
-                    Ok(Some(t))
-                }) {
+                let t = match cfg.plan.time(
+                    || -> anyhow::Result<_> {
+                        let (ok, t) = verifier.verify(ctx, &items, rule)?;
+                        Ok((ok, Some(t)))
+                    },
+                    |ok| check_same(ok, &expect, &v.label()),
+                ) {
                     Ok(t) => t,
                     Err(e) => {
                         skip(&mut rep, stage, fatal(e)?);
@@ -282,6 +301,7 @@ pub fn run(
                     per_s,
                     gpu: t.gpu,
                     compile_s,
+                    checked: inputs.checked(stage, vsize),
                 });
             }
             verifiers.push((v, verifier));
@@ -365,6 +385,7 @@ fn sizes_of_stage<'k>(
                 per_s: t.stats.per_s(n),
                 time: t.stats,
                 gpu: t.gpu,
+                checked: inputs.checked(stage, n),
             });
             if t.over_budget
                 && let Some(&next) = cfg.sizes.get(i + 1)
@@ -408,16 +429,19 @@ fn hash_workgroups<'e>(
         let timed = cfg.plan.check_deadline().and_then(|()| {
             let hasher = hasher(engine, ctx, wg)?;
             let compile_s = matches!(hasher, Kept::Built(_)).then(|| built.elapsed().as_secs_f64());
-            let t = cfg.plan.time(|| -> anyhow::Result<_> {
-                let (ids, t) = hasher.hash_many(ctx, &msgs)?;
-                if ids != expect {
-                    return Err(Disagrees(format!(
-                        "the GPU hash kernel (workgroup size {wg}) disagrees with the blake3 crate"
-                    ))
-                    .into());
-                }
-                Ok(Some(t))
-            })?;
+            let t = cfg.plan.time(
+                || -> anyhow::Result<_> {
+                    let (ids, t) = hasher.hash_many(ctx, &msgs)?;
+                    Ok((ids, Some(t)))
+                },
+                |ids| {
+                    check_ids(
+                        ids,
+                        &expect,
+                        &format!("the GPU hash kernel (workgroup size {wg})"),
+                    )
+                },
+            )?;
             Ok((t, compile_s))
         });
         let (t, compile_s) = match timed {
@@ -444,6 +468,7 @@ fn hash_workgroups<'e>(
             per_s,
             gpu: t.gpu,
             compile_s,
+            checked: inputs.checked(Stage::Hash, n),
         });
     }
     let Some((_, wg)) = fastest else {
@@ -517,26 +542,25 @@ fn time_gpu(
             let rule = rule_of(stage);
             let items = inputs.checks(n);
             let expect = inputs.verdicts(rule, n);
-            let t = cfg.plan.time(|| -> anyhow::Result<_> {
-                let (ok, t) = v.verify(ctx, &items, rule)?;
-                check_same(&ok, &expect, label)?;
-                Ok(Some(t))
-            })?;
+            let t = cfg.plan.time(
+                || -> anyhow::Result<_> {
+                    let (ok, t) = v.verify(ctx, &items, rule)?;
+                    Ok((ok, Some(t)))
+                },
+                |ok| check_same(ok, &expect, label),
+            )?;
             Ok((t, Some(label.clone())))
         }
         (GpuKernel::Hash(h, label), Stage::Hash) => {
             let msgs = inputs.msgs(n);
             let expect: Vec<[u8; 32]> = msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
-            let t = cfg.plan.time(|| -> anyhow::Result<_> {
-                let (ids, t) = h.hash_many(ctx, &msgs)?;
-                if ids != expect {
-                    return Err(Disagrees(format!(
-                        "the GPU hash kernel ({label}) disagrees with the blake3 crate"
-                    ))
-                    .into());
-                }
-                Ok(Some(t))
-            })?;
+            let t = cfg.plan.time(
+                || -> anyhow::Result<_> {
+                    let (ids, t) = h.hash_many(ctx, &msgs)?;
+                    Ok((ids, Some(t)))
+                },
+                |ids| check_ids(ids, &expect, &format!("the GPU hash kernel ({label})")),
+            )?;
             Ok((t, Some(label.clone())))
         }
         _ => bail!("kernel and stage do not match"),
@@ -555,18 +579,18 @@ fn time_engine(
             let rule = rule_of(stage);
             let items = inputs.checks(n);
             let expect = inputs.verdicts(rule, n);
-            cfg.plan.time(|| -> anyhow::Result<_> {
-                let ok = engine.verify_signatures(&items, rule)?;
-                check_same(&ok, &expect, "the engine")?;
-                Ok(None)
-            })?
+            cfg.plan.time(
+                || Ok((engine.verify_signatures(&items, rule)?, None)),
+                |ok| check_same(ok, &expect, "the engine"),
+            )?
         }
         Stage::Hash => {
             let msgs = inputs.msgs(n);
-            cfg.plan.time(|| -> anyhow::Result<_> {
-                std::hint::black_box(engine.hash_many(&msgs)?);
-                Ok(None)
-            })?
+            let expect: Vec<[u8; 32]> = msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
+            cfg.plan.time(
+                || Ok((engine.hash_many(&msgs)?, None)),
+                |ids| check_ids(ids, &expect, "the engine"),
+            )?
         }
     };
     Ok((t, None))
@@ -619,8 +643,26 @@ fn check_same(got: &[bool], expect: &[bool], who: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn check_ids(got: &[[u8; 32]], expect: &[[u8; 32]], who: &str) -> anyhow::Result<()> {
+    if got.len() != expect.len() {
+        return Err(Disagrees(format!(
+            "{who} returned {} ids for {} messages",
+            got.len(),
+            expect.len()
+        ))
+        .into());
+    }
+    if let Some(i) = got.iter().zip(expect).position(|(a, b)| a != b) {
+        return Err(Disagrees(format!(
+            "{who} disagrees with the blake3 crate on message {i}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Passes a wrong answer on; anything else (a limit, the deadline) is only a skip.
-fn fatal(e: anyhow::Error) -> anyhow::Result<String> {
+pub fn fatal(e: anyhow::Error) -> anyhow::Result<String> {
     if e.is::<Disagrees>() {
         Err(e)
     } else {
@@ -692,6 +734,7 @@ mod tests {
             time: Stats::of(vec![1]),
             per_s,
             gpu: None,
+            checked: String::new(),
         }
     }
 
