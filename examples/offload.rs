@@ -8,7 +8,8 @@
 //! cargo run --release --example offload -- [--threads 16] [--packets 160] [--max-size 512]
 //!     [--invalid 0.2] [--in-flight 1] [--offered SIG_PER_S] [--budget-ms 1] [--max-batch 4096]
 //!     [--workers 2] [--backend cpu|gpu|auto] [--adapter NAME] [--calibration FILE] [--seed 1]
-//!     [--distinct 262144]
+//!     [--distinct 262144] [--verify-shape register|straight] [--basepoint-table]
+//!     [--workgroup-size KERNEL=N,…]
 //! ```
 //!
 //! The default load is sized to the latency bound a validator asks for (an answer within
@@ -24,7 +25,9 @@
 //! The last line is
 //! `offload: <submitted> submissions, <sigs> signatures, <lost> lost, <wrong> wrong,
 //! p50 <x> ms, p99 <y> ms, <rate> sig/s`, where latency runs from `submit` to the end of
-//! `wait` and the rate is signatures over the wall time of the whole load.
+//! `wait` and the rate is signatures over the wall time of the whole load. A lost
+//! submission or a verdict that differs from the oracles' (in the service or in the big
+//! batches) makes the program exit with status 1.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,6 +52,7 @@ struct Args {
     backend: Backend,
     adapter: Option<String>,
     calibration: Option<std::path::PathBuf>,
+    gpu: txwave::GpuTunables,
     seed: u64,
     distinct: usize,
 }
@@ -65,6 +69,7 @@ fn parse() -> Result<Args, String> {
         backend: Backend::Cpu,
         adapter: None,
         calibration: None,
+        gpu: txwave::GpuTunables::default(),
         seed: 1,
         distinct: 262_144,
     };
@@ -88,6 +93,14 @@ fn parse() -> Result<Args, String> {
             "--seed" => a.seed = num(value()?)? as u64,
             "--distinct" => a.distinct = num(value()?)? as usize,
             "--adapter" => a.adapter = Some(value()?),
+            "--verify-shape" => {
+                a.gpu.verify.shape = value()?.parse().map_err(|e| format!("{flag}: {e}"))?
+            }
+            "--basepoint-table" => a.gpu.verify.basepoint_table = true,
+            "--workgroup-size" => a
+                .gpu
+                .apply_workgroup_spec(&value()?)
+                .map_err(|e| format!("{flag}: {e}"))?,
             "--backend" => {
                 a.backend = match value()?.as_str() {
                     "cpu" => Backend::Cpu,
@@ -186,16 +199,37 @@ fn signature_pool(n: usize, seed: u64) -> (Vec<OwnedSigCheck>, Vec<OwnedSigCheck
 
 /// Signatures per second of `Engine::verify_signatures` on all of `big` as one batch per
 /// rule, and how many it rejected.
-fn one_big_batch(engine: &Engine, big: &[Vec<OwnedSigCheck>; 2]) -> (f64, usize) {
-    let t = Instant::now();
+/// Every signature of the load as one `verify_signatures` call per rule: the rate, and the
+/// signatures rejected. An answer that differs from the oracles' ends the program.
+fn one_big_batch(
+    engine: &Engine,
+    big: &[Vec<OwnedSigCheck>; 2],
+    want: &[Vec<bool>; 2],
+) -> (f64, usize) {
+    let mut spent = Duration::ZERO;
     let mut rejected = 0usize;
     for rule in [VerifyRule::Strict, VerifyRule::Zip215] {
         let checks: Vec<SigCheck<'_>> = big[rule as usize]
             .iter()
             .map(OwnedSigCheck::as_check)
             .collect();
-        match engine.verify_signatures(&checks, rule) {
-            Ok(v) => rejected += v.iter().filter(|ok| !**ok).count(),
+        let t = Instant::now();
+        let got = engine.verify_signatures(&checks, rule);
+        spent += t.elapsed();
+        match got {
+            Ok(v) if v == want[rule as usize] => rejected += v.iter().filter(|ok| !**ok).count(),
+            Ok(v) => {
+                let wrong = v
+                    .iter()
+                    .zip(&want[rule as usize])
+                    .filter(|(a, b)| a != b)
+                    .count();
+                eprintln!(
+                    "offload: one big batch under {}: {wrong} verdicts differ from the oracles'",
+                    rule.name()
+                );
+                std::process::exit(1);
+            }
             Err(e) => {
                 eprintln!("offload: one big batch: {e}");
                 std::process::exit(1);
@@ -203,7 +237,7 @@ fn one_big_batch(engine: &Engine, big: &[Vec<OwnedSigCheck>; 2]) -> (f64, usize)
         }
     }
     let n: usize = big.iter().map(Vec::len).sum();
-    (n as f64 / t.elapsed().as_secs_f64(), rejected)
+    (n as f64 / spent.as_secs_f64(), rejected)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -228,6 +262,7 @@ fn main() {
             calibration: args.calibration.clone(),
             ..Default::default()
         },
+        gpu: args.gpu,
         ..Default::default()
     }) {
         Ok(e) => Arc::new(e),
@@ -237,6 +272,9 @@ fn main() {
         }
     };
     println!("device: {}", engine.device_name());
+    if args.backend != Backend::Cpu {
+        println!("gpu tunables: {:?}", args.gpu);
+    }
 
     // The load, prepared before the clock starts.
     let mut rng = ChaCha20Rng::seed_from_u64(args.seed);
@@ -304,15 +342,17 @@ fn main() {
     let total_sigs: usize = loads.iter().flatten().map(|p| p.checks.len()).sum();
     // A copy of every signature for the one-big-batch comparison.
     let mut big: [Vec<OwnedSigCheck>; 2] = [Vec::new(), Vec::new()];
+    let mut big_want: [Vec<bool>; 2] = [Vec::new(), Vec::new()];
     for p in loads.iter().flatten() {
         big[p.rule as usize].extend(p.checks.iter().cloned());
+        big_want[p.rule as usize].extend(&p.want);
     }
 
     // An untimed pass fills the engine's key cache, so that both big-batch passes and the
     // service find every signer's key cached (else the first pass alone pays for the
     // decompressions).
-    let _ = one_big_batch(&engine, &big);
-    let (before, _) = one_big_batch(&engine, &big);
+    let _ = one_big_batch(&engine, &big, &big_want);
+    let (before, _) = one_big_batch(&engine, &big, &big_want);
     let service = match VerifyService::new(engine.clone(), args.options.clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -400,7 +440,7 @@ fn main() {
 
     // The same signatures as one big batch per rule, after the load (and before it, see
     // above): the mean of the two is the comparison, as the machine's load may drift.
-    let (after, rejected) = one_big_batch(&engine, &big);
+    let (after, rejected) = one_big_batch(&engine, &big, &big_want);
     let big_rate = (before + after) / 2.0;
     println!(
         "one big batch (Engine::verify_signatures, {total_sigs} signatures, {rejected} rejected): {before:.0} sig/s before, {after:.0} after; service / big batch = {:.2}",
@@ -424,4 +464,9 @@ fn main() {
         p99,
         rate
     );
+    let lost = lost + (stats.submissions - stats.answered) as usize;
+    if lost > 0 || wrong > 0 {
+        eprintln!("offload: {lost} submissions lost and {wrong} verdicts wrong");
+        std::process::exit(1);
+    }
 }
