@@ -1,27 +1,45 @@
 #!/usr/bin/env bash
 # Checks what the GPU kit's run.sh wrote: every promised file, at most 8 files each under
-# 16 MiB, JSON that parses with the fields the README promises, and an SVG chart.
-#   scripts/check-kit-output.sh OUT [--gpu]
+# 16 MiB, JSON that parses with the fields the README promises, an SVG chart, and every
+# measured row saying what its answers were checked against.
+#   scripts/check-kit-output.sh OUT [--gpu] [--confirm]
 # --gpu also requires GPU rows and break-even entries (an adapter was there).
+# --confirm checks the output of `run.sh OUT --confirm` instead of the full run.
 set -euo pipefail
-out=${1:?usage: $0 OUT [--gpu]}
-gpu=${2:-}
+out=${1:?usage: $0 OUT [--gpu] [--confirm]}
+shift
+gpu=
+confirm=
+for a in "$@"; do
+  case "$a" in
+    --gpu) gpu=--gpu ;;
+    --confirm) confirm=--confirm ;;
+    *) echo "usage: $0 OUT [--gpu] [--confirm]" >&2; exit 2 ;;
+  esac
+done
 
 fail() { echo "check-kit-output: $*" >&2; exit 1; }
 
-for f in devices.json calibration.json calibrate.txt bench.json bench.svg bench.txt log.txt; do
+if [ -n "$confirm" ]; then
+  files=(devices.json calibration.json e2e.json e2e.txt offload.txt log.txt)
+else
+  files=(devices.json calibration.json calibrate.txt bench.json bench.svg bench.txt log.txt)
+fi
+for f in "${files[@]}"; do
   [ -s "$out/$f" ] || fail "$f is missing or empty"
 done
 count=$(find "$out" -type f | wc -l)
 [ "$count" -le 8 ] || fail "$count files (at most 8)"
 big=$(find "$out" -type f -size +16M)
 [ -z "$big" ] || fail "over 16 MiB: $big"
-head -c 4 "$out/bench.svg" | grep -q '<svg' || fail "bench.svg is not SVG"
-tail -c 10 "$out/bench.svg" | grep -q '</svg>' || fail "bench.svg is cut short"
+if [ -z "$confirm" ]; then
+  head -c 4 "$out/bench.svg" | grep -q '<svg' || fail "bench.svg is not SVG"
+  tail -c 10 "$out/bench.svg" | grep -q '</svg>' || fail "bench.svg is cut short"
+fi
 
-python3 - "$out" "$gpu" <<'EOF'
-import json, sys
-out, gpu = sys.argv[1], sys.argv[2] == "--gpu"
+python3 - "$out" "$gpu" "$confirm" <<'EOF'
+import json, re, sys
+out, gpu, confirm = sys.argv[1], sys.argv[2] == "--gpu", sys.argv[3] == "--confirm"
 devices = json.load(open(f"{out}/devices.json"))
 assert isinstance(devices, list), "devices.json: a list of adapters"
 cal = json.load(open(f"{out}/calibration.json"))
@@ -29,6 +47,38 @@ assert cal["adapter"] and cal["rates"], "calibration.json: adapter and rates"
 for p in cal["rates"]:
     assert p["stage"] in ("verify_strict", "verify_zip215", "hash") and p["batch"] > 0
 assert {b["stage"] for b in cal["break_even"]} == {"verify_strict", "verify_zip215", "hash"}
+
+
+def check_e2e(r, name):
+    backends = {x["backend"] for x in r["e2e"]}
+    want = {"cpu", "gpu", "auto"} if gpu else {"cpu", "auto"}
+    assert want <= backends, f"{name}: end-to-end rows for {sorted(backends)}, not {sorted(want)}"
+    for x in r["e2e"]:
+        assert x["tx_per_s"] > 0, f"{name}: {x['label']} has no rate"
+        assert "equal to a CPU engine's pass" in x["checked"], f"{name}: {x['label']}: {x['checked']}"
+
+
+if confirm:
+    r = json.load(open(f"{out}/e2e.json"))
+    for key in ("command", "machine", "adapter", "workload", "plan", "e2e"):
+        assert key in r, f"e2e.json: no {key}"
+    assert r.get("sweep") is None, "e2e.json: the confirming run has no sweep"
+    check_e2e(r, "e2e.json")
+    text = open(f"{out}/offload.txt").read()
+    sections = re.split(r"^== offload --backend ", text, flags=re.M)[1:]
+    assert [s.split()[0] for s in sections] == ["cpu", "gpu", "auto"], "offload.txt: cpu, gpu, auto"
+    for s in sections:
+        backend = s.split()[0]
+        assert re.search(r"^== exit 0$", s, re.M), f"offload on {backend} did not exit 0"
+        m = re.search(r"^offload: (\d+) submissions, (\d+) signatures, (\d+) lost, (\d+) wrong, "
+                      r"p50 ([\d.]+) ms, p99 ([\d.]+) ms, (\d+) sig/s$", s, re.M)
+        assert m, f"offload on {backend}: no summary line"
+        assert int(m[3]) == 0 and int(m[4]) == 0, f"offload on {backend}: {m[0]}"
+        assert int(m[7]) > 0
+    print(f"check-kit-output: {out}: {len(r['e2e'])} end-to-end rows, offload on cpu, gpu, auto, "
+          f"adapter {r['adapter'] and r['adapter']['name']}")
+    sys.exit(0)
+
 r = json.load(open(f"{out}/bench.json"))
 for key in ("command", "machine", "adapter", "workload", "plan", "e2e", "sweep"):
     assert key in r, f"bench.json: no {key}"
@@ -39,15 +89,18 @@ for stage in ("verify_strict", "verify_zip215", "hash"):
         got = [x for x in rows if x["stage"] == stage and x["backend"] == backend]
         assert got, f"bench.json: no {stage} rows on {backend}"
         assert all(x["per_s"] > 0 and x["time"]["median_ns"] > 0 for x in got)
+        assert all(" equal to the " in x["checked"] for x in got), f"{stage} on {backend}: unchecked rows"
     if gpu:
         assert any(x["stage"] == stage and x["gpu"] for x in rows), f"no GPU phases for {stage}"
         assert any(b["stage"] == stage and "text" in b for b in r["sweep"]["break_even"]), \
             f"no break-even for {stage}"
+assert all(" equal to the " in v["checked"] for v in r["sweep"]["variants"]), "unchecked variant rows"
 if gpu:
     labels = {v["variant"] for v in r["sweep"]["variants"]}
     assert len(labels) >= 2, f"one GPU variant only: {labels}"
     assert r["adapter"]["name"]
-assert r["e2e"] and all(x["tx_per_s"] > 0 for x in r["e2e"]), "bench.json: e2e rows"
+assert r["e2e"], "bench.json: no end-to-end rows"
+check_e2e(r, "bench.json")
 print(f"check-kit-output: {out}: {len(rows)} sweep rows, {len(r['e2e'])} end-to-end rows, "
       f"{len(r['sweep']['variants'])} variant rows, adapter {r['adapter'] and r['adapter']['name']}")
 EOF

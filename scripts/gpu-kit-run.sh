@@ -6,20 +6,42 @@
 #                           every verifier variant and workgroup size, end to end on a
 #                           generated 10-block log of 100k txs per block over 1M accounts
 #   ./run.sh OUT --small    the same steps at toy sizes, to check the kit itself
+#   ./run.sh OUT --confirm [--small] [--verify-shape S] [--basepoint-table]
+#                          [--workgroup-size SPEC]
+#                           the second call: those GPU settings (else the binary's
+#                           defaults) end to end on the same log against the CPU and auto,
+#                           then bin/offload on cpu, gpu and auto (the hybrid) from 16
+#                           threads; under 5 minutes by construction
 set -uo pipefail
 
 usage() {
-  echo "usage: $0 OUT [--small]" >&2
+  echo "usage: $0 OUT [--small] [--confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]]" >&2
   exit 2
 }
 [ -n "${1:-}" ] || usage
 out=$1
+shift
 small=0
-case "${2:-}" in
-  "") ;;
-  --small) small=1 ;;
-  *) usage ;;
-esac
+confirm=0
+gpu_opts=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --small) small=1 ;;
+    --confirm) confirm=1 ;;
+    --basepoint-table) gpu_opts+=("$1") ;;
+    --verify-shape | --workgroup-size)
+      [ -n "${2:-}" ] || usage
+      gpu_opts+=("$1" "$2")
+      shift
+      ;;
+    *) usage ;;
+  esac
+  shift
+done
+if [ "${#gpu_opts[@]}" -gt 0 ] && [ "$confirm" = 0 ]; then
+  echo "$0: GPU settings go with --confirm (the full run compares every variant)" >&2
+  exit 2
+fi
 
 kit=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
@@ -68,6 +90,59 @@ if grep -q "no GPU adapter found" "$work/devices.txt" && [ -z "${VK_DRIVER_FILES
 fi
 "$txwave" devices --json >"$out/devices.json" 2>>"$log"
 "$txwave" devices 2>>"$log" | tee -a "$log" >&2
+
+if [ "$confirm" = 1 ]; then
+  settings="${gpu_opts[*]}"
+  say "confirm: GPU settings: ${settings:-none given, the binary defaults}"
+  # Calibrated again with the settings: auto's thresholds and the hybrid split use the
+  # rates of the verifier that will run.
+  if [ "$small" = 1 ]; then
+    cal_args=(--max-size 1024 --repeat 1)
+    cal_limit=300
+  else
+    cal_args=(--repeat 3 --time-limit 25)
+    cal_limit=40
+  fi
+  say "confirm: calibrate"
+  timeout "$cal_limit" "$txwave" calibrate --out "$out/calibration.json" "${cal_args[@]}" "${gpu_opts[@]}" \
+    >/dev/null 2>>"$log"
+  say "confirm: calibrate: exit $?"
+  cal=()
+  [ -s "$out/calibration.json" ] && cal=(--calibration "$out/calibration.json")
+  if [ "$small" = 1 ]; then
+    bench=(--blocks 2 --txs 200 --accounts 500 --repeat 1 --max-call-s 5)
+    offload=(--threads 4 --packets 8 --max-size 64 --distinct 1024)
+    limit=600
+    offload_limit=300
+  else
+    # Under 5 minutes in all: calibrate is stopped at 40 s, the bench starts nothing after
+    # 100 s and is stopped at 150 s, each offload run is stopped at 40 s.
+    bench=(--blocks 10 --txs 100000 --accounts 1000000 --repeat 3 --max-call-s 5 --time-limit 100)
+    offload=(--threads 16 --packets 200 --max-size 4096)
+    limit=150
+    offload_limit=40
+  fi
+  say "confirm: bench"
+  timeout "$limit" "$txwave" bench --backends cpu,gpu,auto "${cal[@]}" "${bench[@]}" "${gpu_opts[@]}" \
+    --out "$work/e2e" >"$out/e2e.txt" 2>>"$log"
+  rc=$?
+  say "confirm: bench: exit $rc"
+  [ -e "$work/e2e/bench.json" ] && mv "$work/e2e/bench.json" "$out/e2e.json"
+  : >"$out/offload.txt"
+  for backend in cpu gpu auto; do
+    say "confirm: offload on $backend"
+    echo "== offload --backend $backend ${offload[*]} ${cal[*]} ${gpu_opts[*]}" >>"$out/offload.txt"
+    timeout "$offload_limit" "$kit/bin/offload" --backend "$backend" "${offload[@]}" "${cal[@]}" "${gpu_opts[@]}" \
+      >>"$out/offload.txt" 2>>"$log"
+    code=$?
+    echo "== exit $code" >>"$out/offload.txt"
+    say "confirm: offload on $backend: exit $code"
+    [ "$code" = 0 ] || rc=$code
+  done
+  say "done in $(($(date +%s) - started)) s; wrote $(cd "$out" && ls | tr '\n' ' ')"
+  [ "$rc" = 0 ]
+  exit
+fi
 
 if [ "$small" = 1 ]; then
   calibrate=(--max-size 1024 --repeat 1)

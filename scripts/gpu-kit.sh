@@ -5,16 +5,21 @@
 #
 #   scripts/gpu-kit.sh pack DIR     build here and fill DIR (under 60 MiB)
 #   DIR/run.sh OUT [--small]        on the GPU box: measure, write at most 8 files to OUT
+#   DIR/run.sh OUT --confirm [--small] [GPU OPTIONS]
+#                                   the second call: chosen settings end to end and the
+#                                   verify service loaded from every core (see run.sh)
 #
 # DIR holds:
 #   bin/txwave       the stripped release binary
+#   bin/offload      the stripped release build of examples/offload.rs
 #   deb/*.deb        the Vulkan loader package (libvulkan1), unpacked by run.sh into a
 #                    private folder, never into /
 #   run.sh           the measuring script (scripts/gpu-kit-run.sh)
 #   README.txt       what the kit does and what it writes
 #
-# TXWAVE_KIT_BINARY=PATH packs that binary instead of building the release one (CI packs
-# the binary it has already built, to stay within its time).
+# TXWAVE_KIT_BINARY=PATH and TXWAVE_KIT_OFFLOAD=PATH pack those binaries instead of
+# building the release ones (CI packs the debug builds it already has, to stay within its
+# time); both or neither.
 set -euo pipefail
 
 usage() {
@@ -34,17 +39,22 @@ fi
 mkdir -p "$dir/bin" "$dir/deb"
 dir=$(cd "$dir" && pwd)
 
-if [ -n "${TXWAVE_KIT_BINARY:-}" ]; then
-  binary=$TXWAVE_KIT_BINARY
-  echo "gpu-kit: packing $binary"
+if [ -n "${TXWAVE_KIT_BINARY:-}${TXWAVE_KIT_OFFLOAD:-}" ]; then
+  binary=${TXWAVE_KIT_BINARY:?TXWAVE_KIT_OFFLOAD is set: set TXWAVE_KIT_BINARY too}
+  offload=${TXWAVE_KIT_OFFLOAD:?TXWAVE_KIT_BINARY is set: set TXWAVE_KIT_OFFLOAD too}
+  echo "gpu-kit: packing $binary and $offload"
 else
-  echo "gpu-kit: building the release binary"
-  (cd "$repo" && cargo build --release --bin txwave)
+  echo "gpu-kit: building the release binary and examples/offload"
+  (cd "$repo" && cargo build --release --bin txwave --example offload)
   binary=$repo/target/release/txwave
+  offload=$repo/target/release/examples/offload
 fi
-[ -x "$binary" ] || { echo "gpu-kit: no binary at $binary" >&2; exit 1; }
+for b in "$binary" "$offload"; do
+  [ -x "$b" ] || { echo "gpu-kit: no binary at $b" >&2; exit 1; }
+done
 cp "$binary" "$dir/bin/txwave"
-strip "$dir/bin/txwave"
+cp "$offload" "$dir/bin/offload"
+strip "$dir/bin/txwave" "$dir/bin/offload"
 
 # The Vulkan loader: downloaded for amd64 without installing anything, else taken from
 # apt's cache of an earlier install.
@@ -76,8 +86,13 @@ txwave GPU kit ($("$dir/bin/txwave" --version), packed $(date -u +%Y-%m-%d))
 
 On an offline x86-64 Linux machine with a GPU driver:
 
-    ./run.sh OUT            # the full measurement, about 5 minutes on 16 cores
+    ./run.sh OUT            # the full measurement, under 6 minutes on 16 cores
     ./run.sh OUT --small    # a quick check of the kit itself (seconds to minutes)
+    ./run.sh OUT --confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]
+                            # the second call, under 5 minutes: those settings (else the
+                            # binary's defaults) calibrated, end to end on the same 10-block
+                            # log, and bin/offload loading the verify service from 16
+                            # threads on the CPU, the GPU and both (auto).
 
 It unpacks the Vulkan loader from deb/ into a private folder (nothing is installed),
 points Vulkan at the NVIDIA driver if no other is found, and writes into OUT:
@@ -89,6 +104,10 @@ points Vulkan at the NVIDIA driver if no other is found, and writes into OUT:
     bench.svg         throughput against batch size, and stage times per backend
     bench.txt         the same report as text
     log.txt           everything the steps wrote to stderr, with times
+
+With --confirm it writes devices.json, calibration.json (of those settings), e2e.json and
+e2e.txt (txwave bench without the sweep), offload.txt (one section per backend) and
+log.txt.
 EOF
 
 size=$(du -sm "$dir" | cut -f1)
