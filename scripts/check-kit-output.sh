@@ -2,23 +2,62 @@
 # Checks what the GPU kit's run.sh wrote: every promised file, at most 8 files each under
 # 16 MiB, JSON that parses with the fields the README promises, an SVG chart, and every
 # measured row saying what its answers were checked against.
-#   scripts/check-kit-output.sh OUT [--gpu] [--confirm]
+#   scripts/check-kit-output.sh OUT [--gpu] [--confirm | --both]
 # --gpu also requires GPU rows and break-even entries (an adapter was there).
-# --confirm checks the output of `run.sh OUT --confirm` instead of the full run.
+# --confirm checks the output of `run.sh OUT --confirm` instead of the full run; --both
+# that of `run.sh OUT --both` (both archives, each checked as above, and the report).
 set -euo pipefail
-out=${1:?usage: $0 OUT [--gpu] [--confirm]}
+out=${1:?usage: $0 OUT [--gpu] [--confirm | --both]}
 shift
 gpu=
 confirm=
+both=
 for a in "$@"; do
   case "$a" in
     --gpu) gpu=--gpu ;;
     --confirm) confirm=--confirm ;;
-    *) echo "usage: $0 OUT [--gpu] [--confirm]" >&2; exit 2 ;;
+    --both) both=1 ;;
+    *) echo "usage: $0 OUT [--gpu] [--confirm | --both]" >&2; exit 2 ;;
   esac
 done
 
 fail() { echo "check-kit-output: $*" >&2; exit 1; }
+
+if [ -n "$both" ]; then
+  for f in full.tar.gz confirm.tar.gz report.md log.txt; do
+    [ -s "$out/$f" ] || fail "$f is missing or empty"
+  done
+  count=$(find "$out" -type f | wc -l)
+  [ "$count" -le 8 ] || fail "$count files (at most 8)"
+  unpacked=$(mktemp -d /tmp/check-kit-output.XXXXXX)
+  trap 'rm -rf "$unpacked"' EXIT
+  tar -xzf "$out/full.tar.gz" -C "$unpacked"
+  tar -xzf "$out/confirm.tar.gz" -C "$unpacked"
+  "$0" "$unpacked/full" $gpu
+  "$0" "$unpacked/confirm" $gpu --confirm
+  # The confirming run used the settings the report finds fastest in the full run.
+  settings=$(python3 "$(dirname "$0")/kit-report.py" --settings "$unpacked/full")
+  if [ -n "$settings" ]; then
+    # shellcheck disable=SC2086 # the settings are words by design
+    python3 - "$unpacked/confirm/e2e.json" $settings <<'PY' ||
+import json, sys
+r = json.load(open(sys.argv[1]))
+args = sys.argv[2:]
+shape = args[args.index("--verify-shape") + 1]
+table = "table" if "--basepoint-table" in args else "computed"
+sizes = dict(p.split("=") for p in args[args.index("--workgroup-size") + 1].split(","))
+others = ",".join(f"{k}={sizes[k]}" for k in ("hash", "resolve", "exec", "state_leaves", "merkle"))
+want = f"verify {shape}/{table}/wg{sizes['verify']} {others}"
+got = [x["tunables"] for x in r["e2e"] if x["backend"] == "gpu"]
+assert got == [want], f"{got} != {want}"
+PY
+      fail "the confirming run did not use the fastest settings ($settings)"
+  fi
+  grep -q "^| end to end, confirming run" "$out/report.md" || fail "report.md: no confirming run"
+  grep -q "^All [0-9]* measured rows say what" "$out/report.md" || fail "report.md: unchecked rows"
+  echo "check-kit-output: $out: both runs and the report"
+  exit 0
+fi
 
 if [ -n "$confirm" ]; then
   files=(devices.json calibration.json e2e.json e2e.txt offload.txt log.txt)

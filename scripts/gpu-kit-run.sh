@@ -4,18 +4,23 @@
 #
 #   ./run.sh OUT            full: sweeps of verify (both rules) and hash up to 1M items,
 #                           every verifier variant and workgroup size, end to end on a
-#                           generated 10-block log of 100k txs per block over 1M accounts
-#   ./run.sh OUT --small    the same steps at toy sizes, to check the kit itself
-#   ./run.sh OUT --confirm [--small] [--verify-shape S] [--basepoint-table]
-#                          [--workgroup-size SPEC]
+#                           generated 10-block log of 100k txs per block over 1M accounts;
+#                           about 6 minutes on 16 cores, under 8 by construction
+#   ./run.sh OUT --confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]
 #                           the second call: those GPU settings (else the binary's
-#                           defaults) end to end on the same log against the CPU and auto,
-#                           then bin/offload on cpu, gpu and auto (the hybrid) from 16
-#                           threads; under 5 minutes by construction
+#                           defaults) calibrated, end to end on the same log against the
+#                           CPU and auto, then bin/offload on cpu, gpu and auto (the hybrid)
+#                           from 16 threads; about 4 minutes, under 8 by construction
+#   ./run.sh OUT --both     both in one call, about 7 minutes, under 9.5 by construction:
+#                           the full run on tighter budgets, the fastest settings read
+#                           from it by kit-report.py (python3), the confirming run with
+#                           them, and the report; writes OUT/full.tar.gz (as soon as the
+#                           full run ends), OUT/confirm.tar.gz, OUT/report.md, OUT/log.txt
+#   --small                 with any of them: toy sizes, to check the kit itself
 set -uo pipefail
 
 usage() {
-  echo "usage: $0 OUT [--small] [--confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]]" >&2
+  echo "usage: $0 OUT [--small] [--both | --confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]]" >&2
   exit 2
 }
 [ -n "${1:-}" ] || usage
@@ -23,11 +28,13 @@ out=$1
 shift
 small=0
 confirm=0
+both=0
 gpu_opts=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) small=1 ;;
     --confirm) confirm=1 ;;
+    --both) both=1 ;;
     --basepoint-table) gpu_opts+=("$1") ;;
     --verify-shape | --workgroup-size)
       [ -n "${2:-}" ] || usage
@@ -42,6 +49,10 @@ if [ "${#gpu_opts[@]}" -gt 0 ] && [ "$confirm" = 0 ]; then
   echo "$0: GPU settings go with --confirm (the full run compares every variant)" >&2
   exit 2
 fi
+[ "$both" = 1 ] && [ "$confirm" = 1 ] && usage
+# Set by --both for the two runs it makes: the log it generated, and tighter budgets.
+shared_log=${TXWAVE_KIT_SHARED_LOG:-}
+tight=${TXWAVE_KIT_TIGHT:-0}
 
 kit=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
@@ -75,7 +86,7 @@ fi
 
 txwave=$kit/bin/txwave
 # Pipelines compiled by the first step are reused by the later ones.
-export TXWAVE_PIPELINE_CACHE_DIR=$work/pipeline-cache
+export TXWAVE_PIPELINE_CACHE_DIR=${TXWAVE_PIPELINE_CACHE_DIR:-$work/pipeline-cache}
 
 "$txwave" devices >"$work/devices.txt" 2>>"$log"
 nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -91,6 +102,53 @@ fi
 "$txwave" devices --json >"$out/devices.json" 2>>"$log"
 "$txwave" devices 2>>"$log" | tee -a "$log" >&2
 
+# The log every step measures: generated once (seed 1, the generator's default mix).
+if [ -n "$shared_log" ]; then
+  logdir=$shared_log
+else
+  logdir=$work/log
+  if [ "$small" = 1 ]; then
+    gen=(--blocks 2 --txs 200 --accounts 500)
+  else
+    gen=(--blocks 10 --txs 100000 --accounts 1000000)
+  fi
+  say "generate: txwave gen ${gen[*]}"
+  # Stopped at 150 s (100 s with --both); about 40 s on 16 cores.
+  gen_limit=150
+  [ "$both" = 1 ] && gen_limit=100
+  timeout "$gen_limit" "$txwave" gen --out "$logdir" "${gen[@]}" >>"$log" 2>&1
+  say "generate: exit $?"
+fi
+workload=(--genesis "$logdir/genesis.json" --log "$logdir/blocks.blk")
+
+if [ "$both" = 1 ]; then
+  if ! command -v python3 >/dev/null; then
+    say "--both needs python3 to read the first run; make the two calls apart"
+    exit 1
+  fi
+  size=()
+  [ "$small" = 1 ] && size=(--small)
+  export TXWAVE_KIT_SHARED_LOG=$logdir TXWAVE_KIT_TIGHT=1
+  say "both: the full run"
+  "$kit/run.sh" "$work/full" "${size[@]}" 2>>"$log"
+  rc=$?
+  say "both: the full run: exit $rc"
+  tar -czf "$out/full.tar.gz" -C "$work" full
+  settings=$(python3 "$kit/kit-report.py" --settings "$work/full" 2>>"$log")
+  say "both: the fastest settings: ${settings:-none found, the binary defaults}"
+  # shellcheck disable=SC2086 # the settings are words by design
+  "$kit/run.sh" "$work/confirm" --confirm "${size[@]}" $settings 2>>"$log"
+  rc2=$?
+  say "both: the confirming run: exit $rc2"
+  tar -czf "$out/confirm.tar.gz" -C "$work" confirm
+  python3 "$kit/kit-report.py" "$work/full" "$work/confirm" >"$out/report.md" 2>>"$log"
+  rc3=$?
+  say "done in $(($(date +%s) - started)) s; wrote $(cd "$out" && ls | tr '\n' ' ')"
+  rm -f "$out/devices.json" # inside both archives
+  [ "$rc" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ]
+  exit
+fi
+
 if [ "$confirm" = 1 ]; then
   settings="${gpu_opts[*]}"
   say "confirm: GPU settings: ${settings:-none given, the binary defaults}"
@@ -99,6 +157,9 @@ if [ "$confirm" = 1 ]; then
   if [ "$small" = 1 ]; then
     cal_args=(--max-size 1024 --repeat 1)
     cal_limit=300
+  elif [ "$tight" = 1 ]; then
+    cal_args=(--repeat 3 --time-limit 15)
+    cal_limit=30
   else
     cal_args=(--repeat 3 --time-limit 25)
     cal_limit=40
@@ -110,21 +171,29 @@ if [ "$confirm" = 1 ]; then
   cal=()
   [ -s "$out/calibration.json" ] && cal=(--calibration "$out/calibration.json")
   if [ "$small" = 1 ]; then
-    bench=(--blocks 2 --txs 200 --accounts 500 --repeat 1 --max-call-s 5)
+    bench=(--repeat 1 --max-call-s 5)
     offload=(--threads 4 --packets 8 --max-size 64 --distinct 1024)
     limit=600
     offload_limit=300
+  elif [ "$tight" = 1 ]; then
+    # Within --both: calibrate stopped at 30 s, the bench starts nothing after 50 s and is
+    # stopped at 90 s, each offload run stopped at 30 s.
+    bench=(--repeat 3 --max-call-s 5 --time-limit 50)
+    offload=(--threads 16 --packets 200 --max-size 4096)
+    limit=90
+    offload_limit=30
   else
-    # Under 5 minutes in all: calibrate is stopped at 40 s, the bench starts nothing after
-    # 100 s and is stopped at 150 s, each offload run is stopped at 40 s.
-    bench=(--blocks 10 --txs 100000 --accounts 1000000 --repeat 3 --max-call-s 5 --time-limit 100)
+    # Alone, besides generating the log (stopped at 150 s): calibrate stopped at 40 s,
+    # the bench starts nothing after 100 s and is stopped at 150 s, each offload run is
+    # stopped at 40 s.
+    bench=(--repeat 3 --max-call-s 5 --time-limit 100)
     offload=(--threads 16 --packets 200 --max-size 4096)
     limit=150
     offload_limit=40
   fi
   say "confirm: bench"
-  timeout "$limit" "$txwave" bench --backends cpu,gpu,auto "${cal[@]}" "${bench[@]}" "${gpu_opts[@]}" \
-    --out "$work/e2e" >"$out/e2e.txt" 2>>"$log"
+  timeout "$limit" "$txwave" bench --backends cpu,gpu,auto "${workload[@]}" "${cal[@]}" "${bench[@]}" \
+    "${gpu_opts[@]}" --out "$work/e2e" >"$out/e2e.txt" 2>>"$log"
   rc=$?
   say "confirm: bench: exit $rc"
   [ -e "$work/e2e/bench.json" ] && mv "$work/e2e/bench.json" "$out/e2e.json"
@@ -146,18 +215,24 @@ fi
 
 if [ "$small" = 1 ]; then
   calibrate=(--max-size 1024 --repeat 1)
-  bench=(--blocks 2 --txs 200 --accounts 500 --sizes 256,1024 --repeat 1 --max-call-s 5
-         --variant-workgroup-sizes 64 --e2e-workgroups)
+  bench=(--sizes 256,1024 --repeat 1 --max-call-s 5 --variant-workgroup-sizes 64 --e2e-workgroups)
   cal_limit=600
   limit=900
+elif [ "$tight" = 1 ]; then
+  # Within --both: calibrate starts nothing after 35 s and is stopped at 55 s; the bench
+  # starts nothing after 140 s and is stopped at 190 s.
+  calibrate=(--repeat 3 --time-limit 35)
+  bench=(--repeat 3 --max-call-s 3 --time-limit 140)
+  cal_limit=55
+  limit=190
 else
-  # Under 6 minutes in all: calibrate starts nothing after 50 s and is stopped at 80 s;
-  # the bench starts nothing after 200 s (what is left is reported as not measured) and
-  # is stopped at 270 s.
+  # Besides generating the log (stopped at 150 s, about 40 s on 16 cores): calibrate
+  # starts nothing after 50 s and is stopped at 80 s; the bench starts nothing after 170 s
+  # (what is left is reported as not measured) and is stopped at 240 s.
   calibrate=(--repeat 3 --time-limit 50)
-  bench=(--blocks 10 --txs 100000 --accounts 1000000 --repeat 3 --max-call-s 3 --time-limit 200)
+  bench=(--repeat 3 --max-call-s 3 --time-limit 170)
   cal_limit=80
-  limit=270
+  limit=240
 fi
 
 say "calibrate"
@@ -169,7 +244,7 @@ cal=()
 [ -s "$out/calibration.json" ] && cal=(--calibration "$out/calibration.json")
 
 say "bench"
-timeout "$limit" "$txwave" bench --sweep --backends cpu,gpu,auto "${cal[@]}" "${bench[@]}" \
+timeout "$limit" "$txwave" bench --sweep --backends cpu,gpu,auto "${workload[@]}" "${cal[@]}" "${bench[@]}" \
   --out "$work/bench" >"$out/bench.txt" 2>>"$log"
 rc2=$?
 say "bench: exit $rc2"

@@ -15,6 +15,7 @@
 #   deb/*.deb        the Vulkan loader package (libvulkan1), unpacked by run.sh into a
 #                    private folder, never into /
 #   run.sh           the measuring script (scripts/gpu-kit-run.sh)
+#   kit-report.py    reads what run.sh wrote (scripts/kit-report.py; --both runs it there)
 #   README.txt       what the kit does and what it writes
 #
 # TXWAVE_KIT_BINARY=PATH and TXWAVE_KIT_OFFLOAD=PATH pack those binaries instead of
@@ -80,16 +81,20 @@ fi
 rm -rf "$lists"
 
 cp "$repo/scripts/gpu-kit-run.sh" "$dir/run.sh"
-chmod +x "$dir/run.sh"
+cp "$repo/scripts/kit-report.py" "$dir/kit-report.py"
+chmod +x "$dir/run.sh" "$dir/kit-report.py"
 cat >"$dir/README.txt" <<EOF
 txwave GPU kit ($("$dir/bin/txwave" --version), packed $(date -u +%Y-%m-%d))
 
 On an offline x86-64 Linux machine with a GPU driver:
 
-    ./run.sh OUT            # the full measurement, under 6 minutes on 16 cores
+    ./run.sh OUT --both     # one call: the full measurement, the fastest settings read
+                            # from it, the confirming run with them and report.md;
+                            # about 7 minutes on 16 cores, under 9.5 by construction
+    ./run.sh OUT            # the full measurement alone, about 6 minutes on 16 cores
     ./run.sh OUT --small    # a quick check of the kit itself (seconds to minutes)
     ./run.sh OUT --confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]
-                            # the second call, under 5 minutes: those settings (else the
+                            # the second call, about 4 minutes: those settings (else the
                             # binary's defaults) calibrated, end to end on the same 10-block
                             # log, and bin/offload loading the verify service from 16
                             # threads on the CPU, the GPU and both (auto).
@@ -107,7 +112,9 @@ points Vulkan at the NVIDIA driver if no other is found, and writes into OUT:
 
 With --confirm it writes devices.json, calibration.json (of those settings), e2e.json and
 e2e.txt (txwave bench without the sweep), offload.txt (one section per backend) and
-log.txt.
+log.txt. With --both: full.tar.gz and confirm.tar.gz (the two runs' files), report.md
+(kit-report.py on both) and log.txt. Every step measures one log, generated first by
+txwave gen (seed 1, the generator's default mix).
 EOF
 
 size=$(du -sm "$dir" | cut -f1)

@@ -2,6 +2,10 @@
 """Reads what the GPU kit wrote and says what it measured, in Markdown on stdout.
 
     scripts/kit-report.py FULL_OUT [CONFIRM_OUT]
+    scripts/kit-report.py --settings FULL_OUT
+
+With --settings it prints only the `run.sh --confirm` options that select the fastest
+settings of FULL_OUT (nothing when it measured no GPU variant).
 
 FULL_OUT is the folder of `run.sh OUT` (bench.json, calibration.json, devices.json);
 CONFIRM_OUT, when given, the folder of `run.sh OUT --confirm …` (e2e.json, offload.txt).
@@ -87,8 +91,11 @@ def verdict(value, goal):
 
 
 def main(argv):
+    settings_only = len(argv) == 3 and argv[1] == "--settings"
+    if settings_only:
+        argv = argv[:1] + argv[2:]
     if len(argv) not in (2, 3):
-        sys.exit("usage: kit-report.py FULL_OUT [CONFIRM_OUT]")
+        sys.exit("usage: kit-report.py FULL_OUT [CONFIRM_OUT] | --settings FULL_OUT")
     full = Path(argv[1])
     bench = load(full / "bench.json")
     cal = load(full / "calibration.json")
@@ -161,14 +168,19 @@ def main(argv):
     if "verify" in choice:
         shape, table, wg = choice["verify"]
         spec = [f"verify={wg}"] + [f"{k}={choice[k]}" for k in KERNEL_STAGE if choice.get(k)]
+        flags = (f"--verify-shape {shape}" + (" --basepoint-table" if table else "")
+                 + f" --workgroup-size {','.join(spec)}")
+        if settings_only:
+            print(flags)
+            return
         say("")
         say("Second call with these settings:")
         say("")
         say("```sh")
-        say(f"kit/run.sh $OUT --confirm --verify-shape {shape}"
-            + (" --basepoint-table" if table else "")
-            + f" --workgroup-size {','.join(spec)}")
+        say(f"kit/run.sh $OUT --confirm {flags}")
         say("```")
+    elif settings_only:
+        return
     say("")
 
     say("### Break-even batch sizes (the GPU faster from there on)")
