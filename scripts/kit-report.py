@@ -232,6 +232,9 @@ def main(argv):
             stages = {k.removesuffix("_ns"): v for k, v in g["stages_ns"].items() if k != "total_ns"}
             top = sorted(stages.items(), key=lambda s: -s[1])[:2]
             back = ", ".join(f"{k} {v / 1e6:.1f} ms" for k, v in top) + f" of {g['time']['median_ns'] / 1e6:.1f} ms"
+            phases = (g.get("gpu_stages") or {}).get(top[0][0])
+            if phases and phases.get("dispatch_ns"):
+                back += f" ({top[0][0]} on the GPU: " + holds_back({"gpu": phases}) + ")"
         say(f"| end to end, {what} ({w['blocks']} blocks, {w['txs']} txs; {g and g.get('tunables')}) | "
             f"{rate(g and g['tx_per_s'])} | {rate(c and c['tx_per_s'])} | {rate(a and a['tx_per_s'])} | "
             f"{rate(GOAL_E2E)} | {verdict(g and g['tx_per_s'], GOAL_E2E)} | {back} |")
