@@ -283,6 +283,49 @@ fn a_tampered_transaction_fails_exactly_its_range_naming_its_block() {
             "{v:#}"
         );
     }
+    // Tolerated, the bad signature is only counted: blocks 9 and 10 audit, with one.
+    let out = txwave(&[
+        "audit",
+        s(&h.log),
+        "--from-height",
+        "9",
+        "--to-height",
+        "10",
+        "--rule",
+        "zip215",
+        "--backend",
+        "cpu",
+        "--tolerate-bad-signatures",
+        "--json",
+    ]);
+    ok(&out);
+    let v = json(&out);
+    assert_eq!(
+        (v["blocks"].as_u64(), v["bad_signatures"].as_u64()),
+        (Some(2), Some(1)),
+        "{v:#}"
+    );
+    // A range outside the index is refused by name.
+    let out = txwave(&[
+        "audit",
+        s(&h.log),
+        "--from-height",
+        "20",
+        "--to-height",
+        "30",
+        "--index",
+        &idx,
+        "--rule",
+        "zip215",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("height 30 is not in the index (heights 1..=24)"),
+        "{}",
+        stderr(&out)
+    );
     // The range after it: its own blocks are sound and chain to the index's hash of the
     // block before (made before the tamper), so with the index it passes (the tampered
     // block is the other range's failure); without the index its first parent hash is

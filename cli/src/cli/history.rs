@@ -930,6 +930,66 @@ pub fn audit(args: AuditArgs) -> CliResult {
     finish(v, wall, args.json, result)
 }
 
+/// Where an audit of heights `from_h..=to_h` starts reading, by the index, and the hash the
+/// range's first block must name as its parent when the index knows it.
+fn audit_start(
+    idx: &BlockIndex,
+    from_h: u64,
+    to_h: u64,
+) -> Result<(Start, Option<[u8; 32]>), Failure> {
+    let not_in = |h: u64| {
+        fail(
+            EXIT_REJECTED,
+            format!(
+                "height {h} is not in the index (heights {}..={})",
+                idx.first_height(),
+                idx.last_height()
+            ),
+        )
+    };
+    let start = start_of(idx, from_h).ok_or_else(|| not_in(from_h))?;
+    if idx.entry(to_h).is_none() {
+        return Err(not_in(to_h));
+    }
+    let parent_edge = from_h
+        .checked_sub(1)
+        .and_then(|h| idx.entry(h))
+        .map(|e| e.block_hash);
+    Ok((start, parent_edge))
+}
+
+/// Checks every signature of `block` under `rule`, adds the counts to `v`, and names the
+/// block's first tx whose signature is invalid, if any.
+fn audit_signatures(
+    engine: &Engine,
+    rule: VerifyRule,
+    block: &Block,
+    place: &Place,
+    v: &mut Verdict,
+) -> Result<Option<BlockFailure>, Failure> {
+    let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
+    let (checks, check_of) = txwave::internal::verify::block_checks(block, &decoded);
+    let verdicts = engine
+        .verify_signatures(&checks, rule)
+        .context("signature verification failed to run")?;
+    let ok = txwave::internal::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
+    let malformed = decoded.iter().filter(|t| t.is_none()).count() as u64;
+    let bad: Vec<usize> = check_of.iter().copied().filter(|&i| !ok[i]).collect();
+    *v.signatures_checked.get_or_insert(0) += checks.len() as u64;
+    *v.malformed_txs.get_or_insert(0) += malformed;
+    *v.bad_signatures.get_or_insert(0) += bad.len() as u64;
+    Ok(bad.first().map(|&i| BlockFailure {
+        height: Some(block.height),
+        place: Some(place.clone()),
+        tx_index: Some(i),
+        reason: format!(
+            "tx {i} (id {}): signature invalid under the {} rule",
+            hex32(&blake3::hash(block.tx_bytes(i)).into()),
+            rule.name()
+        ),
+    }))
+}
+
 fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
     let (from_h, to_h) = (args.from_height, args.to_height);
     if from_h == 0 || to_h < from_h {
@@ -943,39 +1003,13 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
         Some(p) => Some(load_index(p, &args.logs)?),
         None => None,
     };
-    let mut start = Start::default();
-    // The hash the range's first block must name as its parent, when the index knows it.
-    let mut parent_edge: Option<[u8; 32]> = None;
-    if let Some(idx) = &index {
-        start = start_of(idx, from_h).ok_or_else(|| {
-            fail(
-                EXIT_REJECTED,
-                format!(
-                    "height {from_h} is not in the index (heights {}..={})",
-                    idx.first_height(),
-                    idx.last_height()
-                ),
-            )
-        })?;
-        if idx.entry(to_h).is_none() {
-            return Err(fail(
-                EXIT_REJECTED,
-                format!(
-                    "height {to_h} is not in the index (heights {}..={})",
-                    idx.first_height(),
-                    idx.last_height()
-                ),
-            ));
-        }
-        parent_edge = from_h
-            .checked_sub(1)
-            .and_then(|h| idx.entry(h))
-            .map(|e| e.block_hash);
-    }
+    let (start, parent_edge) = match &index {
+        Some(idx) => audit_start(idx, from_h, to_h)?,
+        None => (Start::default(), None),
+    };
     let engine = args.engine.engine()?;
     let mut blocks = Blocks::new(&args.logs, start, args.engine.limits.limits());
     let mut prev: Option<(u64, [u8; 32])> = None;
-    let mut first_bad_signature: Option<BlockFailure> = None;
     let mut last_height = None;
     while let Some(item) = blocks.next_placed() {
         let (place, block) = item.map_err(|(file, e)| read_failure(v, file, e))?;
@@ -1036,41 +1070,18 @@ fn audit_range(args: &AuditArgs, v: &mut Verdict) -> Result<(), Failure> {
                 ),
             ));
         }
-        let decoded: Vec<Option<Tx>> = block.txs().map(Tx::decode).collect();
-        let (checks, check_of) = txwave::internal::verify::block_checks(&block, &decoded);
-        let verdicts = engine
-            .verify_signatures(&checks, rule)
-            .context("signature verification failed to run")?;
-        let ok = txwave::internal::verify::verdicts_per_tx(verdicts, &check_of, block.tx_count());
-        let malformed = decoded.iter().filter(|t| t.is_none()).count() as u64;
-        let bad: Vec<usize> = check_of.iter().copied().filter(|&i| !ok[i]).collect();
-        *v.signatures_checked.get_or_insert(0) += checks.len() as u64;
-        *v.malformed_txs.get_or_insert(0) += malformed;
-        *v.bad_signatures.get_or_insert(0) += bad.len() as u64;
-        if let (Some(&i), None) = (bad.first(), &first_bad_signature) {
-            first_bad_signature = Some(BlockFailure {
-                height: Some(block.height),
-                place: Some(place.clone()),
-                tx_index: Some(i),
-                reason: format!(
-                    "tx {i} (id {}): signature invalid under the {} rule",
-                    hex32(&blake3::hash(block.tx_bytes(i)).into()),
-                    rule.name()
-                ),
-            });
-            if !args.tolerate_bad_signatures {
-                v.blocks += 1;
-                v.txs += block.tx_count() as u64;
-                let f = first_bad_signature.clone().expect("just set");
-                v.failed_block = Some(f.clone());
-                return Err(fail(
-                    EXIT_REJECTED,
-                    format!(
-                        "{}: block {} at byte {}: height {}: {}",
-                        place.file, place.block_index, place.offset, block.height, f.reason
-                    ),
-                ));
-            }
+        // With --tolerate-bad-signatures they are only counted.
+        if let Some(f) = audit_signatures(&engine, rule, &block, &place, v)?
+            && !args.tolerate_bad_signatures
+        {
+            v.blocks += 1;
+            v.txs += block.tx_count() as u64;
+            let message = format!(
+                "{}: block {} at byte {}: height {}: {}",
+                place.file, place.block_index, place.offset, block.height, f.reason
+            );
+            v.failed_block = Some(f);
+            return Err(fail(EXIT_REJECTED, message));
         }
         // After the signatures: a tampered tx is named as such, not only as a block
         // whose hash changed.
