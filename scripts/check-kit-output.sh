@@ -138,6 +138,19 @@ if gpu:
     labels = {v["variant"] for v in r["sweep"]["variants"]}
     assert len(labels) >= 2, f"one GPU variant only: {labels}"
     assert r["adapter"]["name"]
+    # Every shape x table at the first workgroup size, then only the one with the best sum
+    # of its rules' rates at the other sizes.
+    verify = [v for v in r["sweep"]["variants"] if v["stage"].startswith("verify")]
+    wg_of = lambda label: label.rsplit("/", 1)[1]
+    first = wg_of(verify[0]["variant"])
+    sums = {}
+    for v in verify:
+        if wg_of(v["variant"]) == first:
+            sums[v["variant"].rsplit("/", 1)[0]] = sums.get(v["variant"].rsplit("/", 1)[0], 0) + v["per_s"]
+    assert len(sums) == 4, f"shape x table at {first}: {sorted(sums)}"
+    best = max(sums, key=sums.get)
+    others = {v["variant"].rsplit("/", 1)[0] for v in verify if wg_of(v["variant"]) != first}
+    assert others <= {best}, f"other workgroup sizes timed for {others}, not only the fastest {best}"
 assert r["e2e"], "bench.json: no end-to-end rows"
 check_e2e(r, "bench.json")
 print(f"check-kit-output: {out}: {len(rows)} sweep rows, {len(r['e2e'])} end-to-end rows, "

@@ -3,7 +3,7 @@
 # writes at most 8 files into OUT (see README.txt beside it).
 #
 #   ./run.sh OUT            full: sweeps of verify (both rules) and hash up to 1M items,
-#                           every verifier variant and workgroup size, end to end on a
+#                           the verifier variants and workgroup sizes, end to end on a
 #                           generated 10-block log of 100k txs per block over 1M accounts;
 #                           about 6 minutes on 16 cores, under 8 by construction
 #   ./run.sh OUT --confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]
@@ -217,7 +217,7 @@ fi
 
 if [ "$small" = 1 ]; then
   calibrate=(--max-size 1024 --repeat 1)
-  bench=(--sizes 256,1024 --repeat 1 --max-call-s 5 --variant-workgroup-sizes 64 --e2e-workgroups)
+  bench=(--sizes 256,1024 --repeat 1 --max-call-s 5 --variant-workgroup-sizes 64,128 --e2e-workgroups)
   cal_limit=600
   limit=900
 elif [ "$tight" = 1 ]; then

@@ -111,6 +111,7 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
         rules: vec![VerifyRule::Strict, VerifyRule::Zip215],
         hash: true,
         variants: vec![tunables.verify],
+        variant_workgroups: Vec::new(),
         hash_workgroups: vec![tunables.hash_workgroup_size],
         variant_size: 256,
         plan: Plan {

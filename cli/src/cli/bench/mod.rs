@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Serialize;
 use txwave::internal::gpu::AdapterReport;
-use txwave::internal::gpu::tunables::{DEFAULT_WORKGROUP_SIZE, Kernel, SWEEP_WORKGROUP_SIZES};
+use txwave::internal::gpu::tunables::{
+    DEFAULT_WORKGROUP_SIZE, Kernel, SWEEP_WORKGROUP_SIZES, VerifyVariant,
+};
 use txwave::internal::tx::Tx;
 use txwave::{Backend, Block, Engine, EngineConfig, SigCheck, State, VerifyRule};
 
@@ -25,9 +27,13 @@ use measure::{Machine, Plan};
 /// `--variants` values.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum VariantsArg {
-    /// Every verifier shape × base-point table × workgroup size (32…256), and every hash
-    /// workgroup size.
+    /// Every verifier shape × base-point table at one workgroup size (64, or the first
+    /// of --variant-workgroup-sizes without it), then the fastest of them at the other
+    /// sizes; every hash workgroup size.
     All,
+    /// Every verifier shape × base-point table × workgroup size, and every hash
+    /// workgroup size (a pipeline to compile for each).
+    Grid,
     /// Only the variant the flags (--verify-shape, --basepoint-table, --workgroup-size) ask for.
     Engine,
 }
@@ -588,8 +594,8 @@ fn run_sweep(
         verdicts,
         msgs: msgs.to_vec(),
     };
-    let (variants, hash_workgroups) = match args.variants {
-        VariantsArg::All => {
+    let (variants, variant_workgroups, hash_workgroups) = match args.variants {
+        VariantsArg::All | VariantsArg::Grid => {
             let sizes = args
                 .variant_workgroup_sizes
                 .clone()
@@ -598,10 +604,20 @@ fn run_sweep(
                 txwave::internal::gpu::tunables::check_workgroup_size(wg)
                     .context("--variant-workgroup-sizes")?;
             }
-            (sweep::all_variants(&sizes), sizes)
+            if matches!(args.variants, VariantsArg::Grid) {
+                (VerifyVariant::all(&sizes), Vec::new(), sizes)
+            } else {
+                let first = if sizes.contains(&DEFAULT_WORKGROUP_SIZE) {
+                    DEFAULT_WORKGROUP_SIZE
+                } else {
+                    sizes[0]
+                };
+                (VerifyVariant::all(&[first]), sizes.clone(), sizes)
+            }
         }
         VariantsArg::Engine => (
             vec![base_tunables.verify],
+            Vec::new(),
             vec![base_tunables.hash_workgroup_size],
         ),
     };
@@ -610,6 +626,7 @@ fn run_sweep(
         rules,
         hash: true,
         variants,
+        variant_workgroups,
         hash_workgroups,
         variant_size: args
             .variant_size

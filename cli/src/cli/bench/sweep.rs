@@ -196,6 +196,9 @@ pub struct SweepConfig {
     pub hash: bool,
     /// GPU verifier variants to compare (empty: only the engine's own).
     pub variants: Vec<VerifyVariant>,
+    /// Workgroup sizes the fastest of `variants` (best sum over the rules) is then timed
+    /// at too.
+    pub variant_workgroups: Vec<u32>,
     /// Workgroup sizes of the hash kernel to compare.
     pub hash_workgroups: Vec<u32>,
     /// Size of the variant table (capped by the largest sweep size).
@@ -241,9 +244,36 @@ pub fn run(
     let mut best_verify: Vec<(Stage, usize)> = Vec::new();
     let mut best_hash: Option<(u32, Kept<'_, GpuHasher>)> = None;
     if let (Some(engine), Some(ctx)) = (gpu_engine, gpu_ctx) {
-        // Each variant is built once and timed under every rule.
+        // Each variant is built once and timed under every rule: first `cfg.variants`, then
+        // the one of them with the best sum of its rules' rates at every size of
+        // `cfg.variant_workgroups` (a shape is worth far more than a workgroup size, and
+        // each variant is a pipeline to compile).
         let mut fastest: Vec<(Stage, f64, usize)> = Vec::new();
-        for &v in &cfg.variants {
+        let mut sums: Vec<(VerifyVariant, f64)> = Vec::new();
+        let mut queue = cfg.variants.clone();
+        let mut widened = false;
+        let mut next = 0;
+        loop {
+            if next == queue.len() {
+                if widened {
+                    break;
+                }
+                widened = true;
+                if let Some(&(best, _)) = sums.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+                    for &wg in &cfg.variant_workgroups {
+                        let v = VerifyVariant {
+                            workgroup_size: wg,
+                            ..best
+                        };
+                        if !queue.contains(&v) {
+                            queue.push(v);
+                        }
+                    }
+                }
+                continue;
+            }
+            let v = queue[next];
+            next += 1;
             let skip = |rep: &mut SweepReport, stage, reason: String| {
                 rep.skipped.push(Skipped {
                     stage,
@@ -288,6 +318,10 @@ pub fn run(
                     }
                 };
                 let per_s = t.stats.per_s(vsize);
+                match sums.iter_mut().find(|s| s.0 == v) {
+                    Some(s) => s.1 += per_s,
+                    None => sums.push((v, per_s)),
+                }
                 match fastest.iter_mut().find(|f| f.0 == stage) {
                     Some(f) if per_s > f.1 => *f = (stage, per_s, verifiers.len()),
                     Some(_) => {}
@@ -714,11 +748,6 @@ pub fn build_hasher(ctx: &GpuContext, workgroup_size: u32) -> txwave::Result<Gpu
             ..Default::default()
         },
     )
-}
-
-/// Every verifier variant a full sweep compares at these workgroup sizes.
-pub fn all_variants(workgroup_sizes: &[u32]) -> Vec<VerifyVariant> {
-    VerifyVariant::all(workgroup_sizes)
 }
 
 #[cfg(test)]
