@@ -9,9 +9,9 @@
 #   ./run.sh OUT --confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]
 #                           the second call: those GPU settings (else the binary's
 #                           defaults) calibrated, end to end on the same log against the
-#                           CPU and auto, then bin/offload on cpu, gpu and auto (the hybrid)
+#                           CPU and auto, then bin/offload on cpu and auto (the hybrid)
 #                           from 16 threads; about 4 minutes, under 8 by construction
-#   ./run.sh OUT --both     both in one call, about 7 minutes, under 9.5 (560 s) by construction:
+#   ./run.sh OUT --both     both in one call, about 8 minutes, under 9.5 (565 s) by construction:
 #                           the full run on tighter budgets, the fastest settings read
 #                           from it by kit-report.py (python3), the confirming run with
 #                           them, and the report; writes OUT/full.tar.gz (as soon as the
@@ -113,10 +113,10 @@ else
     gen=(--blocks 10 --txs 100000 --accounts 1000000)
   fi
   say "generate: txwave gen ${gen[*]}"
-  # Stopped at 150 s (120 s with --both). The reference executor that computes the roots
+  # Stopped at 150 s (110 s with --both). The reference executor that computes the roots
   # the blocks claim runs one tx at a time: about 5 s a block, 60 s in all.
   gen_limit=150
-  [ "$both" = 1 ] && gen_limit=120
+  [ "$both" = 1 ] && gen_limit=110
   timeout "$gen_limit" "$txwave" gen --out "$logdir" "${gen[@]}" >>"$log" 2>&1
   say "generate: exit $?"
 fi
@@ -177,19 +177,20 @@ if [ "$confirm" = 1 ]; then
     limit=600
     offload_limit=300
   elif [ "$tight" = 1 ]; then
-    # Within --both: calibrate stopped at 30 s, the bench starts nothing after 50 s and is
-    # stopped at 90 s, each offload run stopped at 25 s. With the full run's limits and
-    # the log's, --both ends within 560 s.
-    bench=(--repeat 3 --max-call-s 5 --time-limit 50)
-    offload=(--threads 16 --packets 200 --max-size 4096)
-    limit=90
-    offload_limit=25
+    # Within --both: calibrate stopped at 30 s, the bench starts nothing after 80 s and is
+    # stopped at 120 s (a row once started is finished), each offload run stopped at 30 s
+    # (its signatures take about 10 s to make, its load of about 1M signatures seconds).
+    # With the full run's limits and the log's, --both ends within 565 s.
+    bench=(--repeat 3 --max-call-s 5 --time-limit 80)
+    offload=(--threads 16 --packets 120 --max-size 4096)
+    limit=120
+    offload_limit=30
   else
     # Alone, besides generating the log (stopped at 150 s): calibrate stopped at 40 s,
     # the bench starts nothing after 100 s and is stopped at 150 s, each offload run is
-    # stopped at 40 s.
+    # stopped at 40 s: under 8 minutes.
     bench=(--repeat 3 --max-call-s 5 --time-limit 100)
-    offload=(--threads 16 --packets 200 --max-size 4096)
+    offload=(--threads 16 --packets 120 --max-size 4096)
     limit=150
     offload_limit=40
   fi
@@ -200,7 +201,9 @@ if [ "$confirm" = 1 ]; then
   say "confirm: bench: exit $rc"
   [ -e "$work/e2e/bench.json" ] && mv "$work/e2e/bench.json" "$out/e2e.json"
   : >"$out/offload.txt"
-  for backend in cpu gpu auto; do
+  # The service on the CPU alone, and on auto: the GPU and every core beside it (the GPU
+  # alone is the full run's sweep).
+  for backend in cpu auto; do
     say "confirm: offload on $backend"
     echo "== offload --backend $backend ${offload[*]} ${cal[*]} ${gpu_opts[*]}" >>"$out/offload.txt"
     timeout "$offload_limit" "$kit/bin/offload" --backend "$backend" "${offload[@]}" "${cal[@]}" "${gpu_opts[@]}" \
@@ -222,9 +225,9 @@ if [ "$small" = 1 ]; then
   limit=900
 elif [ "$tight" = 1 ]; then
   # Within --both: calibrate starts nothing after 35 s and is stopped at 55 s; the bench
-  # starts nothing after 140 s and is stopped at 190 s.
+  # starts nothing after 125 s and is stopped at 190 s (a row once started is finished).
   calibrate=(--repeat 3 --time-limit 35)
-  bench=(--repeat 3 --max-call-s 3 --time-limit 140)
+  bench=(--repeat 3 --max-call-s 3 --time-limit 125)
   cal_limit=55
   limit=190
 else

@@ -90,14 +90,14 @@ On an offline x86-64 Linux machine with a GPU driver:
 
     ./run.sh OUT --both     # one call: the full measurement, the fastest settings read
                             # from it, the confirming run with them and report.md;
-                            # about 7 minutes on 16 cores, under 9.5 by construction
+                            # about 8 minutes on 16 cores, under 9.5 by construction
     ./run.sh OUT            # the full measurement alone, about 6 minutes on 16 cores
     ./run.sh OUT --small    # a quick check of the kit itself (seconds to minutes)
     ./run.sh OUT --confirm [--verify-shape S] [--basepoint-table] [--workgroup-size SPEC]
                             # the second call, about 4 minutes: those settings (else the
                             # binary's defaults) calibrated, end to end on the same 10-block
                             # log, and bin/offload loading the verify service from 16
-                            # threads on the CPU, the GPU and both (auto).
+                            # threads on the CPU and on auto (the GPU and every core).
 
 It unpacks the Vulkan loader from deb/ into a private folder (nothing is installed),
 points Vulkan at the NVIDIA driver if no other is found, and writes into OUT:

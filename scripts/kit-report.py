@@ -252,10 +252,10 @@ def main(argv):
         if rates:
             cell = lambda b, i: rate(rates[b][i]) if b in rates and rates[b][i] else "—"
             threads = re.search(r"--threads (\d+)", offload)
-            say(f"| verify service from {threads[1] if threads else 16} threads (examples/offload) | {cell('gpu', 0)} | "
+            say(f"| verify service from {threads[1] if threads else 16} threads (examples/offload) | — | "
                 f"{cell('cpu', 0)} | {cell('auto', 0)} | {rate(GOAL_HYBRID)} | "
                 f"{verdict(rates.get('auto', (None,))[0], GOAL_HYBRID)} | |")
-            say(f"| the same signatures in one big batch per rule | {cell('gpu', 3)} | "
+            say(f"| the same signatures in one big batch per rule | — | "
                 f"{cell('cpu', 3)} | {cell('auto', 3)} | {rate(GOAL_HYBRID)} | "
                 f"{verdict(rates.get('auto', (None,) * 4)[3], GOAL_HYBRID)} | |")
             say("")
