@@ -102,6 +102,7 @@ if confirm:
     for key in ("command", "machine", "adapter", "workload", "plan", "e2e"):
         assert key in r, f"e2e.json: no {key}"
     assert r.get("sweep") is None, "e2e.json: the confirming run has no sweep"
+    assert r["finished"], "e2e.json: the bench did not finish"
     check_e2e(r, "e2e.json")
     text = open(f"{out}/offload.txt").read()
     sections = re.split(r"^== offload --backend ", text, flags=re.M)[1:]
@@ -121,6 +122,7 @@ if confirm:
 r = json.load(open(f"{out}/bench.json"))
 for key in ("command", "machine", "adapter", "workload", "plan", "e2e", "sweep"):
     assert key in r, f"bench.json: no {key}"
+assert r["finished"], "bench.json: the bench did not finish"
 assert r["machine"]["logical_cores"] >= 1 and r["machine"]["cpu_model"]
 rows = r["sweep"]["rows"]
 for stage in ("verify_strict", "verify_zip215", "hash"):

@@ -115,6 +115,13 @@ def main(argv):
     say(f"- machine: {machine['cpu_model']}, {machine['logical_cores']} logical cores, "
         f"{machine['memory_bytes'] / 2**30:.0f} GiB; txwave {machine['txwave_version']}")
     say(f"- full run: `{' '.join(bench['command'])}` in {bench['wall_s']:.0f} s")
+    for what, path in [("full run", full / "bench.json")] + ([("confirming run", confirm / "e2e.json")] if confirm else []):
+        rep = bench if what == "full run" else load(path)
+        if not rep.get("finished", True):
+            say(f"- **the {what} was stopped before its end**: its file holds what was measured "
+                f"in its first {rep['wall_s']:.0f} s")
+        for u in rep.get("unavailable", []):
+            say(f"- {what}: {u['backend']} not measured: {u['reason']}")
     say("")
 
     # Choices.

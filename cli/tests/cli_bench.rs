@@ -115,6 +115,7 @@ fn cpu_sweep_writes_every_size_and_the_machine() {
     assert!(text.contains("sweep (items per second, median;"), "{text}");
     let r = read_report(dir.path());
     assert_eq!(r["command"][1], "bench");
+    assert_eq!(r["finished"], true);
     assert_eq!(
         r["machine"]["logical_cores"].as_u64().unwrap() as usize,
         num_cpus()

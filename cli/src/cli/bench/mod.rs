@@ -155,8 +155,11 @@ pub struct Report {
     pub auto_thresholds: Option<txwave::internal::calibration::AutoThresholds>,
     /// The sweep, with `--sweep`.
     pub sweep: Option<sweep::SweepReport>,
-    /// Seconds the whole bench took.
+    /// Seconds the whole bench took (so far, while `finished` is false).
     pub wall_s: f64,
+    /// Whether every measurement asked for ran; a report written while the bench ran
+    /// (after the sweep and after each end-to-end row) says false.
+    pub finished: bool,
 }
 
 /// The workload of a report.
@@ -389,10 +392,30 @@ pub fn bench(args: BenchArgs) -> CliResult {
     let adapter = engines
         .iter()
         .find_map(|(_, e)| e.gpu_context().map(|c| c.adapter.clone()));
-    let auto_thresholds = find(BackendArg::Auto).map(|e| e.auto_thresholds().clone());
+    // Filled in as the measurements end, and written to --out after each (`finished`
+    // false until the end), so that a bench stopped from outside leaves what it measured.
+    let mut report = Report {
+        command: std::env::args().collect(),
+        started_unix_s,
+        machine: Machine::this(
+            engines
+                .first()
+                .map_or(rayon::current_num_threads(), |(_, e)| e.threads()),
+        ),
+        adapter: adapter.clone(),
+        workload: loaded[0].describe(),
+        workloads: loaded.iter().map(Loaded::describe).collect(),
+        plan,
+        e2e: Vec::new(),
+        unavailable,
+        auto_thresholds: find(BackendArg::Auto).map(|e| e.auto_thresholds().clone()),
+        sweep: None,
+        wall_s: 0.0,
+        finished: false,
+    };
 
     // The sweep first: under a --time-limit its figures matter most.
-    let sweep = if args.sweep {
+    report.sweep = if args.sweep {
         let backends = sweep::Backends {
             cpu: find(BackendArg::Cpu),
             gpu: find(BackendArg::Gpu).filter(|e| e.gpu_context().is_some()),
@@ -411,8 +434,8 @@ pub fn bench(args: BenchArgs) -> CliResult {
     } else {
         None
     };
+    save_partial(&args, &mut report, started)?;
 
-    let mut e2e_rows = Vec::new();
     if !args.no_e2e {
         // What every pass must reproduce, per workload: one pass of a CPU engine.
         let mut expected = Vec::with_capacity(loaded.len());
@@ -453,19 +476,20 @@ pub fn bench(args: BenchArgs) -> CliResult {
                 eprintln!("bench: end to end on {label}");
                 let tunables = engine.gpu_context().map(|_| tunables_label(&base_tunables));
                 match e2e::run(engine, name, &label, input, &plan, tunables) {
-                    Ok(row) => e2e_rows.push(row),
-                    Err(e) => unavailable.push(Unavailable {
+                    Ok(row) => report.e2e.push(row),
+                    Err(e) => report.unavailable.push(Unavailable {
                         backend: format!("{label} end to end"),
                         reason: sweep::fatal(e)?,
                     }),
                 }
+                save_partial(&args, &mut report, started)?;
             }
         }
         // With --sweep on a GPU: the other kernels' workgroup sizes end to end.
         let gpu_engine = find(BackendArg::Gpu).and_then(|e| e.gpu_context());
         let software = gpu_engine.is_some_and(|c| c.adapter.is_software());
         if args.sweep && software && !args.e2e_workgroups {
-            unavailable.push(Unavailable {
+            report.unavailable.push(Unavailable {
                 backend: "gpu workgroup sizes end to end".into(),
                 reason: "not run on a software adapter unless --e2e-workgroups is given (an engine per size takes minutes there); the sweep still compares the verify and hash kernels' sizes".into(),
             });
@@ -476,31 +500,31 @@ pub fn bench(args: BenchArgs) -> CliResult {
                 &base_tunables,
                 &inputs[0],
                 &plan,
-                &mut e2e_rows,
-                &mut unavailable,
+                &mut report,
+                started,
             )?;
         }
     }
 
-    let report = Report {
-        command: std::env::args().collect(),
-        started_unix_s,
-        machine: Machine::this(
-            engines
-                .first()
-                .map_or(rayon::current_num_threads(), |(_, e)| e.threads()),
-        ),
-        adapter,
-        workload: loaded[0].describe(),
-        workloads: loaded.iter().map(Loaded::describe).collect(),
-        plan,
-        e2e: e2e_rows,
-        unavailable,
-        auto_thresholds,
-        sweep,
-        wall_s: started.elapsed().as_secs_f64(),
-    };
+    report.wall_s = started.elapsed().as_secs_f64();
+    report.finished = true;
     emit_report(&args, &report)?;
+    Ok(())
+}
+
+/// Writes the report measured so far to `--out DIR/bench.json` (`finished` false).
+fn save_partial(
+    args: &BenchArgs,
+    report: &mut Report,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    let Some(dir) = &args.out else {
+        return Ok(());
+    };
+    report.wall_s = started.elapsed().as_secs_f64();
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(report).context("cannot encode the report")?;
+    write_atomically(&dir.join("bench.json"), json.as_bytes())?;
     Ok(())
 }
 
@@ -511,8 +535,8 @@ fn workgroup_rows(
     base_tunables: &txwave::GpuTunables,
     input: &e2e::Input<'_>,
     plan: &Plan,
-    e2e_rows: &mut Vec<e2e::E2eRow>,
-    unavailable: &mut Vec<Unavailable>,
+    report: &mut Report,
+    started: std::time::Instant,
 ) -> anyhow::Result<()> {
     let base_tunables = *base_tunables;
     for wg in SWEEP_WORKGROUP_SIZES {
@@ -533,7 +557,7 @@ fn workgroup_rows(
         })) {
             Ok(e) => e,
             Err(e) => {
-                unavailable.push(Unavailable {
+                report.unavailable.push(Unavailable {
                     backend: format!("gpu {}", tunables_label(&t)),
                     reason: e.to_string(),
                 });
@@ -548,12 +572,13 @@ fn workgroup_rows(
             plan,
             Some(tunables_label(&t)),
         ) {
-            Ok(row) => e2e_rows.push(row),
-            Err(e) => unavailable.push(Unavailable {
+            Ok(row) => report.e2e.push(row),
+            Err(e) => report.unavailable.push(Unavailable {
                 backend: format!("gpu wg{wg} end to end"),
                 reason: sweep::fatal(e)?,
             }),
         }
+        save_partial(args, report, started)?;
     }
     Ok(())
 }
