@@ -658,41 +658,35 @@ impl std::fmt::Display for Disagrees {
 
 impl std::error::Error for Disagrees {}
 
-fn check_same(got: &[bool], expect: &[bool], who: &str) -> anyhow::Result<()> {
+/// `got` against `expect`, item by item: the first difference (or a different count) is
+/// a [`Disagrees`] naming `who`, the item (`signature`, `message`) and the oracle.
+fn check_equal<T: PartialEq>(
+    got: &[T],
+    expect: &[T],
+    who: &str,
+    item: &str,
+    oracle: &str,
+) -> anyhow::Result<()> {
     if got.len() != expect.len() {
         return Err(Disagrees(format!(
-            "{who} returned {} verdicts for {} signatures",
+            "{who} returned {} answers for {} items",
             got.len(),
             expect.len()
         ))
         .into());
     }
     if let Some(i) = got.iter().zip(expect).position(|(a, b)| a != b) {
-        return Err(Disagrees(format!(
-            "{who} says {} for signature {i} where the CPU says {}",
-            got[i], expect[i]
-        ))
-        .into());
+        return Err(Disagrees(format!("{who} disagrees with {oracle} on {item} {i}")).into());
     }
     Ok(())
 }
 
+fn check_same(got: &[bool], expect: &[bool], who: &str) -> anyhow::Result<()> {
+    check_equal(got, expect, who, "signature", "the CPU verifier")
+}
+
 fn check_ids(got: &[[u8; 32]], expect: &[[u8; 32]], who: &str) -> anyhow::Result<()> {
-    if got.len() != expect.len() {
-        return Err(Disagrees(format!(
-            "{who} returned {} ids for {} messages",
-            got.len(),
-            expect.len()
-        ))
-        .into());
-    }
-    if let Some(i) = got.iter().zip(expect).position(|(a, b)| a != b) {
-        return Err(Disagrees(format!(
-            "{who} disagrees with the blake3 crate on message {i}"
-        ))
-        .into());
-    }
-    Ok(())
+    check_equal(got, expect, who, "message", "the blake3 crate")
 }
 
 /// Passes a wrong answer on; anything else (a limit, the deadline) is only a skip.
