@@ -97,8 +97,19 @@ def main(argv):
     if len(argv) not in (2, 3):
         sys.exit("usage: kit-report.py FULL_OUT [CONFIRM_OUT] | --settings FULL_OUT")
     full = Path(argv[1])
+    if not (full / "bench.json").exists():
+        # The bench was stopped before it wrote anything: say what there is.
+        if settings_only:
+            return
+        print(f"## The full run in {full} wrote no bench.json\n")
+        print("Its bench was stopped before the first variant of its sweep ended; "
+              "log.txt says how far each step got.")
+        for name in ("devices.json", "calibration.json"):
+            if (full / name).exists():
+                print(f"\n{name}:\n\n```json\n{(full / name).read_text().strip()}\n```")
+        return
     bench = load(full / "bench.json")
-    cal = load(full / "calibration.json")
+    cal = load(full / "calibration.json") if (full / "calibration.json").exists() else {}
     confirm = Path(argv[2]) if len(argv) == 3 else None
     sweep = bench.get("sweep") or {}
     rows = sweep.get("rows", [])

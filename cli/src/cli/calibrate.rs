@@ -133,7 +133,7 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
         gpu: Some(&gpu),
         auto: None,
     };
-    let report = sweep::run(&cfg, &inputs, &backends, true)?;
+    let report = sweep::run(&cfg, &inputs, &backends, true, &mut |_| Ok(()))?;
 
     let mut rates = Vec::new();
     for r in report.rows.iter().filter(|r| r.backend == "cpu") {

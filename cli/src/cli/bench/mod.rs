@@ -158,7 +158,8 @@ pub struct Report {
     /// Seconds the whole bench took (so far, while `finished` is false).
     pub wall_s: f64,
     /// Whether every measurement asked for ran; a report written while the bench ran
-    /// (after the sweep and after each end-to-end row) says false.
+    /// (after each variant and stage of the sweep, and after each end-to-end row) says
+    /// false.
     pub finished: bool,
 }
 
@@ -415,7 +416,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
     };
 
     // The sweep first: under a --time-limit its figures matter most.
-    report.sweep = if args.sweep {
+    let sweep = if args.sweep {
         let backends = sweep::Backends {
             cpu: find(BackendArg::Cpu),
             gpu: find(BackendArg::Gpu).filter(|e| e.gpu_context().is_some()),
@@ -430,13 +431,30 @@ pub fn bench(args: BenchArgs) -> CliResult {
             &base_tunables,
             plan,
             &backends,
+            &mut |so_far| {
+                report.sweep = Some(so_far.clone());
+                save_partial(&args, &mut report, started)
+            },
         )?)
     } else {
         None
     };
+    report.sweep = sweep;
     save_partial(&args, &mut report, started)?;
 
-    if !args.no_e2e {
+    // Past --time-limit no end-to-end row would start: the CPU engine's pass is not made.
+    let late = if args.no_e2e {
+        None
+    } else {
+        plan.check_deadline().err()
+    };
+    if let Some(e) = &late {
+        report.unavailable.push(Unavailable {
+            backend: "end to end".into(),
+            reason: format!("{e:#}"),
+        });
+    }
+    if !args.no_e2e && late.is_none() {
         // What every pass must reproduce, per workload: one pass of a CPU engine.
         let mut expected = Vec::with_capacity(loaded.len());
         for l in &loaded {
@@ -594,6 +612,7 @@ fn run_sweep(
     base_tunables: &txwave::GpuTunables,
     plan: Plan,
     backends: &sweep::Backends<'_>,
+    measured: &mut dyn FnMut(&sweep::SweepReport) -> anyhow::Result<()>,
 ) -> anyhow::Result<sweep::SweepReport> {
     let mut sizes = args.sizes.clone().unwrap_or(sweep::DEFAULT_SIZES.to_vec());
     if let Some(max) = args.max_size {
@@ -658,7 +677,7 @@ fn run_sweep(
             .unwrap_or(if software { 1024 } else { 65536 }),
         plan,
     };
-    sweep::run(&cfg, &inputs, backends, true)
+    sweep::run(&cfg, &inputs, backends, true, measured)
 }
 
 /// Writes the report to `--out DIR` (JSON and chart) and prints it (JSON or tables).

@@ -217,12 +217,14 @@ pub struct Backends<'e> {
     pub auto: Option<&'e Engine>,
 }
 
-/// Runs the sweep, printing progress lines to stderr when `verbose`.
+/// Runs the sweep, printing progress lines to stderr when `verbose`; `measured` sees the
+/// report so far after each variant and each stage's sizes (a caller may save it).
 pub fn run(
     cfg: &SweepConfig,
     inputs: &Inputs<'_>,
     b: &Backends<'_>,
     verbose: bool,
+    measured: &mut dyn FnMut(&SweepReport) -> anyhow::Result<()>,
 ) -> anyhow::Result<SweepReport> {
     let mut rep = SweepReport {
         sizes: cfg.sizes.clone(),
@@ -339,6 +341,7 @@ pub fn run(
                 });
             }
             verifiers.push((v, verifier));
+            measured(&rep)?;
         }
         for (stage, _, i) in fastest {
             rep.gpu_variant_used.push((stage, verifiers[i].0.label()));
@@ -346,6 +349,7 @@ pub fn run(
         }
         if cfg.hash {
             best_hash = hash_workgroups(cfg, inputs, engine, ctx, &mut rep, &say)?;
+            measured(&rep)?;
         }
     }
 
@@ -364,6 +368,7 @@ pub fn run(
     };
     for &stage in &stages {
         sizes_of_stage(cfg, inputs, b, stage, &kernel_of, &mut rep, &say)?;
+        measured(&rep)?;
         if b.cpu.is_some() && gpu_ctx.is_some() {
             // Only where both backends measured at least one common size.
             let be = break_even(&rep.rows, stage);
