@@ -96,8 +96,7 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
     .context("cannot generate the calibration workload")?;
     let checks = checks_of(&generated.blocks);
     let msgs: Vec<&[u8]> = generated.blocks.iter().flat_map(|b| b.txs()).collect();
-    let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
-        .map(|r| txwave::internal::verify::cpu::verify_signatures(&checks, r));
+    let verdicts = sweep::cpu_verdicts(&checks);
     let mut sizes: Vec<usize> = SIZES
         .iter()
         .copied()
@@ -124,6 +123,7 @@ pub fn calibrate(args: CalibrateArgs) -> CliResult {
         },
     };
     let inputs = sweep::Inputs {
+        ids: msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect(),
         checks,
         verdicts,
         msgs,

@@ -415,6 +415,10 @@ pub fn bench(args: BenchArgs) -> CliResult {
         finished: false,
     };
 
+    // The CPU verifier's verdicts on the first workload: what the sweep and the end-to-end
+    // raw verifications are checked against, made once for both.
+    let mut verdicts0: Option<[Vec<bool>; 2]> = None;
+
     // The sweep first: under a --time-limit its figures matter most.
     let sweep = if args.sweep {
         let backends = sweep::Backends {
@@ -426,6 +430,7 @@ pub fn bench(args: BenchArgs) -> CliResult {
         Some(run_sweep(
             &args,
             &checks,
+            verdicts0.get_or_insert_with(|| sweep::cpu_verdicts(&checks)),
             &msgs,
             software,
             &base_tunables,
@@ -456,20 +461,24 @@ pub fn bench(args: BenchArgs) -> CliResult {
     }
     if !args.no_e2e && late.is_none() {
         // What every pass must reproduce, per workload: one pass of a CPU engine.
+        let all_checks: Vec<Vec<SigCheck<'_>>> = std::iter::once(checks.clone())
+            .chain(loaded[1..].iter().map(|l| checks_of(&l.blocks)))
+            .collect();
         let mut expected = Vec::with_capacity(loaded.len());
-        for l in &loaded {
+        for (w, (l, checks)) in loaded.iter().zip(&all_checks).enumerate() {
             eprintln!(
                 "bench: the CPU engine's roots of the {} workload",
                 l.profile
             );
-            let checks = checks_of(&l.blocks);
+            let verdicts = match (w, verdicts0.take()) {
+                (0, Some(v)) => v,
+                _ => sweep::cpu_verdicts(checks),
+            };
             expected.push(
-                e2e::Expected::of(&l.genesis, &l.blocks, &checks, args.threads)
+                e2e::Expected::of(&l.genesis, &l.blocks, verdicts, args.threads)
                     .with_context(|| format!("the {} workload on the CPU", l.profile))?,
             );
         }
-        let all_checks: Vec<Vec<SigCheck<'_>>> =
-            loaded.iter().map(|l| checks_of(&l.blocks)).collect();
         let inputs: Vec<e2e::Input<'_>> = loaded
             .iter()
             .zip(&all_checks)
@@ -540,10 +549,14 @@ fn save_partial(
         return Ok(());
     };
     report.wall_s = started.elapsed().as_secs_f64();
+    write_json(dir, report)
+}
+
+/// `DIR/bench.json`, written atomically.
+fn write_json(dir: &std::path::Path, report: &Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let json = serde_json::to_string_pretty(report).context("cannot encode the report")?;
-    write_atomically(&dir.join("bench.json"), json.as_bytes())?;
-    Ok(())
+    write_atomically(&dir.join("bench.json"), json.as_bytes())
 }
 
 /// End to end on the GPU with every other kernel at each workgroup size of the sweep
@@ -607,6 +620,7 @@ fn workgroup_rows(
 fn run_sweep(
     args: &BenchArgs,
     checks: &[SigCheck<'_>],
+    verdicts: &[Vec<bool>; 2],
     msgs: &[&[u8]],
     software: bool,
     base_tunables: &txwave::GpuTunables,
@@ -631,12 +645,11 @@ fn run_sweep(
         .clone()
         .map(|r| r.into_iter().map(VerifyRule::from).collect())
         .unwrap_or(vec![VerifyRule::Strict, VerifyRule::Zip215]);
-    let verdicts = [VerifyRule::Strict, VerifyRule::Zip215]
-        .map(|r| txwave::internal::verify::cpu::verify_signatures(checks, r));
     let inputs = sweep::Inputs {
         checks: checks.to_vec(),
-        verdicts,
+        verdicts: verdicts.clone(),
         msgs: msgs.to_vec(),
+        ids: msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect(),
     };
     let (variants, variant_workgroups, hash_workgroups) = match args.variants {
         VariantsArg::All | VariantsArg::Grid => {
@@ -683,9 +696,7 @@ fn run_sweep(
 /// Writes the report to `--out DIR` (JSON and chart) and prints it (JSON or tables).
 fn emit_report(args: &BenchArgs, report: &Report) -> anyhow::Result<()> {
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let json = serde_json::to_string_pretty(report).context("cannot encode the report")?;
-        write_atomically(&dir.join("bench.json"), json.as_bytes())?;
+        write_json(dir, report)?;
         let svg = chart::svg(
             &chart_title(report),
             report.sweep.as_ref().map_or(&[][..], |s| &s.rows[..]),

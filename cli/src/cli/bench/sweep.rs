@@ -28,6 +28,14 @@ pub struct Inputs<'a> {
     pub verdicts: [Vec<bool>; 2],
     /// Messages to hash (the workload's transactions: their ids).
     pub msgs: Vec<&'a [u8]>,
+    /// The blake3 crate's hash of each message.
+    pub ids: Vec<[u8; 32]>,
+}
+
+/// The CPU verifier's verdict on each check, per rule (`[strict, zip215]`).
+pub fn cpu_verdicts(checks: &[SigCheck<'_>]) -> [Vec<bool>; 2] {
+    [VerifyRule::Strict, VerifyRule::Zip215]
+        .map(|r| txwave::internal::verify::cpu::verify_signatures(checks, r))
 }
 
 impl<'a> Inputs<'a> {
@@ -44,6 +52,10 @@ impl<'a> Inputs<'a> {
         (0..n).map(|i| self.msgs[i % self.msgs.len()]).collect()
     }
 
+    fn ids(&self, n: usize) -> Vec<[u8; 32]> {
+        (0..n).map(|i| self.ids[i % self.ids.len()]).collect()
+    }
+
     /// What a point of `stage` at batch size `n` is checked against, in words.
     fn checked(&self, stage: Stage, n: usize) -> String {
         match stage {
@@ -57,7 +69,7 @@ impl<'a> Inputs<'a> {
     }
 }
 
-fn rule_index(rule: VerifyRule) -> usize {
+pub fn rule_index(rule: VerifyRule) -> usize {
     match rule {
         VerifyRule::Strict => 0,
         VerifyRule::Zip215 => 1,
@@ -464,7 +476,7 @@ fn hash_workgroups<'e>(
         let n = *cfg.sizes.last().unwrap_or(&1);
         let built = std::time::Instant::now();
         let msgs = inputs.msgs(n);
-        let expect: Vec<[u8; 32]> = msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
+        let expect = inputs.ids(n);
         let timed = cfg.plan.check_deadline().and_then(|()| {
             let hasher = hasher(engine, ctx, wg)?;
             let compile_s = matches!(hasher, Kept::Built(_)).then(|| built.elapsed().as_secs_f64());
@@ -592,7 +604,7 @@ fn time_gpu(
         }
         (GpuKernel::Hash(h, label), Stage::Hash) => {
             let msgs = inputs.msgs(n);
-            let expect: Vec<[u8; 32]> = msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
+            let expect = inputs.ids(n);
             let t = cfg.plan.time(
                 || -> anyhow::Result<_> {
                     let (ids, t) = h.hash_many(ctx, &msgs)?;
@@ -625,7 +637,7 @@ fn time_engine(
         }
         Stage::Hash => {
             let msgs = inputs.msgs(n);
-            let expect: Vec<[u8; 32]> = msgs.iter().map(|m| *blake3::hash(m).as_bytes()).collect();
+            let expect = inputs.ids(n);
             cfg.plan.time(
                 || Ok((engine.hash_many(&msgs)?, None)),
                 |ids| check_ids(ids, &expect, "the engine"),
@@ -665,7 +677,7 @@ impl std::error::Error for Disagrees {}
 
 /// `got` against `expect`, item by item: the first difference (or a different count) is
 /// a [`Disagrees`] naming `who`, the item (`signature`, `message`) and the oracle.
-fn check_equal<T: PartialEq>(
+pub fn check_equal<T: PartialEq>(
     got: &[T],
     expect: &[T],
     who: &str,
